@@ -1,0 +1,40 @@
+/*
+ * session.h - joining and leaving the fake-ownership store of a database.
+ *
+ * Included by tools/fakebuild and tools/protofix (--db).  A session attaches
+ * the live table of database DB (creating it from the gdbm file when no
+ * other session uses it) and, on leaving, writes the table back to the gdbm
+ * file when it was the last session.  Never prints: errors go to `err`.
+ */
+#ifndef FB_SESSION_H
+#define FB_SESSION_H
+
+#include <sys/types.h>
+#include "table.h"
+
+struct fb_session;
+
+struct fb_err {
+	char msg[512];		/* "FILE: what is wrong" */
+};
+
+enum {
+	FB_SESSION_READONLY = 1 << 0,	/* --check/--export: never create or save */
+};
+
+/*
+ * The database path: DB when non-NULL, else $FAKEBUILD_DB, else
+ * $XDG_STATE_HOME/fakebuild/fakebuild.db ($HOME/.local/state when unset).
+ * Returns 0, or -1 with err set.
+ */
+int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err);
+
+/* Join (or start) the session of database DB (a resolved path).  Returns 0 or -1 with err set. */
+int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);
+struct fb_table *fb_session_table(struct fb_session *s);
+const char *fb_session_table_path(const struct fb_session *s);
+
+/* Leave; the last session out saves the table to the gdbm file.  Returns 0 or -1 with err set. */
+int fb_session_leave(struct fb_session *s, struct fb_err *err);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * table.h - the live fake-ownership table: an open-addressed hash table in
+ * a file mapped MAP_SHARED by every process of a session.
+ *
+ * Included by preload/ (lookups on every stat, updates on chown/chmod/...),
+ * db/store.c and db/session.c (load from and save to gdbm), tools/fakebuild
+ * (--export, --check) and tools/protofix (--db).  libc only: this code is
+ * linked into the preload library.  Never prints; returns 0 or -errno.
+ *
+ * Readers take no lock: every record is published once and never modified
+ * in place (an update writes a new record and swaps the index slot), and a
+ * per-record sequence number detects reuse of a freed record under a
+ * reader's feet.  Writers serialise on a robust process-shared mutex.
+ */
+#ifndef FB_TABLE_H
+#define FB_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fb_table;
+
+/* The fake attributes of an inode. */
+struct fb_attr {
+	uint32_t uid, gid;
+	uint32_t mode;		/* st_mode as faked: file type | 07777 */
+	uint64_t rdev;		/* faked device number (makedev form) */
+};
+
+/* Identity of a real inode, from statx. */
+struct fb_ident {
+	uint64_t dev, ino;
+	int64_t btime_sec;	/* 0/0: the filesystem reports no birth time */
+	uint32_t btime_nsec;
+	uint32_t real_mode;	/* real st_mode: its type detects inode reuse */
+	uint32_t nlink;
+};
+
+/* Default capacity (records) of a new table; the file is sparse. */
+#define FB_TABLE_DEFAULT_CAPACITY (4u << 20)
+
+int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
+/* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT newer version, -EBADMSG damaged header. */
+int fb_table_attach(const char *path, struct fb_table **out);
+void fb_table_detach(struct fb_table *t);
+
+/* 1 and *out filled when a valid record exists; 0 when none (or stale). */
+int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *out);
+/* Insert or replace; -ENOSPC when the table is full. */
+int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+		 const char *path_hint);
+/* Drop the record of ID, if any. */
+int fb_table_del(struct fb_table *t, const struct fb_ident *id);
+
+/* What fb_table_set_at changes. */
+enum {
+	FB_SET_UID = 1 << 0,
+	FB_SET_GID = 1 << 1,
+	FB_SET_PERM = 1 << 2,	/* the 07777 bits */
+	FB_SET_TYPE = 1 << 3,	/* the file type and rdev (a faked device node) */
+};
+
+/*
+ * Read-modify-write the record of the file DIRFD/NAME (statx with ATFLAGS,
+ * e.g. AT_SYMLINK_NOFOLLOW or AT_EMPTY_PATH): the fields named by WHAT come
+ * from A, the others from the current fake view.  PATH_HINT is the absolute
+ * path, kept to re-find the inode after a remount (may be NULL).
+ */
+int fb_table_set_at(struct fb_table *t, int dirfd, const char *name, int atflags,
+		    unsigned what, const struct fb_attr *a, const char *path_hint);
+
+#endif

@@ -1,0 +1,34 @@
+# Helpers for the end-to-end tests; sourced by tests/run before each test
+# file.  A test is a shell function test_NAME (run as an unprivileged user)
+# or roottest_NAME (run as root), executed with `set -eu -o pipefail` in a
+# fresh temporary directory that is also $HOME.  Exit 77 means skipped.
+FAKEBUILD=$B/bin/fakebuild
+CPIOTRANSLATE=$B/bin/cpiotranslate
+PROTOFIX=$B/bin/protofix
+export FAKEBUILD_DB="${FAKEBUILD_DB:-$PWD/.state/fb.db}"
+
+fb() { "$FAKEBUILD" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skipped: $*"; exit 77; }
+need() { local c; for c; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+# assert_match REGEX ACTUAL [WHAT]
+assert_match() {
+	[[ "$2" =~ $1 ]] || fail "${3:-value}: '$2' does not match /$1/"
+}
+# assert_status EXPECTED CMD...: run CMD, compare its exit status
+assert_status() {
+	local want=$1 rc=0; shift
+	"$@" || rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
+}
+# assert_contains FILE TEXT
+assert_contains() {
+	grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }
+}
+am_root() { [ "$(id -u)" -eq 0 ]; }

@@ -79,6 +79,14 @@ int fb_manifest_set_names(struct fb_manifest *m, const char *passwd_file,
  */
 int fb_manifest_load(struct fb_manifest *m, const char *file, enum fb_mformat fmt);
 
+/*
+ * The same with the text already in memory (LEN bytes; it need not end in
+ * a NUL).  NAME is used in messages, and a prototype's !include is relative
+ * to its directory.  Added for callers that hold the text, and the fuzzers.
+ */
+int fb_manifest_load_mem(struct fb_manifest *m, const char *name,
+			 const void *buf, size_t len, enum fb_mformat fmt);
+
 /* Parse a format name ("prototype", "ips", "mtree", "cpiolist", "auto"). */
 int fb_manifest_format_parse(const char *name, enum fb_mformat *out);
 const char *fb_manifest_format_name(enum fb_mformat fmt);

@@ -1,0 +1,37 @@
+/*
+ * db.c - --db: the manifest's ownership goes into the fakebuild store
+ * instead of the tree, for a user who cannot chown.  Later fakebuild
+ * sessions on the same database (tar, cpio, dpkg-deb) see it.
+ */
+#include <limits.h>
+#include "protofix.h"
+#include "session.h"
+
+void pf_db_open(struct pf *pf)
+{
+	char path[PATH_MAX];
+	struct fb_err err;
+	/* A check only reads: never create or save the database for it. */
+	unsigned flags = pf->o.fix && !pf->o.dry_run ? 0 : FB_SESSION_READONLY;
+
+	if (fb_db_path(pf->o.db_file, path, sizeof path, &err) < 0)
+		die("%s", err.msg);
+	if (fb_session_join(path, flags, &pf->sess, &err) < 0)
+		die("%s", err.msg);
+	pf->table = fb_session_table(pf->sess);
+}
+
+void pf_db_close(struct pf *pf)
+{
+	struct fb_err err;
+
+	if (!pf->sess)
+		return;
+	/* The last session out writes the table back to the gdbm file. */
+	if (fb_session_leave(pf->sess, &err) < 0) {
+		warn("%s", err.msg);
+		pf->nerr++;
+	}
+	pf->sess = NULL;
+	pf->table = NULL;
+}

@@ -1,0 +1,43 @@
+/* hashset.c - a set of path strings (uthash), for the walks' lookups. */
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include "protofix.h"
+
+struct pf_hashset {
+	UT_hash_handle hh;
+	char key[];
+};
+
+void pf_hashset_add(struct pf_hashset **set, const char *key, size_t len)
+{
+	struct pf_hashset *h;
+
+	HASH_FIND(hh, *set, key, len, h);
+	if (h)
+		return;
+	h = malloc(sizeof *h + len + 1);
+	if (!h)
+		die("out of memory");
+	memcpy(h->key, key, len);
+	h->key[len] = '\0';
+	HASH_ADD(hh, *set, key[0], len, h);
+}
+
+bool pf_hashset_has(struct pf_hashset *set, const char *key)
+{
+	struct pf_hashset *h;
+
+	HASH_FIND_STR(set, key, h);
+	return h != NULL;
+}
+
+void pf_hashset_free(struct pf_hashset **set)
+{
+	struct pf_hashset *h, *tmp;
+
+	HASH_ITER(hh, *set, h, tmp) {
+		HASH_DEL(*set, h);
+		free(h);
+	}
+}

@@ -1,0 +1,212 @@
+/*
+ * protofix - make a proto area carry the owners, groups and modes its
+ * packaging manifest declares, or report where it does not.
+ *
+ *   protofix [-n|--check] [--fix] [--db [FILE]] -m MANIFEST... [-e EXCEPTIONS] PROTO_ROOT
+ *
+ * Exit status: 0 the tree matches, 1 it differs (after --fix: differences
+ * protofix may not fix remain), 2 errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "protofix.h"
+
+#define VERSION "0.1"
+
+enum { O_FIX = 256, O_DB, O_PASSWD, O_GROUP, O_ROOT, O_CREATE, O_ALLOW_ROOT, O_HELP, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "check", no_argument, NULL, 'n' },
+	{ "fix", no_argument, NULL, O_FIX },
+	{ "db", optional_argument, NULL, O_DB },
+	{ "manifest", required_argument, NULL, 'm' },
+	{ "exceptions", required_argument, NULL, 'e' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "passwd", required_argument, NULL, O_PASSWD },
+	{ "group", required_argument, NULL, O_GROUP },
+	{ "root", required_argument, NULL, O_ROOT },
+	{ "create", no_argument, NULL, O_CREATE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "allow-root-dir", no_argument, NULL, O_ALLOW_ROOT },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	const char **manifests;
+	size_t nmanifests;
+	const char *exceptions;
+	const char *format;
+	const char *passwd, *group, *names_root;
+	bool db_wants_file;	/* --db without =FILE: FILE may be the next word */
+};
+
+static void usage(FILE *f, int status)
+{
+	fprintf(f,
+		"usage: protofix [-n|--check] [--fix [--create]] [--db [FILE]] [-v]\n"
+		"                [-F FORMAT] -m MANIFEST [-m MANIFEST...] [-e EXCEPTIONS]\n"
+		"                [--passwd FILE --group FILE | --root DIR] [--allow-root-dir]\n"
+		"                PROTO_ROOT\n");
+	exit(status);
+}
+
+static void add_manifest(struct args *a, const char *file)
+{
+	a->manifests = realloc(a->manifests, (a->nmanifests + 1) * sizeof *a->manifests);
+	if (!a->manifests)
+		die("out of memory");
+	a->manifests[a->nmanifests++] = file;
+}
+
+static void parse(int argc, char **argv, struct pf *pf, struct args *a)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "nm:e:F:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': pf->o.dry_run = true; break;
+		case O_FIX: pf->o.fix = true; break;
+		case O_DB:
+			pf->o.use_db = true;
+			pf->o.db_file = optarg;
+			a->db_wants_file = optarg == NULL;
+			break;
+		case 'm': add_manifest(a, optarg); break;
+		case 'e': a->exceptions = optarg; break;
+		case 'F': a->format = optarg; break;
+		case O_PASSWD: a->passwd = optarg; break;
+		case O_GROUP: a->group = optarg; break;
+		case O_ROOT: a->names_root = optarg; break;
+		case O_CREATE: pf->o.create = true; break;
+		case 'v': pf->o.verbose = true; break;
+		case O_ALLOW_ROOT: pf->o.allow_root_dir = true; break;
+		case O_HELP: usage(stdout, 0); break;
+		case O_VERSION: printf("protofix (fakebuild) %s\n", VERSION); exit(0);
+		default: usage(stderr, 2);
+		}
+	}
+	/* "--db FILE ROOT": two words left, the first is the database. */
+	if (a->db_wants_file && argc - optind == 2)
+		pf->o.db_file = argv[optind++];
+	if (argc - optind != 1 || a->nmanifests == 0)
+		usage(stderr, 2);
+	pf->root = argv[optind];
+	/* --db records the manifest unless asked only to check. */
+	if (pf->o.use_db && !pf->o.dry_run)
+		pf->o.fix = true;
+}
+
+static void set_names(struct pf *pf, const struct args *a)
+{
+	char pw[PATH_MAX], gr[PATH_MAX];
+	const char *p = a->passwd, *g = a->group;
+
+	if (a->names_root) {
+		snprintf(pw, sizeof pw, "%s/etc/passwd", a->names_root);
+		snprintf(gr, sizeof gr, "%s/etc/group", a->names_root);
+		p = p ? p : pw;
+		g = g ? g : gr;
+	}
+	if ((p || g) && fb_manifest_set_names(pf->m, p, g) < 0)
+		die("%s", fb_manifest_error(pf->m));
+}
+
+static void load(struct pf *pf, const struct args *a)
+{
+	enum fb_mformat fmt = FB_MF_AUTO;
+	size_t i;
+
+	if (a->format && fb_manifest_format_parse(a->format, &fmt) < 0)
+		die("-F %s: unknown format (prototype, ips, mtree, cpiolist, auto)", a->format);
+	if (!(pf->m = fb_manifest_new()))
+		die("out of memory");
+	set_names(pf, a);
+	for (i = 0; i < a->nmanifests; i++)
+		if (fb_manifest_load(pf->m, a->manifests[i], fmt) < 0)
+			die("%s", fb_manifest_error(pf->m));
+	for (i = 0; i < fb_manifest_nwarnings(pf->m); i++)
+		warn("%s", fb_manifest_warning(pf->m, i));
+}
+
+/* Directories with entries beneath them, and the hard-linked names. */
+static void index_manifest(struct pf *pf)
+{
+	const struct fb_mentry *const *v;
+	const char *s;
+	size_t i, n;
+
+	v = fb_manifest_sorted(pf->m, &n);
+	for (i = 0; i < n; i++) {
+		for (s = strchr(v[i]->path, '/'); s; s = strchr(s + 1, '/'))
+			pf_hashset_add(&pf->ancestors, v[i]->path, (size_t)(s - v[i]->path));
+		if (v[i]->type == FB_M_HARDLINK && (v[i]->have & FB_MH_TARGET)) {
+			pf_hashset_add(&pf->linked, v[i]->path, strlen(v[i]->path));
+			pf_hashset_add(&pf->linked, v[i]->target, strlen(v[i]->target));
+		}
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* One descriptor per directory level of the deepest path, plus the scan's. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int finish(struct pf *pf)
+{
+	if (pf->o.fix && !pf->o.dry_run)
+		warn("%lu changed, %lu failed, %lu differences left, %lu errors",
+		     pf->nchanged, pf->nfailed, pf->ndiff, pf->nerr);
+	if (pf->nerr || pf->nfailed)
+		return 2;
+	return pf->ndiff ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pf pf = { .rootfd = -1 };
+	struct args a = { 0 };
+	int status;
+
+	pf_setprog(argv[0]);
+	parse(argc, argv, &pf, &a);
+	/* Changing owners needs root; --db is the way for everyone else. */
+	if (pf.o.fix && !pf.o.dry_run && !pf.o.use_db && geteuid() != 0)
+		die("--fix changes owners and needs root (use --db to record them in the fakebuild database)");
+	pf.rootfd = pf_open_root(pf.root, pf.o.allow_root_dir, &pf.root_owner);
+	if (!(pf.root_abs = realpath(pf.root, NULL)))
+		die("%s: %s", pf.root, strerror(errno));
+	raise_nofile();
+	load(&pf, &a);
+	index_manifest(&pf);
+	if (a.exceptions)
+		pf.exc = pf_except_load(a.exceptions);
+	if (pf.o.use_db)
+		pf_db_open(&pf);
+	pf_walk_manifest(&pf);
+	pf_walk_extra(&pf);
+	pf_db_close(&pf);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("stdout: %s", strerror(errno));
+	status = finish(&pf);
+	pf_except_free(pf.exc);
+	pf_hashset_free(&pf.ancestors);
+	pf_hashset_free(&pf.linked);
+	fb_manifest_free(pf.m);
+	free(pf.root_abs);
+	free(a.manifests);
+	return status;
+}

@@ -1,0 +1,310 @@
+/*
+ * walk.c - every manifest entry against the tree: report, and with --fix
+ * apply owner, group, then mode.
+ *
+ * Reads go through the cached parent descriptors (dirstack.c).  A change is
+ * made on a descriptor resolved again from the root at the moment of the
+ * change (openat2, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS): whatever a
+ * concurrent writer did to the directories since we read them, the inode we
+ * change was beneath the root, reached without a symlink, when we opened it,
+ * and it is the inode we checked (same device, inode and type) or we leave it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "protofix.h"
+
+/* What one entry needs. */
+struct need {
+	bool uid, gid, mode;
+};
+
+static const char *ifmt_name(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return "file";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "symlink";
+	case S_IFCHR: return "char";
+	case S_IFBLK: return "block";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	}
+	return "unknown";
+}
+
+static void fmt_id(char *out, size_t len, const char *name, unsigned id)
+{
+	if (name)
+		snprintf(out, len, "%s(%u)", name, id);
+	else
+		snprintf(out, len, "%u", id);
+}
+
+static bool names_resolved(struct pf *pf, const struct fb_mentry *e)
+{
+	bool ok = true;
+
+	/* A name the passwd/group files do not know: never guess a number. */
+	if (e->uname && !(e->have & FB_MH_UID)) {
+		warn("%s: owner: unknown user '%s' (%s:%u)", e->path, e->uname, e->file, e->line);
+		pf->nerr++;
+		ok = false;
+	}
+	if (e->gname && !(e->have & FB_MH_GID)) {
+		warn("%s: group: unknown group '%s' (%s:%u)", e->path, e->gname, e->file, e->line);
+		pf->nerr++;
+		ok = false;
+	}
+	return ok;
+}
+
+static bool creatable(enum fb_mtype t)
+{
+	return t == FB_M_DIR || t == FB_M_CHAR || t == FB_M_BLOCK || t == FB_M_FIFO;
+}
+
+/* Open the parent of PATH from the root: creation is a change too. */
+static int open_parent(struct pf *pf, const char *path)
+{
+	char dir[PATH_MAX];
+
+	pf_dirname(path, dir, sizeof dir);
+	return pf_open_beneath(pf->rootfd, dir, O_PATH | O_DIRECTORY);
+}
+
+/* ENTRY is missing: create it (--fix --create) and read it back, or report it. */
+static bool missing(struct pf *pf, const struct fb_mentry *e, struct pf_attr *cur)
+{
+	const char *name = pf_basename(e->path);
+	int dfd, r;
+
+	if (!pf->o.fix || pf->o.dry_run || !pf->o.create || !creatable(e->type)) {
+		pf_diff(pf, e->path, "missing");
+		return false;
+	}
+	dfd = open_parent(pf, e->path);
+	if (dfd < 0) {
+		pf_err(pf, e->path, "open parent directory", dfd);
+		pf->nfailed++;
+		return false;
+	}
+	r = pf_create(pf, dfd, name, e, e->path);
+	if (r == 0)
+		r = pf_attr_at(pf, dfd, name, cur);
+	close(dfd);
+	if (r < 0) {
+		pf_err(pf, e->path, "create", r);
+		pf->nfailed++;
+		return false;
+	}
+	pf_change(pf, e->path, "created %s", fb_mtype_name(e->type));
+	return true;
+}
+
+static void check_symlink(struct pf *pf, const struct fb_mentry *e, int dirfd, const char *name)
+{
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	if (!(e->have & FB_MH_TARGET))
+		return;
+	n = readlinkat(dirfd, name, buf, sizeof buf - 1);
+	if (n < 0) {
+		pf_err(pf, e->path, "readlink", -errno);
+		return;
+	}
+	buf[n] = '\0';
+	if (strcmp(buf, e->target) != 0)
+		pf_diff(pf, e->path, "symlink target %s != %s", buf, e->target);
+}
+
+static void check_hardlink(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur)
+{
+	struct stat st;
+	int fd;
+
+	if (!(e->have & FB_MH_TARGET))
+		return;
+	fd = pf_open_beneath(pf->rootfd, e->target, O_PATH);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != cur->dev || st.st_ino != cur->ino)
+		pf_diff(pf, e->path, "not a hard link to %s", e->target);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void check_device(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur)
+{
+	if (!(e->have & FB_MH_RDEV) || (e->type != FB_M_CHAR && e->type != FB_M_BLOCK))
+		return;
+	if (major(cur->rdev) != e->dev_major || minor(cur->rdev) != e->dev_minor)
+		pf_diff(pf, e->path, "device %u,%u != %u,%u", major(cur->rdev), minor(cur->rdev),
+			e->dev_major, e->dev_minor);
+}
+
+static struct need compare(const struct fb_mentry *e, const struct pf_attr *cur)
+{
+	struct need n = {
+		.uid = (e->have & FB_MH_UID) && cur->uid != e->uid,
+		.gid = (e->have & FB_MH_GID) && cur->gid != e->gid,
+		.mode = (e->have & FB_MH_MODE) && !S_ISLNK(cur->mode) &&
+			(cur->mode & 07777) != e->perm,
+	};
+	return n;
+}
+
+static void report(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n)
+{
+	char want[64];
+
+	if (n.uid) {
+		fmt_id(want, sizeof want, e->uname, e->uid);
+		pf_diff(pf, e->path, "owner %u != %s", (unsigned)cur->uid, want);
+	}
+	if (n.gid) {
+		fmt_id(want, sizeof want, e->gname, e->gid);
+		pf_diff(pf, e->path, "group %u != %s", (unsigned)cur->gid, want);
+	}
+	if (n.mode)
+		pf_diff(pf, e->path, "mode %04o != %04o", (unsigned)(cur->mode & 07777), (unsigned)e->perm);
+}
+
+/*
+ * A regular file with other names may be a hard link to a file outside the
+ * tree (/etc/shadow, where fs.protected_hardlinks is off): changing its mode
+ * would change that file.  Only touch it when the manifest declares the
+ * link, or it already belongs to the build user or to the manifest's owner.
+ */
+static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *now)
+{
+	if (pf->table || S_ISDIR(now->mode) || now->nlink < 2)
+		return false;
+	if (pf_hashset_has(pf->linked, e->path))
+		return false;
+	if (now->uid == pf->root_owner || ((e->have & FB_MH_UID) && now->uid == e->uid))
+		return false;
+	warn("%s: has %lu names and belongs to uid %u: not touched (a hard link to a file outside the tree?)",
+	     e->path, (unsigned long)now->nlink, (unsigned)now->uid);
+	return true;
+}
+
+static int apply_owner(struct pf *pf, int fd, const struct fb_mentry *e,
+		       const struct pf_attr *now, struct need n)
+{
+	char want[64];
+	int r = pf_set_owner(pf, fd, now, n.uid ? e->uid : (uid_t)-1, n.gid ? e->gid : (gid_t)-1,
+			     e->path);
+
+	if (r < 0) {
+		pf_err(pf, e->path, "chown", r);
+		return r;
+	}
+	if (n.uid) {
+		fmt_id(want, sizeof want, e->uname, e->uid);
+		pf_change(pf, e->path, "owner %u -> %s", (unsigned)now->uid, want);
+	}
+	if (n.gid) {
+		fmt_id(want, sizeof want, e->gname, e->gid);
+		pf_change(pf, e->path, "group %u -> %s", (unsigned)now->gid, want);
+	}
+	return 0;
+}
+
+static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n)
+{
+	bool root = strcmp(e->path, ".") == 0;
+	bool chowned = n.uid || n.gid;
+	struct pf_attr now;
+	int fd, r = 0;
+
+	fd = root ? pf->rootfd : pf_open_beneath(pf->rootfd, e->path, O_PATH);
+	if (fd < 0) {
+		pf_err(pf, e->path, "open", fd);
+		pf->nfailed++;
+		return;
+	}
+	r = pf_attr_fd(pf, fd, &now);
+	if (r == 0 && (now.dev != cur->dev || now.ino != cur->ino ||
+		       (now.mode & S_IFMT) != (cur->mode & S_IFMT)))
+		r = -ESTALE;	/* replaced between the check and the open: leave it */
+	if (r < 0)
+		pf_err(pf, e->path, "open", r);
+	else if (foreign_link(pf, e, &now))
+		r = -EPERM;
+	if (r == 0 && chowned)
+		r = apply_owner(pf, fd, e, &now, n);
+	/* Mode last: chown(2) cleared the setuid and setgid bits. */
+	if (r == 0 && (n.mode || (chowned && !pf->table && (e->have & FB_MH_MODE) &&
+				  !S_ISLNK(now.mode) && (e->perm & 06000)))) {
+		r = pf_set_mode(pf, fd, &now, e->perm, e->path);
+		if (r < 0)
+			pf_err(pf, e->path, "chmod", r);
+		else if (n.mode)
+			pf_change(pf, e->path, "mode %04o -> %04o", (unsigned)(now.mode & 07777),
+				  (unsigned)e->perm);
+	}
+	if (!root)
+		close(fd);
+	if (r < 0)
+		pf->nfailed++;
+	else
+		pf->nchanged++;
+}
+
+static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry *e)
+{
+	char dir[PATH_MAX];
+	const char *name = strcmp(e->path, ".") == 0 ? "." : pf_basename(e->path);
+	struct pf_attr cur;
+	struct need n;
+	bool created = false;
+	int dfd, r;
+
+	pf_dirname(e->path, dir, sizeof dir);
+	dfd = pf_dirstack_get(ds, dir);
+	r = dfd < 0 ? dfd : pf_attr_at(pf, dfd, name, &cur);
+	if (r == -ENOENT && !(created = missing(pf, e, &cur)))
+		return;
+	if (r < 0 && r != -ENOENT) {
+		/* ELOOP/ENOTDIR: a symlink where a directory should be; never followed. */
+		pf_err(pf, e->path, dfd < 0 ? "open parent directory" : "stat", r);
+		return;
+	}
+	if ((cur.mode & S_IFMT) != fb_mtype_to_ifmt(e->type)) {
+		pf_diff(pf, e->path, "type %s != %s", ifmt_name(cur.mode), fb_mtype_name(e->type));
+		return;
+	}
+	if (e->type == FB_M_SYMLINK)
+		check_symlink(pf, e, dfd < 0 ? pf->rootfd : dfd, name);
+	if (e->type == FB_M_HARDLINK)
+		check_hardlink(pf, e, &cur);
+	check_device(pf, e, &cur);
+	if (!names_resolved(pf, e))
+		return;
+	n = compare(e, &cur);
+	if (!n.uid && !n.gid && !n.mode) {
+		pf->nchanged += created;
+		return;
+	}
+	if (!pf->o.fix || pf->o.dry_run)
+		report(pf, e, &cur, n);
+	else
+		apply(pf, e, &cur, n);
+}
+
+void pf_walk_manifest(struct pf *pf)
+{
+	struct pf_dirstack *ds = pf_dirstack_new(pf->rootfd);
+	const struct fb_mentry *const *v;
+	size_t i, n;
+
+	v = fb_manifest_sorted(pf->m, &n);
+	for (i = 0; i < n; i++)
+		entry(pf, ds, v[i]);
+	pf_dirstack_free(ds);
+}

@@ -1,0 +1,335 @@
+/*
+ * cpiotranslate - rewrite owner, group and mode of the entries of a tar or
+ * cpio stream from a packaging manifest, without root and without preload.
+ * Everything else passes through; see cpiotranslate(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cpiotranslate.h"
+
+#define IN_BLOCK (1024 * 1024)
+#define OUT_BLOCK (64 * 1024)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [-nv] -m MANIFEST [-m MANIFEST]... [-F FORMAT]\n"
+		"           [--passwd FILE] [--group FILE] [--root DIR] [-e EXCEPTIONS]...\n"
+		"           [--strict] [--drop-unlisted] [--add-missing]\n"
+		"           [--format FORMAT] [--filter FILTER] [-f IN] [-o OUT]\n"
+		"       " PROG " --help | --version\n");
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* One path or fnmatch(3) pattern a line, "#" comments, matched against the
+ * normalized path ("usr/bin/ls"); a leading "/" or "./" is ignored. */
+static void load_exceptions(struct ct *ct, const char *file)
+{
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char *line = NULL, *p, *end;
+	size_t cap = 0;
+
+	if (!f)
+		die("%s: exception list: %s", file, strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '#' || *p == '\n' || *p == '\0')
+			continue;
+		end = p + strlen(p);
+		while (end > p && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t' ||
+				   end[-1] == '/'))
+			*--end = '\0';
+		for (;;) {
+			if (p[0] == '/')
+				p++;
+			else if (p[0] == '.' && p[1] == '/')
+				p += 2;
+			else
+				break;
+		}
+		if (!*p)
+			p = ".";
+		char **n = realloc(ct->exc, (ct->nexc + 1) * sizeof *n);
+		if (!n || !(n[ct->nexc] = strdup(p)))
+			die("out of memory");
+		ct->exc = n;
+		ct->nexc++;
+	}
+	if (ferror(f))
+		die("%s: exception list: %s", file, strerror(errno));
+	free(line);
+	if (f != stdin)
+		fclose(f);
+}
+
+static void load_manifests(struct ct *ct, char **files, size_t n, enum fb_mformat fmt,
+			   const char *passwd, const char *group)
+{
+	ct->m = fb_manifest_new();
+	if (!ct->m)
+		die("out of memory");
+	if ((passwd || group) && fb_manifest_set_names(ct->m, passwd, group) < 0)
+		die("%s", fb_manifest_error(ct->m));
+	for (size_t i = 0; i < n; i++)
+		if (fb_manifest_load(ct->m, files[i], fmt) < 0)
+			die("%s", fb_manifest_error(ct->m));
+	for (size_t i = 0; i < fb_manifest_nwarnings(ct->m); i++)
+		warnx("warning: %s", fb_manifest_warning(ct->m, i));
+}
+
+/* Output format and filters: asked for, or the ones just read. */
+static void open_output(struct ct *ct, int fd)
+{
+	const char *why;
+	int nfilters = 0;
+
+	ct->fmt = ct->want_fmt;
+	if (!ct->fmt) {
+		ct->fmt = outfmt_for_input(ct->in_code, &why);
+		if (!ct->fmt)
+			die("input is %s: %s; convert it with --format newc (or another of: %s)",
+			    format_label(ct->in_code), why, format_names());
+	}
+	ct->out = archive_write_new();
+	if (!ct->out)
+		die("out of memory");
+	if (ct->fmt->set(ct->out) != ARCHIVE_OK)
+		die("cannot write %s: %s", ct->fmt->name, archive_error_string(ct->out));
+	if (ct->want_filter >= 0) {
+		if (ct->want_filter != ARCHIVE_FILTER_NONE) {
+			if (archive_write_add_filter(ct->out, ct->want_filter) != ARCHIVE_OK)
+				die("--filter: %s", archive_error_string(ct->out));
+			nfilters++;
+		}
+	} else {
+		/* Filter 0 is the one next to the format, on both sides. */
+		for (int i = 0; i < archive_filter_count(ct->in); i++) {
+			int code = archive_filter_code(ct->in, i);
+			if (code == ARCHIVE_FILTER_NONE)
+				continue;
+			if (archive_write_add_filter(ct->out, code) < ARCHIVE_WARN)
+				die("input is compressed with %s, which cannot be written: %s; "
+				    "choose another with --filter", archive_filter_name(ct->in, i),
+				    archive_error_string(ct->out));
+			nfilters++;
+		}
+	}
+	/* Large writes; the last block padded as tar and cpio do, and not at
+	 * all after a compressor (trailing zeros upset gzip -d). */
+	archive_write_set_bytes_per_block(ct->out, OUT_BLOCK);
+	archive_write_set_bytes_in_last_block(ct->out, nfilters ? 1 : (int)ct->fmt->last_block);
+	if (archive_write_open_fd(ct->out, fd) != ARCHIVE_OK)
+		die("output: %s", archive_error_string(ct->out));
+}
+
+/* "DIR/.NAME.XXXXXX" next to OUT, so the final rename cannot cross devices. */
+static int open_temp(const char *out, char **tmp)
+{
+	const char *slash = strrchr(out, '/');
+	int dirlen = slash ? (int)(slash - out + 1) : 0;
+	mode_t um = umask(0);
+	int fd;
+
+	umask(um);
+	if (asprintf(tmp, "%.*s.%s.XXXXXX", dirlen, out, slash ? slash + 1 : out) < 0)
+		die("out of memory");
+	fd = mkstemp(*tmp);
+	if (fd < 0)
+		die("%s: cannot create a temporary file next to it: %s", out, strerror(errno));
+	die_set_cleanup(*tmp);
+	if (fchmod(fd, 0666 & ~um) < 0)
+		die("%s: chmod: %s", *tmp, strerror(errno));
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_PASSWD = 256, O_GROUP, O_ROOT, O_STRICT, O_DROP, O_ADD, O_FORMAT,
+	       O_FILTER, O_HELP, O_VERSION };
+	static const struct option longopts[] = {
+		{ "manifest", required_argument, NULL, 'm' },
+		{ "manifest-format", required_argument, NULL, 'F' },
+		{ "passwd", required_argument, NULL, O_PASSWD },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "file", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "exceptions", required_argument, NULL, 'e' },
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "drop-unlisted", no_argument, NULL, O_DROP },
+		{ "add-missing", no_argument, NULL, O_ADD },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "filter", required_argument, NULL, O_FILTER },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ct ct = { .want_filter = -1 };
+	char **mfiles = NULL, **efiles = NULL, *tmp = NULL;
+	size_t nm = 0, ne = 0;
+	enum fb_mformat mfmt = FB_MF_AUTO;
+	const char *passwd = NULL, *group = NULL, *root = NULL;
+	const char *in_file = NULL, *out_file = NULL;
+	char rootpw[PATH_MAX], rootgr[PATH_MAX];
+	struct archive_entry *e;
+	int c, r, fd = STDOUT_FILENO;
+
+	while ((c = getopt_long(argc, argv, "m:F:f:o:e:nv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+		case 'e': {
+			char ***v = c == 'm' ? &mfiles : &efiles;
+			size_t *n = c == 'm' ? &nm : &ne;
+			*v = realloc(*v, (*n + 1) * sizeof **v);
+			if (!*v)
+				die("out of memory");
+			(*v)[(*n)++] = optarg;
+			break;
+		}
+		case 'F':
+			if (fb_manifest_format_parse(optarg, &mfmt) < 0)
+				usage_error("-F %s: unknown manifest format (prototype, ips, mtree, cpiolist, auto)",
+					    optarg);
+			break;
+		case O_PASSWD: passwd = optarg; break;
+		case O_GROUP: group = optarg; break;
+		case O_ROOT: root = optarg; break;
+		case 'f': in_file = optarg; break;
+		case 'o': out_file = optarg; break;
+		case O_STRICT: ct.strict = true; break;
+		case O_DROP: ct.drop_unlisted = true; break;
+		case O_ADD: ct.add_missing = true; break;
+		case 'n': ct.check = true; break;
+		case 'v': ct.verbose = true; break;
+		case O_FORMAT:
+			ct.want_fmt = outfmt_by_name(optarg);
+			if (!ct.want_fmt)
+				usage_error("--format %s: unknown archive format (%s)", optarg,
+					    format_names());
+			break;
+		case O_FILTER:
+			ct.want_filter = filter_by_name(optarg);
+			if (ct.want_filter < 0)
+				usage_error("--filter %s: unknown filter (%s)", optarg, filter_names());
+			break;
+		case O_HELP:
+			usage(stdout);
+			return EXIT_OK;
+		case O_VERSION:
+			puts(PROG " (fakebuild) " VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		usage_error("%s: unexpected argument (the archive is read from stdin or -f)",
+			    argv[optind]);
+	if (nm == 0)
+		usage_error("no manifest: give one with -m");
+	if (root) {
+		snprintf(rootpw, sizeof rootpw, "%s/etc/passwd", root);
+		snprintf(rootgr, sizeof rootgr, "%s/etc/group", root);
+		if (!passwd)
+			passwd = rootpw;
+		if (!group)
+			group = rootgr;
+	}
+
+	load_manifests(&ct, mfiles, nm, mfmt, passwd, group);
+	for (size_t i = 0; i < ne; i++)
+		load_exceptions(&ct, efiles[i]);
+
+	ct.in = archive_read_new();
+	if (!ct.in)
+		die("out of memory");
+	archive_read_support_format_cpio(ct.in);
+	archive_read_support_format_tar(ct.in);
+	archive_read_support_filter_all(ct.in);
+	r = in_file ? archive_read_open_filename(ct.in, in_file, IN_BLOCK)
+		    : archive_read_open_fd(ct.in, STDIN_FILENO, IN_BLOCK);
+	if (r != ARCHIVE_OK)
+		die("%s: %s", in_file ? in_file : "stdin", archive_error_string(ct.in));
+	r = archive_read_next_header(ct.in, &e);
+	if (r < ARCHIVE_WARN)
+		die("%s: not a readable tar or cpio archive: %s", in_file ? in_file : "stdin",
+		    archive_error_string(ct.in));
+	ct.in_code = archive_format(ct.in);
+	ct.in_links = input_link_conv(ct.in_code);
+
+	if (!ct.check) {
+		if (out_file)
+			fd = open_temp(out_file, &tmp);
+		open_output(&ct, fd);
+	}
+	while (r != ARCHIVE_EOF) {
+		if (r == ARCHIVE_WARN)
+			warnx("%s: %s", archive_entry_pathname(e), archive_error_string(ct.in));
+		ct.in_code = archive_format(ct.in);
+		translate_entry(&ct, e);
+		free(ct.prev);
+		ct.prev = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+		r = archive_read_next_header(ct.in, &e);
+		if (r < ARCHIVE_WARN)
+			die("%s: truncated or corrupt archive after this entry: %s", ct.prev,
+			    archive_error_string(ct.in));
+	}
+	translate_finish(&ct);
+
+	if (ct.out) {
+		if (!ct.out_dead && archive_write_close(ct.out) != ARCHIVE_OK)
+			die("%s: write: %s", out_file ? out_file : "stdout",
+			    archive_error_string(ct.out));
+		archive_write_free(ct.out);
+	}
+	archive_read_free(ct.in);
+	if (tmp) {
+		if (ct.errors) {
+			unlink(tmp);
+		} else {
+			if (fsync(fd) < 0 || close(fd) < 0)
+				die("%s: %s", tmp, strerror(errno));
+			if (rename(tmp, out_file) < 0)
+				die("%s: rename from %s: %s", out_file, tmp, strerror(errno));
+		}
+		die_set_cleanup(NULL);
+		free(tmp);
+	}
+	fb_manifest_free(ct.m);
+	free(ct.prev);
+	free(mfiles);
+	free(efiles);
+	for (size_t i = 0; i < ct.nexc; i++)
+		free(ct.exc[i]);
+	free(ct.exc);
+	{
+		struct seen *s, *st;
+		HASH_ITER(hh, ct.seen, s, st) {
+			HASH_DEL(ct.seen, s);
+			free(s);
+		}
+	}
+	return ct.errors || ct.diffs ? EXIT_DATA : EXIT_OK;
+}

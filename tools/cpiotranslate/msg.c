@@ -1,0 +1,46 @@
+/* msg.c - "cpiotranslate: path: what: reason" on stderr, nothing else. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "cpiotranslate.h"
+
+static const char *cleanup_path;
+
+void die_set_cleanup(const char *path)
+{
+	cleanup_path = path;
+}
+
+void vwarnx(const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+void warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	/* Never leave a half-written -o file behind. */
+	if (cleanup_path)
+		unlink(cleanup_path);
+	exit(EXIT_DATA);
+}

@@ -59,6 +59,9 @@ static char *located(struct fb_mctx *c, const char *fmt, va_list ap)
 	if (c->line > 0) {
 		if (asprintf(&s, "%s:%u: %s", c->file, c->line, msg) < 0)
 			s = NULL;
+	} else if (c->entry != NULL) {
+		if (asprintf(&s, "%s: entry '%s': %s", c->file, c->entry, msg) < 0)
+			s = NULL;
 	} else if (asprintf(&s, "%s: %s", c->file, msg) < 0) {
 		s = NULL;
 	}

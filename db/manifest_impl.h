@@ -44,8 +44,8 @@ struct fb_mctx {
 	struct fb_manifest *m;		/* the temporary of this load */
 	struct fb_manifest *names;	/* whose passwd/group tables to use */
 	const char *file;		/* owned by m */
-	unsigned line;
-	int depth;			/* prototype !include nesting */
+	unsigned line;			/* 0: no line numbers (mtree) */
+	const char *entry;		/* with line 0: the entry being read */
 };
 
 #define FB_MF_PRINTF(a, b) __attribute__((format(printf, a, b)))

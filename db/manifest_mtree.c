@@ -1,0 +1,213 @@
+/*
+ * manifest_mtree.c - mtree(5), FreeBSD METALOG and fakebuild --export,
+ * read through libarchive's mtree reader (never parsed here).
+ *
+ * We only read headers: the reader would open a "contents" file only when
+ * asked for data, and with checkfs off (the default, set explicitly) it
+ * never looks at the file system at all, so a manifest means the same in
+ * any working directory.
+ *
+ * Which keywords were present: libarchive does not say whether uid or mode
+ * were given (an absent uid reads as 0, like root).  We put a line
+ *	/set uid=SENTINEL gid=SENTINEL mode=SENTINEL
+ * in front of the text: values no real entry can have (ids above the
+ * 32-bit range, a mode bit above 07777 that libarchive keeps in perm).  An
+ * entry still carrying a sentinel did not give that keyword, and gets no
+ * FB_MH_UID/GID/MODE.  A manifest's own "/unset uid" also clears our
+ * sentinel: after it, an absent uid reads as 0 (documented).
+ *
+ * A regular file with link= is a hard link to that path (root relative).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest_impl.h"
+
+#define SENT_ID 99999999999LL	/* above any uid_t */
+#define SENT_MODE 01000000	/* above 07777, below AE_IFMT's reach */
+#define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000\n"
+
+/* The text with our sentinel line after an optional "#mtree" signature. */
+static char *with_sentinel(const char *buf, size_t len, size_t *outlen)
+{
+	size_t head = 0, n, sl = strlen(SENT_LINE);
+	char *out;
+
+	if (strncmp(buf, "#mtree", 6) == 0) {
+		const char *nl = memchr(buf, '\n', len);
+
+		head = nl ? (size_t)(nl - buf) + 1 : len;
+	}
+	if ((out = malloc(len + sl + 2)) == NULL)
+		return NULL;
+	memcpy(out, buf, head);
+	n = head;
+	if (n > 0 && out[n - 1] != '\n')
+		out[n++] = '\n';
+	memcpy(out + n, SENT_LINE, sl);
+	n += sl;
+	memcpy(out + n, buf + head, len - head);
+	*outlen = n + len - head;
+	return out;
+}
+
+static int mtype(struct fb_mctx *c, struct archive_entry *ae, enum fb_mtype *t)
+{
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFREG:
+		*t = archive_entry_symlink(ae) ? FB_M_HARDLINK : FB_M_FILE;
+		return 0;
+	case AE_IFDIR: *t = FB_M_DIR; return 0;
+	case AE_IFLNK: *t = FB_M_SYMLINK; return 0;
+	case AE_IFCHR: *t = FB_M_CHAR; return 0;
+	case AE_IFBLK: *t = FB_M_BLOCK; return 0;
+	case AE_IFIFO: *t = FB_M_FIFO; return 0;
+	case AE_IFSOCK: *t = FB_M_SOCKET; return 0;
+	}
+	return fb_mf_error(c, "expected type=file, dir, link, char, block or fifo");
+}
+
+static int set_id(struct fb_mctx *c, struct fb_mentry *e, int group, const char *s)
+{
+	return group ? fb_mf_set_group(c, e, s) : fb_mf_set_owner(c, e, s);
+}
+
+/*
+ * uname/uid (or gname/gid): the name wins when it resolves; a name that
+ * does not, with a number beside it, keeps the number with a warning.
+ */
+static int owner(struct fb_mctx *c, struct fb_mentry *e, int group,
+		 const char *name, la_int64_t id)
+{
+	const char *what = group ? "gid" : "uid";
+	char num[32], **namep = group ? &e->gname : &e->uname;
+	int have_id = id != SENT_ID;
+
+	if (have_id && (id < 0 || id > 4294967294LL))
+		return fb_mf_error(c, "bad %s %lld: expected 0 to 4294967294", what,
+				   (long long)id);
+	snprintf(num, sizeof(num), "%lld", (long long)id);
+	if (name == NULL)
+		return have_id ? set_id(c, e, group, num) : 0;
+	if (set_id(c, e, group, name) == 0)
+		return 0;
+	if (!have_id)
+		return -1;
+	fb_mf_warn(c, "unknown %s '%s'; using %s=%s", group ? "group" : "user", name,
+		   what, num);
+	if (set_id(c, e, group, num) < 0)
+		return -1;
+	if ((*namep = strdup(name)) == NULL)
+		return fb_mf_error(c, "out of memory");
+	return 0;
+}
+
+static int fill(struct fb_mctx *c, struct fb_mentry *e, struct archive_entry *ae)
+{
+	mode_t perm = archive_entry_perm(ae);
+	const char *link = archive_entry_symlink(ae);
+
+	if (owner(c, e, 0, archive_entry_uname(ae), archive_entry_uid(ae)) < 0 ||
+	    owner(c, e, 1, archive_entry_gname(ae), archive_entry_gid(ae)) < 0)
+		return -1;
+	if (!(perm & SENT_MODE)) {
+		e->perm = perm & 07777;
+		e->have |= FB_MH_MODE;
+		((struct fb_mpriv *)e)->own |= FB_MH_MODE;
+	}
+	if (e->type == FB_M_CHAR || e->type == FB_M_BLOCK) {
+		e->dev_major = archive_entry_rdevmajor(ae);
+		e->dev_minor = archive_entry_rdevminor(ae);
+		e->have |= FB_MH_RDEV;
+		((struct fb_mpriv *)e)->own |= FB_MH_RDEV;
+	}
+	if (e->type == FB_M_SYMLINK) {
+		if (link == NULL)
+			return fb_mf_error(c, "expected link= for type=link, found none");
+		return fb_mf_set_symlink(c, e, link);
+	}
+	if (e->type == FB_M_HARDLINK)
+		return fb_mf_set_hardlink(c, e, link, 0);
+	return 0;
+}
+
+static int entry(struct fb_mctx *c, struct archive_entry *ae)
+{
+	enum fb_mtype type;
+	struct fb_mentry *e;
+
+	c->entry = archive_entry_pathname(ae);
+	if (mtype(c, ae, &type) < 0)
+		return -1;
+	if ((e = fb_mf_entry_new(c, archive_entry_pathname(ae), type)) == NULL)
+		return -1;
+	if (fill(c, e, ae) < 0) {
+		fb_mf_entry_free(e);
+		return -1;
+	}
+	fb_mf_add(c, e);
+	return 0;
+}
+
+/* Has the text anything but blank lines and comments?  libarchive refuses an empty one. */
+static int empty(const char *p)
+{
+	while (*p) {
+		p += strspn(p, " \t\r\n");
+		if (*p == '#')
+			p += strcspn(p, "\n");
+		else if (*p)
+			return 0;
+	}
+	return 1;
+}
+
+static int read_entries(struct fb_mctx *c, struct archive *a)
+{
+	struct archive_entry *ae;
+	int r;
+
+	/* Headers only: archive_read_next_header skips the data we never ask for. */
+	while ((r = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
+		const char *p = (r == ARCHIVE_OK || r == ARCHIVE_WARN) ? archive_entry_pathname(ae) : NULL;
+
+		/* A warning is a line libarchive could not fully read: refuse it. */
+		c->entry = p;
+		if (r != ARCHIVE_OK)
+			return fb_mf_error(c, "%s", archive_error_string(a));
+		if (entry(c, ae) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
+{
+	struct archive *a;
+	size_t tlen;
+	char *text;
+	int rc = -1;
+
+	c->line = 0;	/* libarchive gives no line numbers: messages name the entry */
+	if (empty(buf))
+		return 0;
+	if ((text = with_sentinel(buf, len, &tlen)) == NULL)
+		return fb_mf_error(c, "out of memory");
+	if ((a = archive_read_new()) == NULL) {
+		free(text);
+		return fb_mf_error(c, "out of memory");
+	}
+	if (archive_read_support_format_mtree(a) != ARCHIVE_OK ||
+	    archive_read_set_options(a, "mtree:!checkfs") != ARCHIVE_OK)
+		fb_mf_error(c, "libarchive: %s", archive_error_string(a));
+	else if (archive_read_open_memory(a, text, tlen) != ARCHIVE_OK)
+		fb_mf_error(c, "not an mtree manifest: %s", archive_error_string(a));
+	else
+		rc = read_entries(c, a);
+	archive_read_free(a);
+	free(text);
+	c->entry = NULL;	/* it pointed into the archive_entry */
+	return rc;
+}

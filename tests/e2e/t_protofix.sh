@@ -1,0 +1,361 @@
+# protofix: checking a proto area against its manifest (any user), fixing
+# it (root), recording it in the fakebuild database (--db), and never
+# following a symlink out of the tree.
+PF_FIX=$TOP/tests/e2e/fixtures/protofix
+
+# A small proto area owned by whoever runs the test, and its mtree manifest
+# declaring uid/gid $1 (default: the caller's) with the modes on disk.
+pf_tree() {
+	mkdir -p proto/usr/bin proto/etc
+	echo bin >proto/usr/bin/tool
+	echo conf >proto/etc/tool.conf
+	ln -s tool proto/usr/bin/alias
+	chmod 0755 proto proto/usr proto/usr/bin proto/etc proto/usr/bin/tool
+	chmod 0644 proto/etc/tool.conf
+}
+pf_manifest() { # UID GID [MODE-OF-TOOL]
+	cat >m.mtree <<-EOM
+	#mtree
+	. type=dir uid=$1 gid=$2 mode=0755
+	./etc type=dir uid=$1 gid=$2 mode=0755
+	./etc/tool.conf type=file uid=$1 gid=$2 mode=0644
+	./usr type=dir uid=$1 gid=$2 mode=0755
+	./usr/bin type=dir uid=$1 gid=$2 mode=0755
+	./usr/bin/alias type=link uid=$1 gid=$2 link=tool
+	./usr/bin/tool type=file uid=$1 gid=$2 mode=${3:-0755}
+	EOM
+}
+
+# --- any user: check -----------------------------------------------------------
+
+test_check_matching_tree_exits_0() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	"$PROTOFIX" -m m.mtree proto >out
+	assert_eq "" "$(cat out)" "output"
+}
+
+test_check_reports_each_difference() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)" 4755
+	cat >>m.mtree <<-EOM
+	./usr/bin/gone type=file uid=$(id -u) gid=$(id -g) mode=0755
+	./usr/bin/otherlink type=link uid=$(id -u) gid=$(id -g) link=elsewhere
+	./etc/conf.d type=dir uid=$(id -u) gid=$(id -g) mode=0755
+	./usr/bin/owned type=file uid=0 gid=0 mode=0644
+	EOM
+	ln -s tool proto/usr/bin/otherlink
+	touch proto/etc/conf.d proto/stray proto/usr/bin/owned
+	chmod 0644 proto/usr/bin/owned
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >out
+	assert_contains out "usr/bin/tool: mode 0755 != 4755"
+	assert_contains out "usr/bin/gone: missing"
+	assert_contains out "usr/bin/otherlink: symlink target tool != elsewhere"
+	assert_contains out "etc/conf.d: type file != dir"
+	assert_contains out "usr/bin/owned: owner $(id -u) != 0"
+	assert_contains out "usr/bin/owned: group $(id -g) != 0"
+	assert_contains out "stray: not in manifest"
+	assert_eq 7 "$(wc -l <out)" "number of differences"
+}
+
+test_check_owner_names_shown() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	printf './etc/tool.conf type=file uname=root gname=root mode=0644\n' >>m.mtree
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >out
+	assert_contains out "etc/tool.conf: owner $(id -u) != root(0)"
+	assert_contains out "etc/tool.conf: group $(id -g) != root(0)"
+}
+
+test_check_exception_list_silences_extras() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	mkdir -p proto/usr/share/doc/tool
+	touch proto/usr/share/doc/tool/README proto/usr/bin/tool.debug proto/etc/kept
+	printf '# expected leftovers\nusr/share\nusr/bin/*.debug   # debug info\n' >exc
+	assert_status 1 "$PROTOFIX" -m m.mtree -e exc proto >out
+	assert_eq "etc/kept: not in manifest" "$(cat out)" "output"
+	echo etc/kept >>exc
+	assert_status 0 "$PROTOFIX" -m m.mtree -e exc proto
+}
+
+test_check_later_manifest_overrides() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)" 4755
+	printf '#mtree\n./usr/bin/tool type=file uid=%s gid=%s mode=0755\n' "$(id -u)" "$(id -g)" >fix.mtree
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >/dev/null
+	assert_status 0 "$PROTOFIX" -m m.mtree -m fix.mtree proto
+}
+
+test_malformed_manifest_names_file_and_line() {
+	pf_tree
+	printf '#mtree\n. type=dir mode=0755\n./usr type=dir uid=0 gid=0 mode=0755 nonsense\n' >bad.mtree
+	assert_status 2 "$PROTOFIX" -m bad.mtree proto 2>err
+	assert_contains err "bad.mtree:3"
+}
+
+test_unknown_user_is_an_error() {
+	pf_tree
+	printf '#mtree\n./usr type=dir uname=no_such_user_pf gid=0 mode=0755\n' >m.mtree
+	assert_status 2 "$PROTOFIX" -m m.mtree proto 2>err
+	assert_contains err "no_such_user_pf"
+}
+
+test_names_from_target_passwd() {
+	pf_tree
+	mkdir -p target/etc
+	echo "builder:x:$(id -u):$(id -g)::/:/bin/sh" >target/etc/passwd
+	echo "builders:x:$(id -g):" >target/etc/group
+	printf '#mtree\n./etc/tool.conf type=file uname=builder gname=builders mode=0644\n' >m.mtree
+	"$PROTOFIX" --root target -m m.mtree proto >out || true
+	if grep -q "etc/tool.conf" out; then cat out; fail "names not resolved through --root"; fi
+	"$PROTOFIX" --passwd target/etc/passwd --group target/etc/group -m m.mtree proto >out || true
+	if grep -q "etc/tool.conf" out; then cat out; fail "names not resolved through --passwd/--group"; fi
+}
+
+test_fix_needs_root_or_db() {
+	pf_tree
+	pf_manifest 0 0
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree proto 2>err
+	assert_contains err "needs root"
+}
+
+test_dry_run_changes_nothing() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)" 0700
+	assert_status 1 "$PROTOFIX" -n --fix -m m.mtree proto >out
+	assert_contains out "usr/bin/tool: mode 0755 != 0700"
+	assert_eq 755 "$(stat -c %a proto/usr/bin/tool)" "mode after -n"
+}
+
+test_refuses_slash() {
+	printf '#mtree\n. type=dir uid=0 gid=0 mode=0755\n' >m.mtree
+	assert_status 2 "$PROTOFIX" -m m.mtree / 2>err
+	assert_contains err "refusing"
+	ln -s / rootlink
+	assert_status 2 "$PROTOFIX" -m m.mtree rootlink/ 2>err
+	assert_contains err "refusing"
+	mkdir d
+	assert_status 2 "$PROTOFIX" -m m.mtree "$PWD/d/../../../../../../.." 2>err
+	assert_contains err "refusing"
+}
+
+test_version_and_help() {
+	assert_eq "protofix (fakebuild) 0.1" "$("$PROTOFIX" --version)" "version"
+	"$PROTOFIX" --help | grep -q "PROTO_ROOT" || fail "help lacks usage"
+	assert_status 2 "$PROTOFIX"
+}
+
+test_symlinked_directory_is_not_entered() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	mkdir outside
+	touch outside/victim
+	ln -s ../outside proto/lib
+	printf './lib type=dir uid=%s gid=%s mode=0755\n./lib/victim type=file uid=0 gid=0 mode=0644\n' \
+		"$(id -u)" "$(id -g)" >>m.mtree
+	assert_status 2 "$PROTOFIX" -m m.mtree proto >out 2>err
+	assert_contains out "lib: type symlink != dir"
+	assert_contains err "lib/victim"
+	if grep -q "lib/victim: owner" out; then fail "looked through the symlink"; fi
+}
+
+# --- every manifest format the readers accept ---------------------------------
+
+pf_format() { # FORMAT FILE: the fixture describes the tree below, owned by nobody:nogroup
+	mkdir -p proto/usr/bin proto/etc
+	echo x >proto/usr/bin/tool
+	echo y >proto/etc/tool.conf
+	ln -s tool proto/usr/bin/alias
+	chmod 0755 proto proto/usr proto/usr/bin proto/etc proto/usr/bin/tool
+	chmod 0644 proto/etc/tool.conf
+	[ "$(id -u)" = 65534 ] || skip "the fixtures declare nobody:nogroup (65534)"
+	assert_status 0 "$PROTOFIX" -F "$1" -m "$PF_FIX/$2" proto
+	chmod 0700 proto/usr/bin/tool
+	assert_status 1 "$PROTOFIX" -m "$PF_FIX/$2" proto >out
+	assert_eq "usr/bin/tool: mode 0700 != 0755" "$(cat out)" "$1 output"
+}
+test_format_mtree() { pf_format mtree tree.mtree; }
+test_format_prototype() { pf_format prototype tree.prototype; }
+test_format_ips() { pf_format ips tree.p5m; }
+test_format_cpiolist() { pf_format cpiolist tree.cpiolist; }
+
+# --- --db: ownership into the fakebuild database --------------------------------
+
+test_db_records_manifest_ownership() {
+	[ -x "$FAKEBUILD" ] || skip "fakebuild not built yet"
+	pf_tree
+	pf_manifest 0 0 4755
+	printf './etc/tool.conf type=file uid=0 gid=42 mode=0640\n' >>m.mtree
+	"$PROTOFIX" --db="$PWD/fb.db" -m m.mtree proto 2>err || { cat err; fail "protofix --db failed"; }
+	assert_eq "0 0 4755" "$("$FAKEBUILD" -d "$PWD/fb.db" stat -c '%u %g %a' proto/usr/bin/tool)" "tool"
+	assert_eq "0 42 640" "$("$FAKEBUILD" -d "$PWD/fb.db" stat -c '%u %g %a' proto/etc/tool.conf)" "conf"
+	# The tree itself is untouched, and a check through the database now passes.
+	assert_eq "755" "$(stat -c %a proto/usr/bin/tool)" "real mode"
+	assert_status 0 "$PROTOFIX" --db="$PWD/fb.db" --check -m m.mtree proto
+}
+
+# --- root: fix ------------------------------------------------------------------
+
+pf_nobody_tree() {
+	pf_tree
+	chown -hR 65534:65534 proto
+}
+
+roottest_fix_applies_owner_group_then_mode() {
+	pf_nobody_tree
+	pf_manifest 0 0 6755
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >/dev/null
+	"$PROTOFIX" --fix -v -m m.mtree proto >out 2>err || { cat out err; fail "--fix failed"; }
+	assert_contains out "usr/bin/tool: mode 0755 -> 6755"
+	assert_contains err "changed, 0 failed"
+	assert_eq "0 0 6755" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "tool"
+	assert_eq "0 0" "$(stat -c '%u %g' proto/usr/bin/alias)" "symlink owner (lchown)"
+	assert_status 0 "$PROTOFIX" -m m.mtree proto
+	# Already set-id, chown again: the mode must survive the second run too.
+	chown 65534 proto/usr/bin/tool
+	"$PROTOFIX" --fix -m m.mtree proto 2>/dev/null
+	assert_eq "0 0 6755" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "tool after refix"
+}
+
+roottest_fix_leaves_unlisted_files() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	touch proto/stray
+	chown 65534:65534 proto/stray
+	assert_status 1 "$PROTOFIX" --fix -m m.mtree proto >out 2>/dev/null
+	assert_contains out "stray: not in manifest"
+	assert_eq "65534 65534" "$(stat -c '%u %g' proto/stray)" "stray owner"
+}
+
+roottest_fix_dry_run_changes_nothing() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	assert_status 1 "$PROTOFIX" --fix -n -m m.mtree proto >out
+	assert_contains out "usr/bin/tool: owner 65534 != 0"
+	assert_eq "65534" "$(stat -c %u proto/usr/bin/tool)" "owner after -n"
+}
+
+roottest_fix_create_makes_dirs_devices_fifos() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	cat >>m.mtree <<-EOM
+	./dev type=dir uid=0 gid=0 mode=0755
+	./dev/null type=char uid=0 gid=0 mode=0666 device=native,1,3
+	./dev/loop0 type=block uid=0 gid=6 mode=0660 device=native,7,0
+	./run type=dir uid=0 gid=0 mode=1777
+	./run/initctl type=fifo uid=0 gid=0 mode=0600
+	./usr/bin/notbuilt type=file uid=0 gid=0 mode=0755
+	EOM
+	assert_status 1 "$PROTOFIX" --fix -m m.mtree proto >out 2>/dev/null
+	assert_contains out "dev: missing"
+	[ ! -e proto/dev ] || fail "created without --create"
+	assert_status 1 "$PROTOFIX" --fix --create -m m.mtree proto >out 2>/dev/null
+	assert_eq "usr/bin/notbuilt: missing" "$(cat out)" "left after --create"
+	assert_eq "character special file 1,3 0 0 666" "$(stat -c '%F %t,%T %u %g %a' proto/dev/null)" "dev/null"
+	assert_eq "block special file 7,0 0 6 660" "$(stat -c '%F %t,%T %u %g %a' proto/dev/loop0)" "loop0"
+	assert_eq "directory 1777" "$(stat -c '%F %a' proto/run)" "run"
+	assert_eq "fifo 600" "$(stat -c '%F %a' proto/run/initctl)" "initctl"
+}
+
+roottest_fix_summary_counts_failures() {
+	pf_nobody_tree
+	pf_manifest 0 0 0644
+	# A foreign file hard-linked into the tree: never changed, reported, counted.
+	mkdir outside
+	echo secret >outside/shadow
+	chown 1234:1234 outside/shadow
+	chmod 0600 outside/shadow
+	ln outside/shadow proto/etc/shadow
+	printf './etc/shadow type=file uid=0 gid=0 mode=0644\n' >>m.mtree
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree proto >out 2>err
+	assert_contains err "etc/shadow"
+	assert_contains err "7 changed, 1 failed"
+	assert_eq "1234 1234 600" "$(stat -c '%u %g %a' outside/shadow)" "foreign file"
+	assert_eq "0 0 644" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "fixed file"
+}
+
+# --- root: symlink attacks ----------------------------------------------------------
+
+pf_victim() {
+	mkdir -p outside
+	echo secret >outside/victim
+	chown 1234:1234 outside outside/victim
+	chmod 0600 outside/victim
+	chmod 0700 outside
+}
+pf_victim_intact() {
+	assert_eq "1234 1234 600" "$(stat -c '%u %g %a' outside/victim)" "outside/victim"
+	assert_eq "1234 1234 700" "$(stat -c '%u %g %a' outside)" "outside"
+}
+
+roottest_symlink_final_component_not_followed() {
+	pf_nobody_tree
+	pf_victim
+	pf_manifest 0 0
+	rm proto/usr/bin/tool
+	ln -s ../../../outside/victim proto/usr/bin/tool
+	chown -h 65534:65534 proto/usr/bin/tool
+	printf './usr/bin/alias2 type=link uid=0 gid=0 link=../../../outside/victim\n' >>m.mtree
+	ln -s ../../../outside/victim proto/usr/bin/alias2
+	assert_status 1 "$PROTOFIX" --fix -m m.mtree proto >out 2>/dev/null
+	assert_contains out "usr/bin/tool: type symlink != file"
+	pf_victim_intact
+	assert_eq "0 0" "$(stat -c '%u %g' proto/usr/bin/alias2)" "the link itself"
+}
+
+roottest_symlink_intermediate_component_not_followed() {
+	pf_nobody_tree
+	pf_victim
+	pf_manifest 0 0
+	ln -s ../../outside proto/usr/lib
+	printf './usr/lib type=dir uid=0 gid=0 mode=0755\n./usr/lib/victim type=file uid=0 gid=0 mode=4777\n' >>m.mtree
+	assert_status 2 "$PROTOFIX" --fix --create -m m.mtree proto >out 2>err
+	assert_contains out "usr/lib: type symlink != dir"
+	assert_contains err "usr/lib/victim"
+	pf_victim_intact
+}
+
+roottest_directory_swapped_for_symlink_during_walk() {
+	pf_nobody_tree
+	pf_victim
+	pf_manifest 0 0
+	mkdir -p proto/usr/lib
+	# The same names inside and outside: a walk through the swapped link would find them.
+	for i in $(seq 1 200); do touch "proto/usr/lib/victim$i"; done
+	touch proto/usr/lib/victim
+	for i in 1 2 3; do echo s >"outside/victim$i"; chmod 0600 "outside/victim$i"; done
+	chown -hR 65534:65534 proto
+	chown -R 1234:1234 outside
+	{ printf './usr/lib type=dir uid=0 gid=0 mode=0755\n'
+	  for i in $(seq 1 200); do printf './usr/lib/victim%s type=file uid=0 gid=0 mode=4777\n' "$i"; done
+	  printf './usr/lib/victim type=file uid=0 gid=0 mode=4777\n'
+	} >>m.mtree
+	# The "build": swaps usr/lib for a symlink to outside and back, in a loop.
+	( end=$((SECONDS + 3))
+	  while [ $SECONDS -lt $end ]; do
+		mv proto/usr/lib proto/usr/lib.real
+		ln -s ../../outside proto/usr/lib
+		rm proto/usr/lib
+		mv proto/usr/lib.real proto/usr/lib
+	  done ) &
+	swapper=$!
+	while kill -0 $swapper 2>/dev/null; do
+		"$PROTOFIX" --fix -m m.mtree proto >/dev/null 2>&1 || true
+		chown -R 65534 proto/usr/lib.real proto/usr/lib 2>/dev/null || true
+	done
+	wait $swapper
+	pf_victim_intact
+	for i in 1 2 3; do
+		assert_eq "1234 1234 600" "$(stat -c '%u %g %a' "outside/victim$i")" "outside/victim$i"
+	done
+}
+
+roottest_refuses_root_dir() {
+	printf '#mtree\n. type=dir uid=0 gid=0 mode=0755\n' >m.mtree
+	ln -s / rootlink
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree rootlink 2>err
+	assert_contains err "refusing"
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree /tmp/.. 2>err
+	assert_contains err "refusing"
+}

@@ -23,6 +23,8 @@ enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
 void vwarnx(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* libarchive's message for the last error on A, never NULL. */
+const char *errstr(struct archive *a);
 /* A file die() removes before exiting (the temporary output). */
 void die_set_cleanup(const char *path);
 

@@ -113,11 +113,11 @@ static void open_output(struct ct *ct, int fd)
 	if (!ct->out)
 		die("out of memory");
 	if (ct->fmt->set(ct->out) != ARCHIVE_OK)
-		die("cannot write %s: %s", ct->fmt->name, archive_error_string(ct->out));
+		die("cannot write %s: %s", ct->fmt->name, errstr(ct->out));
 	if (ct->want_filter >= 0) {
 		if (ct->want_filter != ARCHIVE_FILTER_NONE) {
 			if (archive_write_add_filter(ct->out, ct->want_filter) != ARCHIVE_OK)
-				die("--filter: %s", archive_error_string(ct->out));
+				die("--filter: %s", errstr(ct->out));
 			nfilters++;
 		}
 	} else {
@@ -129,7 +129,7 @@ static void open_output(struct ct *ct, int fd)
 			if (archive_write_add_filter(ct->out, code) < ARCHIVE_WARN)
 				die("input is compressed with %s, which cannot be written: %s; "
 				    "choose another with --filter", archive_filter_name(ct->in, i),
-				    archive_error_string(ct->out));
+				    errstr(ct->out));
 			nfilters++;
 		}
 	}
@@ -138,7 +138,7 @@ static void open_output(struct ct *ct, int fd)
 	archive_write_set_bytes_per_block(ct->out, OUT_BLOCK);
 	archive_write_set_bytes_in_last_block(ct->out, nfilters ? 1 : (int)ct->fmt->last_block);
 	if (archive_write_open_fd(ct->out, fd) != ARCHIVE_OK)
-		die("output: %s", archive_error_string(ct->out));
+		die("output: %s", errstr(ct->out));
 }
 
 /* "DIR/.NAME.XXXXXX" next to OUT, so the final rename cannot cross devices. */
@@ -271,11 +271,11 @@ int main(int argc, char **argv)
 	r = in_file ? archive_read_open_filename(ct.in, in_file, IN_BLOCK)
 		    : archive_read_open_fd(ct.in, STDIN_FILENO, IN_BLOCK);
 	if (r != ARCHIVE_OK)
-		die("%s: %s", in_file ? in_file : "stdin", archive_error_string(ct.in));
+		die("%s: %s", in_file ? in_file : "stdin", errstr(ct.in));
 	r = archive_read_next_header(ct.in, &e);
 	if (r < ARCHIVE_WARN)
 		die("%s: not a readable tar or cpio archive: %s", in_file ? in_file : "stdin",
-		    archive_error_string(ct.in));
+		    errstr(ct.in));
 	ct.in_code = archive_format(ct.in);
 	ct.in_links = input_link_conv(ct.in_code);
 
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	}
 	while (r != ARCHIVE_EOF) {
 		if (r == ARCHIVE_WARN)
-			warnx("%s: %s", archive_entry_pathname(e), archive_error_string(ct.in));
+			warnx("%s: %s", archive_entry_pathname(e), errstr(ct.in));
 		ct.in_code = archive_format(ct.in);
 		translate_entry(&ct, e);
 		free(ct.prev);
@@ -294,14 +294,14 @@ int main(int argc, char **argv)
 		r = archive_read_next_header(ct.in, &e);
 		if (r < ARCHIVE_WARN)
 			die("%s: truncated or corrupt archive after this entry: %s", ct.prev,
-			    archive_error_string(ct.in));
+			    errstr(ct.in));
 	}
 	translate_finish(&ct);
 
 	if (ct.out) {
 		if (!ct.out_dead && archive_write_close(ct.out) != ARCHIVE_OK)
 			die("%s: write: %s", out_file ? out_file : "stdout",
-			    archive_error_string(ct.out));
+			    errstr(ct.out));
 		archive_write_free(ct.out);
 	}
 	archive_read_free(ct.in);

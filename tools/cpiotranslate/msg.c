@@ -44,3 +44,11 @@ void die(const char *fmt, ...)
 		unlink(cleanup_path);
 	exit(EXIT_DATA);
 }
+
+const char *errstr(struct archive *a)
+{
+	const char *s = archive_error_string(a);
+
+	/* libarchive leaves the message empty for some short reads. */
+	return s && *s ? s : "unexpected end of data";
+}

@@ -151,13 +151,13 @@ static void skip_data(struct ct *ct, const char *name)
 {
 	if (archive_read_data_skip(ct->in) < ARCHIVE_WARN)
 		die("%s: truncated or corrupt archive: %s", name,
-		    archive_error_string(ct->in));
+		    errstr(ct->in));
 }
 
 static void put(struct ct *ct, const char *name, const void *buf, size_t len)
 {
 	if (len && archive_write_data(ct->out, buf, len) < 0)
-		die("%s: write: %s", name, archive_error_string(ct->out));
+		die("%s: write: %s", name, errstr(ct->out));
 }
 
 static void put_zeros(struct ct *ct, const char *name, int64_t n)
@@ -181,7 +181,7 @@ static void copy_data(struct ct *ct, struct archive_entry *e, const char *name)
 	while ((r = archive_read_data_block(ct->in, &buf, &len, &off)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
 			die("%s: truncated or corrupt archive: %s", name,
-			    archive_error_string(ct->in));
+			    errstr(ct->in));
 		if (off > pos)
 			put_zeros(ct, name, off - pos);
 		put(ct, name, buf, len);
@@ -221,12 +221,12 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 	}
 	r = archive_write_header(ct->out, e);
 	if (r == ARCHIVE_WARN) {
-		warnx("%s: %s", name, archive_error_string(ct->out));
+		warnx("%s: %s", name, errstr(ct->out));
 	} else if (r == ARCHIVE_FAILED) {
 		error(ct, "%s: cannot write as %s: %s", name, ct->fmt->name,
-		      archive_error_string(ct->out));
+		      errstr(ct->out));
 	} else if (r != ARCHIVE_OK) {
-		die("%s: write: %s", name, archive_error_string(ct->out));
+		die("%s: write: %s", name, errstr(ct->out));
 	}
 	if (has_data) {
 		if (ct->out_dead)
@@ -362,9 +362,10 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 	ct->entries++;
 	if (!name)
 		die("entry %lu after %s: no path name", ct->entries, ct->prev ? ct->prev : "the start");
-	if (!ct->prefix)
-		ct->prefix = strncmp(name, "./", 2) == 0 || strcmp(name, ".") == 0 ? "./" :
-			     name[0] == '/' ? "/" : "";
+	/* How added entries are named: like the input's (GNU cpio drops the
+	 * "./" that find printed, tar keeps it).  "." itself says nothing. */
+	if (!ct->prefix && strcmp(name, ".") != 0 && strcmp(name, "./") != 0)
+		ct->prefix = strncmp(name, "./", 2) == 0 ? "./" : name[0] == '/' ? "/" : "";
 	if (fb_path_normalize(name, key, sizeof key) == 0)
 		me = fb_manifest_find(ct->m, key);
 	else

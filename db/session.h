@@ -10,13 +10,11 @@
 #define FB_SESSION_H
 
 #include <sys/types.h>
+#include "err.h"
 #include "table.h"
 
 struct fb_session;
 
-struct fb_err {
-	char msg[512];		/* "FILE: what is wrong" */
-};
 
 enum {
 	FB_SESSION_READONLY = 1 << 0,	/* --check/--export: never create or save */
@@ -33,6 +31,9 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err);
 int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);
 struct fb_table *fb_session_table(struct fb_session *s);
 const char *fb_session_table_path(const struct fb_session *s);
+
+/* Keep the live table file when leaving even if last (processes of the session are still running). */
+void fb_session_keep_table(struct fb_session *s);
 
 /* Leave; the last session out saves the table to the gdbm file.  Returns 0 or -1 with err set. */
 int fb_session_leave(struct fb_session *s, struct fb_err *err);

@@ -53,6 +53,10 @@ int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 
+/* Number of live records, and a counter bumped by every change. */
+uint64_t fb_table_count(struct fb_table *t);
+uint64_t fb_table_changes(struct fb_table *t);
+
 /* What fb_table_set_at changes. */
 enum {
 	FB_SET_UID = 1 << 0,

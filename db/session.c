@@ -1,0 +1,274 @@
+/*
+ * session.c - joining and leaving the store of a database (see session.h).
+ *
+ * Files beside the database DB:
+ *   DB.lock   flock()ed exclusively while a session starts or ends, so
+ *             those steps never interleave
+ *   DB.users  every member session holds a shared flock on it; whoever
+ *             can take it exclusively is alone
+ *   DB.live   the live table, shared by all member sessions
+ * The kernel drops flocks when a process dies, so a killed session never
+ * wedges the next one.  A DB.live found with no member session is what a
+ * killed session left: it holds every acknowledged change, so it is saved
+ * into DB (merged) and used, never discarded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "store.h"
+
+struct fb_session {
+	char db[PATH_MAX];
+	char live[PATH_MAX + 8];
+	char lock[PATH_MAX + 8];
+	char users[PATH_MAX + 8];
+	int lockfd, usersfd;
+	unsigned flags;
+	int keep_table;
+	uint64_t changes_at_join;
+	struct fb_table *t;
+};
+
+static int mkdirs(char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		int rc = mkdirs(dir);
+		*slash = '/';
+		if (rc < 0)
+			return rc;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
+{
+	const char *env = getenv("FAKEBUILD_DB");
+	int n;
+	if (db && *db)
+		n = snprintf(out, outlen, "%s", db);
+	else if (env && *env)
+		n = snprintf(out, outlen, "%s", env);
+	else {
+		const char *state = getenv("XDG_STATE_HOME");
+		const char *home = getenv("HOME");
+		if (state && *state == '/')
+			n = snprintf(out, outlen, "%s/fakebuild/fakebuild.db", state);
+		else if (home && *home)
+			n = snprintf(out, outlen, "%s/.local/state/fakebuild/fakebuild.db", home);
+		else
+			return fb_err_set(err, "no database: give -d FILE, or set FAKEBUILD_DB or HOME");
+	}
+	if (n < 0 || (size_t)n >= outlen)
+		return fb_err_set(err, "database path too long");
+	/* Absolute, so that it means the same after the command changes directory. */
+	if (out[0] != '/') {
+		char cwd[PATH_MAX], rel[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			return fb_err_set(err, "getcwd: %s", strerror(errno));
+		snprintf(rel, sizeof rel, "%s", out);
+		if ((size_t)snprintf(out, outlen, "%s/%s", cwd, rel) >= outlen)
+			return fb_err_set(err, "database path too long");
+	}
+	return 0;
+}
+
+/* Take DB.lock, making sure the file we locked is still the one at that name (a leaving session unlinks it). */
+static int take_lock(struct fb_session *s, struct fb_err *err)
+{
+	for (;;) {
+		int fd = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return fb_err_set(err, "%s: cannot create lock file: %s", s->lock, strerror(errno));
+		if (flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			return fb_err_set(err, "%s: flock: %s", s->lock, strerror(errno));
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(s->lock, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			s->lockfd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+}
+
+static void drop_lock(struct fb_session *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	s->lockfd = -1;
+}
+
+static const char *table_why(int rc)
+{
+	switch (rc) {
+	case -EPROTO: return "not a fakebuild live table (bad magic)";
+	case -EPROTONOSUPPORT: return "live table of a newer fakebuild version";
+	case -EBADMSG: return "live table header is damaged";
+	default: return strerror(-rc);
+	}
+}
+
+static int attach_leftover(struct fb_session *s, struct fb_err *err)
+{
+	int rc = fb_table_attach(s->live, &s->t);
+	if (rc < 0)
+		return fb_err_set(err, "%s: %s (it may hold changes of a killed session: "
+				  "move it away to start from %s alone)", s->live, table_why(rc), s->db);
+	return 0;
+}
+
+static int create_table(struct fb_session *s, struct fb_err *err)
+{
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof tmp, "%s.%ld", s->live, (long)getpid());
+	unlink(tmp);
+	uint64_t cap = FB_TABLE_DEFAULT_CAPACITY;
+	const char *c = getenv("FAKEBUILD_CAPACITY");
+	if (c && *c)
+		cap = strtoull(c, NULL, 10);
+	int rc = fb_table_create(tmp, cap, &s->t);
+	if (rc < 0)
+		return fb_err_set(err, "%s: cannot create the live table: %s", tmp, strerror(-rc));
+	if (fb_store_load(s->db, s->t, err) < 0) {
+		fb_table_detach(s->t);
+		s->t = NULL;
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, s->live) < 0) {
+		int e = errno;
+		fb_table_detach(s->t);
+		s->t = NULL;
+		unlink(tmp);
+		return fb_err_set(err, "%s: %s", s->live, strerror(e));
+	}
+	return 0;
+}
+
+static int start(struct fb_session *s, struct fb_err *err)
+{
+	s->usersfd = open(s->users, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->usersfd < 0)
+		return fb_err_set(err, "%s: %s", s->users, strerror(errno));
+	int alone = flock(s->usersfd, LOCK_EX | LOCK_NB) == 0;
+	if (flock(s->usersfd, LOCK_SH) < 0)
+		return fb_err_set(err, "%s: flock: %s", s->users, strerror(errno));
+	struct stat st;
+	int have_live = lstat(s->live, &st) == 0;
+	if (!alone) {
+		if (!have_live)
+			return fb_err_set(err, "%s: missing while another session is running", s->live);
+		return attach_leftover(s, err);
+	}
+	if (s->flags & FB_SESSION_READONLY) {
+		/* --check/--export with nobody running: read the leftover table if any, create nothing. */
+		return have_live ? attach_leftover(s, err) : 0;
+	}
+	if (!have_live)
+		return create_table(s, err);
+	/* A killed session's table: merge it into the database first. */
+	if (attach_leftover(s, err) < 0)
+		return -1;
+	return fb_store_save(s->db, s->t, err);
+}
+
+int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err)
+{
+	struct fb_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return fb_err_set(err, "out of memory");
+	s->lockfd = s->usersfd = -1;
+	s->flags = flags;
+	if ((size_t)snprintf(s->db, sizeof s->db, "%s", db) >= sizeof s->db) {
+		free(s);
+		return fb_err_set(err, "%s: path too long", db);
+	}
+	snprintf(s->live, sizeof s->live, "%s.live", db);
+	snprintf(s->lock, sizeof s->lock, "%s.lock", db);
+	snprintf(s->users, sizeof s->users, "%s.users", db);
+
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", db);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		int rc = mkdirs(dir);
+		if (rc < 0) {
+			free(s);
+			return fb_err_set(err, "%s: cannot create the database directory: %s", dir, strerror(-rc));
+		}
+	}
+	int rc = take_lock(s, err);
+	if (rc == 0)
+		rc = start(s, err);
+	if (rc == 0 && s->t)
+		s->changes_at_join = fb_table_changes(s->t);
+	drop_lock(s);
+	if (rc < 0) {
+		if (s->usersfd >= 0)
+			close(s->usersfd);
+		fb_table_detach(s->t);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+struct fb_table *fb_session_table(struct fb_session *s)
+{
+	return s->t;
+}
+
+const char *fb_session_table_path(const struct fb_session *s)
+{
+	return s->live;
+}
+
+void fb_session_keep_table(struct fb_session *s)
+{
+	s->keep_table = 1;
+}
+
+int fb_session_leave(struct fb_session *s, struct fb_err *err)
+{
+	int rc = take_lock(s, err);
+	if (rc == 0) {
+		flock(s->usersfd, LOCK_UN);
+		int last = flock(s->usersfd, LOCK_EX | LOCK_NB) == 0;
+		if (last && !(s->flags & FB_SESSION_READONLY) && s->t) {
+			if (fb_table_changes(s->t) != s->changes_at_join)
+				rc = fb_store_save(s->db, s->t, err);
+			/* Only once the database holds everything does the table go;
+			 * processes still running keep writing to it, and the next
+			 * session merges it. */
+			if (rc == 0 && !s->keep_table) {
+				unlink(s->live);
+				unlink(s->users);
+				unlink(s->lock);
+			}
+		}
+	}
+	if (s->usersfd >= 0)
+		close(s->usersfd);
+	drop_lock(s);
+	fb_table_detach(s->t);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,265 @@
+/*
+ * store.c - the gdbm-backed durable store (see store.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "table_impl.h"
+
+/* The value of a record, as stored (host byte order is checked by the meta record). */
+struct fb_disk_rec {
+	uint8_t version;
+	uint8_t pad[3];
+	uint32_t btime_nsec;
+	int64_t btime_sec;
+	uint32_t real_type, uid, gid, mode;
+	uint64_t rdev;
+	uint32_t hint_len, xattr_len;
+};
+
+struct fb_disk_key {
+	uint64_t dev, ino;
+};
+
+static const char meta_prefix[] = "fakebuild-db ";
+
+static const char *gdbm_why(void)
+{
+	return gdbm_strerror(gdbm_errno);
+}
+
+/*
+ * Open DB for reading.  *out is NULL and 0 returned when DB does not
+ * exist.  Checks that it is a gdbm file, ours, of a version we know, and
+ * owned by us.
+ */
+static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
+{
+	*out = NULL;
+	struct stat st;
+	if (lstat(db, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fb_err_set(err, "%s: %s", db, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return fb_err_set(err, "%s: not a regular file", db);
+	if (st.st_uid != getuid())
+		return fb_err_set(err, "%s: owned by uid %u, not by you (uid %u): refusing to use it",
+				  db, (unsigned)st.st_uid, (unsigned)getuid());
+	if (st.st_size == 0)
+		return fb_err_set(err, "%s: empty file: not a fakebuild database", db);
+	GDBM_FILE f = gdbm_open(db, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC, 0, NULL);
+	if (!f) {
+		if (gdbm_errno == GDBM_BAD_MAGIC_NUMBER || gdbm_errno == GDBM_EMPTY_DATABASE)
+			return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
+		return fb_err_set(err, "%s: corrupt or truncated database: %s", db, gdbm_why());
+	}
+	datum k = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
+	datum v = gdbm_fetch(f, k);
+	if (!v.dptr) {
+		gdbm_close(f);
+		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+			return fb_err_set(err, "%s: a gdbm file but not a fakebuild database (no header record)", db);
+		return fb_err_set(err, "%s: corrupt database: %s", db, gdbm_why());
+	}
+	int ok = (size_t)v.dsize > strlen(meta_prefix) && (size_t)v.dsize < 32 &&
+		 memcmp(v.dptr, meta_prefix, strlen(meta_prefix)) == 0;
+	int version = 0;
+	if (ok) {
+		char buf[32];
+		memcpy(buf, v.dptr, (size_t)v.dsize);
+		buf[v.dsize] = 0;
+		version = atoi(buf + strlen(meta_prefix));
+	}
+	free(v.dptr);
+	if (!ok || version < 1) {
+		gdbm_close(f);
+		return fb_err_set(err, "%s: not a fakebuild database (bad header record)", db);
+	}
+	if (version > FB_STORE_VERSION) {
+		gdbm_close(f);
+		return fb_err_set(err, "%s: database format version %d is newer than this fakebuild (%d): upgrade fakebuild",
+				  db, version, FB_STORE_VERSION);
+	}
+	*out = f;
+	return 0;
+}
+
+static int decode(const char *db, datum k, datum v, struct fb_store_rec *r, struct fb_err *err)
+{
+	struct fb_disk_key dk;
+	struct fb_disk_rec d;
+	if (k.dsize != sizeof dk || (size_t)v.dsize < sizeof d)
+		return fb_err_set(err, "%s: corrupt database: record of %d bytes", db, v.dsize);
+	memcpy(&dk, k.dptr, sizeof dk);
+	memcpy(&d, v.dptr, sizeof d);
+	if (d.version != 1)
+		return fb_err_set(err, "%s: corrupt database: record version %u", db, d.version);
+	if ((uint64_t)sizeof d + d.hint_len + d.xattr_len != (uint64_t)v.dsize ||
+	    (d.hint_len && v.dptr[sizeof d + d.hint_len - 1] != 0))
+		return fb_err_set(err, "%s: corrupt database: bad record lengths", db);
+	r->dev = dk.dev;
+	r->ino = dk.ino;
+	r->btime_sec = d.btime_sec;
+	r->btime_nsec = d.btime_nsec;
+	r->real_type = d.real_type;
+	r->uid = d.uid;
+	r->gid = d.gid;
+	r->mode = d.mode;
+	r->rdev = d.rdev;
+	r->hint = d.hint_len ? v.dptr + sizeof d : NULL;
+	r->xattrs = d.xattr_len ? v.dptr + sizeof d + d.hint_len : NULL;
+	r->xattr_len = d.xattr_len;
+	return 0;
+}
+
+long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb_err *err)
+{
+	GDBM_FILE f;
+	if (open_read(db, &f, err) < 0)
+		return -1;
+	if (!f)
+		return 0;
+	long n = 0;
+	int rc = 0;
+	datum k = gdbm_firstkey(f);
+	while (k.dptr) {
+		if (!(k.dsize == FB_STORE_META_LEN && memcmp(k.dptr, FB_STORE_META, FB_STORE_META_LEN) == 0)) {
+			datum v = gdbm_fetch(f, k);
+			struct fb_store_rec r;
+			if (!v.dptr)
+				rc = fb_err_set(err, "%s: corrupt database: %s", db, gdbm_why());
+			else
+				rc = decode(db, k, v, &r, err);
+			if (rc == 0) {
+				n++;
+				if (fn(&r, arg))
+					rc = 1;
+			}
+			free(v.dptr);
+		}
+		datum next = rc ? (datum){ 0 } : gdbm_nextkey(f, k);
+		free(k.dptr);
+		k = next;
+	}
+	if (rc == 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR)
+		rc = fb_err_set(err, "%s: corrupt or truncated database: %s", db, gdbm_why());
+	gdbm_close(f);
+	return rc < 0 ? -1 : n;
+}
+
+struct load_ctx {
+	struct fb_table *t;
+	const char *db;
+	struct fb_err *err;
+	int rc;
+};
+
+static int load_one(const struct fb_store_rec *s, void *arg)
+{
+	struct load_ctx *c = arg;
+	struct fb_trec r = {
+		.dev = s->dev, .ino = s->ino,
+		.btime_sec = s->btime_sec, .btime_nsec = s->btime_nsec,
+		.real_type = s->real_type,
+		.uid = s->uid, .gid = s->gid, .mode = s->mode, .rdev = s->rdev,
+	};
+	int rc = fb_table_load_rec(c->t, &r, s->hint, s->xattrs, s->xattr_len);
+	if (rc < 0) {
+		c->rc = fb_err_set(c->err, "%s: cannot load into the live table: %s", c->db, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err)
+{
+	struct load_ctx c = { t, db, err, 0 };
+	long n = fb_store_foreach(db, load_one, &c, err);
+	return c.rc < 0 ? -1 : n;
+}
+
+struct save_ctx {
+	GDBM_FILE f;
+	char *buf;
+	size_t cap;
+	int failed;
+};
+
+static int save_one(const struct fb_trec *r, const char *hint, const void *xattrs, void *arg)
+{
+	struct save_ctx *c = arg;
+	uint32_t hl = hint ? (uint32_t)strlen(hint) + 1 : 0;
+	uint32_t xl = xattrs ? r->xattr_len : 0;
+	size_t need = sizeof(struct fb_disk_rec) + hl + xl;
+	if (need > c->cap) {
+		char *nb = realloc(c->buf, need);
+		if (!nb)
+			return c->failed = ENOMEM;
+		c->buf = nb;
+		c->cap = need;
+	}
+	struct fb_disk_rec d = {
+		.version = 1, .btime_nsec = r->btime_nsec, .btime_sec = r->btime_sec,
+		.real_type = r->real_type, .uid = r->uid, .gid = r->gid, .mode = r->mode,
+		.rdev = r->rdev, .hint_len = hl, .xattr_len = xl,
+	};
+	memcpy(c->buf, &d, sizeof d);
+	if (hl)
+		memcpy(c->buf + sizeof d, hint, hl);
+	if (xl)
+		memcpy(c->buf + sizeof d + hl, xattrs, xl);
+	struct fb_disk_key dk = { r->dev, r->ino };
+	datum k = { .dptr = (char *)&dk, .dsize = sizeof dk };
+	datum v = { .dptr = c->buf, .dsize = (int)need };
+	if (gdbm_store(c->f, k, v, GDBM_REPLACE) != 0)
+		return c->failed = EIO;
+	return 0;
+}
+
+int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.new.%ld", db, (long)getpid()) >= sizeof tmp)
+		return fb_err_set(err, "%s: path too long", db);
+	unlink(tmp);
+	GDBM_FILE f = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
+	if (!f)
+		return fb_err_set(err, "%s: cannot create: %s", tmp, gdbm_why());
+	char meta[32];
+	int ml = snprintf(meta, sizeof meta, "%s%d", meta_prefix, FB_STORE_VERSION);
+	datum mk = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
+	datum mv = { .dptr = meta, .dsize = ml };
+	struct save_ctx c = { .f = f };
+	int rc = gdbm_store(f, mk, mv, GDBM_REPLACE) == 0 ? 0 : -1;
+	if (rc == 0)
+		rc = fb_table_foreach(t, save_one, &c);
+	free(c.buf);
+	if (rc == 0 && c.failed)
+		rc = -1;
+	/* Synced before the rename: the old file is replaced only by a complete one. */
+	if (rc == 0 && gdbm_sync(f) != 0)
+		rc = -1;
+	const char *why = rc ? (c.failed == ENOMEM ? "out of memory" : gdbm_why()) : NULL;
+	if (gdbm_close(f) != 0 && rc == 0) {
+		rc = -1;
+		why = gdbm_why();
+	}
+	if (rc == 0 && rename(tmp, db) < 0) {
+		rc = -1;
+		why = strerror(errno);
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return fb_err_set(err, "%s: cannot save the database: %s", db, why ? why : "error");
+	}
+	return 0;
+}

@@ -1,0 +1,565 @@
+/*
+ * table.c - the live fake-ownership table (see table.h and table_impl.h).
+ *
+ * Memory ordering, in one place:
+ *  - A record is filled while unpublished (or, when reused from the free
+ *    list, with its seq odd) and published by a release store of its
+ *    number into an index slot.  A published record is never modified in
+ *    place: an update writes a new record and swaps the slot.
+ *  - A reader loads the slot (acquire), copies the record between two
+ *    loads of its seq, then re-loads the slot: if the slot changed, the
+ *    copy may belong to a reused record, and the lookup starts again.
+ *  - A rebuild writes the inactive index and flips `gen`; readers load gen
+ *    before and after a lookup and retry when it moved.
+ * Writers hold the robust mutex.  A writer killed mid-update leaves at
+ * worst a leaked record or arena bytes: every publication is one store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "table_impl.h"
+#include "util.h"
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+uint64_t fb_table_geom_check(const struct fb_thdr *h)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ h->version ^ ((uint64_t)h->hdr_size << 32);
+	const uint64_t f[] = { h->capacity, h->nslots, h->index_off[0], h->index_off[1],
+			       h->rec_off, h->arena_off, h->arena_size, h->file_size };
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		x = fb_mix64(x ^ f[i]);
+	return x;
+}
+
+/*
+ * Slot of a key.  Blocks of 256 consecutive inode numbers (what most file
+ * systems hand out to files created together) land on consecutive slots,
+ * so a tree's records touch few index pages; blocks themselves are spread
+ * by a strong mix.
+ */
+static uint64_t slot_of(uint64_t dev, uint64_t ino, uint64_t mask)
+{
+	uint64_t h = fb_mix64((ino >> 8) ^ fb_mix64(dev));
+	return ((h << 8) | (ino & 0xff)) & mask;
+}
+
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static int map_file(int fd, size_t size, struct fb_table *t)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->base = p;
+	t->size = size;
+	t->h = p;
+	t->index[0] = (uint32_t *)(t->base + t->h->index_off[0]);
+	t->index[1] = (uint32_t *)(t->base + t->h->index_off[1]);
+	t->recs = (struct fb_trec *)(t->base + t->h->rec_off);
+	t->arena = t->base + t->h->arena_off;
+	return 0;
+}
+
+static int init_mutex(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int rc = pthread_mutexattr_init(&a);
+	if (rc == 0)
+		rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	if (rc == 0)
+		rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (rc == 0)
+		rc = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return -rc;
+}
+
+int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
+{
+	if (capacity < 64 || capacity > 0xfffffff0u)
+		return -EINVAL;
+	uint64_t nslots = 64;
+	while (nslots < capacity * 2)
+		nslots <<= 1;
+	struct fb_thdr g = { .version = FB_TABLE_VERSION, .hdr_size = FB_TABLE_HDR_SIZE };
+	memcpy(g.magic, FB_TABLE_MAGIC, 8);
+	g.capacity = capacity;
+	g.nslots = nslots;
+	g.index_off[0] = FB_TABLE_HDR_SIZE;
+	g.index_off[1] = g.index_off[0] + page_round(nslots * 4);
+	g.rec_off = g.index_off[1] + page_round(nslots * 4);
+	g.arena_off = g.rec_off + page_round(capacity * sizeof(struct fb_trec));
+	g.arena_size = capacity * FB_ARENA_PER_REC;
+	g.file_size = g.arena_off + page_round(g.arena_size);
+	g.geom_check = fb_table_geom_check(&g);
+
+	/* Build the file under a temporary name, so that nobody maps a
+	 * half-initialised table, then link it into place. */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	struct fb_table *t = calloc(1, sizeof *t);
+	if (!t)
+		rc = -ENOMEM;
+	else if (ftruncate(fd, (off_t)g.file_size) < 0)
+		rc = -errno;
+	else if (pwrite(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
+		rc = -EIO;
+	else
+		rc = map_file(fd, g.file_size, t);
+	if (rc == 0)
+		rc = init_mutex(&t->h->lock);
+	close(fd);
+	if (rc < 0) {
+		if (t && t->base)
+			munmap(t->base, t->size);
+		free(t);
+		unlink(path);
+		return rc;
+	}
+	t->h->arena_next = 8;	/* offset 0 means "none" */
+	*out = t;
+	return 0;
+}
+
+int fb_table_attach(const char *path, struct fb_table **out)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	struct fb_thdr g;
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (pread(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
+		rc = -EBADMSG;
+	else if (memcmp(g.magic, FB_TABLE_MAGIC, 7) != 0)
+		rc = -EPROTO;
+	else if (g.version > FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7])
+		rc = -EPROTONOSUPPORT;
+	else if (g.hdr_size != FB_TABLE_HDR_SIZE || g.geom_check != fb_table_geom_check(&g) ||
+		 (uint64_t)st.st_size < g.file_size || g.nslots & (g.nslots - 1) ||
+		 g.nslots < g.capacity)
+		rc = -EBADMSG;
+	struct fb_table *t = NULL;
+	if (rc == 0 && !(t = calloc(1, sizeof *t)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = map_file(fd, g.file_size, t);
+	close(fd);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void fb_table_detach(struct fb_table *t)
+{
+	if (!t)
+		return;
+	munmap(t->base, t->size);
+	free(t);
+}
+
+/* ---- writer lock --------------------------------------------------- */
+
+static void recount(struct fb_table *t)
+{
+	const uint32_t *ix = t->index[t->h->gen & 1];
+	uint64_t live = 0, tomb = 0;
+	for (uint64_t i = 0; i < t->h->nslots; i++) {
+		if (ix[i] == FB_SLOT_TOMB)
+			tomb++;
+		else if (ix[i] != FB_SLOT_EMPTY)
+			live++;
+	}
+	t->h->nlive = live;
+	t->h->ntomb = tomb;
+}
+
+/*
+ * Take the writer lock.  If its holder died, the mutex says so
+ * (EOWNERDEAD): every publication is a single store, so the structure is
+ * sound; only the counters may be off by the interrupted operation, and a
+ * rebuild in progress was never made active.  Recount and carry on.
+ */
+static int wlock(struct fb_table *t, int try)
+{
+	int rc = try ? pthread_mutex_trylock(&t->h->lock) : pthread_mutex_lock(&t->h->lock);
+	if (rc == EOWNERDEAD) {
+		recount(t);
+		pthread_mutex_consistent(&t->h->lock);
+		rc = 0;
+	}
+	return -rc;
+}
+
+static void wunlock(struct fb_table *t)
+{
+	pthread_mutex_unlock(&t->h->lock);
+}
+
+/* ---- records ------------------------------------------------------- */
+
+static struct fb_trec *rec_at(struct fb_table *t, uint32_t v)
+{
+	if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB || v > t->h->capacity)
+		return NULL;
+	return &t->recs[v - 1];
+}
+
+/* Copy record V consistently; 0 if it was being rewritten. */
+static int rec_read(struct fb_table *t, uint32_t v, struct fb_trec *out)
+{
+	struct fb_trec *r = rec_at(t, v);
+	if (!r)
+		return 0;
+	uint32_t s1 = LOAD(&r->seq);
+	if (s1 & 1)
+		return 0;
+	memcpy(out, r, sizeof *out);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->seq, __ATOMIC_RELAXED) == s1 && out->live;
+}
+
+static uint32_t rec_alloc(struct fb_table *t)
+{
+	struct fb_thdr *h = t->h;
+	if (h->free_head) {
+		uint32_t v = h->free_head;
+		h->free_head = t->recs[v - 1].next_free;
+		return v;
+	}
+	if (h->rec_next >= h->capacity)
+		return 0;
+	return (uint32_t)++h->rec_next;
+}
+
+/* Retire a published record: readers holding its number see seq move. */
+static void rec_free(struct fb_table *t, uint32_t v)
+{
+	struct fb_trec *r = &t->recs[v - 1];
+	STORE(&r->seq, r->seq + 1);
+	r->live = 0;
+	r->next_free = t->h->free_head;
+	STORE(&r->seq, r->seq + 1);
+	t->h->free_head = v;
+}
+
+static void rec_fill(struct fb_table *t, uint32_t v, const struct fb_trec *src)
+{
+	struct fb_trec *r = &t->recs[v - 1];
+	uint32_t seq = r->seq | 1;
+	STORE(&r->seq, seq);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	struct fb_trec tmp = *src;
+	tmp.seq = seq;
+	tmp.live = 1;
+	tmp.next_free = 0;
+	memcpy(r, &tmp, sizeof tmp);
+	STORE(&r->seq, seq + 1);
+}
+
+static uint64_t arena_put(struct fb_table *t, const void *p, size_t n)
+{
+	struct fb_thdr *h = t->h;
+	uint64_t off = (h->arena_next + 7) & ~(uint64_t)7;
+	if (off + n > h->arena_size)
+		return 0;
+	memcpy(t->arena + off, p, n);
+	h->arena_next = off + n;
+	return off;
+}
+
+/* ---- lookups ------------------------------------------------------- */
+
+static int key_eq(const struct fb_trec *r, uint64_t dev, uint64_t ino)
+{
+	return r->dev == dev && r->ino == ino;
+}
+
+/*
+ * Find the record of (dev, ino) in the active index.  Lock-free; also used
+ * by writers (under the lock, where nothing moves).  Returns the slot
+ * number or -1, and the record copy in *out.
+ */
+static int64_t find(struct fb_table *t, uint64_t dev, uint64_t ino, struct fb_trec *out)
+{
+	const uint64_t mask = t->h->nslots - 1;
+	/* Retries end: a damaged file must not hang every stat. */
+	for (int tries = 0; tries < 100000; tries++) {
+		uint64_t gen = LOAD(&t->h->gen);
+		const uint32_t *ix = t->index[gen & 1];
+		uint64_t s = slot_of(dev, ino, mask);
+		int64_t found = -1;
+		int retry = 0;
+		for (uint64_t n = 0; n <= mask; n++, s = (s + 1) & mask) {
+			uint32_t v = LOAD(&ix[s]);
+			if (v == FB_SLOT_EMPTY)
+				break;
+			if (v == FB_SLOT_TOMB)
+				continue;
+			if (!rec_read(t, v, out) || LOAD(&ix[s]) != v) {
+				retry = 1;
+				break;
+			}
+			if (key_eq(out, dev, ino)) {
+				found = (int64_t)s;
+				break;
+			}
+		}
+		if (!retry && LOAD(&t->h->gen) == gen)
+			return found;
+	}
+	return -1;
+}
+
+static int stale(const struct fb_trec *r, const struct fb_ident *id)
+{
+	if (r->real_type != (id->real_mode & S_IFMT))
+		return 1;
+	/* Birth time is compared only when both sides know it. */
+	if ((r->btime_sec || r->btime_nsec) && (id->btime_sec || id->btime_nsec))
+		return r->btime_sec != id->btime_sec || r->btime_nsec != id->btime_nsec;
+	return 0;
+}
+
+static void drop_slot(struct fb_table *t, int64_t slot)
+{
+	uint32_t *ix = t->index[t->h->gen & 1];
+	uint32_t v = ix[slot];
+	STORE(&ix[slot], FB_SLOT_TOMB);
+	rec_free(t, v);
+	t->h->nlive--;
+	t->h->ntomb++;
+	t->h->changes++;
+}
+
+int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *out)
+{
+	struct fb_trec r;
+	if (find(t, id->dev, id->ino, &r) < 0)
+		return 0;
+	if (stale(&r, id)) {
+		/* A record of a deleted inode whose number was reused.  Drop it
+		 * if the lock is free right now; never wait on the stat path
+		 * (we may be in a signal handler that interrupted a writer). */
+		if (wlock(t, 1) == 0) {
+			struct fb_trec again;
+			int64_t s = find(t, id->dev, id->ino, &again);
+			if (s >= 0 && stale(&again, id))
+				drop_slot(t, s);
+			wunlock(t);
+		}
+		return 0;
+	}
+	out->uid = r.uid;
+	out->gid = r.gid;
+	out->mode = r.mode;
+	out->rdev = r.rdev;
+	return 1;
+}
+
+/* ---- updates ------------------------------------------------------- */
+
+/*
+ * Rebuild the index when tombstones crowd it: copy the live slots into
+ * the inactive index, then flip gen.  Readers of the old index retry.
+ */
+static void rebuild(struct fb_table *t)
+{
+	struct fb_thdr *h = t->h;
+	const uint64_t mask = h->nslots - 1;
+	const uint32_t *old = t->index[h->gen & 1];
+	uint32_t *nix = t->index[(h->gen + 1) & 1];
+	memset(nix, 0, h->nslots * 4);
+	uint64_t live = 0;
+	for (uint64_t i = 0; i < h->nslots; i++) {
+		uint32_t v = old[i];
+		struct fb_trec *r = rec_at(t, v);
+		if (!r)
+			continue;
+		uint64_t s = slot_of(r->dev, r->ino, mask);
+		while (nix[s] != FB_SLOT_EMPTY)
+			s = (s + 1) & mask;
+		nix[s] = v;
+		live++;
+	}
+	STORE(&h->gen, h->gen + 1);
+	h->nlive = live;
+	h->ntomb = 0;
+	/* Give the discarded index's pages back: it is rewritten by the
+	 * next rebuild anyway. */
+	madvise((void *)old, h->nslots * 4, MADV_REMOVE);
+}
+
+/* Publish record REC for its key, replacing an existing one.  Locked. */
+static int publish(struct fb_table *t, const struct fb_trec *rec)
+{
+	struct fb_thdr *h = t->h;
+	if ((h->nlive + h->ntomb + 1) * 4 > h->nslots * 3)
+		rebuild(t);
+	uint32_t v = rec_alloc(t);
+	if (!v)
+		return -ENOSPC;
+	rec_fill(t, v, rec);
+
+	const uint64_t mask = h->nslots - 1;
+	uint32_t *ix = t->index[h->gen & 1];
+	uint64_t s = slot_of(rec->dev, rec->ino, mask);
+	int64_t tomb = -1;
+	for (;; s = (s + 1) & mask) {
+		uint32_t cur = ix[s];
+		if (cur == FB_SLOT_EMPTY)
+			break;
+		if (cur == FB_SLOT_TOMB) {
+			if (tomb < 0)
+				tomb = (int64_t)s;
+			continue;
+		}
+		if (key_eq(&t->recs[cur - 1], rec->dev, rec->ino)) {
+			STORE(&ix[s], v);
+			rec_free(t, cur);
+			h->changes++;
+			return 0;
+		}
+	}
+	if (tomb >= 0) {
+		s = (uint64_t)tomb;
+		h->ntomb--;
+	}
+	STORE(&ix[s], v);
+	h->nlive++;
+	h->changes++;
+	return 0;
+}
+
+static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct fb_attr *a)
+{
+	memset(r, 0, sizeof *r);
+	r->dev = id->dev;
+	r->ino = id->ino;
+	r->btime_sec = id->btime_sec;
+	r->btime_nsec = id->btime_nsec;
+	r->real_type = id->real_mode & S_IFMT;
+	r->uid = a->uid;
+	r->gid = a->gid;
+	r->mode = a->mode;
+	r->rdev = a->rdev;
+}
+
+int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+		 const char *path_hint)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec old, r;
+	rec_from(&r, id, a);
+	int64_t s = find(t, id->dev, id->ino, &old);
+	if (s >= 0 && !stale(&old, id)) {
+		/* Same inode: keep what the caller does not replace. */
+		r.hint_off = old.hint_off;
+		r.hint_len = old.hint_len;
+		r.xattr_off = old.xattr_off;
+		r.xattr_len = old.xattr_len;
+	}
+	if (!r.hint_off && path_hint) {
+		size_t n = strlen(path_hint);
+		r.hint_off = arena_put(t, path_hint, n + 1);
+		r.hint_len = r.hint_off ? (uint32_t)n : 0;
+	}
+	rc = publish(t, &r);
+	wunlock(t);
+	return rc;
+}
+
+int fb_table_del(struct fb_table *t, const struct fb_ident *id)
+{
+	struct fb_trec r;
+	if (find(t, id->dev, id->ino, &r) < 0)
+		return 0;	/* the common case costs no lock */
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	int64_t s = find(t, id->dev, id->ino, &r);
+	if (s >= 0)
+		drop_slot(t, s);
+	wunlock(t);
+	return 0;
+}
+
+uint64_t fb_table_count(struct fb_table *t)
+{
+	return LOAD(&t->h->nlive);
+}
+
+uint64_t fb_table_changes(struct fb_table *t)
+{
+	return LOAD(&t->h->changes);
+}
+
+/* ---- bulk access for the durable store ----------------------------- */
+
+int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	const uint32_t *ix = t->index[t->h->gen & 1];
+	for (uint64_t i = 0; i < t->h->nslots && rc == 0; i++) {
+		const struct fb_trec *r = rec_at(t, ix[i]);
+		if (!r)
+			continue;
+		const char *hint = NULL;
+		if (r->hint_off && r->hint_off + r->hint_len < t->h->arena_size)
+			hint = (const char *)t->arena + r->hint_off;
+		const void *xa = NULL;
+		if (r->xattr_off && r->xattr_off + r->xattr_len <= t->h->arena_size)
+			xa = t->arena + r->xattr_off;
+		rc = fn(r, hint, xa, arg);
+	}
+	wunlock(t);
+	return rc;
+}
+
+int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char *hint,
+		      const void *xattrs, uint32_t xattr_len)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec r = *src;
+	r.hint_off = r.xattr_off = 0;
+	r.hint_len = r.xattr_len = 0;
+	if (hint) {
+		size_t n = strlen(hint);
+		r.hint_off = arena_put(t, hint, n + 1);
+		r.hint_len = r.hint_off ? (uint32_t)n : 0;
+	}
+	if (xattrs && xattr_len) {
+		r.xattr_off = arena_put(t, xattrs, xattr_len);
+		r.xattr_len = r.xattr_off ? xattr_len : 0;
+		if (!r.xattr_off)
+			rc = -ENOSPC;
+	}
+	if (rc == 0)
+		rc = publish(t, &r);
+	wunlock(t);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * view.h - what a file looks like from inside a session: the fake
+ * attributes of a real inode.  Included by preload/ and tools/fakebuild.
+ * libc only, no system calls: the caller does the real statx.
+ */
+#ifndef FB_VIEW_H
+#define FB_VIEW_H
+
+#include <sys/stat.h>
+#include "table.h"
+
+void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx);
+
+/*
+ * The fake attributes of the inode STX describes: its record when the
+ * table holds a valid one (returns 1), else uid 0 and gid 0 (the real ones
+ * when UNKNOWN_IS_REAL) with the real mode and rdev (returns 0).  T may be
+ * NULL (no table mapped).
+ */
+int fb_view(struct fb_table *t, const struct statx *stx, int unknown_is_real, struct fb_attr *out);
+
+/* Overwrite the owner, mode and device fields of STX with A. */
+void fb_view_apply_statx(struct statx *stx, const struct fb_attr *a);
+
+/*
+ * chown's effect on a mode, as the kernel does it for root: a regular
+ * file loses setuid, and setgid when it is group-executable.
+ */
+uint32_t fb_chown_mode(uint32_t mode);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * chmod.c - the chmod family.  Core: chmod_core.  The record gets exactly
+ * the mode asked for (setuid, setgid and sticky included); the file on
+ * disk gets its permission bits but always keeps owner read and write
+ * (and search, for directories), because we are not really root and must
+ * still be able to use it, and never setuid/setgid bits of the real user.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fb.h"
+
+static mode_t real_perm(mode_t want, mode_t real_mode)
+{
+	mode_t keep = S_ISDIR(real_mode) ? S_IRWXU : (S_IRUSR | S_IWUSR);
+	return (want & 0777) | keep;
+}
+
+/* FD >= 0: fchmod on FD (DIRFD/PATH unused). */
+static int chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
+{
+	FB_REAL(fchmodat);
+	FB_REAL(fchmod);
+	struct statx stx;
+	int rc = fd >= 0 ? fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx)
+			 : fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
+	if (rc < 0)
+		return rc;
+	if (S_ISLNK(stx.stx_mode))
+		return -EOPNOTSUPP;	/* what the kernel says to lchmod */
+	mode_t want = real_perm(mode, stx.stx_mode);
+	if ((stx.stx_mode & 07777) != want) {
+		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
+			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
+		/* A file we do not really own: root could, so the record says it did. */
+		if (rc < 0 && errno != EPERM && errno != EACCES)
+			return -errno;
+	}
+	struct fb_attr a;
+	fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	a.mode = (a.mode & S_IFMT) | (mode & 07777);
+	return fb_record(&stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path);
+}
+
+FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	FB_PROLOGUE(fchmodat, dirfd, path, mode, flags);
+	return fb_ret(chmod_core(dirfd, path, -1, mode, flags));
+}
+
+FB_EXPORT int chmod(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(chmod, path, mode);
+	return fb_ret(chmod_core(AT_FDCWD, path, -1, mode, 0));
+}
+
+FB_EXPORT int lchmod(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(lchmod, path, mode);
+	return fb_ret(chmod_core(AT_FDCWD, path, -1, mode, AT_SYMLINK_NOFOLLOW));
+}
+
+FB_EXPORT int fchmod(int fd, mode_t mode)
+{
+	FB_PROLOGUE(fchmod, fd, mode);
+	return fb_ret(chmod_core(AT_FDCWD, NULL, fd, mode, 0));
+}

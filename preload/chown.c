@@ -1,0 +1,51 @@
+/*
+ * chown.c - the chown family.  Core: fchownat.  Ownership is never
+ * changed on disk; the record gets it, as root would see it.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct statx stx;
+	int rc = fb_sys_statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+			      FB_STATX_MASK, &stx);
+	if (rc < 0)
+		return rc;
+	struct fb_attr a;
+	fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (uid != (uid_t)-1)
+		a.uid = uid;
+	if (gid != (gid_t)-1)
+		a.gid = gid;
+	a.mode = fb_chown_mode(a.mode);
+	return fb_record(&stx, &a, dirfd, path);
+}
+
+FB_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	FB_PROLOGUE(fchownat, dirfd, path, uid, gid, flags);
+	return fb_ret(chown_core(dirfd, path, uid, gid, flags));
+}
+
+FB_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
+{
+	FB_PROLOGUE(chown, path, uid, gid);
+	return fb_ret(chown_core(AT_FDCWD, path, uid, gid, 0));
+}
+
+FB_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
+{
+	FB_PROLOGUE(lchown, path, uid, gid);
+	return fb_ret(chown_core(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW));
+}
+
+FB_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
+{
+	FB_PROLOGUE(fchown, fd, uid, gid);
+	return fb_ret(chown_core(fd, "", uid, gid, AT_EMPTY_PATH));
+}

@@ -1,0 +1,106 @@
+/*
+ * fb.h - internals of libfakebuild.so, included by every file in preload/.
+ *
+ * Every wrapper starts with the same audited prologue, FB_PROLOGUE:
+ *   1. resolve the real symbol once (dlsym RTLD_NEXT); missing: ENOSYS and
+ *      a one-line diagnostic, never a NULL call;
+ *   2. pass straight through when no session is active (the library was
+ *      loaded outside fakebuild) or when our own code is running libc
+ *      (fb_guard: e.g. the open() inside mapping the table);
+ *   3. otherwise fake.  Cores return 0 or -errno; fb_ret() turns that into
+ *      the libc convention and restores the caller's errno on success.
+ * No wrapper allocates on the stat path or takes a lock there.
+ */
+#ifndef FB_PRELOAD_H
+#define FB_PRELOAD_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "table.h"
+#include "view.h"
+
+#define FB_EXPORT __attribute__((visibility("default")))
+
+/* Non-zero while the library's own code calls libc: wrappers pass through. */
+extern __thread int fb_guard;
+
+struct fb_state {
+	int active;		/* a session is set up (FAKEBUILD_TABLE) */
+	int unknown_is_real;	/* -u: files without a record show their real owner */
+	int debug;		/* FAKEBUILD_DEBUG level */
+};
+extern struct fb_state fb;
+
+/* Read the environment once; cheap and safe at any time. */
+void fb_init(void);
+
+/* The mapped live table, mapping it on first use; NULL when unavailable. */
+struct fb_table *fb_table(void);
+
+void *fb_real_sym(const char *name);
+int fb_enosys(const char *name);
+
+__attribute__((format(printf, 2, 3)))
+void fb_debug(int level, const char *fmt, ...);
+__attribute__((format(printf, 1, 2)))
+void fb_warn(const char *fmt, ...);
+
+static inline int fb_enter(void)
+{
+	if (__builtin_expect(fb.active < 0, 0))
+		fb_init();
+	return fb.active > 0 && !fb_guard;
+}
+
+#define FB_REAL(fn)                                                   \
+	static __typeof__(&fn) real_##fn;                             \
+	if (__builtin_expect(!real_##fn, 0))                          \
+		real_##fn = (__typeof__(&fn))fb_real_sym(#fn)
+
+/* The prologue of an int-returning wrapper whose real function is FN. */
+#define FB_PROLOGUE(fn, ...)                                          \
+	FB_REAL(fn);                                                  \
+	if (!real_##fn)                                               \
+		return fb_enosys(#fn);                                \
+	if (!fb_enter())                                              \
+		return real_##fn(__VA_ARGS__);                        \
+	int fb_saved_errno_ = errno
+
+/* Return a core's result: -errno sets errno, success restores it. */
+#define fb_ret(rc) fb_ret_((rc), fb_saved_errno_)
+static inline int fb_ret_(int rc, int saved)
+{
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	errno = saved;
+	return rc;
+}
+
+/* ---- cores shared between families (0 or -errno) ---------------------- */
+
+#define FB_STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
+
+/* The real statx (falls back to fstatat where statx is missing or filtered). */
+int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+/* The faked statx: real statx, then the fake view applied. */
+int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+
+/* Absolute path of DIRFD/PATH for a record's path hint; 0 or -errno. */
+int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
+
+/* Record A for the inode STX describes; 0 or -errno. */
+int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path);
+
+/* Drop the record of an inode that is going away (unlink, rename over). */
+void fb_forget(const struct statx *stx);
+
+/* Fake identity (id.c). */
+uid_t fb_fsuid(void);
+gid_t fb_fsgid(void);
+
+#endif

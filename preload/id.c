@@ -1,0 +1,306 @@
+/*
+ * id.c - the fake identity: every process of a session is root until it
+ * says otherwise.  The state lives in the process and in the environment
+ * (FAKEBUILD_IDS, FAKEBUILD_GROUPS), so children inherit it across exec;
+ * setuid(1000) is seen by that process and its children.
+ *
+ * The setters follow the kernel's rules for a process whose effective uid
+ * is (fake) 0, and for an unprivileged one after it dropped root.
+ */
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/fsuid.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+struct ids {
+	uid_t r, e, s, fs;
+};
+
+static struct ids uids, gids;
+static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
+static int ngroups = -1;
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void load(void)
+{
+	if (__atomic_load_n(&ngroups, __ATOMIC_ACQUIRE) >= 0)
+		return;
+	pthread_mutex_lock(&id_lock);
+	if (ngroups < 0) {
+		const char *s = getenv("FAKEBUILD_IDS");
+		unsigned v[8] = { 0 };
+		if (!s || sscanf(s, "%u:%u:%u:%u:%u:%u:%u:%u", &v[0], &v[1], &v[2], &v[3], &v[4],
+				 &v[5], &v[6], &v[7]) != 8)
+			memset(v, 0, sizeof v);
+		uids = (struct ids){ v[0], v[1], v[2], v[3] };
+		gids = (struct ids){ v[4], v[5], v[6], v[7] };
+		int n = 0;
+		const char *g = getenv("FAKEBUILD_GROUPS");
+		if (!g)
+			groups[n++] = 0;
+		while (g && *g && n < (int)(sizeof groups / sizeof groups[0])) {
+			char *end;
+			unsigned long x = strtoul(g, &end, 10);
+			if (end == g)
+				break;
+			groups[n++] = (gid_t)x;
+			g = *end == ',' ? end + 1 : end;
+		}
+		__atomic_store_n(&ngroups, n, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&id_lock);
+}
+
+/* Publish the state to the environment for children.  Locked. */
+static void save(void)
+{
+	char buf[128];
+	snprintf(buf, sizeof buf, "%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e, uids.s, uids.fs,
+		 gids.r, gids.e, gids.s, gids.fs);
+	fb_guard++;
+	setenv("FAKEBUILD_IDS", buf, 1);
+	fb_guard--;
+}
+
+static void save_groups(void)
+{
+	char buf[4096];
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; i < ngroups && off + 12 < sizeof buf; i++)
+		off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%u", i ? "," : "", groups[i]);
+	fb_guard++;
+	setenv("FAKEBUILD_GROUPS", buf, 1);
+	fb_guard--;
+}
+
+uid_t fb_fsuid(void)
+{
+	load();
+	return uids.fs;
+}
+
+gid_t fb_fsgid(void)
+{
+	load();
+	return gids.fs;
+}
+
+#define GETTER(type, name, set, field)          \
+	FB_EXPORT type name(void)               \
+	{                                       \
+		FB_REAL(name);                  \
+		if (!fb_enter())                \
+			return real_##name ? real_##name() : (type)-1; \
+		load();                         \
+		return set.field;               \
+	}
+
+GETTER(uid_t, getuid, uids, r)
+GETTER(uid_t, geteuid, uids, e)
+GETTER(gid_t, getgid, gids, r)
+GETTER(gid_t, getegid, gids, e)
+
+FB_EXPORT int getresuid(uid_t *r, uid_t *e, uid_t *s)
+{
+	FB_PROLOGUE(getresuid, r, e, s);
+	load();
+	*r = uids.r, *e = uids.e, *s = uids.s;
+	return fb_ret(0);
+}
+
+FB_EXPORT int getresgid(gid_t *r, gid_t *e, gid_t *s)
+{
+	FB_PROLOGUE(getresgid, r, e, s);
+	load();
+	*r = gids.r, *e = gids.e, *s = gids.s;
+	return fb_ret(0);
+}
+
+/*
+ * setres[ug]id as the kernel does it: with (fake) privilege any value;
+ * without, each new value must be one of the current real, effective or
+ * saved ids.  -1 leaves a field alone; fs follows the effective id.
+ */
+static int setres(struct ids *x, uid_t r, uid_t e, uid_t s, int privileged)
+{
+	const uid_t none = (uid_t)-1;
+	uid_t v[3] = { r, e, s };
+	if (!privileged)
+		for (int i = 0; i < 3; i++)
+			if (v[i] != none && v[i] != x->r && v[i] != x->e && v[i] != x->s)
+				return -EPERM;
+	if (r != none)
+		x->r = r;
+	if (e != none)
+		x->e = e;
+	if (s != none)
+		x->s = s;
+	x->fs = x->e;
+	return 0;
+}
+
+static int set_ids(int gid, uid_t r, uid_t e, uid_t s)
+{
+	load();
+	pthread_mutex_lock(&id_lock);
+	int rc = setres(gid ? &gids : &uids, r, e, s, uids.e == 0);
+	if (rc == 0)
+		save();
+	pthread_mutex_unlock(&id_lock);
+	return rc;
+}
+
+FB_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
+{
+	FB_PROLOGUE(setresuid, r, e, s);
+	return fb_ret(set_ids(0, r, e, s));
+}
+
+FB_EXPORT int setresgid(gid_t r, gid_t e, gid_t s)
+{
+	FB_PROLOGUE(setresgid, r, e, s);
+	return fb_ret(set_ids(1, r, e, s));
+}
+
+/* setuid(x): privileged sets all three; otherwise only the effective id. */
+FB_EXPORT int setuid(uid_t u)
+{
+	FB_PROLOGUE(setuid, u);
+	load();
+	return fb_ret(uids.e == 0 ? set_ids(0, u, u, u) : set_ids(0, (uid_t)-1, u, (uid_t)-1));
+}
+
+FB_EXPORT int setgid(gid_t g)
+{
+	FB_PROLOGUE(setgid, g);
+	load();
+	return fb_ret(uids.e == 0 ? set_ids(1, g, g, g) : set_ids(1, (gid_t)-1, g, (gid_t)-1));
+}
+
+FB_EXPORT int seteuid(uid_t u)
+{
+	FB_PROLOGUE(seteuid, u);
+	return fb_ret(set_ids(0, (uid_t)-1, u, (uid_t)-1));
+}
+
+FB_EXPORT int setegid(gid_t g)
+{
+	FB_PROLOGUE(setegid, g);
+	return fb_ret(set_ids(1, (gid_t)-1, g, (gid_t)-1));
+}
+
+/* setreuid: a changed real id (or effective != old real) also sets saved = effective. */
+static int setre(int gid, uid_t r, uid_t e)
+{
+	load();
+	struct ids *x = gid ? &gids : &uids;
+	uid_t s = (uid_t)-1;
+	if (r != (uid_t)-1 || (e != (uid_t)-1 && e != x->r))
+		s = e != (uid_t)-1 ? e : x->e;
+	return set_ids(gid, r, e, s);
+}
+
+FB_EXPORT int setreuid(uid_t r, uid_t e)
+{
+	FB_PROLOGUE(setreuid, r, e);
+	return fb_ret(setre(0, r, e));
+}
+
+FB_EXPORT int setregid(gid_t r, gid_t e)
+{
+	FB_PROLOGUE(setregid, r, e);
+	return fb_ret(setre(1, r, e));
+}
+
+/* setfs[ug]id returns the previous value and never fails visibly. */
+static int setfs(int gid, uid_t v)
+{
+	load();
+	pthread_mutex_lock(&id_lock);
+	struct ids *x = gid ? &gids : &uids;
+	uid_t old = x->fs;
+	if (v != (uid_t)-1 && (uids.e == 0 || v == x->r || v == x->e || v == x->s)) {
+		x->fs = v;
+		save();
+	}
+	pthread_mutex_unlock(&id_lock);
+	return (int)old;
+}
+
+FB_EXPORT int setfsuid(uid_t u)
+{
+	FB_REAL(setfsuid);
+	if (!fb_enter())
+		return real_setfsuid ? real_setfsuid(u) : -1;
+	return setfs(0, u);
+}
+
+FB_EXPORT int setfsgid(gid_t g)
+{
+	FB_REAL(setfsgid);
+	if (!fb_enter())
+		return real_setfsgid ? real_setfsgid(g) : -1;
+	return setfs(1, g);
+}
+
+FB_EXPORT int getgroups(int size, gid_t list[])
+{
+	FB_PROLOGUE(getgroups, size, list);
+	load();
+	if (size == 0)
+		return fb_ret(ngroups);
+	if (size < ngroups)
+		return fb_ret(-EINVAL);
+	memcpy(list, groups, (size_t)ngroups * sizeof *list);
+	return fb_ret(ngroups);
+}
+
+static int set_groups(size_t n, const gid_t *list)
+{
+	load();
+	if (uids.e != 0)
+		return -EPERM;
+	if (n > sizeof groups / sizeof groups[0])
+		return -EINVAL;
+	pthread_mutex_lock(&id_lock);
+	memcpy(groups, list, n * sizeof *list);
+	ngroups = (int)n;
+	save_groups();
+	pthread_mutex_unlock(&id_lock);
+	return 0;
+}
+
+FB_EXPORT int setgroups(size_t n, const gid_t *list)
+{
+	FB_PROLOGUE(setgroups, n, list);
+	return fb_ret(set_groups(n, list));
+}
+
+FB_EXPORT int initgroups(const char *user, gid_t group)
+{
+	FB_PROLOGUE(initgroups, user, group);
+	gid_t list[256];
+	int n = (int)(sizeof list / sizeof list[0]);
+	fb_guard++;
+	if (getgrouplist(user, group, list, &n) < 0)
+		n = (int)(sizeof list / sizeof list[0]);
+	fb_guard--;
+	return fb_ret(set_groups((size_t)n, list));
+}
+
+/* Capabilities: root has them all; setting them changes nothing real.
+ * glibc exports capset but only libcap's header declares it. */
+int capset(cap_user_header_t hdr, const cap_user_data_t data);
+FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
+{
+	FB_PROLOGUE(capset, hdr, data);
+	return fb_ret(0);
+}

@@ -1,0 +1,105 @@
+/*
+ * mknod.c - mknod and mkdir.  Cores: mknod_core, mkdir_core.
+ *
+ * A device node cannot be made without privilege, so it is an empty
+ * regular file on disk and a record that says "character device 5,1".
+ * FIFOs and sockets need no privilege and are made for real.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
+int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
+
+/* The fake mode of a file we created with owner bits forced on: the owner
+ * bits asked for, the rest as the kernel applied them (umask). */
+static uint32_t created_mode(const struct statx *stx, mode_t type, mode_t asked)
+{
+	return (uint32_t)(type | (asked & S_IRWXU) | (stx->stx_mode & 07777 & ~S_IRWXU));
+}
+
+static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, dev_t dev)
+{
+	struct statx stx;
+	int rc = fb_sys_statx(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
+	if (rc < 0)
+		return rc;
+	struct fb_attr a = {
+		.uid = fb_fsuid(), .gid = fb_fsgid(),
+		.mode = created_mode(&stx, type, asked), .rdev = dev,
+	};
+	return fb_record(&stx, &a, dirfd, path);
+}
+
+static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	FB_REAL(mknodat);
+	FB_REAL(unlinkat);
+	if (!real_mknodat || !real_unlinkat)
+		return -ENOSYS;
+	mode_t type = mode & S_IFMT;
+	if (type != S_IFCHR && type != S_IFBLK)
+		return real_mknodat(dirfd, path, mode, dev) < 0 ? -errno : 0;
+	if (real_mknodat(dirfd, path, S_IFREG | (mode & 0777) | S_IRUSR | S_IWUSR, 0) < 0)
+		return -errno;
+	int rc = record_new(dirfd, path, type, mode, dev);
+	if (rc < 0)
+		real_unlinkat(dirfd, path, 0);	/* no half-made node */
+	return rc;
+}
+
+FB_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	FB_PROLOGUE(mknodat, dirfd, path, mode, dev);
+	return fb_ret(mknod_core(dirfd, path, mode, dev));
+}
+
+FB_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
+{
+	FB_PROLOGUE(mknod, path, mode, dev);
+	return fb_ret(mknod_core(AT_FDCWD, path, mode, dev));
+}
+
+FB_EXPORT int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	FB_PROLOGUE(__xmknod, ver, path, mode, dev);
+	return fb_ret(mknod_core(AT_FDCWD, path, mode, *dev));
+}
+
+FB_EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	FB_PROLOGUE(__xmknodat, ver, dirfd, path, mode, dev);
+	return fb_ret(mknod_core(dirfd, path, mode, *dev));
+}
+
+/*
+ * A directory whose mode denies its owner write or search (mkdir -m 0555)
+ * is made usable on disk and its mode kept in a record; root could write
+ * into it, and so must the build.
+ */
+static int mkdir_core(int dirfd, const char *path, mode_t mode)
+{
+	FB_REAL(mkdirat);
+	if (!real_mkdirat)
+		return -ENOSYS;
+	if ((mode & S_IRWXU) == S_IRWXU)
+		return real_mkdirat(dirfd, path, mode) < 0 ? -errno : 0;
+	if (real_mkdirat(dirfd, path, mode | S_IRWXU) < 0)
+		return -errno;
+	return record_new(dirfd, path, S_IFDIR, mode, 0);
+}
+
+FB_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	FB_PROLOGUE(mkdirat, dirfd, path, mode);
+	return fb_ret(mkdir_core(dirfd, path, mode));
+}
+
+FB_EXPORT int mkdir(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(mkdir, path, mode);
+	return fb_ret(mkdir_core(AT_FDCWD, path, mode));
+}

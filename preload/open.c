@@ -1,0 +1,108 @@
+/*
+ * open.c - creating files whose mode denies their owner read or write
+ * (open(f, O_CREAT|O_WRONLY, 0444), as cp -p and tar -x do).  Root could
+ * still write them later; we could not.  Such files are created with
+ * owner read and write on disk and their mode kept in a record.  Every
+ * other open passes straight through.  Core: openat_core.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+static int needs_record(int flags, mode_t mode)
+{
+	return (flags & O_CREAT) && (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR);
+}
+
+static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
+{
+	FB_REAL(openat);
+	if (!real_openat)
+		return -ENOSYS;
+	/* Only a file this call creates gets the record: find out with O_EXCL. */
+	int fd = real_openat(dirfd, path, flags | O_EXCL, mode | S_IRUSR | S_IWUSR);
+	if (fd < 0) {
+		if (errno != EEXIST || (flags & O_EXCL))
+			return -errno;
+		fd = real_openat(dirfd, path, flags, mode);
+		return fd < 0 ? -errno : fd;
+	}
+	struct statx stx;
+	if (fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
+		struct fb_attr a = {
+			.uid = fb_fsuid(), .gid = fb_fsgid(),
+			.mode = (uint32_t)(S_IFREG | (mode & S_IRWXU) | (stx.stx_mode & 07777 & ~S_IRWXU)),
+		};
+		fb_record(&stx, &a, fd, "");
+	}
+	return fd;
+}
+
+#define OPEN_MODE(flags, mode)                                \
+	do {                                                  \
+		if ((flags) & (O_CREAT | __O_TMPFILE)) {      \
+			va_list ap;                           \
+			va_start(ap, flags);                  \
+			mode = va_arg(ap, mode_t);            \
+			va_end(ap);                           \
+		}                                             \
+	} while (0)
+
+FB_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	OPEN_MODE(flags, mode);
+	FB_PROLOGUE(openat, dirfd, path, flags, mode);
+	if (!needs_record(flags, mode))
+		return real_openat(dirfd, path, flags, mode);
+	return fb_ret(openat_core(dirfd, path, flags, mode));
+}
+
+FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	OPEN_MODE(flags, mode);
+	FB_PROLOGUE(openat64, dirfd, path, flags, mode);
+	if (!needs_record(flags, mode))
+		return real_openat64(dirfd, path, flags, mode);
+	return fb_ret(openat_core(dirfd, path, flags, mode));
+}
+
+FB_EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	OPEN_MODE(flags, mode);
+	FB_PROLOGUE(open, path, flags, mode);
+	if (!needs_record(flags, mode))
+		return real_open(path, flags, mode);
+	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
+}
+
+FB_EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	OPEN_MODE(flags, mode);
+	FB_PROLOGUE(open64, path, flags, mode);
+	if (!needs_record(flags, mode))
+		return real_open64(path, flags, mode);
+	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
+}
+
+FB_EXPORT int creat(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(creat, path, mode);
+	if (!needs_record(O_CREAT, mode))
+		return real_creat(path, mode);
+	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
+}
+
+FB_EXPORT int creat64(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(creat64, path, mode);
+	if (!needs_record(O_CREAT, mode))
+		return real_creat64(path, mode);
+	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
+}

@@ -1,0 +1,103 @@
+/*
+ * unlink.c - unlink, rmdir, remove, rename.  Cores: unlink_core,
+ * rename_core.  A record goes with the last name of its inode, so a new
+ * file that gets the same inode number never inherits it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+/* The inode at DIRFD/PATH, if the table has records at all (else skip the extra statx). */
+static int peek(int dirfd, const char *path, struct statx *stx)
+{
+	struct fb_table *t = fb_table();
+	if (!t || fb_table_count(t) == 0)
+		return 0;
+	return fb_sys_statx(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, stx) == 0;
+}
+
+static int last_name(const struct statx *stx)
+{
+	return S_ISDIR(stx->stx_mode) || stx->stx_nlink <= 1;
+}
+
+static int unlink_core(int dirfd, const char *path, int flags)
+{
+	FB_REAL(unlinkat);
+	if (!real_unlinkat)
+		return -ENOSYS;
+	struct statx stx;
+	int have = peek(dirfd, path, &stx);
+	if (real_unlinkat(dirfd, path, flags) < 0)
+		return -errno;
+	if (have && last_name(&stx))
+		fb_forget(&stx);
+	return 0;
+}
+
+FB_EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+	FB_PROLOGUE(unlinkat, dirfd, path, flags);
+	return fb_ret(unlink_core(dirfd, path, flags));
+}
+
+FB_EXPORT int unlink(const char *path)
+{
+	FB_PROLOGUE(unlink, path);
+	return fb_ret(unlink_core(AT_FDCWD, path, 0));
+}
+
+FB_EXPORT int rmdir(const char *path)
+{
+	FB_PROLOGUE(rmdir, path);
+	return fb_ret(unlink_core(AT_FDCWD, path, AT_REMOVEDIR));
+}
+
+FB_EXPORT int remove(const char *path)
+{
+	FB_PROLOGUE(remove, path);
+	int rc = unlink_core(AT_FDCWD, path, 0);
+	if (rc == -EISDIR)
+		rc = unlink_core(AT_FDCWD, path, AT_REMOVEDIR);
+	return fb_ret(rc);
+}
+
+static int rename_core(int olddir, const char *oldpath, int newdir, const char *newpath,
+		       unsigned flags)
+{
+	FB_REAL(renameat2);
+	if (!real_renameat2)
+		return -ENOSYS;
+	struct statx src, dst;
+	int have = !(flags & RENAME_EXCHANGE) && peek(newdir, newpath, &dst) &&
+		   fb_sys_statx(olddir, oldpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &src) == 0;
+	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0)
+		return -errno;
+	/* The replaced target goes away, unless it was another name of the source. */
+	if (have && !(src.stx_ino == dst.stx_ino && src.stx_dev_major == dst.stx_dev_major &&
+		      src.stx_dev_minor == dst.stx_dev_minor) && last_name(&dst))
+		fb_forget(&dst);
+	return 0;
+}
+
+FB_EXPORT int renameat2(int olddir, const char *oldpath, int newdir, const char *newpath,
+			unsigned flags)
+{
+	FB_PROLOGUE(renameat2, olddir, oldpath, newdir, newpath, flags);
+	return fb_ret(rename_core(olddir, oldpath, newdir, newpath, flags));
+}
+
+FB_EXPORT int renameat(int olddir, const char *oldpath, int newdir, const char *newpath)
+{
+	FB_PROLOGUE(renameat, olddir, oldpath, newdir, newpath);
+	return fb_ret(rename_core(olddir, oldpath, newdir, newpath, 0));
+}
+
+FB_EXPORT int rename(const char *oldpath, const char *newpath)
+{
+	FB_PROLOGUE(rename, oldpath, newpath);
+	return fb_ret(rename_core(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0));
+}

@@ -1,0 +1,20 @@
+/*
+ * fakebuild.h - shared between the files of the fakebuild command.
+ */
+#ifndef FAKEBUILD_H
+#define FAKEBUILD_H
+
+#include "session.h"
+
+extern const char *progname;
+
+__attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
+
+/* --export [DIR]: print the fake state of DIR as mtree(5). Returns an exit status. */
+int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);
+
+/* --check: verify the database and the live table; print problems. Returns an exit status. */
+int fb_check(const char *db);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * fakebuild - run a command as fake root, with ownership recorded in a
+ * shared live table and persisted in a gdbm database.
+ *
+ * The command runs in its own process group with libfakebuild.so preloaded
+ * and the session in its environment.  fakebuild itself is never
+ * preloaded: it owns the session's lifecycle (join, then leave, saving
+ * when it is the last session on the database).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fakebuild.h"
+#include "store.h"
+
+#ifndef FB_LIBDIR
+#define FB_LIBDIR "/usr/local/lib/fakebuild"
+#endif
+#define FB_VERSION "0.1"
+
+const char *progname = "fakebuild";
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+void warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fakebuild [options] [--] [command [args...]]\n"
+		"       fakebuild [-d FILE] --export [DIR] | --check\n"
+		"Run COMMAND (default: $SHELL) as fake root; ownership, modes and device\n"
+		"nodes it sets are recorded in a database and seen by later sessions.\n"
+		"\n"
+		"  -d, --db FILE          the database (default: $FAKEBUILD_DB, else\n"
+		"                         $XDG_STATE_HOME/fakebuild/fakebuild.db)\n"
+		"  -u, --unknown-is-real  files never changed in a session show their real\n"
+		"                         owner instead of root\n"
+		"  -i FILE                load the state saved in FILE (a fakebuild database) first\n"
+		"  -s FILE                save the state to FILE (a fakebuild database) at the end\n"
+		"  -l, --lib LIB          the preload library to use\n"
+		"      --kill             end processes of the command still running when it exits\n"
+		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
+		"      --check            verify the database and report problems; change nothing\n"
+		"  -q, --quiet            no warnings about leftover processes\n"
+		"  -h, --help             this help\n"
+		"  -v, --version          the version\n"
+		"\n"
+		"Exit status: the command's; 128+N if it was killed by signal N; 126 if it\n"
+		"cannot be executed, 127 if not found; 1 for fakebuild's own errors.\n");
+}
+
+/* The preload library: -l, else beside our own binary, else the installed one. */
+static void find_lib(const char *opt, char *out, size_t len)
+{
+	if (opt) {
+		if (!realpath(opt, out))
+			die("%s: %s", opt, strerror(errno));
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			const char *rel[] = { "../lib/libfakebuild.so", "../lib/fakebuild/lib/libfakebuild.so" };
+			for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+				char cand[PATH_MAX + 64];
+				snprintf(cand, sizeof cand, "%s/%s", self, rel[i]);
+				if (access(cand, R_OK) == 0 && realpath(cand, out))
+					return;
+			}
+		}
+	}
+	snprintf(out, len, "%s/lib/libfakebuild.so", FB_LIBDIR);
+	if (access(out, R_OK) != 0)
+		die("cannot find libfakebuild.so (looked beside %s and in %s/lib): use -l LIB",
+		    n > 0 ? self : "the fakebuild binary", FB_LIBDIR);
+}
+
+static void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *pre;
+	if (old && *old) {
+		if (asprintf(&pre, "%s %s", lib, old) < 0)
+			die("out of memory");
+	} else if (!(pre = strdup(lib)))
+		die("out of memory");
+	setenv("LD_PRELOAD", pre, 1);
+	free(pre);
+	setenv("FAKEBUILD_LIB", lib, 1);
+	setenv("FAKEBUILD_DB", db, 1);
+	setenv("FAKEBUILD_TABLE", table, 1);
+	char key[32];
+	snprintf(key, sizeof key, "fakebuild-%ld", (long)getpid());
+	setenv("FAKEROOTKEY", key, 1);
+	unsetenv("FAKEBUILD_IDS");
+	unsetenv("FAKEBUILD_GROUPS");
+	if (unknown_is_real)
+		setenv("FAKEBUILD_UNKNOWN_IS_REAL", "1", 1);
+	else
+		unsetenv("FAKEBUILD_UNKNOWN_IS_REAL");
+}
+
+/*
+ * execvp reports EACCES when some directory of PATH was unreadable even if
+ * the command exists nowhere; the shell says "not found" then, and so do we.
+ */
+static int exec_errno(const char *cmd, int e)
+{
+	if (e != EACCES || strchr(cmd, '/'))
+		return e;
+	const char *path = getenv("PATH");
+	if (!path)
+		return e;
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		char cand[PATH_MAX];
+		snprintf(cand, sizeof cand, "%.*s/%s", (int)n, path, cmd);
+		if (access(cand, F_OK) == 0)
+			return e;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return ENOENT;
+}
+
+static volatile sig_atomic_t child_pgid;
+
+static void forward(int sig)
+{
+	if (child_pgid > 0)
+		kill(-child_pgid, sig);
+}
+
+/* Processes still in the command's process group (after the command itself exited). */
+static int leftovers(pid_t pgid, int report)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		char *rp = strrchr(buf, ')');
+		char *lp = strchr(buf, '(');
+		char state;
+		long ppid, pg;
+		if (!rp || !lp || sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pg) != 3)
+			continue;
+		if (pg != pgid || state == 'Z')
+			continue;
+		*rp = 0;
+		if (report)
+			warnx_("still running after the command ended: pid %ld (%s)", pid, lp + 1);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void kill_group(pid_t pgid)
+{
+	if (kill(-pgid, SIGTERM) < 0)
+		return;
+	for (int i = 0; i < 50 && leftovers(pgid, 0); i++)
+		usleep(20000);
+	kill(-pgid, SIGKILL);
+}
+
+/* Run ARGV in a new process group; returns the shell-style exit status. */
+static int run(char **argv, int do_kill, int quiet, int *left)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (tty) {
+			signal(SIGTTOU, SIG_IGN);
+			tcsetpgrp(STDIN_FILENO, getpid());
+			signal(SIGTTOU, SIG_DFL);
+		}
+		close(pfd[0]);
+		execvp(argv[0], argv);
+		int e = exec_errno(argv[0], errno);
+		ssize_t w = write(pfd[1], &e, sizeof e);
+		(void)w;
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	child_pgid = pid;
+	struct sigaction sa = { .sa_handler = forward };
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	close(pfd[1]);
+	int e = 0;
+	ssize_t got = read(pfd[0], &e, sizeof e);
+	close(pfd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	if (tty) {
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(STDIN_FILENO, getpgrp());
+	}
+	if (got == (ssize_t)sizeof e) {
+		warnx_("%s: %s", argv[0], strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	if (do_kill)
+		kill_group(pid);
+	else
+		*left = leftovers(pid, !quiet);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Inside a session already: join it by running the command directly. */
+static int nested(char **argv)
+{
+	execvp(argv[0], argv);
+	int e = exec_errno(argv[0], errno);
+	warnx_("%s: %s", argv[0], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "unknown-is-real", no_argument, NULL, 'u' },
+		{ "lib", required_argument, NULL, 'l' },
+		{ "kill", no_argument, NULL, OPT_KILL },
+		{ "export", no_argument, NULL, OPT_EXPORT },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dbopt = NULL, *libopt = NULL, *loadfile = NULL, *savefile = NULL;
+	int unknown_is_real = 0, do_kill = 0, quiet = 0, mode = 0;
+	int c;
+	/* '+': options end at the command's name, as for env(1). */
+	while ((c = getopt_long(argc, argv, "+d:ul:i:s:f:qhv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dbopt = optarg; break;
+		case 'u': unknown_is_real = 1; break;
+		case 'l': libopt = optarg; break;
+		case 'i': loadfile = optarg; break;
+		case 's': savefile = optarg; break;
+		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */
+		case 'q': quiet = 1; break;
+		case OPT_KILL: do_kill = 1; break;
+		case OPT_EXPORT: case OPT_CHECK: mode = c; break;
+		case 'h': usage(stdout); return 0;
+		case 'v': printf("fakebuild %s\n", FB_VERSION); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	char *shell_argv[2];
+	char **cmd = argv + optind;
+	if (mode == 0 && optind >= argc) {
+		const char *sh = getenv("SHELL");
+		shell_argv[0] = (char *)(sh && *sh ? sh : "/bin/sh");
+		shell_argv[1] = NULL;
+		cmd = shell_argv;
+	}
+	if (mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)
+		return nested(cmd);
+
+	struct fb_err err = { { 0 } };
+	char db[PATH_MAX];
+	if (fb_db_path(dbopt, db, sizeof db, &err) < 0)
+		die("%s", err.msg);
+	if (mode == OPT_CHECK)
+		return fb_check(db);
+
+	char lib[PATH_MAX];
+	if (mode == 0)
+		find_lib(libopt, lib, sizeof lib);
+	struct fb_session *s;
+	if (fb_session_join(db, 0, &s, &err) < 0)
+		die("%s", err.msg);
+	if (loadfile && fb_store_load(loadfile, fb_session_table(s), &err) < 0) {
+		warnx_("%s", err.msg);
+		fb_session_leave(s, &err);
+		return 1;
+	}
+	int status;
+	if (mode == OPT_EXPORT) {
+		status = fb_export(fb_session_table(s), optind < argc ? argv[optind] : ".", unknown_is_real);
+	} else {
+		setup_env(lib, db, fb_session_table_path(s), unknown_is_real);
+		int left = 0;
+		status = run(cmd, do_kill, quiet, &left);
+		if (left)
+			fb_session_keep_table(s);
+	}
+	if (savefile && fb_store_save(savefile, fb_session_table(s), &err) < 0) {
+		warnx_("%s", err.msg);
+		status = status ? status : 1;
+	}
+	if (fb_session_leave(s, &err) < 0) {
+		warnx_("%s", err.msg);
+		status = status ? status : 1;
+	}
+	return status;
+}

@@ -128,7 +128,7 @@ static int action(struct fb_mctx *c, char *line)
 {
 	struct ips_attr a[IPS_MAXATTR];
 	char *p = line, *name = fb_mf_token(&p);
-	enum fb_mtype type;
+	enum fb_mtype type = FB_M_FILE;
 	struct fb_mentry *e;
 	const char *path;
 	int n;

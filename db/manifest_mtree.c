@@ -135,7 +135,7 @@ static int fill(struct fb_mctx *c, struct fb_mentry *e, struct archive_entry *ae
 
 static int entry(struct fb_mctx *c, struct archive_entry *ae)
 {
-	enum fb_mtype type;
+	enum fb_mtype type = FB_M_FILE;
 	struct fb_mentry *e;
 
 	c->entry = archive_entry_pathname(ae);

@@ -282,7 +282,7 @@ static int fill(struct fb_mctx *c, struct proto_state *st, struct fb_mentry *e,
 static int entry(struct fb_mctx *c, struct proto_state *st, char **tok, int n)
 {
 	int i = 0;
-	enum fb_mtype type;
+	enum fb_mtype type = FB_M_FILE;
 	struct fb_mentry *e;
 	char *src;
 

@@ -56,7 +56,9 @@ check_W5() {
 check_W6() {
 	[ -s "$2/seen.src" ] || { echo "no stat output"; return 1; }
 	cmp -s "$2/seen.src" "$2/seen.copy" || {
-		echo "copy differs: $(diff "$2/seen.src" "$2/seen.copy" | sed -n 2p)"; return 1; }
+		paste -d '|' "$2/samples" "$2/seen.src" "$2/seen.copy" | awk -F'|' '$2 != $3 {
+			print "copy differs (uid gid mode type size) at " $1 ": source " $2 ", copy " $3; exit }'
+		return 1; }
 	awk '$1 > 0 { ok = 1 } END { exit !ok }' "$2/du" || { echo "du: $(cat "$2/du")"; return 1; }
 }
 

@@ -52,15 +52,24 @@ static int device(struct fb_mctx *c, struct fb_mentry *e, char **t)
 	return fb_mf_set_rdev(c, e, t[1], t[2]);
 }
 
-/* Each extra name of a file line: a hard link to the first one. */
-static int hardlinks(struct fb_mctx *c, struct fb_mentry *file, char **t, int n)
+/*
+ * Each extra name of a file line: a hard link to the first one.  FILE is
+ * a copy of the file's path: adding a link of the same name would free the
+ * file's entry, so that is refused, not followed.
+ */
+static int hardlinks(struct fb_mctx *c, const char *file, char **t, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct fb_mentry *e = fb_mf_entry_new(c, t[i], FB_M_HARDLINK);
 
 		if (e == NULL)
 			return -1;
-		if (fb_mf_set_hardlink(c, e, file->path, 0) < 0) {
+		if (strcmp(e->path, file) == 0) {
+			fb_mf_entry_free(e);
+			return fb_mf_error(c, "hard link '%s': expected another name than "
+					   "the file's own", t[i]);
+		}
+		if (fb_mf_set_hardlink(c, e, file, 0) < 0) {
 			fb_mf_entry_free(e);
 			return -1;
 		}
@@ -103,9 +112,18 @@ static int line_entry(struct fb_mctx *c, char **t, int n)
 		fb_mf_entry_free(e);
 		return -1;
 	}
+	if (k->type == FB_M_FILE && n - 1 > k->nfields) {
+		char *file = strdup(e->path);
+		int rc;
+
+		fb_mf_add(c, e);
+		if (file == NULL)
+			return fb_mf_error(c, "out of memory");
+		rc = hardlinks(c, file, t + 1 + k->nfields, n - 1 - k->nfields);
+		free(file);
+		return rc;
+	}
 	fb_mf_add(c, e);
-	if (k->type == FB_M_FILE)
-		return hardlinks(c, e, t + 1 + k->nfields, n - 1 - k->nfields);
 	return 0;
 }
 

@@ -317,9 +317,10 @@ static int parse_line(struct fb_mctx *c, struct proto_state *st, const char *raw
 		return fb_mf_error(c, "out of memory");
 	while ((t = fb_mf_token(&p)) != NULL) {
 		if (n == PROTO_MAXTOK) {
-			free(line);
-			return fb_mf_error(c, "unexpected '%s': expected at most %d fields",
-					   t, PROTO_MAXTOK);
+			fb_mf_error(c, "unexpected '%s': expected at most %d fields", t,
+				    PROTO_MAXTOK);
+			free(line);	/* after the message: T points into it */
+			return -1;
 		}
 		tok[n++] = t;
 	}

@@ -340,6 +340,8 @@ static void test_prototype_missing_fields_is_error(void **state)
 	expect_mem_error("m.proto", "c none /dev/x\n",
 			 "m.proto:1: 'dev/x': expected 'major minor' for a device");
 	expect_mem_error("m.proto", "s none /bin/sh\n", "m.proto:1: 'bin/sh': expected path=target");
+	expect_mem_error("t.proto", "f none /x 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n",
+			 "t.proto:1: unexpected '14': expected at most 16 fields");
 }
 
 static void test_prototype_hardlink_target_relative_to_link(void **state)
@@ -463,6 +465,8 @@ static void test_cpiolist_unknown_type_is_error(void **state)
 	expect_error("bad_type.cpio", FB_MF_CPIOLIST, "bad_type.cpio:2: unknown type 'blob'");
 	expect_mem_error("d.cpio", "nod /dev/x 0600 0 0 x 1 2\n",
 			 "d.cpio:1: bad device type 'x': expected b or c");
+	expect_mem_error("h.cpio", "file /a src 0644 0 0 /b /a\n",
+			 "h.cpio:1: hard link '/a': expected another name than the file's own");
 }
 
 static void test_cpiolist_socket_and_block_device(void **state)

@@ -35,6 +35,21 @@ static const char *gdbm_why(void)
 	return gdbm_strerror(gdbm_errno);
 }
 
+/* Does DB start with one of gdbm's magic numbers (0x13579aXX, either byte order)? */
+static int gdbm_magic(const char *db)
+{
+	unsigned char m[4];
+	FILE *f = fopen(db, "rbe");
+	if (!f)
+		return 1;	/* let gdbm_open say why */
+	size_t n = fread(m, 1, 4, f);
+	fclose(f);
+	if (n != 4)
+		return 0;
+	return (m[0] == 0x13 && m[1] == 0x57 && m[2] == 0x9a) ||
+	       (m[3] == 0x13 && m[2] == 0x57 && m[1] == 0x9a);
+}
+
 /*
  * Open DB for reading.  *out is NULL and 0 returned when DB does not
  * exist.  Checks that it is a gdbm file, ours, of a version we know, and
@@ -56,6 +71,8 @@ static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
 				  db, (unsigned)st.st_uid, (unsigned)getuid());
 	if (st.st_size == 0)
 		return fb_err_set(err, "%s: empty file: not a fakebuild database", db);
+	if (!gdbm_magic(db))
+		return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
 	GDBM_FILE f = gdbm_open(db, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC, 0, NULL);
 	if (!f) {
 		if (gdbm_errno == GDBM_BAD_MAGIC_NUMBER || gdbm_errno == GDBM_EMPTY_DATABASE)
@@ -63,11 +80,13 @@ static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
 		return fb_err_set(err, "%s: corrupt or truncated database: %s", db, gdbm_why());
 	}
 	datum k = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
+	if (!gdbm_exists(f, k)) {
+		gdbm_close(f);
+		return fb_err_set(err, "%s: a gdbm file but not a fakebuild database (no header record)", db);
+	}
 	datum v = gdbm_fetch(f, k);
 	if (!v.dptr) {
 		gdbm_close(f);
-		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
-			return fb_err_set(err, "%s: a gdbm file but not a fakebuild database (no header record)", db);
 		return fb_err_set(err, "%s: corrupt database: %s", db, gdbm_why());
 	}
 	int ok = (size_t)v.dsize > strlen(meta_prefix) && (size_t)v.dsize < 32 &&

@@ -1,0 +1,266 @@
+# fakebuild core (issue 3): every point as an unprivileged user.
+
+test_id_reports_root() {
+	assert_eq 0 "$(fb id -u)" "id -u"
+	assert_eq 0 "$(fb id -g)" "id -g"
+	assert_eq "0 0" "$(fb sh -c 'echo $(id -ru) $(id -rg)')" "real ids"
+}
+
+test_no_command_runs_shell() {
+	assert_eq 0 "$(echo 'id -u' | SHELL=/bin/sh fb)" "shell's id -u"
+}
+
+test_arguments_pass_through() {
+	assert_eq "a b|-x|--y" "$(fb -- printf '%s|%s|%s' 'a b' -x --y)"
+}
+
+test_setuid_seen_by_process_and_children() {
+	need python3
+	out=$(fb python3 -c 'import os; os.setgid(50); os.setuid(1000); print(os.getuid(), os.geteuid(), os.getgid()); os.system("id -u")')
+	assert_eq "1000 1000 50
+1000" "$out"
+	# Without privilege, setuid(0) must now fail as the kernel would.
+	out=$(fb python3 -c '
+import os
+os.setuid(1000)
+try:
+    os.setuid(0); print("gained")
+except PermissionError: print("EPERM")')
+	assert_eq EPERM "$out"
+}
+
+test_chown_chmod_setuid() {
+	out=$(fb sh -c 'touch f; chown root:bin f; chmod 4755 f; ls -ln f' | awk '{print $1, $3, $4}')
+	assert_eq "-rwsr-xr-x 0 2" "$out"
+}
+
+test_chown_clears_setuid_like_root() {
+	out=$(fb sh -c 'touch f; chmod 6755 f; chown 5:5 f; stat -c %a f')
+	assert_eq 755 "$out"
+}
+
+test_chown_reference_h_chgrp_gs() {
+	touch ref f; ln -s f link; mkdir d
+	out=$(fb sh -c 'chown 7:8 ref; chown --reference=ref f; chown -h 9:9 link;
+		chgrp 12 d; chmod g+s d; stat -c "%u:%g" f; stat -c "%u:%g" link; stat -L -c "%u:%g" link; stat -c "%g %A" d')
+	assert_eq "7:8
+9:9
+7:8
+12 drwxr-sr-x" "$out"
+}
+
+test_mknod_devices_and_fifo() {
+	out=$(fb sh -c 'mknod n c 5 1; mknod b b 8 0; mkfifo p; stat -c "%F %t,%T" n b; stat -c %F p')
+	assert_eq "character special file 5,1
+block special file 8,0
+fifo" "$out"
+	[ -f n ] && [ ! -s n ] || fail "device node is not an empty regular file on disk"
+	[ -p p ] || fail "fifo not real"
+}
+
+test_mkdir_0555_writable_as_root() {
+	out=$(fb sh -c 'mkdir -m 0555 d; touch d/x; stat -c %a d')
+	assert_eq 555 "$out"
+	[ -e d/x ] || fail "d/x not created"
+	[ -w d ] || fail "real mode of d lost owner write"
+}
+
+test_chmod_000_still_readable() {
+	echo data > f
+	assert_eq data "$(fb sh -c 'chmod 000 f; cat f')"
+	assert_eq "x" "$(fb sh -c 'chmod 0444 f; echo x > f; cat f')"
+	assert_eq 444 "$(fb stat -c %a f)"
+	[ -r f ] && [ -w f ] || fail "real mode lost owner rw"
+}
+
+test_special_bits_recorded_exactly() {
+	mkdir d; touch f
+	fb sh -c 'chmod 1777 d; chmod 2755 f'
+	assert_eq "1777 2755" "$(fb stat -c %a d f | tr '\n' ' ' | sed 's/ $//')"
+	[ ! -g f ] || fail "real file got setgid"
+}
+
+test_unknown_files_are_root_owned() {
+	touch f; chmod 0640 f
+	assert_eq "0 0 640" "$(fb stat -c '%u %g %a' f)"
+	assert_eq "$(id -u) $(id -g) 640" "$(fb -u stat -c '%u %g %a' f)"
+}
+
+test_real_programs_agree() {
+	need install cp mv ln tar cpio find du
+	mkdir src
+	echo hi > src/a
+	out=$(fb sh -c '
+		install -o root -g bin -m 4755 src/a inst
+		cp -a inst copy_a; cp -p inst copy_p
+		mkdir sub; mv copy_p sub/moved
+		ln inst hard; ln -s inst soft
+		stat -c "%U %G %a" inst copy_a sub/moved hard
+		find . -name inst -printf "%u %g %m\n"
+		du -s . >/dev/null && ls -lR . >/dev/null
+		rm -rf sub; [ ! -e sub ] && echo gone')
+	assert_eq "root bin 4755
+root bin 4755
+root bin 4755
+root bin 4755
+root bin 4755
+gone" "$out"
+}
+
+test_tar_inside_lists_root_outside() {
+	touch f
+	fb sh -c 'chown root:bin f; chmod 4755 f; tar -cf t.tar f'
+	assert_match '^-rwsr-xr-x root/bin ' "$(tar -tvf t.tar)"
+}
+
+test_tar_extract_restores_owners() {
+	mkdir in; touch in/a in/b
+	fb sh -c 'chown 3:4 in/a; chmod 4711 in/a; tar -cf t.tar in'
+	mkdir out
+	fb sh -c 'tar -xpf t.tar -C out --same-owner'
+	assert_eq "3 4 4711" "$(fb stat -c '%u %g %a' out/in/a)"
+}
+
+test_cpio_roundtrip() {
+	need cpio
+	mkdir t; touch t/f
+	fb sh -c 'chown 5:6 t/f; chmod 4750 t/f; mknod t/n c 1 3; find t | cpio -o -H newc > a.cpio 2>/dev/null'
+	out=$(cpio -itv --numeric-uid-gid < a.cpio 2>/dev/null | awk '$NF=="t/f" || $NF=="t/n" {print $1, $3, $4}')
+	assert_eq "-rwsr-x--- 5 6
+crw-r--r-- 0 0" "$out"
+	mkdir x
+	fb sh -c 'cd x && cpio -idm < ../a.cpio 2>/dev/null'
+	assert_eq "5 6 4750" "$(fb stat -c '%u %g %a' x/t/f)"
+	assert_eq "character special file" "$(fb stat -c %F x/t/n)"
+}
+
+test_make_install_example() {
+	cp -r "$TOP/examples/hello" src
+	fb make -s -C src install DESTDIR="$PWD/proto" >/dev/null
+	fb tar -cf p.tar -C proto .
+	out=$(tar -tvf p.tar)
+	assert_match '-rwsr-xr-x root/root .* ./usr/bin/hello' "$out"
+	assert_match 'crw-rw-rw- root/root +1,3 .* ./dev/null' "$out"
+	assert_match '-rw-r----- root/adm .* ./etc/hello.conf' "$out"
+}
+
+test_persistence_across_sessions() {
+	touch f
+	fb chown 1:2 f
+	assert_eq "1 2" "$(fb stat -c '%u %g' f)"
+	assert_eq "$(id -u)" "$(stat -c %u f)" "owner outside a session"
+	[ -f "$FAKEBUILD_DB" ] || fail "no database at $FAKEBUILD_DB"
+	[ ! -e "$FAKEBUILD_DB.live" ] || fail "live table left behind"
+}
+
+test_db_option_and_default_location() {
+	touch f
+	unset FAKEBUILD_DB
+	fb -d my.db chown 3:3 f
+	assert_eq "3 3" "$(fb -d my.db stat -c '%u %g' f)"
+	assert_eq "0 0" "$(fb stat -c '%u %g' f)" "default db is another db"
+	fb chown 4:4 f
+	[ -f "$XDG_STATE_HOME/fakebuild/fakebuild.db" ] || fail "no default db under XDG_STATE_HOME"
+	unset XDG_STATE_HOME
+	fb chown 5:5 f
+	[ -f "$HOME/.local/state/fakebuild/fakebuild.db" ] || fail "no default db under ~/.local/state"
+}
+
+test_unlink_drops_record_unless_linked() {
+	touch f
+	fb sh -c 'chown 7:7 f; ln f g; rm f'
+	assert_eq "7 7" "$(fb stat -c '%u %g' g)" "other link keeps the record"
+	fb rm g
+	fb sh -c 'touch h; chmod 4700 h; mv h i; touch h2; chown 9:9 h2; mv h2 i'
+	assert_eq "9 9" "$(fb stat -c '%u %g' i)"
+}
+
+test_inode_reuse_in_session() {
+	out=$(fb sh -c '
+		for i in $(seq 1 50); do
+			touch f; chown 42:42 f; chmod 4700 f; ino=$(stat -c %i f); rm f
+			touch g; if [ "$(stat -c %i g)" = "$ino" ]; then stat -c "%u %g %a" g; exit; fi; rm g
+		done; echo noreuse')
+	[ "$out" = noreuse ] && skip "the filesystem never reused the inode"
+	assert_eq "0 0 644" "$out"
+}
+
+test_exit_status() {
+	assert_status 3 fb sh -c 'exit 3'
+	assert_status 137 fb sh -c 'kill -9 $$'
+	assert_status 127 fb no-such-command-here
+	touch notexec
+	assert_status 126 fb ./notexec
+}
+
+test_concurrent_chowns_lose_nothing() {
+	mkdir t
+	for p in 1 2 3 4 5 6 7 8; do mkdir t/$p; (cd t/$p && seq 1 500 | xargs touch); done
+	cat > Makefile <<'MK'
+all: p1 p2 p3 p4 p5 p6 p7 p8
+p%:
+	cd t/$* && for f in $$(seq 1 500); do chown $$(( $* * 1000 + f )):$* $$f; done
+MK
+	fb make -s -j8
+	bad=$(fb sh -c 'for p in 1 2 3 4 5 6 7 8; do for f in $(seq 1 500); do
+		[ "$(stat -c %u:%g t/$p/$f)" = "$(( p * 1000 + f )):$p" ] || echo t/$p/$f; done; done' | wc -l)
+	assert_eq 0 "$bad" "files with a lost update"
+}
+
+test_two_sessions_share_state() {
+	touch a b
+	mkfifo go
+	fb sh -c 'chown 5:5 a; cat go >/dev/null; stat -c %u b' > out &
+	sleep 0.5
+	assert_eq 5 "$(fb sh -c 'chown 6:6 b; stat -c %u a')"
+	echo > go
+	wait
+	assert_eq 6 "$(cat out)"
+	assert_eq "5 6" "$(fb stat -c %u a b | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_bad_database_location() {
+	mkdir ro; chmod 0500 ro
+	out=$(fb -d ro/sub/x.db true 2>&1) && fail "succeeded"
+	assert_match 'ro/sub' "$out"
+}
+
+test_corrupt_database_untouched() {
+	head -c 4096 /dev/urandom > bad.db
+	sum=$(md5sum < bad.db)
+	rc=0; out=$(fb -d bad.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc" "exit status"
+	assert_match 'bad\.db: .*(not a gdbm|corrupt|not a fakebuild)' "$out"
+	assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "one-line error"
+	assert_eq "$sum" "$(md5sum < bad.db)" "file changed"
+}
+
+test_truncated_database_untouched() {
+	touch f; fb chown 1:1 f
+	for i in $(seq 1 200); do touch g$i; done
+	fb chown 2:2 g*
+	size=$(stat -c %s "$FAKEBUILD_DB")
+	head -c $((size / 3)) "$FAKEBUILD_DB" > trunc.db
+	sum=$(md5sum < trunc.db)
+	rc=0; out=$(fb -d trunc.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match 'trunc\.db' "$out"
+	assert_eq "$sum" "$(md5sum < trunc.db)"
+}
+
+test_not_a_fakebuild_database() {
+	echo "hello" > text.db
+	rc=0; out=$(fb -d text.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match 'text\.db: .*not a' "$out"
+	need python3
+	python3 - <<'PY'
+import dbm.gnu
+d = dbm.gnu.open("other.db", "n"); d[b"k"] = b"v"; d.close()
+d = dbm.gnu.open("newer.db", "n"); d[b"\0fakebuild"] = b"fakebuild-db 99"; d.close()
+PY
+	rc=0; out=$(fb -d other.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc"; assert_match 'other\.db: .*not a fakebuild database' "$out"
+	rc=0; out=$(fb -d newer.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc"; assert_match 'newer\.db: .*newer' "$out"
+}

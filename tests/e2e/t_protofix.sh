@@ -364,3 +364,15 @@ roottest_refuses_root_dir() {
 	assert_status 2 "$PROTOFIX" --fix -m m.mtree /tmp/.. 2>err
 	assert_contains err "refusing"
 }
+
+test_db_create_records_devices_and_dirs() {
+	[ -x "$FAKEBUILD" ] || skip "fakebuild not built yet"
+	pf_tree
+	pf_manifest 0 0
+	printf './dev type=dir uid=0 gid=0 mode=0755\n./dev/null type=char uid=0 gid=0 mode=0666 device=native,1,3\n' >>m.mtree
+	"$PROTOFIX" --db --create -m m.mtree proto 2>err || { cat err; fail "protofix --db --create failed"; }
+	assert_eq "character special file 1,3 0 0 666" \
+		"$("$FAKEBUILD" stat -c '%F %t,%T %u %g %a' proto/dev/null)" "dev/null in the session"
+	assert_eq "regular empty file" "$(stat -c %F proto/dev/null)" "dev/null on disk"
+	assert_status 0 "$PROTOFIX" --db -n -m m.mtree proto
+}

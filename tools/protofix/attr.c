@@ -53,7 +53,7 @@ static void overlay_fake(struct pf *pf, const struct statx *sx, struct pf_attr *
 		id.btime_sec = sx->stx_btime.tv_sec;
 		id.btime_nsec = sx->stx_btime.tv_nsec;
 	}
-	if (fb_table_get(pf->table, &id, &a) != 1) {
+	if (!pf->table || fb_table_get(pf->table, &id, &a) != 1) {
 		out->uid = 0;
 		out->gid = 0;
 		return;
@@ -69,10 +69,10 @@ static int attr_statx(struct pf *pf, int dirfd, const char *name, int flags, str
 	struct statx sx;
 
 	if (statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
-		  STATX_BASIC_STATS | (pf->table ? STATX_BTIME : 0), &sx) < 0)
+		  STATX_BASIC_STATS | (pf->o.use_db ? STATX_BTIME : 0), &sx) < 0)
 		return -errno;
 	from_statx(&sx, out);
-	if (pf->table)
+	if (pf->o.use_db)
 		overlay_fake(pf, &sx, out);
 	return 0;
 }
@@ -101,6 +101,8 @@ static int db_set(struct pf *pf, int fd, unsigned what, const struct fb_attr *a,
 {
 	char h[PATH_MAX];
 
+	if (!pf->table)
+		return -ENODEV;
 	hint(pf, path, h, sizeof h);
 	return fb_table_set_at(pf->table, fd, "", AT_EMPTY_PATH, what, a, h);
 }
@@ -108,7 +110,7 @@ static int db_set(struct pf *pf, int fd, unsigned what, const struct fb_attr *a,
 int pf_set_owner(struct pf *pf, int fd, const struct pf_attr *cur, uid_t uid, gid_t gid,
 		 const char *path)
 {
-	if (pf->table) {
+	if (pf->o.use_db) {
 		struct fb_attr a = { .uid = uid, .gid = gid };
 		unsigned what = (uid != (uid_t)-1 ? FB_SET_UID : 0) | (gid != (gid_t)-1 ? FB_SET_GID : 0);
 
@@ -139,7 +141,7 @@ int pf_set_mode(struct pf *pf, int fd, const struct pf_attr *cur, mode_t perm, c
 
 	if (S_ISLNK(cur->mode))
 		return -ELOOP;	/* never: chmod would follow the link */
-	if (pf->table) {
+	if (pf->o.use_db) {
 		struct fb_attr a = { .mode = (cur->mode & S_IFMT) | perm };
 
 		return db_set(pf, fd, FB_SET_PERM, &a, path);
@@ -168,6 +170,10 @@ static int create_db_device(struct pf *pf, int dirfd, const char *name,
 
 	if (fd < 0)
 		return -errno;
+	if (!pf->table) {
+		close(fd);
+		return -ENODEV;
+	}
 	hint(pf, path, h, sizeof h);
 	r = fb_table_set_at(pf->table, fd, "", AT_EMPTY_PATH, FB_SET_TYPE | FB_SET_PERM, &a, h);
 	close(fd);
@@ -196,7 +202,7 @@ int pf_create(struct pf *pf, int dirfd, const char *name, const struct fb_mentry
 	case FB_M_BLOCK:
 		if (!(e->have & FB_MH_RDEV))
 			return -EINVAL;
-		if (pf->table)
+		if (pf->o.use_db)
 			return create_db_device(pf, dirfd, name, e, path);
 		r = mknodat(dirfd, name, fb_mtype_to_ifmt(e->type) | 0600, rdev);
 		break;

@@ -4,6 +4,7 @@
  * sessions on the same database (tar, cpio, dpkg-deb) see it.
  */
 #include <limits.h>
+#include <unistd.h>
 #include "protofix.h"
 #include "session.h"
 
@@ -19,6 +20,18 @@ void pf_db_open(struct pf *pf)
 	if (fb_session_join(path, flags, &pf->sess, &err) < 0)
 		die("%s", err.msg);
 	pf->table = fb_session_table(pf->sess);
+	/*
+	 * A read-only join maps a live table only while a session runs; with
+	 * none, the records are in the gdbm file alone.  Join for real to load
+	 * them: the last one out saves only when the table changed, and a check
+	 * changes nothing.  No database file: no records, nothing to load.
+	 */
+	if (!pf->table && flags && access(path, F_OK) == 0) {
+		pf_db_close(pf);
+		if (fb_session_join(path, 0, &pf->sess, &err) < 0)
+			die("%s", err.msg);
+		pf->table = fb_session_table(pf->sess);
+	}
 }
 
 void pf_db_close(struct pf *pf)

@@ -182,7 +182,7 @@ static void report(struct pf *pf, const struct fb_mentry *e, const struct pf_att
  */
 static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *now)
 {
-	if (pf->table || S_ISDIR(now->mode) || now->nlink < 2)
+	if (pf->o.use_db || S_ISDIR(now->mode) || now->nlink < 2)
 		return false;
 	if (pf_hashset_has(pf->linked, e->path))
 		return false;
@@ -239,7 +239,7 @@ static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 	if (r == 0 && chowned)
 		r = apply_owner(pf, fd, e, &now, n);
 	/* Mode last: chown(2) cleared the setuid and setgid bits. */
-	if (r == 0 && (n.mode || (chowned && !pf->table && (e->have & FB_MH_MODE) &&
+	if (r == 0 && (n.mode || (chowned && !pf->o.use_db && (e->have & FB_MH_MODE) &&
 				  !S_ISLNK(now.mode) && (e->perm & 06000)))) {
 		r = pf_set_mode(pf, fd, &now, e->perm, e->path);
 		if (r < 0)

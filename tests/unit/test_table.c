@@ -1,0 +1,867 @@
+/*
+ * test_table.c - the live fake-ownership table (db/table.c) and the fake
+ * view of an inode (db/view.c).  Every test runs in its own fresh temporary
+ * directory (under $TMPDIR, else /tmp), removed afterwards.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "table.h"
+#include "table_impl.h"
+#include "view.h"
+
+/* ---- fixture: one temporary directory per test ------------------------- */
+
+struct fx {
+	char dir[4096];
+	char path[4200];	/* dir/table */
+};
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(f->dir, sizeof f->dir, "%s/fbtable.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/table", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct fb_ident ident(uint64_t dev, uint64_t ino)
+{
+	struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = S_IFREG | 0644, .nlink = 1 };
+	return id;
+}
+
+static struct fb_attr attr(uint32_t uid, uint32_t gid, uint32_t mode)
+{
+	struct fb_attr a = { .uid = uid, .gid = gid, .mode = mode, .rdev = 0 };
+	return a;
+}
+
+static struct fb_table *new_table(struct fx *f, uint64_t cap)
+{
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_create(f->path, cap, &t), 0);
+	assert_non_null(t);
+	return t;
+}
+
+static void assert_attr(struct fb_table *t, const struct fb_ident *id, uint32_t uid, uint32_t gid,
+			uint32_t mode)
+{
+	struct fb_attr a;
+	memset(&a, 0xa5, sizeof a);
+	assert_int_equal(fb_table_get(t, id, &a), 1);
+	assert_int_equal(a.uid, uid);
+	assert_int_equal(a.gid, gid);
+	assert_int_equal(a.mode, mode);
+}
+
+static void assert_missing(struct fb_table *t, const struct fb_ident *id)
+{
+	struct fb_attr a;
+	assert_int_equal(fb_table_get(t, id, &a), 0);
+}
+
+/* Overwrite SIZE bytes at OFF of the file PATH. */
+static void patch_file(const char *path, off_t off, const void *p, size_t size)
+{
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, size, off), (ssize_t)size);
+	close(fd);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait for PID; 1 when it exited with status 0. */
+static int child_ok(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ---- create / attach ---------------------------------------------------- */
+
+static void test_create_attach_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 1024);
+	struct fb_ident id = ident(7, 1000);
+	struct fb_attr a = attr(10, 20, S_IFREG | 0755);
+	a.rdev = makedev(1, 3);
+	assert_int_equal(fb_table_put(t, &id, &a, "/x/y"), 0);
+
+	/* A second mapping sees the record, and changes through either. */
+	struct fb_table *t2 = NULL;
+	assert_int_equal(fb_table_attach(f->path, &t2), 0);
+	struct fb_attr got;
+	assert_int_equal(fb_table_get(t2, &id, &got), 1);
+	assert_int_equal(got.uid, 10);
+	assert_int_equal(got.gid, 20);
+	assert_int_equal(got.mode, S_IFREG | 0755);
+	assert_int_equal(got.rdev, makedev(1, 3));
+	struct fb_ident id2 = ident(7, 1001);
+	struct fb_attr b = attr(1, 2, S_IFDIR | 0700);
+	assert_int_equal(fb_table_put(t2, &id2, &b, NULL), 0);
+	assert_attr(t, &id2, 1, 2, S_IFDIR | 0700);
+	assert_int_equal(fb_table_count(t), 2);
+	fb_table_detach(t2);
+	fb_table_detach(t);
+
+	/* Nothing lives outside the file. */
+	assert_int_equal(fb_table_attach(f->path, &t), 0);
+	assert_attr(t, &id, 10, 20, S_IFREG | 0755);
+	assert_attr(t, &id2, 1, 2, S_IFDIR | 0700);
+	assert_int_equal(fb_table_count(t), 2);
+	fb_table_detach(t);
+
+	/* create never overwrites an existing file. */
+	assert_int_equal(fb_table_create(f->path, 1024, &t), -EEXIST);
+}
+
+static void test_create_rejects_bad_capacity(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_create(f->path, 63, &t), -EINVAL);
+	assert_null(t);
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
+static void test_insert_and_lookup(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 1024);
+	for (uint32_t i = 0; i < 500; i++) {
+		struct fb_ident id = ident(3, 4096 + i * 7);
+		struct fb_attr a = attr(i, i + 1, S_IFREG | (i & 07777));
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	assert_int_equal(fb_table_count(t), 500);
+	for (uint32_t i = 0; i < 500; i++) {
+		struct fb_ident id = ident(3, 4096 + i * 7);
+		assert_attr(t, &id, i, i + 1, S_IFREG | (i & 07777));
+	}
+	/* The device is part of the key. */
+	struct fb_ident other = ident(4, 4096);
+	assert_missing(t, &other);
+	fb_table_detach(t);
+}
+
+static void test_update_replaces(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 42);
+	struct fb_attr a = attr(1, 1, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &a, "/a"), 0);
+	uint64_t c0 = fb_table_changes(t);
+	struct fb_attr b = attr(500, 600, S_IFREG | 04711);
+	assert_int_equal(fb_table_put(t, &id, &b, "/b"), 0);
+	assert_attr(t, &id, 500, 600, S_IFREG | 04711);
+	assert_int_equal(fb_table_count(t), 1);
+	assert_true(fb_table_changes(t) > c0);
+	/* Replacing many times neither grows the table nor runs out of records
+	 * (the replaced record goes back to the free list). */
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct fb_attr c = attr(i, i, S_IFREG | 0600);
+		assert_int_equal(fb_table_put(t, &id, &c, NULL), 0);
+	}
+	assert_attr(t, &id, 999, 999, S_IFREG | 0600);
+	assert_int_equal(fb_table_count(t), 1);
+	fb_table_detach(t);
+}
+
+static void test_delete(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 42), keep = ident(1, 43);
+	struct fb_attr a = attr(5, 6, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_int_equal(fb_table_put(t, &keep, &a, NULL), 0);
+	assert_int_equal(fb_table_del(t, &id), 0);
+	assert_missing(t, &id);
+	assert_attr(t, &keep, 5, 6, S_IFREG | 0644);
+	assert_int_equal(fb_table_count(t), 1);
+	/* Deleting again, or a key never stored, is not an error. */
+	assert_int_equal(fb_table_del(t, &id), 0);
+	struct fb_ident never = ident(9, 9);
+	assert_int_equal(fb_table_del(t, &never), 0);
+	assert_int_equal(fb_table_count(t), 1);
+	/* And it can come back. */
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_attr(t, &id, 5, 6, S_IFREG | 0644);
+	fb_table_detach(t);
+}
+
+static void test_lookup_missing_key(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 1);
+	assert_missing(t, &id);	/* empty table */
+	struct fb_attr a = attr(1, 1, S_IFREG);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	struct fb_ident other = ident(1, 2), same_slot = ident(1, 1 + 128);
+	assert_missing(t, &other);
+	assert_missing(t, &same_slot);
+	fb_table_detach(t);
+}
+
+/*
+ * With capacity 64 the index has 128 slots, and the slot of an inode is
+ * (mix << 8 | ino & 0xff) & 127 = ino & 127: inodes 128 apart collide.
+ */
+#define COLLIDE(i) (5u + 128u * (uint64_t)(i))
+
+static void test_probing_past_collisions(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		struct fb_attr a = attr(i, 1000 + i, S_IFREG | 0600);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		assert_attr(t, &id, i, 1000 + i, S_IFREG | 0600);
+	}
+	assert_int_equal(fb_table_count(t), 64);
+	fb_table_detach(t);
+}
+
+static void test_delete_inside_collision_chain_keeps_later_keys(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	for (uint32_t i = 0; i < 20; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		struct fb_attr a = attr(i, i, S_IFREG | 0600);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	for (uint32_t i = 0; i < 20; i += 2) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		assert_int_equal(fb_table_del(t, &id), 0);
+	}
+	for (uint32_t i = 0; i < 20; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		if (i % 2)
+			assert_attr(t, &id, i, i, S_IFREG | 0600);
+		else
+			assert_missing(t, &id);
+	}
+	/* Re-inserting a key behind tombstones must not create a duplicate. */
+	struct fb_ident id = ident(2, COLLIDE(19));
+	struct fb_attr a = attr(77, 77, S_IFREG | 0600);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_int_equal(fb_table_count(t), 10);
+	assert_int_equal(fb_table_del(t, &id), 0);
+	assert_missing(t, &id);
+	fb_table_detach(t);
+}
+
+static void test_full_table_returns_enospc_and_keeps_records(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		struct fb_attr a = attr(i, i, S_IFREG | 0600);
+		assert_int_equal(fb_table_put(t, &id, &a, "/some/path"), 0);
+	}
+	struct fb_ident extra = ident(2, COLLIDE(64)), other = ident(3, 77);
+	struct fb_attr a = attr(9, 9, S_IFREG);
+	assert_int_equal(fb_table_put(t, &extra, &a, NULL), -ENOSPC);
+	assert_int_equal(fb_table_put(t, &other, &a, "/p"), -ENOSPC);
+	assert_missing(t, &extra);
+	assert_missing(t, &other);
+	assert_int_equal(fb_table_count(t), 64);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		assert_attr(t, &id, i, i, S_IFREG | 0600);
+	}
+	/* A delete makes room again. */
+	struct fb_ident first = ident(2, COLLIDE(0));
+	assert_int_equal(fb_table_del(t, &first), 0);
+	assert_int_equal(fb_table_put(t, &other, &a, NULL), 0);
+	assert_attr(t, &other, 9, 9, S_IFREG);
+	fb_table_detach(t);
+}
+
+/* An update does not grow the table: it must work when the table is full. */
+static void test_update_in_full_table_replaces(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		struct fb_attr a = attr(i, i, S_IFREG | 0600);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		struct fb_attr a = attr(i + 1, 2000 + i, S_IFREG | 0640);
+		int rc = fb_table_put(t, &id, &a, NULL);
+		if (rc != 0)
+			fail_msg("replacing record %u of a full table: %d (%s)", i, rc, strerror(-rc));
+	}
+	for (uint32_t i = 0; i < 64; i++) {
+		struct fb_ident id = ident(2, COLLIDE(i));
+		assert_attr(t, &id, i + 1, 2000 + i, S_IFREG | 0640);
+	}
+	assert_int_equal(fb_table_count(t), 64);
+	fb_table_detach(t);
+}
+
+static void test_tombstones_trigger_rebuild_and_keep_live_records(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	uint64_t gen0 = t->h->gen;
+	/* Live records, half of them in one collision chain. */
+	for (uint32_t i = 0; i < 30; i++) {
+		struct fb_ident id = ident(2, i % 2 ? COLLIDE(i) : 100000 + i);
+		struct fb_attr a = attr(i, 2 * i, S_IFREG | 0640);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	/* Churn: every put/del pair leaves a tombstone. */
+	for (uint32_t n = 0; n < 5000; n++) {
+		struct fb_ident id = ident(n % 3 ? 2 : 5, n % 4 == 1 ? COLLIDE(100 + n) : 500000 + n);
+		struct fb_attr a = attr(n, n, S_IFREG);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+		assert_attr(t, &id, n, n, S_IFREG);
+		assert_int_equal(fb_table_del(t, &id), 0);
+		assert_missing(t, &id);
+	}
+	assert_true(t->h->gen > gen0 + 10);	/* the index was rebuilt, repeatedly */
+	assert_true(t->h->ntomb < t->h->nslots);
+	assert_int_equal(fb_table_count(t), 30);
+	for (uint32_t i = 0; i < 30; i++) {
+		struct fb_ident id = ident(2, i % 2 ? COLLIDE(i) : 100000 + i);
+		assert_attr(t, &id, i, 2 * i, S_IFREG | 0640);
+	}
+	fb_table_detach(t);
+}
+
+/* ---- identity of an inode ---------------------------------------------- */
+
+static void test_stale_record_different_btime_not_returned(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 50);
+	id.btime_sec = 1700000000;
+	id.btime_nsec = 5;
+	struct fb_attr a = attr(3, 3, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	struct fb_ident reused = id;
+	reused.btime_nsec = 6;
+	assert_missing(t, &reused);
+	reused = id;
+	reused.btime_sec++;
+	assert_missing(t, &reused);
+	fb_table_detach(t);
+}
+
+static void test_stale_record_different_file_type_not_returned(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 51);
+	struct fb_attr a = attr(3, 3, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	struct fb_ident reused = id;
+	reused.real_mode = S_IFDIR | 0755;
+	assert_missing(t, &reused);
+	/* The permission bits of the real inode are not part of its identity. */
+	struct fb_ident chmodded = ident(1, 52);
+	assert_int_equal(fb_table_put(t, &chmodded, &a, NULL), 0);
+	chmodded.real_mode = S_IFREG | 0600;
+	assert_attr(t, &chmodded, 3, 3, S_IFREG | 0644);
+	fb_table_detach(t);
+}
+
+static void test_stale_record_is_replaced_by_put(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident old = ident(1, 60);
+	old.btime_sec = 100;
+	struct fb_attr a = attr(3, 3, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &old, &a, NULL), 0);
+	struct fb_ident now_ = old;
+	now_.btime_sec = 200;
+	struct fb_attr b = attr(4, 4, S_IFREG | 0600);
+	assert_int_equal(fb_table_put(t, &now_, &b, NULL), 0);
+	assert_attr(t, &now_, 4, 4, S_IFREG | 0600);
+	assert_missing(t, &old);
+	fb_table_detach(t);
+}
+
+static void test_record_without_btime_on_one_side_matches(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	/* Stored without a birth time, looked up with one. */
+	struct fb_ident id = ident(1, 70);
+	struct fb_attr a = attr(8, 9, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	struct fb_ident with = id;
+	with.btime_sec = 1700000000;
+	with.btime_nsec = 123;
+	assert_attr(t, &with, 8, 9, S_IFREG | 0644);
+	/* Stored with one, looked up without. */
+	struct fb_ident id2 = ident(1, 71);
+	id2.btime_sec = 1700000000;
+	id2.btime_nsec = 7;
+	assert_int_equal(fb_table_put(t, &id2, &a, NULL), 0);
+	struct fb_ident without = ident(1, 71);
+	assert_attr(t, &without, 8, 9, S_IFREG | 0644);
+	/* And exactly the same birth time matches too. */
+	assert_attr(t, &id2, 8, 9, S_IFREG | 0644);
+	fb_table_detach(t);
+}
+
+/* ---- damaged files ------------------------------------------------------ */
+
+static void made_table(struct fx *f)
+{
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(1, 1);
+	struct fb_attr a = attr(1, 1, S_IFREG);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	fb_table_detach(t);
+}
+
+static void test_attach_rejects_bad_magic(void **state)
+{
+	struct fx *f = *state;
+	made_table(f);
+	patch_file(f->path, offsetof(struct fb_thdr, magic), "XBTABLE1", 8);
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_attach(f->path, &t), -EPROTO);
+	assert_null(t);
+	/* Not a table at all. */
+	char junk[4200];
+	snprintf(junk, sizeof junk, "%s/junk", f->dir);
+	int fd = open(junk, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	char zeros[8192] = { 0 };
+	assert_int_equal(write(fd, zeros, sizeof zeros), (ssize_t)sizeof zeros);
+	close(fd);
+	assert_int_equal(fb_table_attach(junk, &t), -EPROTO);
+}
+
+static void test_attach_rejects_newer_magic(void **state)
+{
+	struct fx *f = *state;
+	made_table(f);
+	patch_file(f->path, offsetof(struct fb_thdr, magic) + 7, "2", 1);
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_attach(f->path, &t), -EPROTONOSUPPORT);
+	assert_null(t);
+}
+
+static void test_attach_rejects_newer_version(void **state)
+{
+	struct fx *f = *state;
+	made_table(f);
+	uint32_t v = FB_TABLE_VERSION + 1;
+	patch_file(f->path, offsetof(struct fb_thdr, version), &v, sizeof v);
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_attach(f->path, &t), -EPROTONOSUPPORT);
+	assert_null(t);
+}
+
+static void test_attach_rejects_damaged_header(void **state)
+{
+	struct fx *f = *state;
+	static const size_t fields[] = {
+		offsetof(struct fb_thdr, capacity), offsetof(struct fb_thdr, nslots),
+		offsetof(struct fb_thdr, index_off), offsetof(struct fb_thdr, rec_off),
+		offsetof(struct fb_thdr, arena_off), offsetof(struct fb_thdr, arena_size),
+		offsetof(struct fb_thdr, file_size), offsetof(struct fb_thdr, geom_check),
+		offsetof(struct fb_thdr, hdr_size),
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		unlink(f->path);
+		made_table(f);
+		uint64_t x;
+		int fd = open(f->path, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, &x, sizeof x, (off_t)fields[i]), (ssize_t)sizeof x);
+		x ^= 1u << 12;	/* one bit, in the low word of the field */
+		assert_int_equal(pwrite(fd, &x, sizeof x, (off_t)fields[i]), (ssize_t)sizeof x);
+		close(fd);
+		struct fb_table *t = NULL;
+		int rc = fb_table_attach(f->path, &t);
+		if (rc != -EBADMSG)
+			fail_msg("header field at offset %zu flipped: attach returned %d, not -EBADMSG",
+				 fields[i], rc);
+		assert_null(t);
+	}
+	/* A file cut short of its geometry. */
+	unlink(f->path);
+	made_table(f);
+	assert_int_equal(truncate(f->path, 8192), 0);
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_attach(f->path, &t), -EBADMSG);
+	assert_int_equal(truncate(f->path, 100), 0);
+	assert_int_equal(fb_table_attach(f->path, &t), -EBADMSG);
+}
+
+/* ---- several processes --------------------------------------------------- */
+
+/* 128 keys, one per slot of a 64-record table; each writer owns 64 of them. */
+#define NKEYS 128
+#define KEY(k) ident(9, 7000 + (uint64_t)(k))
+
+/* Writers store uid == gid == v, mode and rdev derived from v. */
+static struct fb_attr derived(uint32_t v)
+{
+	struct fb_attr a = attr(v, v, S_IFREG | (v & 07777));
+	a.rdev = (uint64_t)v * 3 + 1;
+	return a;
+}
+
+static int writer(const char *path, uint32_t seed, double until)
+{
+	struct fb_table *t;
+	if (fb_table_attach(path, &t) < 0)
+		return 2;
+	/* A window of 16 live keys moves over the writer's 64: every step
+	 * leaves a tombstone behind, so the index is rebuilt again and again. */
+	uint32_t v = seed;
+	for (uint32_t j = 0; now() < until; j++) {
+		struct fb_ident id = KEY(seed * 64 + j % 64);
+		struct fb_ident old = KEY(seed * 64 + (j + 48) % 64);
+		v += 2;
+		struct fb_attr a = derived(v);
+		if (fb_table_put(t, &id, &a, NULL) < 0)
+			return 4;
+		if (fb_table_del(t, &old) < 0)
+			return 3;
+	}
+	fb_table_detach(t);
+	return 0;
+}
+
+static int reader(const char *path, double until)
+{
+	struct fb_table *t;
+	if (fb_table_attach(path, &t) < 0)
+		return 2;
+	unsigned long seen = 0;
+	while (now() < until) {
+		for (int k = 0; k < NKEYS; k++) {
+			struct fb_ident id = KEY(k);
+			struct fb_attr a;
+			memset(&a, 0xee, sizeof a);
+			if (!fb_table_get(t, &id, &a))
+				continue;
+			struct fb_attr want = derived(a.uid);
+			if (a.uid != a.gid || a.mode != want.mode || a.rdev != want.rdev) {
+				fprintf(stderr, "torn record for key %d: uid %u gid %u mode %o rdev %llu\n",
+					k, a.uid, a.gid, a.mode, (unsigned long long)a.rdev);
+				return 5;
+			}
+			seen++;
+		}
+	}
+	fb_table_detach(t);
+	return seen > 0 ? 0 : 6;
+}
+
+static void test_concurrent_readers_see_consistent_records(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);	/* small: deletes force rebuilds */
+	for (uint32_t k = 0; k < 16; k++) {
+		struct fb_ident id = KEY(k);
+		struct fb_attr a = derived(k);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	uint64_t gen0 = t->h->gen;
+	double until = now() + 1.0;
+	pid_t pid[4];
+	for (int i = 0; i < 4; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0)
+			_exit(i < 2 ? writer(f->path, (uint32_t)i, until) : reader(f->path, until));
+	}
+	int ok[4];
+	for (int i = 0; i < 4; i++)
+		ok[i] = child_ok(pid[i]);
+	for (int i = 0; i < 4; i++)
+		if (!ok[i])
+			fail_msg("%s %d failed", i < 2 ? "writer" : "reader", i);
+	assert_true(t->h->gen > gen0);	/* rebuilds happened under the readers */
+	/* The table is still sound: count agrees with what get finds. */
+	uint64_t found = 0;
+	for (uint32_t k = 0; k < NKEYS; k++) {
+		struct fb_ident id = KEY(k);
+		struct fb_attr a;
+		if (fb_table_get(t, &id, &a)) {
+			assert_int_equal(a.uid, a.gid);
+			found++;
+		}
+	}
+	assert_int_equal(fb_table_count(t), found);
+	fb_table_detach(t);
+}
+
+/* The futex word of a robust mutex whose owner died carries this bit. */
+#define OWNER_DIED 0x40000000
+
+static void test_killed_writer_does_not_wedge_next_writer(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 256);
+	struct fb_ident id = ident(4, 400);
+	struct fb_attr a = derived(1);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+
+	/* Kill busy writers until one dies holding the lock. */
+	int died_locked = 0;
+	for (int tries = 0; tries < 200 && !died_locked; tries++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct fb_table *c;
+			if (fb_table_attach(f->path, &c) < 0)
+				_exit(2);
+			for (uint32_t v = 2;; v++) {
+				struct fb_attr b = derived(v);
+				struct fb_ident other = ident(4, 400 + v % 50);
+				fb_table_put(c, &id, &b, NULL);
+				fb_table_put(c, &other, &b, NULL);
+				fb_table_del(c, &other);
+			}
+		}
+		usleep(20000 + (useconds_t)(tries % 5) * 3000);
+		kill(pid, SIGKILL);
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFSIGNALED(st));
+		died_locked = (__atomic_load_n(&t->h->lock.__data.__lock, __ATOMIC_ACQUIRE) & OWNER_DIED) != 0;
+	}
+	assert_true(died_locked);
+
+	/* The next writer gets the lock (EOWNERDEAD, recovered) and carries on. */
+	struct fb_attr b = derived(12345);
+	assert_int_equal(fb_table_put(t, &id, &b, NULL), 0);
+	assert_attr(t, &id, 12345, 12345, b.mode);
+	struct fb_ident fresh = ident(4, 99999);
+	assert_int_equal(fb_table_put(t, &fresh, &b, NULL), 0);
+	assert_attr(t, &fresh, 12345, 12345, b.mode);
+	assert_int_equal(fb_table_del(t, &fresh), 0);
+	assert_missing(t, &fresh);
+	/* The counters were recounted: they agree with the index. */
+	uint64_t live = 0;
+	for (uint32_t v = 0; v < 50; v++) {
+		struct fb_ident other = ident(4, 400 + v);
+		struct fb_attr x;
+		live += (uint64_t)fb_table_get(t, &other, &x);
+	}
+	assert_int_equal(fb_table_count(t), live);
+	/* And another process can take the lock too (it was made consistent). */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fb_table *c;
+		if (fb_table_attach(f->path, &c) < 0)
+			_exit(2);
+		struct fb_attr z = derived(7);
+		_exit(fb_table_put(c, &id, &z, NULL) == 0 ? 0 : 3);
+	}
+	assert_true(child_ok(pid));
+	assert_attr(t, &id, 7, 7, derived(7).mode);
+	fb_table_detach(t);
+}
+
+/* ---- fb_view ------------------------------------------------------------ */
+
+static struct statx fake_statx(uint64_t ino, uint32_t mode)
+{
+	struct statx stx;
+	memset(&stx, 0, sizeof stx);
+	stx.stx_mask = STATX_BASIC_STATS | STATX_BTIME;
+	stx.stx_dev_major = 8;
+	stx.stx_dev_minor = 1;
+	stx.stx_ino = ino;
+	stx.stx_mode = (__u16)mode;
+	stx.stx_uid = 1234;
+	stx.stx_gid = 5678;
+	stx.stx_nlink = 1;
+	stx.stx_btime.tv_sec = 1700000000;
+	stx.stx_btime.tv_nsec = 42;
+	stx.stx_rdev_major = 0;
+	stx.stx_rdev_minor = 0;
+	return stx;
+}
+
+static void test_view_unknown_file_is_root_owned_with_real_mode(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct statx stx = fake_statx(300, S_IFREG | 0751);
+	struct fb_attr a;
+	assert_int_equal(fb_view(t, &stx, 0, &a), 0);
+	assert_int_equal(a.uid, 0);
+	assert_int_equal(a.gid, 0);
+	assert_int_equal(a.mode, S_IFREG | 0751);
+	/* No table mapped: the same. */
+	memset(&a, 0xff, sizeof a);
+	assert_int_equal(fb_view(NULL, &stx, 0, &a), 0);
+	assert_int_equal(a.uid, 0);
+	assert_int_equal(a.gid, 0);
+	assert_int_equal(a.mode, S_IFREG | 0751);
+	/* A real device node keeps its rdev. */
+	struct statx dev = fake_statx(301, S_IFCHR | 0666);
+	dev.stx_rdev_major = 1;
+	dev.stx_rdev_minor = 5;
+	assert_int_equal(fb_view(t, &dev, 0, &a), 0);
+	assert_int_equal(a.rdev, makedev(1, 5));
+	fb_table_detach(t);
+}
+
+static void test_view_unknown_is_real_gives_real_owner(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct statx stx = fake_statx(302, S_IFDIR | 0700);
+	struct fb_attr a;
+	assert_int_equal(fb_view(t, &stx, 1, &a), 0);
+	assert_int_equal(a.uid, 1234);
+	assert_int_equal(a.gid, 5678);
+	assert_int_equal(a.mode, S_IFDIR | 0700);
+	fb_table_detach(t);
+}
+
+static void test_view_known_file_gives_its_record(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct statx stx = fake_statx(303, S_IFREG | 0644);
+	struct fb_ident id;
+	fb_ident_from_statx(&id, &stx);
+	assert_int_equal(id.dev, makedev(8, 1));
+	assert_int_equal(id.btime_sec, 1700000000);
+	struct fb_attr want = attr(0, 0, S_IFCHR | 0600);
+	want.rdev = makedev(4, 64);
+	assert_int_equal(fb_table_put(t, &id, &want, NULL), 0);
+	struct fb_attr a;
+	assert_int_equal(fb_view(t, &stx, 1, &a), 1);
+	assert_int_equal(a.uid, 0);
+	assert_int_equal(a.mode, S_IFCHR | 0600);
+	assert_int_equal(a.rdev, makedev(4, 64));
+	fb_view_apply_statx(&stx, &a);
+	assert_int_equal(stx.stx_uid, 0);
+	assert_int_equal(stx.stx_mode, S_IFCHR | 0600);
+	assert_int_equal(stx.stx_rdev_major, 4);
+	assert_int_equal(stx.stx_rdev_minor, 64);
+	/* Without STATX_BTIME the birth time is unknown, and it still matches. */
+	struct statx nob = fake_statx(303, S_IFREG | 0644);
+	nob.stx_mask &= ~(unsigned)STATX_BTIME;
+	assert_int_equal(fb_view(t, &nob, 0, &a), 1);
+	fb_table_detach(t);
+}
+
+static void test_chown_mode_clears_setuid_and_setgid_only_when_group_executable(void **state)
+{
+	(void)state;
+	assert_int_equal(fb_chown_mode(S_IFREG | 04755), S_IFREG | 0755);
+	assert_int_equal(fb_chown_mode(S_IFREG | 06755), S_IFREG | 0755);
+	assert_int_equal(fb_chown_mode(S_IFREG | 06745), S_IFREG | 02745);	/* g-x: mandatory locking bit stays */
+	assert_int_equal(fb_chown_mode(S_IFREG | 02745), S_IFREG | 02745);
+	assert_int_equal(fb_chown_mode(S_IFREG | 02710), S_IFREG | 0710);
+	assert_int_equal(fb_chown_mode(S_IFREG | 01755), S_IFREG | 01755);
+	assert_int_equal(fb_chown_mode(S_IFDIR | 06755), S_IFDIR | 06755);	/* not a regular file */
+	assert_int_equal(fb_chown_mode(S_IFLNK | 0777), S_IFLNK | 0777);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_create_attach_round_trip),
+		T(test_create_rejects_bad_capacity),
+		T(test_insert_and_lookup),
+		T(test_update_replaces),
+		T(test_delete),
+		T(test_lookup_missing_key),
+		T(test_probing_past_collisions),
+		T(test_delete_inside_collision_chain_keeps_later_keys),
+		T(test_full_table_returns_enospc_and_keeps_records),
+		T(test_update_in_full_table_replaces),
+		T(test_tombstones_trigger_rebuild_and_keep_live_records),
+		T(test_stale_record_different_btime_not_returned),
+		T(test_stale_record_different_file_type_not_returned),
+		T(test_stale_record_is_replaced_by_put),
+		T(test_record_without_btime_on_one_side_matches),
+		T(test_attach_rejects_bad_magic),
+		T(test_attach_rejects_newer_magic),
+		T(test_attach_rejects_newer_version),
+		T(test_attach_rejects_damaged_header),
+		T(test_concurrent_readers_see_consistent_records),
+		T(test_killed_writer_does_not_wedge_next_writer),
+		T(test_view_unknown_file_is_root_owned_with_real_mode),
+		T(test_view_unknown_is_real_gives_real_owner),
+		T(test_view_known_file_gives_its_record),
+		T(test_chown_mode_clears_setuid_and_setgid_only_when_group_executable),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

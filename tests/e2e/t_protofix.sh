@@ -376,3 +376,21 @@ test_db_create_records_devices_and_dirs() {
 	assert_eq "regular empty file" "$(stat -c %F proto/dev/null)" "dev/null on disk"
 	assert_status 0 "$PROTOFIX" --db -n -m m.mtree proto
 }
+
+test_check_hard_links() {
+	mkdir -p proto/usr/bin
+	echo x >proto/usr/bin/gzip
+	ln proto/usr/bin/gzip proto/usr/bin/gunzip
+	echo y >proto/usr/bin/zcat
+	chmod 0755 proto proto/usr proto/usr/bin proto/usr/bin/*
+	u=$(id -un) g=$(id -gn)
+	cat >m.prototype <<-EOM
+	d none usr 0755 $u $g
+	d none usr/bin 0755 $u $g
+	f none usr/bin/gzip 0755 $u $g
+	l none usr/bin/gunzip=gzip
+	l none usr/bin/zcat=gzip
+	EOM
+	assert_status 1 "$PROTOFIX" -m m.prototype proto >out
+	assert_eq "usr/bin/zcat: not a hard link to usr/bin/gzip" "$(cat out)" "output"
+}

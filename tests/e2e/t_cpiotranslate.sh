@@ -393,6 +393,65 @@ test_constant_memory() {
 	[ "$(cat size)" -gt 300000000 ] || fail "output only $(cat size) bytes"
 }
 
+test_drop_unlisted_keeps_hardlink_data() {
+	need cpio
+	mkproto
+	newc >in.cpio
+	# Whichever of su and newgrp comes first has no data in newc.
+	local first last
+	first=$(cpio -it --quiet <in.cpio | grep -E 'usr/bin/(su|newgrp)$' | head -n 1)
+	last=$(cpio -it --quiet <in.cpio | grep -E 'usr/bin/(su|newgrp)$' | tail -n 1)
+	# Only the name with the data listed: the other goes, the data stays.
+	grep -v -E "^\./$first " "$FIX/tree.mtree" >m1
+	ct -m m1 --drop-unlisted <in.cpio >out1 2>err1
+	assert_eq "$last" "$(cpio -it --quiet <out1 | grep -E 'usr/bin/(su|newgrp)$')" "names left"
+	mkdir x1 && (cd x1 && cpio -id --quiet <../out1)
+	cmp "x1/$last" proto/usr/bin/su
+	# Only the name without data listed: the data name is kept anyway.
+	grep -v -E "^\./$last " "$FIX/tree.mtree" >m2
+	ct -m m2 --drop-unlisted <in.cpio >out2 2>err2
+	assert_contains err2 "$last: kept although not in manifest"
+	mkdir x2 && (cd x2 && cpio -id --quiet <../out2)
+	cmp "x2/$first" proto/usr/bin/su
+	# tar: a link to a removed name cannot be kept.
+	tar -cf in.tar -C proto .
+	first=$(tar -tf in.tar | grep -E 'usr/bin/(su|newgrp)$' | head -n 1)
+	grep -v -E "^${first//./\\.} " "$FIX/tree.mtree" >m3
+	assert_status 1 ct -m m3 --drop-unlisted <in.tar >/dev/null 2>err3
+	assert_contains err3 'which --drop-unlisted removed'
+}
+
+test_root_option_resolves_names() {
+	need cpio
+	mkproto
+	mkdir -p target/etc
+	echo 'root:x:0:0::/:/bin/sh' >target/etc/passwd
+	printf 'root:x:0:\nsys:x:30:\n' >target/etc/group
+	printf 'f none /etc/shadow 0400 root sys\n' >m.proto
+	newc >in.cpio
+	"$CPIOTRANSLATE" -F prototype --root target -m m.proto <in.cpio >out.cpio 2>/dev/null
+	assert_match '^-r-------- +1 +0 +30 ' "$(cpio_line etc/shadow <out.cpio)" "gid from target group"
+}
+
+test_v7_tar_preserved() {
+	need tar file
+	mkproto
+	tar --format=v7 -cf in.tar -C proto .
+	ct -m "$FIX/tree.mtree" <in.tar >out.tar
+	assert_eq "$(file -b in.tar)" "$(file -b out.tar)" "format"
+	assert_match '^-r-------- 0/3 ' "$(tar_line etc/shadow <out.tar)"
+}
+
+test_acls_pass_through() {
+	need bsdtar setfacl
+	mkproto
+	setfacl -m u:1234:r proto/etc/shadow 2>/dev/null || skip "no ACLs here"
+	bsdtar --format pax --acls -cf in.tar -C proto .
+	grep -qa 'SCHILY.acl' in.tar || skip "bsdtar stored no ACL"
+	ct -m "$FIX/tree.mtree" <in.tar >out.tar
+	grep -qa 'user:1234:r' out.tar || fail "ACL lost"
+}
+
 # As root: extraction gives the manifest's owners, modes and device nodes.
 roottest_extract_as_root() {
 	need cpio tar

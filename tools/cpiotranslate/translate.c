@@ -306,8 +306,16 @@ static void hold(struct linkgroup *g, struct archive_entry *e)
 static void write_newc_link(struct ct *ct, struct archive_entry *e, const char *name,
 			    bool drop)
 {
-	struct linkgroup *g = group_get(ct, e);
-	bool data = archive_entry_size(e) > 0 || g->seen + 1 >= g->nlink;
+	struct linkgroup *g;
+	bool data;
+
+	/* newc to newc keeps the layout as it is: nothing to remember. */
+	if (ct->fmt->links == LINK_LAST && !ct->drop_unlisted) {
+		write_entry(ct, e, true);
+		return;
+	}
+	g = group_get(ct, e);
+	data = archive_entry_size(e) > 0 || g->seen + 1 >= g->nlink;
 
 	g->seen++;
 	if (drop && data && g->kept) {
@@ -380,7 +388,9 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 				warnx("%s: hard link to %s: the manifest gives them different owners or modes; using %s's",
 				      name, hl, hl);
 			attr = tm;
-		} else if (!tm && me && ct->in_links != LINK_EVERY) {
+		} else if (!tm && me && !ct->drop_unlisted) {
+			/* (With --drop-unlisted the name linked to is gone
+			 * and this one stands alone: its own entry applies.) */
 			warnx("%s: hard link to %s, which is not in the manifest: owner and mode left as they are",
 			      name, hl);
 			attr = NULL;

@@ -328,8 +328,19 @@ static int resolve(struct fb_mctx *c, int group, const char *name, unsigned *id)
 	struct fb_idmap *i = NULL;
 
 	if (file == NULL) {
-		if ((group ? host_gid(name, id) : host_uid(name, id)) == 0)
+		/*
+		 * The host's databases may be slow (NSS, LDAP): remember each
+		 * answer in the tables set_names would have filled.
+		 */
+		HASH_FIND_STR(group ? n->groups : n->users, name, i);
+		if (i != NULL) {
+			*id = i->id;
 			return 0;
+		}
+		if ((group ? host_gid(name, id) : host_uid(name, id)) == 0) {
+			idmap_add(group ? &n->groups : &n->users, name, *id);
+			return 0;
+		}
 		return fb_mf_error(c, "unknown %s '%s': not in the host's %s database",
 				   group ? "group" : "user", name, group ? "group" : "passwd");
 	}
@@ -855,6 +866,11 @@ static int apply_hardlinks(struct fb_manifest *m)
 		if (hardlink_target(m, NULL, m, e, &t) < 0)
 			return -1;
 		e->have = (e->have & FB_MH_TARGET) | own;
+		/* Names copied from an earlier target go with its ids. */
+		if (!(own & FB_MH_UID))
+			copy_name(&e->uname, NULL);
+		if (!(own & FB_MH_GID))
+			copy_name(&e->gname, NULL);
 		if (t == NULL)
 			continue;
 		copy = t->have & ~own & (FB_MH_UID | FB_MH_GID | FB_MH_MODE);

@@ -156,6 +156,9 @@ static int action(struct fb_mctx *c, char *line)
 		return -1;
 	if ((path = get(a, n, "path")) == NULL)
 		return fb_mf_error(c, "%s action: expected path=, found none", name);
+	if (*path == '\0')
+		return fb_mf_error(c, "%s action: expected a path after path=, found "
+				   "an empty value", name);
 	if ((e = fb_mf_entry_new(c, path, type)) == NULL)
 		return -1;
 	if (fill(c, name, e, a, n) < 0) {

@@ -403,6 +403,8 @@ static void test_ips_missing_path_is_error(void **state)
 	(void)state;
 	expect_error("missing_path.ips", FB_MF_IPS, "missing_path.ips:2: dir action: expected path=");
 	expect_mem_error("l.ips", "link path=a\n", "l.ips:1: link action: expected target=");
+	expect_mem_error("e.ips", "dir path= owner=root\n",
+			 "e.ips:1: dir action: expected a path after path=, found an empty value");
 	expect_mem_error("u.ips", "dir path=a\nfrobnicate path=b x=y\n",
 			 "u.ips:2: unknown action 'frobnicate'");
 }

@@ -394,3 +394,16 @@ test_check_hard_links() {
 	assert_status 1 "$PROTOFIX" -m m.prototype proto >out
 	assert_eq "usr/bin/zcat: not a hard link to usr/bin/gzip" "$(cat out)" "output"
 }
+
+# The same attacks on the fallbacks of kernels without openat2 and fchmodat2.
+roottest_compat_fallbacks_keep_the_guarantees() {
+	local t
+	for t in roottest_fix_applies_owner_group_then_mode roottest_symlink_final_component_not_followed \
+		 roottest_symlink_intermediate_component_not_followed roottest_directory_swapped_for_symlink_during_walk; do
+		mkdir "$t"
+		(cd "$t" && PROTOFIX_COMPAT=1 "$t") || fail "$t with PROTOFIX_COMPAT=1"
+	done
+	PROTOFIX_COMPAT=1 strace -f -o trace "$PROTOFIX" -m roottest_fix_applies_owner_group_then_mode/m.mtree \
+		roottest_fix_applies_owner_group_then_mode/proto 2>/dev/null || true
+	if [ -s trace ] && grep -q openat2 trace; then fail "PROTOFIX_COMPAT=1 still used openat2"; fi
+}

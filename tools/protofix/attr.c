@@ -146,7 +146,7 @@ int pf_set_mode(struct pf *pf, int fd, const struct pf_attr *cur, mode_t perm, c
 
 		return db_set(pf, fd, FB_SET_PERM, &a, path);
 	}
-	if (!no_fchmodat2) {
+	if (!no_fchmodat2 && !pf_compat) {
 		if (syscall(SYS_fchmodat2, fd, "", perm, AT_EMPTY_PATH) == 0)
 			return 0;
 		if (errno != ENOSYS && errno != EINVAL)

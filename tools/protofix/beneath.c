@@ -70,7 +70,7 @@ int pf_open_beneath(int dirfd, const char *rel, int oflags)
 	};
 	long fd;
 
-	if (!no_openat2) {
+	if (!no_openat2 && !pf_compat) {
 		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
 		if (fd >= 0)
 			return (int)fd;

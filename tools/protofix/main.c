@@ -8,6 +8,7 @@
  * protofix may not fix remain), 2 errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include "protofix.h"
 
 #define VERSION "0.1"
+
+bool pf_compat;
 
 enum { O_FIX = 256, O_DB, O_PASSWD, O_GROUP, O_ROOT, O_CREATE, O_ALLOW_ROOT, O_HELP, O_VERSION };
 
@@ -165,6 +168,19 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * Descriptors 0-2 must be open: otherwise the root or a directory of the
+ * tree could be opened as descriptor 1, and the report written into it.
+ */
+static void sane_stdio(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			exit(2);
+}
+
 static int finish(struct pf *pf)
 {
 	if (pf->o.fix && !pf->o.dry_run)
@@ -181,7 +197,9 @@ int main(int argc, char **argv)
 	struct args a = { 0 };
 	int status;
 
+	sane_stdio();
 	pf_setprog(argv[0]);
+	pf_compat = getenv("PROTOFIX_COMPAT") != NULL;
 	parse(argc, argv, &pf, &a);
 	/* Changing owners needs root; --db is the way for everyone else. */
 	if (pf.o.fix && !pf.o.dry_run && !pf.o.use_db && geteuid() != 0)

@@ -85,15 +85,14 @@ const char *pf_basename(const char *path)
 	return s ? s + 1 : path;
 }
 
-void pf_dirname(const char *path, char *out, size_t outlen)
+int pf_dirname(const char *path, char *out, size_t outlen)
 {
 	const char *s = strrchr(path, '/');
-	size_t n = s ? (size_t)(s - path) : 0;
+	size_t n = s ? (size_t)(s - path) : 1;
 
-	if (!s || n + 1 > outlen) {
-		snprintf(out, outlen, ".");
-		return;
-	}
-	memcpy(out, path, n);
+	if (n + 1 > outlen)
+		return -ENAMETOOLONG;	/* never "." instead: that is another directory */
+	memcpy(out, s ? path : ".", n);
 	out[n] = '\0';
+	return 0;
 }

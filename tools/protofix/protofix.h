@@ -70,6 +70,12 @@ __attribute__((format(printf, 3, 4))) void pf_diff(struct pf *pf, const char *pa
 /* "PATH: TEXT" on stdout when -v: one change made. */
 __attribute__((format(printf, 3, 4))) void pf_change(struct pf *pf, const char *path, const char *fmt, ...);
 
+/*
+ * PROTOFIX_COMPAT=1 in the environment: behave as on a kernel without
+ * openat2 (5.6) and fchmodat2 (6.6), so the tests cover the fallbacks.
+ */
+extern bool pf_compat;
+
 /* beneath.c: resolution beneath the root. */
 /* Open REL (a normalized relative path, or ".") beneath DIRFD; -errno on failure. */
 int pf_open_beneath(int dirfd, const char *rel, int oflags);
@@ -112,8 +118,8 @@ void pf_walk_extra(struct pf *pf);
 void pf_db_open(struct pf *pf);
 void pf_db_close(struct pf *pf);
 
-/* The last component of PATH and its directory ("." at the top). */
+/* The last component of PATH, and its directory ("." at the top; -ENAMETOOLONG). */
 const char *pf_basename(const char *path);
-void pf_dirname(const char *path, char *out, size_t outlen);
+int pf_dirname(const char *path, char *out, size_t outlen);
 
 #endif

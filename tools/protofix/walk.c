@@ -73,9 +73,9 @@ static bool creatable(enum fb_mtype t)
 static int open_parent(struct pf *pf, const char *path)
 {
 	char dir[PATH_MAX];
+	int r = pf_dirname(path, dir, sizeof dir);
 
-	pf_dirname(path, dir, sizeof dir);
-	return pf_open_beneath(pf->rootfd, dir, O_PATH | O_DIRECTORY);
+	return r < 0 ? r : pf_open_beneath(pf->rootfd, dir, O_PATH | O_DIRECTORY);
 }
 
 /* ENTRY is missing: create it (--fix --create) and read it back, or report it. */
@@ -265,8 +265,8 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	bool created = false;
 	int dfd, r;
 
-	pf_dirname(e->path, dir, sizeof dir);
-	dfd = pf_dirstack_get(ds, dir);
+	r = pf_dirname(e->path, dir, sizeof dir);
+	dfd = r < 0 ? r : pf_dirstack_get(ds, dir);
 	r = dfd < 0 ? dfd : pf_attr_at(pf, dfd, name, &cur);
 	if (r == -ENOENT && !(created = missing(pf, e, &cur)))
 		return;

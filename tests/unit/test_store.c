@@ -26,6 +26,8 @@
 #include "table_impl.h"
 
 struct fx {
+	struct fb_table *tables[8];	/* detached by teardown, even after a failure */
+	int ntables;
 	char dir[4096];
 	char db[4200];		/* dir/fb.db */
 	char table[4200];	/* dir/table */
@@ -61,12 +63,32 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	for (int i = 0; i < f->ntables; i++)
+		fb_table_detach(f->tables[i]);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
+
+/* The fixture detaches what a test still holds when an assertion ends it. */
+static struct fb_table *own(struct fx *f, struct fb_table *t)
+{
+	assert_true(f->ntables < (int)(sizeof f->tables / sizeof f->tables[0]));
+	f->tables[f->ntables++] = t;
+	return t;
+}
+
+static void drop(struct fx *f, struct fb_table *t)
+{
+	for (int i = 0; i < f->ntables; i++)
+		if (f->tables[i] == t) {
+			f->tables[i] = f->tables[--f->ntables];
+			break;
+		}
+	fb_table_detach(t);
+}
 
 static struct fb_ident ident(uint64_t dev, uint64_t ino)
 {
@@ -80,12 +102,12 @@ static struct fb_attr attr(uint32_t uid, uint32_t gid, uint32_t mode)
 	return a;
 }
 
-static struct fb_table *new_table(const char *path, uint64_t cap)
+static struct fb_table *new_table(struct fx *f, const char *path, uint64_t cap)
 {
 	struct fb_table *t = NULL;
 	unlink(path);
 	assert_int_equal(fb_table_create(path, cap, &t), 0);
-	return t;
+	return own(f, t);
 }
 
 static void assert_attr(struct fb_table *t, const struct fb_ident *id, uint32_t uid, uint32_t gid,
@@ -145,16 +167,16 @@ static void gdbm_file(const char *path, const void *key, int klen, const char *v
 }
 
 /* Expect load of DB to fail with a message naming it and containing WHAT. */
-static void assert_load_fails(const struct fx *f, const char *what)
+static void assert_load_fails(struct fx *f, const char *what)
 {
-	struct fb_table *t = new_table(f->table, 256);
+	struct fb_table *t = new_table(f, f->table, 256);
 	struct fb_err err = { { 0 } };
 	assert_int_equal(fb_store_load(f->db, t, &err), -1);
 	if (!strstr(err.msg, f->db))
 		fail_msg("message does not name %s: \"%s\"", f->db, err.msg);
 	if (what && !strstr(err.msg, what))
 		fail_msg("message lacks \"%s\": \"%s\"", what, err.msg);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* What fb_table_foreach sees of one record: the hint and xattr blob. */
@@ -221,7 +243,7 @@ static struct find_rec db_rec(const char *db, uint64_t ino)
 static void test_save_load_round_trip(void **state)
 {
 	struct fx *f = *state;
-	struct fb_table *t = new_table(f->table, 1024);
+	struct fb_table *t = new_table(f, f->table, 1024);
 	/* Plain records, with and without path hints. */
 	for (uint32_t i = 1; i <= 300; i++) {
 		struct fb_ident id = ident(8, i);
@@ -250,14 +272,14 @@ static void test_save_load_round_trip(void **state)
 	struct fb_err err = { { 0 } };
 	if (fb_store_save(f->db, t, &err) != 0)
 		fail_msg("save: %s", err.msg);
-	fb_table_detach(t);
+	drop(f, t);
 	char newname[64];
 	snprintf(newname, sizeof newname, ".new.%ld", (long)getpid());
 	assert_false(exists(with_suffix(f, newname)));
 
 	char fresh[4300];
 	snprintf(fresh, sizeof fresh, "%s/fresh", f->dir);
-	t = new_table(fresh, 1024);
+	t = new_table(f, fresh, 1024);
 	long n = fb_store_load(f->db, t, &err);
 	if (n != 302)
 		fail_msg("load returned %ld: %s", n, err.msg);
@@ -311,13 +333,13 @@ static void test_save_load_round_trip(void **state)
 	assert_int_equal(fb_table_get(t, &other, &a), 0);
 	other.btime_nsec = 4;
 	assert_int_equal(fb_table_get(t, &other, &a), 0);	/* dropped by the stale lookup */
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_save_replaces_previous_database(void **state)
 {
 	struct fx *f = *state;
-	struct fb_table *t = new_table(f->table, 256);
+	struct fb_table *t = new_table(f, f->table, 256);
 	struct fb_ident a = ident(1, 1), b = ident(1, 2);
 	struct fb_attr at = attr(1, 1, S_IFREG | 0644);
 	assert_int_equal(fb_table_put(t, &a, &at, NULL), 0);
@@ -328,20 +350,20 @@ static void test_save_replaces_previous_database(void **state)
 	assert_int_equal(fb_store_save(f->db, t, &err), 0);
 	assert_false(db_rec(f->db, 1).found);
 	assert_true(db_rec(f->db, 2).found);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_load_missing_db_is_empty(void **state)
 {
 	struct fx *f = *state;
-	struct fb_table *t = new_table(f->table, 256);
+	struct fb_table *t = new_table(f, f->table, 256);
 	struct fb_err err = { { 0 } };
 	assert_int_equal(fb_store_load(f->db, t, &err), 0);
 	assert_int_equal(fb_table_count(t), 0);
 	assert_false(exists(f->db));
 	long cnt = 0;
 	assert_int_equal(fb_store_foreach(f->db, count_recs, &cnt, &err), 0);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_load_corrupt_file_fails_naming_it(void **state)
@@ -370,7 +392,7 @@ static void test_load_empty_file_fails_naming_it(void **state)
 static void test_load_truncated_file_fails_and_leaves_it_unmodified(void **state)
 {
 	struct fx *f = *state;
-	struct fb_table *t = new_table(f->table, 8192);
+	struct fb_table *t = new_table(f, f->table, 8192);
 	for (uint32_t i = 0; i < 5000; i++) {
 		struct fb_ident id = ident(3, 10000 + i);
 		struct fb_attr a = attr(i, i, S_IFREG | 0644);
@@ -380,7 +402,7 @@ static void test_load_truncated_file_fails_and_leaves_it_unmodified(void **state
 	}
 	struct fb_err err = { { 0 } };
 	assert_int_equal(fb_store_save(f->db, t, &err), 0);
-	fb_table_detach(t);
+	drop(f, t);
 	struct stat st;
 	assert_int_equal(stat(f->db, &st), 0);
 	assert_int_equal(truncate(f->db, st.st_size / 2), 0);

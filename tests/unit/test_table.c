@@ -29,6 +29,8 @@
 /* ---- fixture: one temporary directory per test ------------------------- */
 
 struct fx {
+	struct fb_table *tables[8];	/* detached by teardown, even after a failure */
+	int ntables;
 	char dir[4096];
 	char path[4200];	/* dir/table */
 };
@@ -60,12 +62,32 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	for (int i = 0; i < f->ntables; i++)
+		fb_table_detach(f->tables[i]);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
+
+/* The fixture detaches what a test still holds when an assertion ends it. */
+static struct fb_table *own(struct fx *f, struct fb_table *t)
+{
+	assert_true(f->ntables < (int)(sizeof f->tables / sizeof f->tables[0]));
+	f->tables[f->ntables++] = t;
+	return t;
+}
+
+static void drop(struct fx *f, struct fb_table *t)
+{
+	for (int i = 0; i < f->ntables; i++)
+		if (f->tables[i] == t) {
+			f->tables[i] = f->tables[--f->ntables];
+			break;
+		}
+	fb_table_detach(t);
+}
 
 static struct fb_ident ident(uint64_t dev, uint64_t ino)
 {
@@ -84,7 +106,7 @@ static struct fb_table *new_table(struct fx *f, uint64_t cap)
 	struct fb_table *t = NULL;
 	assert_int_equal(fb_table_create(f->path, cap, &t), 0);
 	assert_non_null(t);
-	return t;
+	return own(f, t);
 }
 
 static void assert_attr(struct fb_table *t, const struct fb_ident *id, uint32_t uid, uint32_t gid,
@@ -143,6 +165,7 @@ static void test_create_attach_round_trip(void **state)
 	/* A second mapping sees the record, and changes through either. */
 	struct fb_table *t2 = NULL;
 	assert_int_equal(fb_table_attach(f->path, &t2), 0);
+	own(f, t2);
 	struct fb_attr got;
 	assert_int_equal(fb_table_get(t2, &id, &got), 1);
 	assert_int_equal(got.uid, 10);
@@ -154,15 +177,16 @@ static void test_create_attach_round_trip(void **state)
 	assert_int_equal(fb_table_put(t2, &id2, &b, NULL), 0);
 	assert_attr(t, &id2, 1, 2, S_IFDIR | 0700);
 	assert_int_equal(fb_table_count(t), 2);
-	fb_table_detach(t2);
-	fb_table_detach(t);
+	drop(f, t2);
+	drop(f, t);
 
 	/* Nothing lives outside the file. */
 	assert_int_equal(fb_table_attach(f->path, &t), 0);
+	own(f, t);
 	assert_attr(t, &id, 10, 20, S_IFREG | 0755);
 	assert_attr(t, &id2, 1, 2, S_IFDIR | 0700);
 	assert_int_equal(fb_table_count(t), 2);
-	fb_table_detach(t);
+	drop(f, t);
 
 	/* create never overwrites an existing file. */
 	assert_int_equal(fb_table_create(f->path, 1024, &t), -EEXIST);
@@ -194,7 +218,7 @@ static void test_insert_and_lookup(void **state)
 	/* The device is part of the key. */
 	struct fb_ident other = ident(4, 4096);
 	assert_missing(t, &other);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_update_replaces(void **state)
@@ -218,7 +242,7 @@ static void test_update_replaces(void **state)
 	}
 	assert_attr(t, &id, 999, 999, S_IFREG | 0600);
 	assert_int_equal(fb_table_count(t), 1);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_delete(void **state)
@@ -241,7 +265,7 @@ static void test_delete(void **state)
 	/* And it can come back. */
 	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
 	assert_attr(t, &id, 5, 6, S_IFREG | 0644);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_lookup_missing_key(void **state)
@@ -255,7 +279,7 @@ static void test_lookup_missing_key(void **state)
 	struct fb_ident other = ident(1, 2), same_slot = ident(1, 1 + 128);
 	assert_missing(t, &other);
 	assert_missing(t, &same_slot);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /*
@@ -278,7 +302,7 @@ static void test_probing_past_collisions(void **state)
 		assert_attr(t, &id, i, 1000 + i, S_IFREG | 0600);
 	}
 	assert_int_equal(fb_table_count(t), 64);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_delete_inside_collision_chain_keeps_later_keys(void **state)
@@ -308,7 +332,7 @@ static void test_delete_inside_collision_chain_keeps_later_keys(void **state)
 	assert_int_equal(fb_table_count(t), 10);
 	assert_int_equal(fb_table_del(t, &id), 0);
 	assert_missing(t, &id);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_full_table_returns_enospc_and_keeps_records(void **state)
@@ -336,7 +360,7 @@ static void test_full_table_returns_enospc_and_keeps_records(void **state)
 	assert_int_equal(fb_table_del(t, &first), 0);
 	assert_int_equal(fb_table_put(t, &other, &a, NULL), 0);
 	assert_attr(t, &other, 9, 9, S_IFREG);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* An update does not grow the table: it must work when the table is full. */
@@ -361,7 +385,7 @@ static void test_update_in_full_table_replaces(void **state)
 		assert_attr(t, &id, i + 1, 2000 + i, S_IFREG | 0640);
 	}
 	assert_int_equal(fb_table_count(t), 64);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_tombstones_trigger_rebuild_and_keep_live_records(void **state)
@@ -391,7 +415,7 @@ static void test_tombstones_trigger_rebuild_and_keep_live_records(void **state)
 		struct fb_ident id = ident(2, i % 2 ? COLLIDE(i) : 100000 + i);
 		assert_attr(t, &id, i, 2 * i, S_IFREG | 0640);
 	}
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* ---- identity of an inode ---------------------------------------------- */
@@ -411,7 +435,7 @@ static void test_stale_record_different_btime_not_returned(void **state)
 	reused = id;
 	reused.btime_sec++;
 	assert_missing(t, &reused);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_stale_record_different_file_type_not_returned(void **state)
@@ -429,7 +453,7 @@ static void test_stale_record_different_file_type_not_returned(void **state)
 	assert_int_equal(fb_table_put(t, &chmodded, &a, NULL), 0);
 	chmodded.real_mode = S_IFREG | 0600;
 	assert_attr(t, &chmodded, 3, 3, S_IFREG | 0644);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_stale_record_is_replaced_by_put(void **state)
@@ -446,7 +470,7 @@ static void test_stale_record_is_replaced_by_put(void **state)
 	assert_int_equal(fb_table_put(t, &now_, &b, NULL), 0);
 	assert_attr(t, &now_, 4, 4, S_IFREG | 0600);
 	assert_missing(t, &old);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_record_without_btime_on_one_side_matches(void **state)
@@ -470,7 +494,7 @@ static void test_record_without_btime_on_one_side_matches(void **state)
 	assert_attr(t, &without, 8, 9, S_IFREG | 0644);
 	/* And exactly the same birth time matches too. */
 	assert_attr(t, &id2, 8, 9, S_IFREG | 0644);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* ---- damaged files ------------------------------------------------------ */
@@ -481,7 +505,7 @@ static void made_table(struct fx *f)
 	struct fb_ident id = ident(1, 1);
 	struct fb_attr a = attr(1, 1, S_IFREG);
 	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_attach_rejects_bad_magic(void **state)
@@ -659,7 +683,7 @@ static void test_concurrent_readers_see_consistent_records(void **state)
 		}
 	}
 	assert_int_equal(fb_table_count(t), found);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* The futex word of a robust mutex whose owner died carries this bit. */
@@ -728,7 +752,7 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 	}
 	assert_true(child_ok(pid));
 	assert_attr(t, &id, 7, 7, derived(7).mode);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 /* ---- fb_view ------------------------------------------------------------ */
@@ -774,7 +798,7 @@ static void test_view_unknown_file_is_root_owned_with_real_mode(void **state)
 	dev.stx_rdev_minor = 5;
 	assert_int_equal(fb_view(t, &dev, 0, &a), 0);
 	assert_int_equal(a.rdev, makedev(1, 5));
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_view_unknown_is_real_gives_real_owner(void **state)
@@ -787,7 +811,7 @@ static void test_view_unknown_is_real_gives_real_owner(void **state)
 	assert_int_equal(a.uid, 1234);
 	assert_int_equal(a.gid, 5678);
 	assert_int_equal(a.mode, S_IFDIR | 0700);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_view_known_file_gives_its_record(void **state)
@@ -816,7 +840,7 @@ static void test_view_known_file_gives_its_record(void **state)
 	struct statx nob = fake_statx(303, S_IFREG | 0644);
 	nob.stx_mask &= ~(unsigned)STATX_BTIME;
 	assert_int_equal(fb_view(t, &nob, 0, &a), 1);
-	fb_table_detach(t);
+	drop(f, t);
 }
 
 static void test_chown_mode_clears_setuid_and_setgid_only_when_group_executable(void **state)

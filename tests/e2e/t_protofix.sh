@@ -412,3 +412,11 @@ roottest_compat_fallbacks_keep_the_guarantees() {
 		roottest_fix_applies_owner_group_then_mode/proto 2>/dev/null || true
 	if [ -s trace ] && grep -q openat2 trace; then fail "PROTOFIX_COMPAT=1 still used openat2"; fi
 }
+
+roottest_fix_keeps_setid_bits_the_manifest_does_not_mention() {
+	pf_nobody_tree
+	chmod 4755 proto/usr/bin/tool
+	printf '#mtree\n./usr/bin/tool type=file uid=0 gid=0\n' >m.mtree
+	"$PROTOFIX" --fix -m m.mtree -e /dev/null proto >/dev/null 2>&1 || true
+	assert_eq "0 0 4755" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "tool"
+}

@@ -215,41 +215,75 @@ static int apply_owner(struct pf *pf, int fd, const struct fb_mentry *e,
 	return 0;
 }
 
+/*
+ * The mode to set after the owner changed, or -1: the declared mode when it
+ * differs; and because chown(2) clears setuid and setgid, any set-id mode
+ * the file should keep, declared or (no mode in the manifest) its own.
+ */
+static int mode_to_set(const struct pf *pf, const struct fb_mentry *e,
+		       const struct pf_attr *now, struct need n)
+{
+	mode_t want = (e->have & FB_MH_MODE) ? e->perm : now->mode & 07777;
+
+	if (S_ISLNK(now->mode))
+		return -1;
+	if (n.mode)
+		return (int)want;
+	if ((n.uid || n.gid) && !pf->o.use_db && (want & 06000))
+		return (int)want;
+	return -1;
+}
+
+/* Reopen the checked file from the root; -errno, or -ESTALE if it was replaced. */
+static int reopen(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur,
+		  struct pf_attr *now)
+{
+	int fd = strcmp(e->path, ".") == 0 ? dup(pf->rootfd)
+					   : pf_open_beneath(pf->rootfd, e->path, O_PATH);
+	int r;
+
+	if (fd < 0)
+		return fd == -1 ? -errno : fd;
+	r = pf_attr_fd(pf, fd, now);
+	if (r == 0 && (now->dev != cur->dev || now->ino != cur->ino ||
+		       (now->mode & S_IFMT) != (cur->mode & S_IFMT)))
+		r = -ESTALE;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n)
 {
-	bool root = strcmp(e->path, ".") == 0;
-	bool chowned = n.uid || n.gid;
 	struct pf_attr now;
-	int fd, r = 0;
+	int fd, mode, r = 0;
 
-	fd = root ? pf->rootfd : pf_open_beneath(pf->rootfd, e->path, O_PATH);
-	if (fd < 0) {
+	fd = reopen(pf, e, cur, &now);
+	if (fd == -ESTALE)
+		warn("%s: replaced while being checked: not touched", e->path);
+	else if (fd < 0)
 		pf_err(pf, e->path, "open", fd);
+	if (fd < 0 || foreign_link(pf, e, &now)) {
 		pf->nfailed++;
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
-	r = pf_attr_fd(pf, fd, &now);
-	if (r == 0 && (now.dev != cur->dev || now.ino != cur->ino ||
-		       (now.mode & S_IFMT) != (cur->mode & S_IFMT)))
-		r = -ESTALE;	/* replaced between the check and the open: leave it */
-	if (r < 0)
-		pf_err(pf, e->path, "open", r);
-	else if (foreign_link(pf, e, &now))
-		r = -EPERM;
-	if (r == 0 && chowned)
+	if (n.uid || n.gid)
 		r = apply_owner(pf, fd, e, &now, n);
 	/* Mode last: chown(2) cleared the setuid and setgid bits. */
-	if (r == 0 && (n.mode || (chowned && !pf->o.use_db && (e->have & FB_MH_MODE) &&
-				  !S_ISLNK(now.mode) && (e->perm & 06000)))) {
-		r = pf_set_mode(pf, fd, &now, e->perm, e->path);
+	mode = r == 0 ? mode_to_set(pf, e, &now, n) : -1;
+	if (mode >= 0) {
+		r = pf_set_mode(pf, fd, &now, (mode_t)mode, e->path);
 		if (r < 0)
 			pf_err(pf, e->path, "chmod", r);
 		else if (n.mode)
 			pf_change(pf, e->path, "mode %04o -> %04o", (unsigned)(now.mode & 07777),
-				  (unsigned)e->perm);
+				  (unsigned)mode);
 	}
-	if (!root)
-		close(fd);
+	close(fd);
 	if (r < 0)
 		pf->nfailed++;
 	else

@@ -755,14 +755,15 @@ static int detect(struct fb_mctx *c, const char *buf)
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
-		char text[512];
+		char text[512], first;
 		enum fb_mformat f;
 
 		line++;
 		snprintf(text, sizeof(text), "%.*s", (int)(n < 511 ? n : 511), p);
 		if (strncmp(text, "#mtree", 6) == 0)
 			return FB_MF_MTREE;
-		if (text[strspn(text, " \t\r")] != '\0' && text[0] != '#') {
+		first = text[strspn(text, " \t\r")];
+		if (first != '\0' && first != '#') {
 			if ((f = detect_line(text)) != FB_MF_AUTO)
 				return f;
 			c->line = line;

@@ -249,8 +249,8 @@ static void test_auto_detection_matches_explicit_format(void **state)
 static void test_undetectable_format_is_error(void **state)
 {
 	(void)state;
-	expect_mem_error("junk", "# comment\nhello world\n",
-			 "junk:2: can't tell the format from 'hello world'");
+	expect_mem_error("junk", "# comment\n\t# indented comment\nhello world\n",
+			 "junk:3: can't tell the format from 'hello world'");
 }
 
 static void test_format_names_round_trip(void **state)

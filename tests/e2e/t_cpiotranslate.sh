@@ -456,6 +456,17 @@ test_acls_pass_through() {
 	grep -qa 'user:1234:r' out.tar || fail "ACL lost"
 }
 
+test_non_ascii_names_in_pax_pass_through() {
+	need tar
+	mkproto
+	echo hi >"proto/etc/$(printf 'h\303\251llo')"	# UTF-8 e-acute
+	tar --format=pax -cf in.tar -C proto .
+	LC_ALL=C ct -m "$FIX/tree.mtree" <in.tar >out.tar 2>err
+	! grep -q 'convert' err || { cat err; fail "charset conversion"; }
+	! grep -qa hdrcharset out.tar || fail "names marked binary"
+	assert_eq "$(tar -tf in.tar | sort)" "$(tar -tf out.tar | sort)" "names"
+}
+
 # As root: extraction gives the manifest's owners, modes and device nodes.
 roottest_extract_as_root() {
 	need cpio tar

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,12 @@ int main(int argc, char **argv)
 	char rootpw[PATH_MAX], rootgr[PATH_MAX];
 	struct archive_entry *e;
 	int c, r, fd = STDOUT_FILENO;
+
+	/* Names pass through as bytes: pax headers hold UTF-8, so libarchive
+	 * must not try to convert them to and from the user's locale (a C
+	 * locale fails on every non-ASCII name and marks it hdrcharset=BINARY). */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 
 	while ((c = getopt_long(argc, argv, "m:F:f:o:e:nv", longopts, NULL)) != -1) {
 		switch (c) {

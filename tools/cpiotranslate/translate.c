@@ -506,7 +506,7 @@ void translate_finish(struct ct *ct)
 {
 	struct linkgroup *g, *gt;
 	const struct fb_mentry *const *all;
-	size_t n, missing = 0, notadded = 0;
+	size_t n, missing = 0;
 	char name[PATH_MAX + 2];
 
 	HASH_ITER(hh, ct->groups, g, gt) {
@@ -537,7 +537,6 @@ void translate_finish(struct ct *ct)
 		} else if (ct->add_missing && addable(me->type)) {
 			add_entry(ct, me, name);
 		} else {
-			notadded++;
 			if (ct->verbose)
 				warnx("%s: not in archive (%s in manifest)%s", name,
 				      fb_mtype_name(me->type),
@@ -549,5 +548,4 @@ void translate_finish(struct ct *ct)
 		      "%zu manifest entries not in archive, %lu added",
 		      ct->entries, ct->changed, ct->unlisted, ct->expected, ct->dropped,
 		      missing, ct->added);
-	(void)notadded;
 }

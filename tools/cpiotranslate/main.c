@@ -134,6 +134,9 @@ static void open_output(struct ct *ct, int fd)
 			nfilters++;
 		}
 	}
+	/* Same input, same manifest: same bytes (no time in the gzip header). */
+	if (nfilters)
+		(void)archive_write_set_filter_option(ct->out, "gzip", "timestamp", NULL);
 	/* Large writes; the last block padded as tar and cpio do, and not at
 	 * all after a compressor (trailing zeros upset gzip -d). */
 	archive_write_set_bytes_per_block(ct->out, OUT_BLOCK);

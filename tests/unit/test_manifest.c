@@ -317,6 +317,34 @@ static void test_prototype_include_loop_is_error(void **state)
 	expect_error("loop_a.proto", FB_MF_AUTO, "loop_b.proto:2: !include 'loop_a.proto': include loop");
 }
 
+static void test_prototype_include_depth_is_limited(void **state)
+{
+	char dir[] = "/tmp/fbmf.XXXXXX", path[64];
+	struct fb_manifest *m = named();
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 20; i++) {	/* d0 includes d1 ... includes d19 */
+		snprintf(path, sizeof(path), "%s/d%d", dir, i);
+		assert_non_null(f = fopen(path, "w"));
+		fprintf(f, "d none /d%d 0755 root root\n!include d%d\n", i, i + 1);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/d0", dir);
+	assert_int_equal(fb_manifest_load(m, path, FB_MF_AUTO), -1);
+	if (strstr(fb_manifest_error(m), "d15:2: !include 'd16': expected at most 16 levels") == NULL)
+		fail_msg("%s", fb_manifest_error(m));
+	assert_int_equal(fb_manifest_count(m), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(path, sizeof(path), "%s/d%d", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+	fb_manifest_free(m);
+}
+
 static void test_prototype_bad_mode_names_file_and_line(void **state)
 {
 	(void)state;
@@ -667,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_empty_manifest_loads_nothing),
 		cmocka_unit_test(test_prototype_default_param_and_include),
 		cmocka_unit_test(test_prototype_include_loop_is_error),
+		cmocka_unit_test(test_prototype_include_depth_is_limited),
 		cmocka_unit_test(test_prototype_bad_mode_names_file_and_line),
 		cmocka_unit_test(test_prototype_unknown_type_is_error),
 		cmocka_unit_test(test_prototype_missing_fields_is_error),

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@ struct fb_session {
 	int lockfd, usersfd;
 	unsigned flags;
 	int keep_table;
-	uint64_t changes_at_join;
 	struct fb_table *t;
 };
 
@@ -151,6 +151,7 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 		unlink(tmp);
 		return -1;
 	}
+	fb_table_mark_saved(s->t, fb_table_changes(s->t));
 	if (rename(tmp, s->live) < 0) {
 		int e = errno;
 		fb_table_detach(s->t);
@@ -159,6 +160,23 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 		return fb_err_set(err, "%s: %s", s->live, strerror(e));
 	}
 	return 0;
+}
+
+/* Half-made files of sessions killed while creating a table or saving
+ * (DB.live.PID, DB.new.PID): never renamed into place, so never needed.
+ * Only called alone and under DB.lock, when nobody can be making one. */
+static void remove_temporaries(struct fb_session *s)
+{
+	const char *pat[] = { "%s.live.*", "%s.new.*" };
+	for (size_t i = 0; i < sizeof pat / sizeof pat[0]; i++) {
+		char p[PATH_MAX + 16];
+		glob_t g;
+		snprintf(p, sizeof p, pat[i], s->db);
+		if (glob(p, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) == 0)
+			for (size_t j = 0; j < g.gl_pathc; j++)
+				unlink(g.gl_pathv[j]);
+		globfree(&g);
+	}
 }
 
 static int start(struct fb_session *s, struct fb_err *err)
@@ -176,6 +194,8 @@ static int start(struct fb_session *s, struct fb_err *err)
 			return fb_err_set(err, "%s: missing while another session is running", s->live);
 		return attach_leftover(s, err);
 	}
+	if (!(s->flags & FB_SESSION_READONLY))
+		remove_temporaries(s);
 	if (s->flags & FB_SESSION_READONLY) {
 		/* --check/--export with nobody running: read the leftover table if any, create nothing. */
 		return have_live ? attach_leftover(s, err) : 0;
@@ -203,6 +223,13 @@ int fb_session_join(const char *db, unsigned flags, struct fb_session **out, str
 	snprintf(s->lock, sizeof s->lock, "%s.lock", db);
 	snprintf(s->users, sizeof s->users, "%s.users", db);
 
+	/* Before touching anything beside it: a database of another user is refused. */
+	struct stat st;
+	if (lstat(db, &st) == 0 && st.st_uid != getuid()) {
+		free(s);
+		return fb_err_set(err, "%s: owned by uid %u, not by you (uid %u): refusing to use it",
+				  db, (unsigned)st.st_uid, (unsigned)getuid());
+	}
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", db);
 	char *slash = strrchr(dir, '/');
@@ -217,8 +244,6 @@ int fb_session_join(const char *db, unsigned flags, struct fb_session **out, str
 	int rc = take_lock(s, err);
 	if (rc == 0)
 		rc = start(s, err);
-	if (rc == 0 && s->t)
-		s->changes_at_join = fb_table_changes(s->t);
 	drop_lock(s);
 	if (rc < 0) {
 		if (s->usersfd >= 0)
@@ -253,7 +278,7 @@ int fb_session_leave(struct fb_session *s, struct fb_err *err)
 		flock(s->usersfd, LOCK_UN);
 		int last = flock(s->usersfd, LOCK_EX | LOCK_NB) == 0;
 		if (last && !(s->flags & FB_SESSION_READONLY) && s->t) {
-			if (fb_table_changes(s->t) != s->changes_at_join)
+			if (fb_table_dirty(s->t))
 				rc = fb_store_save(s->db, s->t, err);
 			/* Only once the database holds everything does the table go;
 			 * processes still running keep writing to it, and the next

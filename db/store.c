@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -175,18 +176,76 @@ long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb
 	return rc < 0 ? -1 : n;
 }
 
+/*
+ * Device numbers change when the same tree is seen through another mount
+ * or after a reboot.  Before loading, one pass finds every device of the
+ * database and checks a few of its records through their path hints: a
+ * hint that leads to the same inode (number, type, birth time) on another
+ * device maps the old device to the new one for all its records.
+ */
+#define MAX_DEVS 256
+#define SAMPLES_PER_DEV 8
+
+struct devmap {
+	uint64_t from, to;
+	int tries, decided;
+};
+
+struct remap_ctx {
+	struct devmap m[MAX_DEVS];
+	int n;
+};
+
+static struct devmap *dev_slot(struct remap_ctx *c, uint64_t dev)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->m[i].from == dev)
+			return &c->m[i];
+	if (c->n == MAX_DEVS)
+		return NULL;
+	c->m[c->n] = (struct devmap){ .from = dev, .to = dev };
+	return &c->m[c->n++];
+}
+
+static int sample(const struct fb_store_rec *r, void *arg)
+{
+	struct devmap *d = dev_slot(arg, r->dev);
+	if (!d || d->decided || d->tries >= SAMPLES_PER_DEV || !r->hint || r->hint[0] != '/')
+		return 0;
+	d->tries++;
+	struct statx x;
+	if (statx(AT_FDCWD, r->hint, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0 ||
+	    x.stx_ino != r->ino || (x.stx_mode & S_IFMT) != r->real_type)
+		return 0;
+	if ((x.stx_mask & STATX_BTIME) && (r->btime_sec || r->btime_nsec) &&
+	    (x.stx_btime.tv_sec != r->btime_sec || x.stx_btime.tv_nsec != r->btime_nsec))
+		return 0;
+	d->to = makedev(x.stx_dev_major, x.stx_dev_minor);
+	d->decided = 1;
+	return 0;
+}
+
+static uint64_t mapped_dev(const struct remap_ctx *c, uint64_t dev)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->m[i].from == dev)
+			return c->m[i].to;
+	return dev;
+}
+
 struct load_ctx {
 	struct fb_table *t;
 	const char *db;
 	struct fb_err *err;
 	int rc;
+	struct remap_ctx remap;
 };
 
 static int load_one(const struct fb_store_rec *s, void *arg)
 {
 	struct load_ctx *c = arg;
 	struct fb_trec r = {
-		.dev = s->dev, .ino = s->ino,
+		.dev = mapped_dev(&c->remap, s->dev), .ino = s->ino,
 		.btime_sec = s->btime_sec, .btime_nsec = s->btime_nsec,
 		.real_type = s->real_type,
 		.uid = s->uid, .gid = s->gid, .mode = s->mode, .rdev = s->rdev,
@@ -201,7 +260,13 @@ static int load_one(const struct fb_store_rec *s, void *arg)
 
 long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err)
 {
-	struct load_ctx c = { t, db, err, 0 };
+	struct load_ctx c;
+	memset(&c, 0, sizeof c);
+	c.t = t;
+	c.db = db;
+	c.err = err;
+	if (fb_store_foreach(db, sample, &c.remap, err) < 0)
+		return -1;
 	long n = fb_store_foreach(db, load_one, &c, err);
 	return c.rc < 0 ? -1 : n;
 }
@@ -258,6 +323,8 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 	datum mk = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
 	datum mv = { .dptr = meta, .dsize = ml };
 	struct save_ctx c = { .f = f };
+	/* Taken before the copy: changes made during it keep the table dirty. */
+	uint64_t changes = fb_table_changes(t);
 	int rc = gdbm_store(f, mk, mv, GDBM_REPLACE) == 0 ? 0 : -1;
 	if (rc == 0)
 		rc = fb_table_foreach(t, save_one, &c);
@@ -280,5 +347,6 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 		unlink(tmp);
 		return fb_err_set(err, "%s: cannot save the database: %s", db, why ? why : "error");
 	}
+	fb_table_mark_saved(t, changes);
 	return 0;
 }

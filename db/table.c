@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -99,7 +100,7 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	g.index_off[0] = FB_TABLE_HDR_SIZE;
 	g.index_off[1] = g.index_off[0] + page_round(nslots * 4);
 	g.rec_off = g.index_off[1] + page_round(nslots * 4);
-	g.arena_off = g.rec_off + page_round(capacity * sizeof(struct fb_trec));
+	g.arena_off = g.rec_off + page_round((capacity + FB_SPARE_RECS) * sizeof(struct fb_trec));
 	g.arena_size = capacity * FB_ARENA_PER_REC;
 	g.file_size = g.arena_off + page_round(g.arena_size);
 	g.geom_check = fb_table_geom_check(&g);
@@ -218,7 +219,7 @@ static void wunlock(struct fb_table *t)
 
 static struct fb_trec *rec_at(struct fb_table *t, uint32_t v)
 {
-	if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB || v > t->h->capacity)
+	if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB || v > t->h->capacity + FB_SPARE_RECS)
 		return NULL;
 	return &t->recs[v - 1];
 }
@@ -245,7 +246,7 @@ static uint32_t rec_alloc(struct fb_table *t)
 		h->free_head = t->recs[v - 1].next_free;
 		return v;
 	}
-	if (h->rec_next >= h->capacity)
+	if (h->rec_next >= h->capacity + FB_SPARE_RECS)
 		return 0;
 	return (uint32_t)++h->rec_next;
 }
@@ -283,6 +284,14 @@ static uint64_t arena_put(struct fb_table *t, const void *p, size_t n)
 		return 0;
 	memcpy(t->arena + off, p, n);
 	h->arena_next = off + n;
+	return off;
+}
+
+static uint64_t hint_put(struct fb_table *t, const char *hint, uint32_t *len)
+{
+	size_t n = strlen(hint);
+	uint64_t off = arena_put(t, hint, n + 1);
+	*len = off ? (uint32_t)n : 0;
 	return off;
 }
 
@@ -408,17 +417,21 @@ static void rebuild(struct fb_table *t)
 	madvise((void *)old, h->nslots * 4, MADV_REMOVE);
 }
 
+/* Replace the record in slot S of IX by the filled record V.  Locked. */
+static void swap_slot(struct fb_table *t, uint32_t *ix, uint64_t s, uint32_t v)
+{
+	uint32_t cur = ix[s];
+	STORE(&ix[s], v);
+	rec_free(t, cur);
+	t->h->changes++;
+}
+
 /* Publish record REC for its key, replacing an existing one.  Locked. */
 static int publish(struct fb_table *t, const struct fb_trec *rec)
 {
 	struct fb_thdr *h = t->h;
 	if ((h->nlive + h->ntomb + 1) * 4 > h->nslots * 3)
 		rebuild(t);
-	uint32_t v = rec_alloc(t);
-	if (!v)
-		return -ENOSPC;
-	rec_fill(t, v, rec);
-
 	const uint64_t mask = h->nslots - 1;
 	uint32_t *ix = t->index[h->gen & 1];
 	uint64_t s = slot_of(rec->dev, rec->ino, mask);
@@ -433,12 +446,21 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 			continue;
 		}
 		if (key_eq(&t->recs[cur - 1], rec->dev, rec->ino)) {
-			STORE(&ix[s], v);
-			rec_free(t, cur);
-			h->changes++;
+			/* A replacement may use a spare record: the old one is freed at once. */
+			uint32_t v = rec_alloc(t);
+			if (!v)
+				return -ENOSPC;
+			rec_fill(t, v, rec);
+			swap_slot(t, ix, s, v);
 			return 0;
 		}
 	}
+	if (h->nlive >= h->capacity)
+		return -ENOSPC;
+	uint32_t v = rec_alloc(t);
+	if (!v)
+		return -ENOSPC;
+	rec_fill(t, v, rec);
 	if (tomb >= 0) {
 		s = (uint64_t)tomb;
 		h->ntomb--;
@@ -479,11 +501,8 @@ int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_
 		r.xattr_off = old.xattr_off;
 		r.xattr_len = old.xattr_len;
 	}
-	if (!r.hint_off && path_hint) {
-		size_t n = strlen(path_hint);
-		r.hint_off = arena_put(t, path_hint, n + 1);
-		r.hint_len = r.hint_off ? (uint32_t)n : 0;
-	}
+	if (!r.hint_off && path_hint)
+		r.hint_off = hint_put(t, path_hint, &r.hint_len);
 	rc = publish(t, &r);
 	wunlock(t);
 	return rc;
@@ -504,6 +523,71 @@ int fb_table_del(struct fb_table *t, const struct fb_ident *id)
 	return 0;
 }
 
+int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec r;
+	int64_t s = find(t, id->dev, id->ino, &r);
+	if (s >= 0 && !stale(&r, id)) {
+		uint32_t v = rec_alloc(t);
+		if (!v) {
+			rc = -ENOSPC;
+		} else {
+			r.hint_off = hint_put(t, hint, &r.hint_len);
+			rec_fill(t, v, &r);
+			swap_slot(t, t->index[t->h->gen & 1], (uint64_t)s, v);
+		}
+	}
+	wunlock(t);
+	return rc;
+}
+
+int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	size_t fl = strlen(from);
+	uint32_t *ix = t->index[t->h->gen & 1];
+	char buf[4096];
+	for (uint64_t i = 0; i < t->h->nslots && rc == 0; i++) {
+		struct fb_trec *cur = rec_at(t, ix[i]);
+		if (!cur || !cur->hint_off || cur->hint_off + cur->hint_len >= t->h->arena_size)
+			continue;
+		const char *h = (const char *)t->arena + cur->hint_off;
+		if (strncmp(h, from, fl) != 0 || h[fl] != '/')
+			continue;
+		if ((size_t)snprintf(buf, sizeof buf, "%s%s", to, h + fl) >= sizeof buf)
+			continue;
+		struct fb_trec r = *cur;
+		uint32_t v = rec_alloc(t);
+		if (!v) {
+			rc = -ENOSPC;
+			break;
+		}
+		r.hint_off = hint_put(t, buf, &r.hint_len);
+		rec_fill(t, v, &r);
+		swap_slot(t, ix, i, v);
+	}
+	wunlock(t);
+	return rc;
+}
+
+int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec r;
+	int64_t s = find(t, dev, ino, &r);
+	if (s >= 0)
+		drop_slot(t, s);
+	wunlock(t);
+	return s >= 0;
+}
+
 uint64_t fb_table_count(struct fb_table *t)
 {
 	return LOAD(&t->h->nlive);
@@ -512,6 +596,16 @@ uint64_t fb_table_count(struct fb_table *t)
 uint64_t fb_table_changes(struct fb_table *t)
 {
 	return LOAD(&t->h->changes);
+}
+
+int fb_table_dirty(struct fb_table *t)
+{
+	return LOAD(&t->h->changes) != LOAD(&t->h->saved_changes);
+}
+
+void fb_table_mark_saved(struct fb_table *t, uint64_t changes)
+{
+	STORE(&t->h->saved_changes, changes);
 }
 
 /* ---- bulk access for the durable store ----------------------------- */
@@ -547,11 +641,8 @@ int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char 
 	struct fb_trec r = *src;
 	r.hint_off = r.xattr_off = 0;
 	r.hint_len = r.xattr_len = 0;
-	if (hint) {
-		size_t n = strlen(hint);
-		r.hint_off = arena_put(t, hint, n + 1);
-		r.hint_len = r.hint_off ? (uint32_t)n : 0;
-	}
+	if (hint)
+		r.hint_off = hint_put(t, hint, &r.hint_len);
 	if (xattrs && xattr_len) {
 		r.xattr_off = arena_put(t, xattrs, xattr_len);
 		r.xattr_len = r.xattr_off ? xattr_len : 0;

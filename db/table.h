@@ -53,9 +53,20 @@ int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 
+/* Set the path hint of ID's record (rename).  0 or -errno; no record is fine. */
+int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint);
+/* Rewrite every hint under directory FROM to lie under TO (a directory was renamed). */
+int fb_table_move_hints(struct fb_table *t, const char *from, const char *to);
+/* Drop the record of (dev, ino) whatever its state: 1 dropped, 0 none, -errno. */
+int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino);
+
 /* Number of live records, and a counter bumped by every change. */
 uint64_t fb_table_count(struct fb_table *t);
 uint64_t fb_table_changes(struct fb_table *t);
+/* Changed since it was loaded from or saved to the database (by any session)? */
+int fb_table_dirty(struct fb_table *t);
+/* Record that the database now holds the table as of CHANGES. */
+void fb_table_mark_saved(struct fb_table *t, uint64_t changes);
 
 /* What fb_table_set_at changes. */
 enum {
@@ -73,5 +84,12 @@ enum {
  */
 int fb_table_set_at(struct fb_table *t, int dirfd, const char *name, int atflags,
 		    unsigned what, const struct fb_attr *a, const char *path_hint);
+
+/*
+ * Drop the records whose path hint no longer leads to their inode (the
+ * file is gone).  Records without a hint are kept and counted in
+ * *unknown.  Returns the number dropped or -errno.  Tools only.
+ */
+long fb_table_gc(struct fb_table *t, long *kept, long *unknown);
 
 #endif

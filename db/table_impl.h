@@ -27,6 +27,9 @@
 #define FB_TABLE_HDR_SIZE 4096u
 #define FB_SLOT_EMPTY 0u
 #define FB_SLOT_TOMB 0xffffffffu
+/* Records beyond capacity: an update writes the new record before it
+ * frees the old one, so a full table still needs room for one more. */
+#define FB_SPARE_RECS 16u
 /* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
 
@@ -69,7 +72,8 @@ struct fb_thdr {
 	uint64_t nlive;		/* published records */
 	uint64_t ntomb;		/* tombstones in the active index */
 	uint64_t arena_next;
-	uint64_t changes;	/* bumped by every update: save only when dirty */
+	uint64_t changes;	/* bumped by every update */
+	uint64_t saved_changes;	/* `changes` when last loaded or saved: dirty if they differ */
 };
 
 struct fb_table {

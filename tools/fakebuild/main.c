@@ -56,7 +56,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fakebuild [options] [--] [command [args...]]\n"
-		"       fakebuild [-d FILE] --export [DIR] | --check\n"
+		"       fakebuild [-d FILE] --export [DIR] | --check | --gc\n"
 		"Run COMMAND (default: $SHELL) as fake root; ownership, modes and device\n"
 		"nodes it sets are recorded in a database and seen by later sessions.\n"
 		"\n"
@@ -70,6 +70,7 @@ static void usage(FILE *f)
 		"      --kill             end processes of the command still running when it exits\n"
 		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
 		"      --check            verify the database and report problems; change nothing\n"
+		"      --gc               drop the records of files that no longer exist\n"
 		"  -q, --quiet            no warnings about leftover processes\n"
 		"  -h, --help             this help\n"
 		"  -v, --version          the version\n"
@@ -279,7 +280,7 @@ static int nested(char **argv)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK };
+	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "unknown-is-real", no_argument, NULL, 'u' },
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
 		{ "kill", no_argument, NULL, OPT_KILL },
 		{ "export", no_argument, NULL, OPT_EXPORT },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "gc", no_argument, NULL, OPT_GC },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
@@ -306,7 +308,7 @@ int main(int argc, char **argv)
 		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */
 		case 'q': quiet = 1; break;
 		case OPT_KILL: do_kill = 1; break;
-		case OPT_EXPORT: case OPT_CHECK: mode = c; break;
+		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: mode = c; break;
 		case 'h': usage(stdout); return 0;
 		case 'v': printf("fakebuild %s\n", FB_VERSION); return 0;
 		default: usage(stderr); return 1;
@@ -342,7 +344,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status;
-	if (mode == OPT_EXPORT) {
+	if (mode == OPT_GC) {
+		long kept = 0, unknown = 0;
+		long n = fb_table_gc(fb_session_table(s), &kept, &unknown);
+		if (n < 0) {
+			warnx_("%s: --gc: %s", db, strerror((int)-n));
+			status = 1;
+		} else {
+			printf("%ld records dropped (their files are gone), %ld kept", n, kept);
+			if (unknown)
+				printf(", %ld kept without a path to check", unknown);
+			printf("\n");
+			status = 0;
+		}
+	} else if (mode == OPT_EXPORT) {
 		status = fb_export(fb_session_table(s), optind < argc ? argv[optind] : ".", unknown_is_real);
 	} else {
 		setup_env(lib, db, fb_session_table_path(s), unknown_is_real);

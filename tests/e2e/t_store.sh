@@ -1,0 +1,205 @@
+# The store's guarantees (issue 4), as an unprivileged user.
+
+# Run a chown loop under fakebuild in its own session, SIGKILL every
+# process of it after a random delay, and check that every chown that
+# returned (recorded in `progress` only after it returned) is in the next
+# session.  $1: rounds; $2: what to kill (all | fakebuild | command).
+kill_rounds() {
+	local rounds=$1 what=$2 r n bad
+	mkdir -p t
+	(cd t && seq 1 400 | xargs touch)
+	for r in $(seq 1 "$rounds"); do
+		rm -f progress started
+		setsid "$FAKEBUILD" sh -c 'touch started; for i in $(seq 1 400); do chown '$r':$i t/$i && echo $i >> progress; done' &
+		local sid=$!
+		while [ ! -e started ]; do sleep 0.01; done
+		sleep "0.$(( RANDOM % 30 ))"
+		case $what in
+		all) pkill -9 -s "$sid" || true ;;
+		fakebuild) kill -9 "$sid" || true ;;
+		esac
+		wait "$sid" 2>/dev/null || true
+		# The command may still be running (only fakebuild was killed): let it end.
+		while pgrep -s "$sid" >/dev/null; do sleep 0.05; done
+		[ -s progress ] || continue
+		n=$(wc -l < progress)
+		bad=$(fb sh -c 'while read i; do [ "$(stat -c %u:%g t/$i)" = "'$r':$i" ] || echo $i; done < progress' | wc -l)
+		[ "$bad" = 0 ] || fail "round $r: $bad of $n acknowledged chowns lost"
+	done
+}
+
+test_kill9_everything_loses_nothing() {
+	kill_rounds "${FB_ROUNDS:-4}" all
+}
+
+test_kill9_fakebuild_only_loses_nothing() {
+	kill_rounds 2 fakebuild
+}
+
+test_killed_session_table_is_merged_into_db() {
+	touch f
+	setsid "$FAKEBUILD" sh -c 'chown 3:3 f; touch done; sleep 30' &
+	sid=$!
+	while [ ! -e done ]; do sleep 0.01; done
+	pkill -9 -s "$sid"; wait "$sid" 2>/dev/null || true
+	[ -e "$FAKEBUILD_DB.live" ] || fail "no live table left by the killed session"
+	fb true
+	[ ! -e "$FAKEBUILD_DB.live" ] || fail "live table not cleaned up"
+	[ ! -e "$FAKEBUILD_DB.lock" ] || fail "lock file not cleaned up"
+	assert_match 'ok, 1 records' "$(fb --check)"
+	assert_eq "3 3" "$(fb stat -c '%u %g' f)"
+}
+
+test_last_session_persists_shared_state() {
+	touch a b
+	mkfifo go
+	fb sh -c 'chown 1:1 a; cat go > /dev/null; chown 2:2 b' &
+	sleep 0.3
+	fb chown 4:4 a
+	[ -e "$FAKEBUILD_DB.live" ] || fail "first session's table gone while it runs"
+	echo > go; wait
+	[ ! -e "$FAKEBUILD_DB.live" ] || fail "live table left after the last session"
+	assert_eq "4 4|2 2" "$(fb stat -c '%u %g' a b | paste -sd'|')"
+}
+
+test_inode_reuse_outside_session() {
+	touch f
+	fb sh -c 'chown 42:42 f; chmod 4700 f'
+	ino=$(stat -c %i f)
+	rm f
+	found=
+	for i in $(seq 1 2000); do
+		touch n$i
+		if [ "$(stat -c %i n$i)" = "$ino" ]; then found=n$i; break; fi
+	done
+	[ -n "$found" ] || skip "the filesystem did not reuse inode $ino"
+	chmod 0640 "$found"
+	assert_eq "0 0 640" "$(fb stat -c '%u %g %a' "$found")"
+}
+
+test_stale_record_of_reused_inode_is_ignored() {
+	need python3
+	python3 -c 'import dbm.gnu' 2>/dev/null || skip "python3-gdbm not installed"
+	touch f; chmod 0640 f
+	fb sh -c 'chown 42:42 f; chmod 4700 f'
+	# Make the record an earlier file's: same inode number, another birth time
+	# (what a delete outside any session and a reuse of the number leave).
+	python3 - "$FAKEBUILD_DB" <<'PY'
+import dbm.gnu, struct, sys
+db = dbm.gnu.open(sys.argv[1], "w")
+for k in list(db.keys()):
+    if len(k) == 16:
+        v = bytearray(db[k])
+        sec = struct.unpack_from("<q", v, 8)[0]
+        struct.pack_into("<q", v, 8, sec - 1000)
+        db[k] = bytes(v)
+db.close()
+PY
+	assert_eq "0 0 $(stat -c %a f)" "$(fb stat -c '%u %g %a' f)"
+}
+
+test_device_change_remaps_records() {
+	need python3
+	python3 -c 'import dbm.gnu' 2>/dev/null || skip "python3-gdbm not installed"
+	mkdir d; touch d/f d/g
+	fb sh -c 'chown 7:8 d/f; chmod 4711 d/f; chown 9:9 d/g'
+	# What a remount does: the same inodes under another device number.
+	python3 - "$FAKEBUILD_DB" <<'PY'
+import dbm.gnu, struct, sys
+db = dbm.gnu.open(sys.argv[1], "w")
+for k in list(db.keys()):
+    if len(k) == 16:
+        dev, ino = struct.unpack("<QQ", k)
+        v = db[k]; del db[k]
+        db[struct.pack("<QQ", dev + 12345, ino)] = v
+db.close()
+PY
+	assert_eq "7 8 4711|9 9 644" "$(fb stat -c '%u %g %a' d/f d/g | paste -sd'|')"
+}
+
+test_gc_drops_records_of_removed_files() {
+	mkdir d; touch d/a d/b d/c
+	fb sh -c 'chown 1:1 d/a d/b d/c; mkdir e; mv d/c e/c'
+	rm d/a
+	out=$(fb --gc)
+	assert_match '^1 records dropped' "$out"
+	assert_eq "1 1|1 1" "$(fb stat -c '%u %g' d/b e/c | paste -sd'|')"
+	assert_match '^0 records dropped' "$(fb --gc)"
+}
+
+test_gc_follows_directory_renames() {
+	mkdir -p d/sub; touch d/sub/f
+	fb sh -c 'chown 5:5 d/sub/f; mv d moved'
+	assert_match '^0 records dropped' "$(fb --gc)"
+	assert_eq "5 5" "$(fb stat -c '%u %g' moved/sub/f)"
+}
+
+test_full_table_fails_loudly() {
+	seq 1 100 | xargs touch
+	rc=0
+	FAKEBUILD_CAPACITY=64 fb sh -c 'for i in $(seq 1 100); do chown 3:3 $i || { echo "failed at $i"; exit 1; }; done' > out 2> err || rc=$?
+	assert_eq 1 "$rc"
+	assert_contains err "live table is full"
+	failed=$(sed -n 's/failed at //p' out)
+	ok=$(fb sh -c 'n=0; for i in $(seq 1 100); do [ "$(stat -c %u $i)" = 3 ] && n=$((n+1)); done; echo $n')
+	assert_eq $((failed - 1)) "$ok" "chowns acknowledged before the table filled"
+}
+
+test_export_is_sorted_mtree() {
+	mkdir -p t/d
+	touch t/f t/d/x
+	fb sh -c 'chown 1:2 t/f; chmod 4755 t/f; mknod t/n c 1 3; ln -s f t/l; chmod 0700 t/d'
+	fb --export t > out.mtree
+	cat > want <<'W'
+. type=dir uid=0 gid=0 mode=0755
+./d type=dir uid=0 gid=0 mode=0700
+./d/x type=file uid=0 gid=0 mode=0644
+./f type=file uid=1 gid=2 mode=4755
+./l type=link uid=0 gid=0 mode=0777 link=f
+./n type=char uid=0 gid=0 mode=0644 device=linux,1,3
+W
+	diff -u want out.mtree || fail "export differs"
+	need bsdtar
+	bsdtar -tvf out.mtree > listing 2>&1 || { cat listing; fail "libarchive cannot read the export"; }
+	assert_contains listing "crw-r--r--"
+}
+
+test_check_reports_and_changes_nothing() {
+	touch f; fb chown 1:1 f
+	assert_status 0 fb --check
+	cp "$FAKEBUILD_DB" copy.db
+	printf 'garbage' | dd of=copy.db bs=1 seek=2000 conv=notrunc 2>/dev/null
+	sum=$(md5sum < copy.db)
+	rc=0; fb -d copy.db --check > out || rc=$?
+	assert_eq "$sum" "$(md5sum < copy.db)"
+	# A damaged block may or may not be hit by a read; the header damage below always is.
+	head -c 100 /dev/urandom > bad.db
+	rc=0; fb -d bad.db --check > out || rc=$?
+	assert_eq 1 "$rc"
+	assert_contains out "bad.db: not a gdbm database"
+}
+
+test_bad_live_table_header() {
+	touch f; fb chown 1:1 f
+	head -c 8192 /dev/zero > "$FAKEBUILD_DB.live"
+	sum=$(md5sum < "$FAKEBUILD_DB")
+	rc=0; out=$(fb true 2>&1) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match "fb\.db\.live: not a fakebuild live table" "$out"
+	assert_eq "$sum" "$(md5sum < "$FAKEBUILD_DB")"
+	rc=0; out=$(fb --check) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match 'live table' "$out"
+}
+
+roottest_database_owned_by_another_user() {
+	mkdir -p s; touch s/f
+	FAKEBUILD_DB=$PWD/s/root.db "$FAKEBUILD" chown 1:1 s/f
+	chmod 0755 s; chmod 0644 s/root.db
+	sum=$(md5sum < s/root.db)
+	rc=0
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- "$FAKEBUILD" -d "$PWD/s/root.db" true 2>&1) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match 'root\.db: owned by uid 0' "$out"
+	assert_eq "$sum" "$(md5sum < s/root.db)"
+}

@@ -384,6 +384,31 @@ int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *
 	return 1;
 }
 
+/*
+ * Copy the xattr blob of ID's record into BUF (LEN bytes).  The arena is
+ * append-only, so bytes a consistent record points at never change.
+ * Returns the blob's length (more than LEN: BUF is short), 0 when there
+ * is none or no record; *a gets the attributes when a record exists.
+ */
+long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
+			 int *found, void *buf, size_t len)
+{
+	struct fb_trec r;
+	*found = 0;
+	if (find(t, id->dev, id->ino, &r) < 0 || stale(&r, id))
+		return 0;
+	*found = 1;
+	a->uid = r.uid;
+	a->gid = r.gid;
+	a->mode = r.mode;
+	a->rdev = r.rdev;
+	if (!r.xattr_off || !r.xattr_len || r.xattr_off + r.xattr_len > t->h->arena_size)
+		return 0;
+	if (r.xattr_len <= len)
+		memcpy(buf, t->arena + r.xattr_off, r.xattr_len);
+	return r.xattr_len;
+}
+
 /* ---- updates ------------------------------------------------------- */
 
 /*
@@ -504,6 +529,33 @@ int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_
 	if (!r.hint_off && path_hint)
 		r.hint_off = hint_put(t, path_hint, &r.hint_len);
 	rc = publish(t, &r);
+	wunlock(t);
+	return rc;
+}
+
+int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+			const void *blob, size_t len, const char *path_hint)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec old, r;
+	rec_from(&r, id, a);
+	int64_t s = find(t, id->dev, id->ino, &old);
+	if (s >= 0 && !stale(&old, id)) {
+		r.hint_off = old.hint_off;
+		r.hint_len = old.hint_len;
+	}
+	if (!r.hint_off && path_hint)
+		r.hint_off = hint_put(t, path_hint, &r.hint_len);
+	if (len) {
+		r.xattr_off = arena_put(t, blob, len);
+		r.xattr_len = (uint32_t)len;
+		if (!r.xattr_off)
+			rc = -ENOSPC;
+	}
+	if (rc == 0)
+		rc = publish(t, &r);
 	wunlock(t);
 	return rc;
 }

@@ -50,6 +50,17 @@ int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *
 /* Insert or replace; -ENOSPC when the table is full. */
 int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 		 const char *path_hint);
+/*
+ * The faked extended attributes (see xblob.h) of ID's record: copies the
+ * blob into BUF when it fits in LEN; returns its length (0: none).  *FOUND
+ * says whether a record exists, and *A gets its attributes then.
+ */
+long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
+			 int *found, void *buf, size_t len);
+/* Insert or replace ID's record with attributes A and xattr blob BLOB. */
+int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+			const void *blob, size_t len, const char *path_hint);
+
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 

@@ -17,7 +17,7 @@ static mode_t real_perm(mode_t want, mode_t real_mode)
 }
 
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused). */
-static int chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
+int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
 {
 	FB_REAL(fchmodat);
 	FB_REAL(fchmod);
@@ -45,23 +45,23 @@ static int chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flag
 FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	FB_PROLOGUE(fchmodat, dirfd, path, mode, flags);
-	return fb_ret(chmod_core(dirfd, path, -1, mode, flags));
+	return fb_ret(fb_chmod_core(dirfd, path, -1, mode, flags));
 }
 
 FB_EXPORT int chmod(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(chmod, path, mode);
-	return fb_ret(chmod_core(AT_FDCWD, path, -1, mode, 0));
+	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, 0));
 }
 
 FB_EXPORT int lchmod(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(lchmod, path, mode);
-	return fb_ret(chmod_core(AT_FDCWD, path, -1, mode, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, AT_SYMLINK_NOFOLLOW));
 }
 
 FB_EXPORT int fchmod(int fd, mode_t mode)
 {
 	FB_PROLOGUE(fchmod, fd, mode);
-	return fb_ret(chmod_core(AT_FDCWD, NULL, fd, mode, 0));
+	return fb_ret(fb_chmod_core(AT_FDCWD, NULL, fd, mode, 0));
 }

@@ -90,6 +90,7 @@ int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 /* The faked statx: real statx, then the fake view applied. */
 int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 
+void fb_path_clean(char *p);
 /* Absolute path of DIRFD/PATH for a record's path hint; 0 or -errno. */
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
 
@@ -98,6 +99,10 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
 
 /* Drop the record of an inode that is going away (unlink, rename over). */
 void fb_forget(const struct statx *stx);
+
+/* chmod as root sees it: exact mode recorded, owner rw kept on disk (chmod.c).
+ * FD >= 0 acts on FD, else on DIRFD/PATH with FLAGS. */
+int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags);
 
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);

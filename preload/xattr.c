@@ -1,0 +1,397 @@
+/*
+ * xattr.c - extended attributes.  The namespaces an unprivileged user
+ * cannot write (security.*, trusted.*, the POSIX ACLs in system.*) are
+ * faked: kept with the inode's record, so they persist and go with it.
+ * user.* and everything else go to the real file.
+ *
+ * Setting system.posix_acl_access changes the mode as the kernel does: a
+ * minimal ACL (owner, group, other) is a chmod and is not stored; a full
+ * one is stored and its mask becomes the group bits.  cp -a sets the mode
+ * of what it copies this way.
+ *
+ * Entry points come in three kinds (path, l-path, fd); one core per
+ * operation takes a `struct xt` naming the target.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <linux/limits.h>
+
+#include "fb.h"
+#include "xblob.h"
+
+enum xkind { XK_PATH, XK_LPATH, XK_FD };
+
+struct xt {
+	enum xkind kind;
+	const char *path;
+	int fd;
+};
+
+#define ACL_ACCESS "system.posix_acl_access"
+#define ACL_DEFAULT "system.posix_acl_default"
+
+static int faked(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
+	       strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0;
+}
+
+static int xt_statx(const struct xt *x, struct statx *stx)
+{
+	switch (x->kind) {
+	case XK_FD: return fb_sys_statx(x->fd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
+	case XK_LPATH: return fb_sys_statx(AT_FDCWD, x->path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, stx);
+	default: return fb_sys_statx(AT_FDCWD, x->path, 0, FB_STATX_MASK, stx);
+	}
+}
+
+/*
+ * The inode's record: attributes (the fake view when there is no record)
+ * and its blob in *blob (malloc'd, or NULL when empty).  0 or -errno.
+ */
+static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void **blob, size_t *len)
+{
+	int rc = xt_statx(x, stx);
+	if (rc < 0)
+		return rc;
+	struct fb_table *t = fb_table();
+	if (!t)
+		return -EIO;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, stx);
+	fb_view(t, stx, fb.unknown_is_real, a);
+	*blob = NULL;
+	*len = 0;
+	size_t cap = 0;
+	for (;;) {
+		int found;
+		long n = fb_table_get_xattrs(t, &id, a, &found, *blob, cap);
+		if (!found || n == 0)
+			return 0;
+		if ((size_t)n <= cap) {
+			*len = (size_t)n;
+			return 0;
+		}
+		/* Grown since we looked: try again with room for it. */
+		free(*blob);
+		cap = (size_t)n;
+		if (!(*blob = malloc(cap)))
+			return -ENOMEM;
+	}
+}
+
+static int store(const struct xt *x, const struct statx *stx, const struct fb_attr *a,
+		 const void *blob, size_t len)
+{
+	struct fb_ident id;
+	fb_ident_from_statx(&id, stx);
+	char hint[PATH_MAX];
+	const char *h = NULL;
+	if (fb_path_hint(x->kind == XK_FD ? x->fd : AT_FDCWD, x->kind == XK_FD ? "" : x->path,
+			 hint, sizeof hint) == 0)
+		h = hint;
+	return fb_table_put_xattrs(fb_table(), &id, a, blob, len, h);
+}
+
+/* The mode bits a POSIX ACL xattr implies; -EINVAL if malformed. *minimal when it is only owner/group/other. */
+static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
+{
+	struct { uint16_t tag, perm; uint32_t id; } e;
+	uint32_t version;
+	if (size < 4 || (size - 4) % sizeof e || !val)
+		return -EINVAL;
+	memcpy(&version, val, 4);
+	if (version != 2)
+		return -EOPNOTSUPP;
+	int user = -1, group = -1, other = -1, mask = -1;
+	*minimal = 1;
+	for (size_t off = 4; off < size; off += sizeof e) {
+		memcpy(&e, (const char *)val + off, sizeof e);
+		switch (e.tag) {
+		case 0x01: user = e.perm & 7; break;
+		case 0x04: group = e.perm & 7; break;
+		case 0x20: other = e.perm & 7; break;
+		case 0x10: mask = e.perm & 7; *minimal = 0; break;
+		case 0x02: case 0x08: *minimal = 0; break;
+		default: return -EINVAL;
+		}
+	}
+	if (user < 0 || group < 0 || other < 0 || (!*minimal && mask < 0))
+		return -EINVAL;
+	*perm = (mode_t)(user << 6 | (mask >= 0 ? mask : group) << 3 | other);
+	return 0;
+}
+
+static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
+{
+	if (size > XATTR_SIZE_MAX)
+		return -E2BIG;
+	struct statx stx;
+	struct fb_attr a;
+	void *blob;
+	size_t len;
+	int rc = load(x, &stx, &a, &blob, &len);
+	if (rc < 0)
+		return rc;
+	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
+	const void *old;
+	size_t oldlen;
+	int exists = fb_xblob_get(blob, len, name, &old, &oldlen) == 1;
+	if (is_acl && S_ISLNK(stx.stx_mode))
+		rc = -EOPNOTSUPP;
+	else if (strcmp(name, ACL_DEFAULT) == 0 && !S_ISDIR(stx.stx_mode))
+		rc = -EACCES;
+	else if ((flags & XATTR_CREATE) && exists)
+		rc = -EEXIST;
+	else if ((flags & XATTR_REPLACE) && !exists)
+		rc = -ENODATA;
+	int keep = 1;
+	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0) {
+		mode_t perm;
+		int minimal;
+		rc = acl_mode(val, size, &perm, &minimal);
+		if (rc == 0) {
+			a.mode = (a.mode & ~(uint32_t)0777) | perm;
+			keep = !minimal;
+		}
+	}
+	void *nb = NULL;
+	long nl = 0;
+	if (rc == 0) {
+		size_t cap = len + strlen(name) + size + 16;
+		if (!(nb = malloc(cap)))
+			rc = -ENOMEM;
+		else if ((nl = fb_xblob_set(blob, len, name, keep ? val : NULL, size, nb, cap)) < 0)
+			rc = -EIO;
+	}
+	if (rc == 0)
+		rc = store(x, &stx, &a, nb, (size_t)nl);
+	/* The ACL's permission bits reach the disk as a chmod would put them. */
+	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0)
+		rc = x->kind == XK_FD ? fb_chmod_core(AT_FDCWD, NULL, x->fd, a.mode & 07777, 0)
+				      : fb_chmod_core(AT_FDCWD, x->path, -1, a.mode & 07777, 0);
+	free(blob);
+	free(nb);
+	return rc;
+}
+
+static ssize_t get_core(const struct xt *x, const char *name, void *value, size_t size)
+{
+	struct statx stx;
+	struct fb_attr a;
+	void *blob;
+	size_t len;
+	int rc = load(x, &stx, &a, &blob, &len);
+	if (rc < 0)
+		return rc;
+	const void *v;
+	size_t vl;
+	ssize_t n;
+	if (fb_xblob_get(blob, len, name, &v, &vl) != 1)
+		n = -ENODATA;
+	else if (size == 0)
+		n = (ssize_t)vl;
+	else if (vl > size)
+		n = -ERANGE;
+	else {
+		memcpy(value, v, vl);
+		n = (ssize_t)vl;
+	}
+	free(blob);
+	return n;
+}
+
+static int remove_core(const struct xt *x, const char *name)
+{
+	struct statx stx;
+	struct fb_attr a;
+	void *blob;
+	size_t len;
+	int rc = load(x, &stx, &a, &blob, &len);
+	if (rc < 0)
+		return rc;
+	const void *v;
+	size_t vl;
+	void *nb = NULL;
+	long nl = 0;
+	if (fb_xblob_get(blob, len, name, &v, &vl) != 1)
+		rc = -ENODATA;
+	else if (!(nb = malloc(len ? len : 1)))
+		rc = -ENOMEM;
+	else if ((nl = fb_xblob_set(blob, len, name, NULL, 0, nb, len)) < 0)
+		rc = -EIO;
+	if (rc == 0)
+		rc = store(x, &stx, &a, nb, (size_t)nl);
+	free(blob);
+	free(nb);
+	return rc;
+}
+
+/* ---- listxattr: the real names, then the faked ones --------------------- */
+
+static ssize_t real_list(const struct xt *x, char *buf, size_t size)
+{
+	FB_REAL(listxattr);
+	FB_REAL(llistxattr);
+	FB_REAL(flistxattr);
+	ssize_t n;
+	switch (x->kind) {
+	case XK_FD: n = real_flistxattr ? real_flistxattr(x->fd, buf, size) : -1; break;
+	case XK_LPATH: n = real_llistxattr ? real_llistxattr(x->path, buf, size) : -1; break;
+	default: n = real_listxattr ? real_listxattr(x->path, buf, size) : -1; break;
+	}
+	if (n < 0 && (errno == ENOTSUP || errno == ENOSYS))
+		return 0;	/* no real xattrs here: the faked ones still are */
+	return n < 0 ? -errno : n;
+}
+
+struct names {
+	char *buf;
+	size_t used, cap;
+	int overflow;
+};
+
+static int listed(const struct names *l, const char *n, size_t nl)
+{
+	for (size_t off = 0; off < l->used;) {
+		size_t k = strlen(l->buf + off);
+		if (k == nl && memcmp(l->buf + off, n, nl) == 0)
+			return 1;
+		off += k + 1;
+	}
+	return 0;
+}
+
+static void add_name(const char *n, size_t nl, void *arg)
+{
+	struct names *l = arg;
+	if (listed(l, n, nl))
+		return;
+	if (l->used + nl + 1 > l->cap) {
+		l->overflow = 1;
+		return;
+	}
+	memcpy(l->buf + l->used, n, nl);
+	l->buf[l->used + nl] = 0;
+	l->used += nl + 1;
+}
+
+static ssize_t list_core(const struct xt *x, char *list, size_t size)
+{
+	struct statx stx;
+	struct fb_attr a;
+	void *blob;
+	size_t len;
+	int rc = load(x, &stx, &a, &blob, &len);
+	if (rc < 0)
+		return rc;
+	ssize_t rn = real_list(x, NULL, 0);
+	struct names l = { NULL, 0, 0, 0 };
+	if (rn >= 0) {
+		l.cap = (size_t)rn + len + 1;
+		if (!(l.buf = malloc(l.cap)))
+			rn = -ENOMEM;
+	}
+	if (rn > 0) {
+		rn = real_list(x, l.buf, (size_t)rn);
+		if (rn >= 0)
+			l.used = (size_t)rn;
+		else if (rn == -ERANGE)
+			rn = -EAGAIN;	/* grew meanwhile: the caller retries below */
+	}
+	if (rn >= 0)
+		fb_xblob_names(blob, len, add_name, &l);
+	ssize_t out;
+	if (rn < 0)
+		out = rn;
+	else if (l.overflow)
+		out = -EIO;
+	else if (size == 0)
+		out = (ssize_t)l.used;
+	else if (l.used > size)
+		out = -ERANGE;
+	else {
+		memcpy(list, l.buf, l.used);
+		out = (ssize_t)l.used;
+	}
+	free(l.buf);
+	free(blob);
+	return out;
+}
+
+static ssize_t ret_ssize(ssize_t rc, int saved)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	errno = saved;
+	return rc;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+#define SET_ENTRY(fn, kind, T, arg)                                                      \
+	FB_EXPORT int fn(T arg, const char *name, const void *value, size_t size, int flags) \
+	{                                                                                \
+		FB_PROLOGUE(fn, arg, name, value, size, flags);                          \
+		if (!faked(name))                                                        \
+			return real_##fn(arg, name, value, size, flags);                 \
+		struct xt x = XT_##kind(arg);                                            \
+		return fb_ret(set_core(&x, name, value, size, flags));                   \
+	}
+#define GET_ENTRY(fn, kind, T, arg)                                                      \
+	FB_EXPORT ssize_t fn(T arg, const char *name, void *value, size_t size)           \
+	{                                                                                \
+		FB_REAL(fn);                                                             \
+		if (!real_##fn)                                                          \
+			return fb_enosys(#fn);                                           \
+		if (!fb_enter() || !faked(name))                                         \
+			return real_##fn(arg, name, value, size);                        \
+		int saved = errno;                                                       \
+		struct xt x = XT_##kind(arg);                                            \
+		return ret_ssize(get_core(&x, name, value, size), saved);                \
+	}
+#define LIST_ENTRY(fn, kind, T, arg)                                                     \
+	FB_EXPORT ssize_t fn(T arg, char *list, size_t size)                             \
+	{                                                                                \
+		FB_REAL(fn);                                                             \
+		if (!real_##fn)                                                          \
+			return fb_enosys(#fn);                                           \
+		if (!fb_enter())                                                         \
+			return real_##fn(arg, list, size);                               \
+		int saved = errno;                                                       \
+		struct xt x = XT_##kind(arg);                                            \
+		ssize_t n;                                                               \
+		while ((n = list_core(&x, list, size)) == -EAGAIN)                       \
+			;                                                                \
+		return ret_ssize(n, saved);                                              \
+	}
+#define REMOVE_ENTRY(fn, kind, T, arg)                                                   \
+	FB_EXPORT int fn(T arg, const char *name)                                        \
+	{                                                                                \
+		FB_PROLOGUE(fn, arg, name);                                              \
+		if (!faked(name))                                                        \
+			return real_##fn(arg, name);                                     \
+		struct xt x = XT_##kind(arg);                                            \
+		return fb_ret(remove_core(&x, name));                                    \
+	}
+
+#define XT_PATH(p) { XK_PATH, (p), -1 }
+#define XT_LPATH(p) { XK_LPATH, (p), -1 }
+#define XT_FD(f) { XK_FD, NULL, (f) }
+
+SET_ENTRY(setxattr, PATH, const char *, path)
+SET_ENTRY(lsetxattr, LPATH, const char *, path)
+SET_ENTRY(fsetxattr, FD, int, fd)
+GET_ENTRY(getxattr, PATH, const char *, path)
+GET_ENTRY(lgetxattr, LPATH, const char *, path)
+GET_ENTRY(fgetxattr, FD, int, fd)
+LIST_ENTRY(listxattr, PATH, const char *, path)
+LIST_ENTRY(llistxattr, LPATH, const char *, path)
+LIST_ENTRY(flistxattr, FD, int, fd)
+REMOVE_ENTRY(removexattr, PATH, const char *, path)
+REMOVE_ENTRY(lremovexattr, LPATH, const char *, path)
+REMOVE_ENTRY(fremovexattr, FD, int, fd)

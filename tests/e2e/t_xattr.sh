@@ -1,0 +1,94 @@
+# Extended attributes, capabilities and ACLs (issue 8, point 1).
+
+test_setcap_getcap_persist() {
+	need setcap getcap
+	cp /bin/true f
+	assert_match 'cap_net_raw=ep' "$(fb sh -c 'setcap cap_net_raw+ep f && getcap f')"
+	assert_match 'cap_net_raw=ep' "$(fb getcap f)" "next session"
+	[ -z "$(getcap f)" ] || fail "real file got a capability"
+}
+
+test_trusted_xattr_faked_user_xattr_real() {
+	need setfattr getfattr
+	touch f
+	fb sh -c 'setfattr -n trusted.x -v 1 f; setfattr -n user.u -v 2 f'
+	assert_eq '"1"' "$(fb getfattr --only-values -n trusted.x f | sed 's/^/"/;s/$/"/')"
+	out=$(getfattr -d f 2>/dev/null || true)
+	case "$out" in *user.u*) ;; *) skip "filesystem without user xattrs" ;; esac
+	assert_match 'user.u="2"' "$out"
+	[ -z "$(getfattr -n trusted.x f 2>/dev/null)" ] || fail "trusted.x reached the real file"
+}
+
+test_xattr_flags_and_errors() {
+	need python3
+	touch f
+	out=$(fb python3 -c '
+import os, errno
+def tryit(f, *a):
+    try: f(*a); return "ok"
+    except OSError as e: return errno.errorcode[e.errno]
+print(tryit(os.getxattr, "f", "trusted.none"))
+print(tryit(os.setxattr, "f", "trusted.a", b"1", os.XATTR_REPLACE))
+print(tryit(os.setxattr, "f", "trusted.a", b"1", os.XATTR_CREATE))
+print(tryit(os.setxattr, "f", "trusted.a", b"1", os.XATTR_CREATE))
+print(tryit(os.setxattr, "f", "trusted.big", b"x" * 65537))
+os.setxattr("f", "trusted.big", b"y" * 65536)
+print(len(os.getxattr("f", "trusted.big")))
+os.removexattr("f", "trusted.a")
+print(tryit(os.removexattr, "f", "trusted.a"))
+print(sorted(n for n in os.listxattr("f") if not n.startswith("user.")))')
+	assert_eq "ENODATA
+ENODATA
+ok
+EEXIST
+E2BIG
+65536
+ENODATA
+['trusted.big']" "$out"
+}
+
+test_acl_updates_mode_like_kernel() {
+	need setfacl getfacl
+	touch f
+	out=$(fb sh -c 'chmod 640 f; setfacl -m u:bin:rw f; stat -c %a f; getfacl -cn f')
+	assert_eq "660
+user::rw-
+user:2:rw-
+group::r--
+mask::rw-
+other::---" "$out"
+}
+
+test_cp_a_keeps_modes_and_caps() {
+	need setcap getcap
+	mkdir -p d/e; cp /bin/true d/e/t
+	out=$(fb sh -c 'chmod 775 d d/e; chmod 4711 d/e/t; setcap cap_net_raw+ep d/e/t; chmod 4711 d/e/t;
+		cp -a d d2; stat -c "%a %n" d2 d2/e d2/e/t; getcap d2/e/t')
+	assert_eq "775 d2
+775 d2/e
+4711 d2/e/t
+d2/e/t cap_net_raw=ep" "$out"
+}
+
+test_mv_keeps_xattrs() {
+	need setfattr getfattr
+	mkdir a b; touch a/f
+	fb sh -c 'setfattr -n trusted.k -v v a/f; mv a/f b/f'
+	assert_eq "v" "$(fb getfattr --only-values -n trusted.k b/f)"
+}
+
+test_tar_and_bsdtar_archive_capability() {
+	need setcap getcap bsdtar
+	cp /bin/true f
+	fb sh -c 'setcap cap_net_raw+ep f; tar --xattrs --xattrs-include="*" -cf gnu.tar f; bsdtar -cf bsd.tar f'
+	mkdir x y
+	assert_match 'cap_net_raw=ep' "$(fb sh -c 'cd x && tar --xattrs --xattrs-include="*" -xf ../gnu.tar && getcap f')"
+	assert_match 'cap_net_raw=ep' "$(fb sh -c 'cd y && bsdtar -xf ../bsd.tar && getcap f')"
+}
+
+test_xattrs_dropped_with_the_file() {
+	need setfattr getfattr
+	touch f
+	fb sh -c 'setfattr -n trusted.k -v v f; rm f; touch f'
+	[ -z "$(fb getfattr -n trusted.k f 2>/dev/null)" ] || fail "new file inherited the xattr"
+}

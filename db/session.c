@@ -179,6 +179,21 @@ static void remove_temporaries(struct fb_session *s)
 	}
 }
 
+/* LIVE.static: the markers of static programs already warned about
+ * (preload/exec.c); they belong to the table and go with it. */
+static void remove_static_markers(const struct fb_session *s)
+{
+	char p[sizeof s->live + 16];
+	glob_t g;
+	snprintf(p, sizeof p, "%s.static/*", s->live);
+	if (glob(p, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) == 0)
+		for (size_t j = 0; j < g.gl_pathc; j++)
+			unlink(g.gl_pathv[j]);
+	globfree(&g);
+	snprintf(p, sizeof p, "%s.static", s->live);
+	rmdir(p);
+}
+
 static int start(struct fb_session *s, struct fb_err *err)
 {
 	s->usersfd = open(s->users, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -285,6 +300,7 @@ int fb_session_leave(struct fb_session *s, struct fb_err *err)
 			 * session merges it. */
 			if (rc == 0 && !s->keep_table) {
 				unlink(s->live);
+				remove_static_markers(s);
 				unlink(s->users);
 				unlink(s->lock);
 			}

@@ -1,0 +1,453 @@
+/*
+ * exec.c - the exec family and posix_spawn.  Core: exec_prepare(), run
+ * before every exec of the session, which
+ *   1. warns once per program per session when the program is statically
+ *      linked: no LD_PRELOAD reaches it, so its chown/stat are real;
+ *   2. puts the session back into an environment that lost it (env -i,
+ *      clearenv, a hand-made envp), so the child is still fake root.
+ *
+ * glibc's execvp, execl, ... reach execve through internal calls we cannot
+ * interpose, so every public entry point has its own wrapper; each is a
+ * forward to the core plus the real call.
+ *
+ * This runs in every exec of a build, possibly in a vfork child or after
+ * fork in a threaded program: no malloc, no locks, the stack only.  The
+ * common case (an intact environment, a dynamic program) costs one open,
+ * one or two preads and a close.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+extern char **environ;
+
+/* The session's variables.  LD_PRELOAD first, FAKEBUILD_LIB second: the
+ * library path the session preloads is FAKEBUILD_LIB's value. */
+enum { V_PRELOAD, V_LIB, V_TABLE, V_NVARS = 8 };
+static const char *const var_name[V_NVARS] = {
+	"LD_PRELOAD", "FAKEBUILD_LIB", "FAKEBUILD_TABLE", "FAKEBUILD_DB",
+	"FAKEBUILD_UNKNOWN_IS_REAL", "FAKEBUILD_IDS", "FAKEBUILD_GROUPS", "FAKEROOTKEY",
+};
+/* "NAME=value" as this process saw them at load time. */
+static const char *saved[V_NVARS];
+
+/* Which session variable ENTRY ("NAME=value") is; -1 if none.  Cheap reject first. */
+static int var_index(const char *entry)
+{
+	if (entry[0] != 'F' && entry[0] != 'L')
+		return -1;
+	for (int i = 0; i < V_NVARS; i++) {
+		size_t n = strlen(var_name[i]);
+		if (strncmp(entry, var_name[i], n) == 0 && entry[n] == '=')
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Captured at load, not on first use: `env -i` clears the environment
+ * before it calls anything we wrap.  One pass over environ, pointers only:
+ * glibc never frees environment strings (setenv keeps old values alive).
+ */
+__attribute__((constructor)) static void capture(void)
+{
+	for (char **e = environ; e && *e; e++) {
+		int i = var_index(*e);
+		if (i >= 0 && !saved[i])
+			saved[i] = *e;
+	}
+}
+
+static const char *value(const char *entry)
+{
+	return strchr(entry, '=') + 1;
+}
+
+/* In a session, and not our own code calling exec. */
+static int session(void)
+{
+	return saved[V_TABLE] && !fb_guard;
+}
+
+/* ---- static programs ---------------------------------------------------- */
+
+/* An ELF executable without PT_INTERP: the kernel runs it with no loader. */
+static int elf_is_static(int fd)
+{
+	union {
+		unsigned char ident[EI_NIDENT];
+		Elf64_Ehdr e64;
+		Elf32_Ehdr e32;
+	} h;
+	if (pread(fd, &h, sizeof h, 0) < (ssize_t)sizeof h.e32 || memcmp(h.ident, ELFMAG, SELFMAG) != 0)
+		return 0;	/* a script, or too short to be a program */
+	int is64 = h.ident[EI_CLASS] == ELFCLASS64;
+	unsigned type = is64 ? h.e64.e_type : h.e32.e_type;
+	if (type != ET_EXEC && type != ET_DYN)
+		return 0;
+	uint64_t off = is64 ? h.e64.e_phoff : h.e32.e_phoff;
+	unsigned num = is64 ? h.e64.e_phnum : h.e32.e_phnum;
+	unsigned size = is64 ? h.e64.e_phentsize : h.e32.e_phentsize;
+	unsigned want = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (num == 0 || num > 128 || size < want)
+		return 0;	/* not something we understand: assume dynamic */
+	unsigned char ph[128 * sizeof(Elf64_Phdr)];
+	if (size > sizeof(Elf64_Phdr) * 2)
+		return 0;
+	size_t len = (size_t)num * size;
+	if (len > sizeof ph || pread(fd, ph, len, (off_t)off) != (ssize_t)len)
+		return 0;
+	for (unsigned i = 0; i < num; i++) {
+		uint32_t pt;
+		memcpy(&pt, ph + (size_t)i * size, sizeof pt);	/* p_type is first in both classes */
+		if (pt == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/* The dynamic loader itself has no PT_INTERP, and `ldd` runs it directly. */
+static int is_loader(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return strncmp(b, "ld-", 3) == 0 || strncmp(b, "ld.so", 5) == 0 || strncmp(b, "ld64.so", 7) == 0;
+}
+
+/*
+ * First time this session execs this program (by inode)?  A marker file
+ * per program in $FAKEBUILD_TABLE.static, made with O_EXCL, answers it
+ * across processes; the session's end removes the directory.
+ */
+static int first_time(const struct stat *st)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof p, "%s.static", value(saved[V_TABLE]));
+	if (n < 0 || (size_t)n + 40 > sizeof p)
+		return 1;
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return 1;
+	snprintf(p + n, sizeof p - (size_t)n, "/%llx-%llx", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno != EEXIST;
+	close(fd);
+	return 1;
+}
+
+/* Warn if DIRFD/PATH (or FD, when >= 0) is a static program.  Called with fb_guard held. */
+static void check_static_fd(int fd, int dirfd, const char *path)
+{
+	struct stat st;
+	if (!elf_is_static(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	char abs[PATH_MAX];
+	if (fb_path_hint(dirfd, path, abs, sizeof abs) < 0)
+		snprintf(abs, sizeof abs, "%s", path);
+	if (is_loader(abs))
+		return;
+	const char *q = getenv("FAKEBUILD_QUIET");
+	if (q && *q == '1')
+		return;
+	if (first_time(&st))
+		fb_warn("warning: %s is statically linked; its file operations are not faked", abs);
+}
+
+static void check_static(int dirfd, const char *path, int flags)
+{
+	int oflags = O_RDONLY | O_CLOEXEC;
+	if (flags & AT_SYMLINK_NOFOLLOW)
+		oflags |= O_NOFOLLOW;
+	if (!path[0] && (flags & AT_EMPTY_PATH)) {
+		check_static_fd(dirfd, dirfd, "");
+		return;
+	}
+	int fd = openat(dirfd, path, oflags);
+	if (fd < 0)
+		return;		/* unreadable (mode 111) or missing: exec will say */
+	check_static_fd(fd, dirfd, path);
+	close(fd);
+}
+
+/* The program execvp(FILE) will run, as glibc searches PATH: first executable candidate. */
+static void check_static_path(const char *file)
+{
+	if (strchr(file, '/')) {
+		check_static(AT_FDCWD, file, 0);
+		return;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	size_t fl = strlen(file);
+	if (!fl || fl > NAME_MAX)
+		return;
+	char cand[PATH_MAX];
+	for (const char *d = path;; d++) {
+		size_t dl = strcspn(d, ":");
+		if (dl + fl + 2 <= sizeof cand) {
+			memcpy(cand, d, dl);
+			size_t off = dl;
+			if (dl)
+				cand[off++] = '/';
+			memcpy(cand + off, file, fl + 1);
+			if (access(cand, X_OK) == 0) {
+				check_static(AT_FDCWD, cand, 0);
+				return;
+			}
+		}
+		d += dl;
+		if (!*d)
+			return;
+	}
+}
+
+/* ---- the session in the child's environment ----------------------------- */
+
+/* How many entries fixed_env() may need for ENVP: envp's own, ours, the NULL. */
+static size_t env_room(char *const envp[])
+{
+	size_t n = 0;
+	if (session())
+		while (envp && envp[n])
+			n++;
+	return n + V_NVARS + 1;
+}
+
+/* LD_PRELOAD value lacking our library? */
+static int preload_lacks(const char *entry)
+{
+	const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+	if (!lib || !*lib)
+		return 0;
+	const char *v = value(entry);
+	size_t ll = strlen(lib);
+	for (const char *p = v; (p = strstr(p, lib)); p += ll)
+		if ((p == v || p[-1] == ' ' || p[-1] == ':') && (!p[ll] || p[ll] == ' ' || p[ll] == ':'))
+			return 0;
+	return 1;
+}
+
+/*
+ * ENVP with the session variables it lacks put back (the current
+ * environment's value first: setuid() updates FAKEBUILD_IDS, else the
+ * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
+ * LD_PRELOAD entry (PRELEN bytes).  Returns ENVP itself when intact.
+ */
+static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t prelen)
+{
+	if (!session())
+		return envp;
+	int have[V_NVARS] = { 0 };
+	const char *old_pre = NULL;
+	int missing = 0;
+	for (size_t i = 0; envp && envp[i]; i++) {
+		int v = var_index(envp[i]);
+		if (v < 0)
+			continue;
+		have[v] = 1;
+		if (v == V_PRELOAD && preload_lacks(envp[i])) {
+			old_pre = envp[i];
+			missing = 1;
+		}
+	}
+	for (int v = 0; v < V_NVARS; v++)
+		if (!have[v] && saved[v])
+			missing = 1;
+	if (!missing)
+		return envp;
+	size_t n = 0;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (envp[i] != old_pre)
+			out[n++] = envp[i];
+	for (int v = 0; v < V_NVARS; v++) {
+		if (v == V_PRELOAD)
+			continue;
+		if (!have[v] && saved[v]) {
+			const char *cur = getenv(var_name[v]);
+			/* getenv returns the value; its entry starts name-length + 1 before it. */
+			out[n++] = (char *)(cur ? cur - strlen(var_name[v]) - 1 : saved[v]);
+		}
+	}
+	if (old_pre || !have[V_PRELOAD]) {
+		const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+		if (lib && old_pre && *value(old_pre))
+			snprintf(pre, prelen, "LD_PRELOAD=%s %s", lib, value(old_pre));
+		else if (lib)
+			snprintf(pre, prelen, "LD_PRELOAD=%s", lib);
+		else if (saved[V_PRELOAD])
+			snprintf(pre, prelen, "%s", saved[V_PRELOAD]);
+		else
+			pre = NULL;
+		if (pre)
+			out[n++] = pre;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+/* Bytes a rebuilt LD_PRELOAD entry for ENVP may need. */
+static size_t pre_room(char *const envp[])
+{
+	size_t n = 16;
+	if (saved[V_LIB])
+		n += strlen(saved[V_LIB]);
+	if (saved[V_PRELOAD])
+		n += strlen(saved[V_PRELOAD]);
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (var_index(envp[i]) == V_PRELOAD)
+			n += strlen(envp[i]);
+	return n;
+}
+
+/* Room for fixed_env(), on the caller's stack (exec and vfork children must not malloc). */
+#define FIXED_ENV(envp, result)                                                     \
+	char *fb_envbuf_[env_room(envp)];                                           \
+	char fb_prebuf_[session() ? pre_room(envp) : 1];                            \
+	char *const *result = fixed_env((envp), fb_envbuf_, fb_prebuf_, sizeof fb_prebuf_)
+
+/* ---- entry points --------------------------------------------------------- */
+
+#define FB_REAL_OR_ENOSYS(fn)               \
+	FB_REAL(fn);                        \
+	if (!real_##fn)                     \
+		return fb_enosys(#fn)
+
+FB_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	FB_REAL_OR_ENOSYS(execve);
+	if (!session())
+		return real_execve(path, argv, envp);
+	fb_guard++;
+	check_static(AT_FDCWD, path, 0);
+	fb_guard--;
+	/* A program may hand us a different envp than ours. */
+	FIXED_ENV(envp, env);
+	return real_execve(path, argv, env);
+}
+
+FB_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	FB_REAL_OR_ENOSYS(execveat);
+	if (!session())
+		return real_execveat(dirfd, path, argv, envp, flags);
+	fb_guard++;
+	check_static(dirfd, path, flags);
+	fb_guard--;
+	FIXED_ENV(envp, env);
+	return real_execveat(dirfd, path, argv, env, flags);
+}
+
+FB_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	FB_REAL_OR_ENOSYS(fexecve);
+	if (!session())
+		return real_fexecve(fd, argv, envp);
+	fb_guard++;
+	check_static_fd(fd, fd, "");
+	fb_guard--;
+	FIXED_ENV(envp, env);
+	return real_fexecve(fd, argv, env);
+}
+
+FB_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+FB_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	FB_REAL_OR_ENOSYS(execvpe);
+	if (!session())
+		return real_execvpe(file, argv, envp);
+	fb_guard++;
+	check_static_path(file);
+	fb_guard--;
+	FIXED_ENV(envp, env);
+	return real_execvpe(file, argv, env);
+}
+
+FB_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* The execl family: the variadic list into an argv on the stack. */
+#define VA_ARGV(first, ap, argv)                                          \
+	size_t argc_ = 1;                                                 \
+	va_start(ap, first);                                              \
+	while (va_arg(ap, char *))                                        \
+		argc_++;                                                  \
+	va_end(ap);                                                       \
+	char *argv[argc_ + 1];                                            \
+	argv[0] = (char *)(first);                                        \
+	va_start(ap, first);                                              \
+	for (size_t i_ = 1; i_ <= argc_; i_++)                            \
+		argv[i_] = va_arg(ap, char *)
+
+FB_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	VA_ARGV(arg, ap, argv);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+FB_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	VA_ARGV(arg, ap, argv);
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+FB_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	VA_ARGV(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* posix_spawn returns an error number, not -1 and errno. */
+FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	FB_REAL(posix_spawn);
+	if (!real_posix_spawn)
+		return ENOSYS;
+	if (!session())
+		return real_posix_spawn(pid, path, fa, attr, argv, envp);
+	fb_guard++;
+	check_static(AT_FDCWD, path, 0);
+	fb_guard--;
+	FIXED_ENV(envp, env);
+	return real_posix_spawn(pid, path, fa, attr, argv, env);
+}
+
+FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	FB_REAL(posix_spawnp);
+	if (!real_posix_spawnp)
+		return ENOSYS;
+	if (!session())
+		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+	fb_guard++;
+	check_static_path(file);
+	fb_guard--;
+	FIXED_ENV(envp, env);
+	return real_posix_spawnp(pid, file, fa, attr, argv, env);
+}

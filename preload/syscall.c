@@ -1,0 +1,141 @@
+/*
+ * syscall.c - syscall(2) with the numbers we fake.  Programs that bypass
+ * libc's wrappers (Go-style runtimes linked dynamically, Python's
+ * ctypes, fchmodat2 which glibc 2.36 lacks) still reach the fake view:
+ * each faked number forwards to this library's own public function,
+ * which is the interposed one (we are first in the lookup order).  Every
+ * other number goes to the real syscall() with the six arguments as given.
+ *
+ * Only numbers whose argument layout equals the libc function's are
+ * forwarded: the struct stat numbers only where the kernel's struct stat
+ * is glibc's (x86_64), the 16-bit id calls of 32-bit ABIs never.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fb.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452	/* Linux 6.6; the same number on every architecture */
+#endif
+
+int capset(void *hdr, void *data);
+
+/* fchmodat2: fchmodat with working flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH). */
+static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
+{
+	if ((flags & AT_EMPTY_PATH) && path && !path[0])
+		return dirfd == AT_FDCWD ? chmod(".", mode) : fchmod(dirfd, mode);
+	return fchmodat(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
+}
+
+/* A faked number: forward it and return 1 with its result in RET; else 0. */
+static int faked(long n, const long a[6], long *ret)
+{
+#define P(i) ((void *)a[i])
+#define S(i) ((const char *)a[i])
+#define I(i) ((int)a[i])
+#define U(i) ((unsigned)a[i])
+	switch (n) {
+	case SYS_statx: *ret = statx(I(0), S(1), I(2), U(3), P(4)); return 1;
+#if defined(__x86_64__)
+	case SYS_newfstatat: *ret = fstatat(I(0), S(1), P(2), I(3)); return 1;
+	case SYS_fstat: *ret = fstat(I(0), P(1)); return 1;
+	case SYS_stat: *ret = stat(S(0), P(1)); return 1;
+	case SYS_lstat: *ret = lstat(S(0), P(1)); return 1;
+#endif
+	case SYS_fchownat: *ret = fchownat(I(0), S(1), U(2), U(3), I(4)); return 1;
+	case SYS_fchmodat: *ret = fchmodat(I(0), S(1), U(2), 0); return 1;
+	case SYS_fchmodat2: *ret = fchmodat2_(I(0), S(1), U(2), I(3)); return 1;
+	case SYS_fchmod: *ret = fchmod(I(0), U(1)); return 1;
+	case SYS_mknodat: *ret = mknodat(I(0), S(1), U(2), (dev_t)U(3)); return 1;
+	case SYS_mkdirat: *ret = mkdirat(I(0), S(1), U(2)); return 1;
+	case SYS_unlinkat: *ret = unlinkat(I(0), S(1), I(2)); return 1;
+	case SYS_renameat2: *ret = renameat2(I(0), S(1), I(2), S(3), U(4)); return 1;
+#ifdef SYS_renameat
+	case SYS_renameat: *ret = renameat(I(0), S(1), I(2), S(3)); return 1;
+#endif
+#ifdef SYS_chmod
+	case SYS_chmod: *ret = chmod(S(0), U(1)); return 1;
+	case SYS_mknod: *ret = mknod(S(0), U(1), (dev_t)U(2)); return 1;
+	case SYS_mkdir: *ret = mkdir(S(0), U(1)); return 1;
+	case SYS_unlink: *ret = unlink(S(0)); return 1;
+	case SYS_rmdir: *ret = rmdir(S(0)); return 1;
+	case SYS_rename: *ret = rename(S(0), S(1)); return 1;
+#endif
+#ifdef SYS_getuid32
+	/* 32-bit ABIs: the 32-bit id calls; the old 16-bit ones go to the kernel. */
+	case SYS_chown32: *ret = chown(S(0), U(1), U(2)); return 1;
+	case SYS_lchown32: *ret = lchown(S(0), U(1), U(2)); return 1;
+	case SYS_fchown32: *ret = fchown(I(0), U(1), U(2)); return 1;
+	case SYS_getuid32: *ret = getuid(); return 1;
+	case SYS_geteuid32: *ret = geteuid(); return 1;
+	case SYS_getgid32: *ret = getgid(); return 1;
+	case SYS_getegid32: *ret = getegid(); return 1;
+	case SYS_getresuid32: *ret = getresuid(P(0), P(1), P(2)); return 1;
+	case SYS_getresgid32: *ret = getresgid(P(0), P(1), P(2)); return 1;
+	case SYS_setuid32: *ret = setuid(U(0)); return 1;
+	case SYS_setgid32: *ret = setgid(U(0)); return 1;
+	case SYS_setreuid32: *ret = setreuid(U(0), U(1)); return 1;
+	case SYS_setregid32: *ret = setregid(U(0), U(1)); return 1;
+	case SYS_setresuid32: *ret = setresuid(U(0), U(1), U(2)); return 1;
+	case SYS_setresgid32: *ret = setresgid(U(0), U(1), U(2)); return 1;
+	case SYS_setfsuid32: *ret = setfsuid(U(0)); return 1;
+	case SYS_setfsgid32: *ret = setfsgid(U(0)); return 1;
+	case SYS_getgroups32: *ret = getgroups(I(0), P(1)); return 1;
+	case SYS_setgroups32: *ret = setgroups((size_t)U(0), P(1)); return 1;
+#else
+#ifdef SYS_chown
+	case SYS_chown: *ret = chown(S(0), U(1), U(2)); return 1;
+	case SYS_lchown: *ret = lchown(S(0), U(1), U(2)); return 1;
+#endif
+	case SYS_fchown: *ret = fchown(I(0), U(1), U(2)); return 1;
+	case SYS_getuid: *ret = getuid(); return 1;
+	case SYS_geteuid: *ret = geteuid(); return 1;
+	case SYS_getgid: *ret = getgid(); return 1;
+	case SYS_getegid: *ret = getegid(); return 1;
+	case SYS_getresuid: *ret = getresuid(P(0), P(1), P(2)); return 1;
+	case SYS_getresgid: *ret = getresgid(P(0), P(1), P(2)); return 1;
+	case SYS_setuid: *ret = setuid(U(0)); return 1;
+	case SYS_setgid: *ret = setgid(U(0)); return 1;
+	case SYS_setreuid: *ret = setreuid(U(0), U(1)); return 1;
+	case SYS_setregid: *ret = setregid(U(0), U(1)); return 1;
+	case SYS_setresuid: *ret = setresuid(U(0), U(1), U(2)); return 1;
+	case SYS_setresgid: *ret = setresgid(U(0), U(1), U(2)); return 1;
+	case SYS_setfsuid: *ret = setfsuid(U(0)); return 1;
+	case SYS_setfsgid: *ret = setfsgid(U(0)); return 1;
+	case SYS_getgroups: *ret = getgroups(I(0), P(1)); return 1;
+	case SYS_setgroups: *ret = setgroups((size_t)U(0), P(1)); return 1;
+#endif
+	case SYS_capset: *ret = capset(P(0), P(1)); return 1;
+	default: return 0;
+	}
+#undef P
+#undef S
+#undef I
+#undef U
+}
+
+FB_EXPORT long syscall(long number, ...)
+{
+	long a[6];
+	va_list ap;
+	/* The kernel takes six register arguments; so does every syscall() caller's ABI. */
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	FB_REAL(syscall);
+	if (!real_syscall)
+		return fb_enosys("syscall");
+	long ret;
+	if (fb_enter() && faked(number, a, &ret))
+		return ret;
+	return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}

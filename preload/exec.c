@@ -263,7 +263,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 		}
 	}
 	for (int v = 0; v < V_NVARS; v++)
-		if (!have[v] && saved[v])
+		if (!have[v] && (saved[v] || getenv(var_name[v])))
 			missing = 1;
 	if (!missing)
 		return envp;
@@ -274,11 +274,12 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 	for (int v = 0; v < V_NVARS; v++) {
 		if (v == V_PRELOAD)
 			continue;
-		if (!have[v] && saved[v]) {
-			const char *cur = getenv(var_name[v]);
-			/* getenv returns the value; its entry starts name-length + 1 before it. */
-			out[n++] = (char *)(cur ? cur - strlen(var_name[v]) - 1 : saved[v]);
-		}
+		const char *cur = have[v] ? NULL : getenv(var_name[v]);
+		/* getenv returns the value; its entry starts name-length + 1 before it. */
+		if (cur)
+			out[n++] = (char *)(cur - strlen(var_name[v]) - 1);
+		else if (!have[v] && saved[v])
+			out[n++] = (char *)saved[v];
 	}
 	if (old_pre || !have[V_PRELOAD]) {
 		const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;

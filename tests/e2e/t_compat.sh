@@ -1,0 +1,267 @@
+# fakebuild compatibility (issue 8): static programs, raw system calls,
+# cleared environments and closed descriptors, fakeroot's interface,
+# dpkg-buildpackage -rfakebuild, setuid programs inside a session.
+
+# A statically linked program: built here, or the test is skipped.
+static_prog() {
+	need cc
+	printf 'int main(void){return 0;}\n' > st.c
+	cc -static -o st st.c 2>/dev/null || skip "cc -static does not work (libc6-dev's libc.a?)"
+}
+
+test_static_program_warned_once_per_session() {
+	static_prog
+	fb sh -c './st; ./st; sh -c ./st' 2> err
+	assert_eq 1 "$(grep -c 'statically linked' err)" "warnings"
+	assert_contains err "fakebuild: warning: $PWD/st is statically linked; its file operations are not faked"
+	# A new session warns again.
+	fb ./st 2>/dev/null; fb sh -c './st' 2> err2
+	assert_eq 1 "$(grep -c 'statically linked' err2)" "warnings in a second session"
+}
+
+test_static_program_quiet() {
+	static_prog
+	FAKEBUILD_QUIET=1 fb sh -c './st; ./st' 2> err
+	[ ! -s err ] || { cat err >&2; fail "FAKEBUILD_QUIET=1 did not silence the warning"; }
+}
+
+test_static_through_path_and_spawn() {
+	static_prog
+	need python3
+	mkdir bin; mv st bin/
+	PATH=$PWD/bin:$PATH fb python3 -c '
+import os
+os.posix_spawnp("st", ["st"], os.environ)
+os.wait()' 2> err
+	assert_contains err "$PWD/bin/st is statically linked"
+}
+
+test_dynamic_programs_and_scripts_not_warned() {
+	printf '#!/bin/sh\ntrue\n' > s; chmod +x s
+	fb sh -c './s; true; ldd /bin/true >/dev/null; env true' 2> err
+	[ ! -s err ] || { cat err >&2; fail "warned about a dynamic program or script"; }
+}
+
+test_env_i_keeps_fake_root() {
+	touch f
+	out=$(fb env -i PATH=/usr/bin:/bin sh -c 'id -u; chown 7:8 f; stat -c %u:%g f')
+	assert_eq "0
+7:8" "$out"
+	assert_eq 7:8 "$(fb stat -c %u:%g f)" "recorded in the session"
+}
+
+test_env_without_ld_preload_keeps_fake_root() {
+	out=$(fb sh -c 'env -u LD_PRELOAD id -u; LD_PRELOAD= id -u; env LD_PRELOAD=/nonexistent-lib.so id -u 2>/dev/null')
+	assert_eq "0
+0
+0" "$out"
+}
+
+test_setuid_ids_survive_env_i() {
+	need python3
+	out=$(fb python3 -c '
+import os
+os.setgid(50); os.setuid(1000)
+os.execve("/usr/bin/id", ["id", "-u"], {"PATH": "/usr/bin:/bin"})')
+	assert_eq 1000 "$out"
+}
+
+test_closed_descriptors_keep_session() {
+	need python3
+	touch a b c d
+	out=$(fb python3 -c '
+import os
+os.chown("a", 1, 1)
+os.closerange(3, 65536)
+os.chown("b", 2, 2)
+for fd in range(3, 1024):
+    try: os.dup2(1, fd)
+    except OSError: pass
+os.chown("c", 3, 3)
+os.system("stat -c %u a b c")')
+	assert_eq "1
+2
+3" "$out"
+	# close_range(2) and closefrom(3) through libc
+	out=$(fb python3 -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.close_range(3, 0xFFFFFFFF, 0)
+os.chown("d", 4, 4)
+libc.closefrom(3)
+os.system("stat -c %u d; id -u")')
+	assert_eq "4
+0" "$out"
+	assert_eq "1 2 3 4" "$(fb stat -c %u a b c d | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_shell_closing_every_fd() {
+	touch f
+	out=$(fb bash -c 'for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; chown 9 f; stat -c %u f')
+	assert_eq 9 "$out"
+}
+
+# A small C program making raw system calls, compiled here.
+syscall_prog() {
+	need cc
+	cat > sc.c <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+int main(void)
+{
+	struct stat st;
+	struct statx sx;
+	uid_t r, e, s;
+	printf("ids %ld %ld %ld %ld\n", syscall(SYS_getuid), syscall(SYS_geteuid),
+	       syscall(SYS_getgid), syscall(SYS_getegid));
+	syscall(SYS_getresuid, &r, &e, &s);
+	printf("resuid %u %u %u\n", r, e, s);
+	if (syscall(SYS_fchownat, AT_FDCWD, "f", 5, 6, 0) < 0) perror("fchownat");
+	if (syscall(SYS_chown, "g", 7, 8) < 0) perror("chown");
+	if (syscall(SYS_fchmodat, AT_FDCWD, "f", 04755) < 0) perror("fchmodat");
+	if (syscall(SYS_mknodat, AT_FDCWD, "n", S_IFCHR | 0600, makedev(5, 1)) < 0) perror("mknodat");
+	syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0);
+	printf("newfstatat %u %u %o\n", st.st_uid, st.st_gid, st.st_mode & 07777);
+	syscall(SYS_stat, "g", &st);
+	printf("stat %u %u\n", st.st_uid, st.st_gid);
+	syscall(SYS_statx, AT_FDCWD, "n", 0, STATX_BASIC_STATS, &sx);
+	printf("statx %s %u,%u\n", S_ISCHR(sx.stx_mode) ? "chr" : "other", sx.stx_rdev_major, sx.stx_rdev_minor);
+	long rc = syscall(SYS_fchmodat2, AT_FDCWD, "g", 02711, 0);
+	printf("fchmodat2 %ld\n", rc);
+	printf("pid ok %d\n", syscall(SYS_getpid) == getpid());
+	if (syscall(SYS_setuid, 1000) < 0) perror("setuid");
+	printf("after setuid %ld\n", syscall(SYS_getuid));
+	return 0;
+}
+EOF
+	cc -o sc sc.c || skip "cannot compile the test program"
+}
+
+test_raw_syscalls_are_faked() {
+	syscall_prog
+	touch f g
+	out=$(fb ./sc)
+	assert_eq "ids 0 0 0 0
+resuid 0 0 0
+newfstatat 5 6 4755
+stat 7 8
+statx chr 5,1
+fchmodat2 0
+pid ok 1
+after setuid 1000" "$out"
+	assert_eq "5:6 4755
+7:8 2711" "$(fb stat -c '%u:%g %a' f g)"
+	[ ! -u f ] || fail "real file got setuid"
+}
+
+test_raw_syscalls_python_ctypes() {
+	need python3
+	touch f
+	out=$(fb python3 -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_fchownat, SYS_getuid, SYS_fchmodat2 = 260, 102, 452
+assert os.uname().machine == "x86_64"
+print(libc.syscall(SYS_getuid))
+print(libc.syscall(SYS_fchownat, -100, b"f", 3, 4, 0))
+print(libc.syscall(SYS_fchmodat2, -100, b"f", 0o1750, 0))
+st = os.stat("f"); print(st.st_uid, st.st_gid, oct(st.st_mode & 0o7777))')
+	assert_eq "0
+0
+0
+3 4 0o1750" "$out"
+}
+
+# ---- fakeroot's interface ---------------------------------------------
+
+test_fakeroot_save_and_load() {
+	touch f
+	fb -s saved.db sh -c 'chown 3:4 f; chmod 4711 f'
+	[ -s saved.db ] || fail "-s wrote nothing"
+	# A fresh database sees nothing until -i loads the saved state.
+	assert_eq "0:0" "$(fb -d other.db stat -c %u:%g f)"
+	assert_eq "3:4 4711" "$(fb -d third.db -i saved.db stat -c '%u:%g %a' f)"
+	# -i then -s round trip: a change made in the loaded session is saved too.
+	fb -d fourth.db -i saved.db -s saved2.db chown 5 f
+	assert_eq "5:4" "$(fb -d fifth.db -i saved2.db stat -c %u:%g f)"
+}
+
+test_fakeroot_options_accepted() {
+	touch f; chmod 640 f
+	assert_eq "$(id -u)" "$(fb -u stat -c %u f)" "-u"
+	assert_eq 0 "$(fb -f /usr/bin/faked -- id -u)" "-f and --"
+	assert_eq 0 "$(fb -l "$B/lib/libfakebuild.so" id -u)" "-l"
+	fb -h | grep -q '^usage: fakebuild' || fail "-h"
+	fb -v | grep -q '^fakebuild ' || fail "-v"
+}
+
+test_fakerootkey_set() {
+	out=$(fb sh -c 'echo "$FAKEROOTKEY"; env -i /bin/sh -c "echo \$FAKEROOTKEY"')
+	key=$(sed -n 1p <<<"$out")
+	[ -n "$key" ] || fail "FAKEROOTKEY unset"
+	assert_eq "$key" "$(sed -n 2p <<<"$out")" "FAKEROOTKEY after env -i"
+}
+
+test_nested_fakebuild_joins_outer() {
+	touch f g
+	out=$(fb sh -c 'chown 1:2 f; "$0" sh -c "stat -c %u:%g f; chown 3:4 g; echo \$FAKEBUILD_TABLE"; stat -c %u:%g g; echo $FAKEBUILD_TABLE' "$FAKEBUILD")
+	l1=$(sed -n 1p <<<"$out"); t1=$(sed -n 2p <<<"$out"); l3=$(sed -n 3p <<<"$out"); t2=$(sed -n 4p <<<"$out")
+	assert_eq 1:2 "$l1" "outer chown seen inside"
+	assert_eq 3:4 "$l3" "inner chown seen outside"
+	assert_eq "$t2" "$t1" "same live table"
+	assert_eq "1:2 3:4" "$(fb stat -c %u:%g f g | tr '\n' ' ' | sed 's/ $//')" "persisted"
+}
+
+# ---- dpkg-buildpackage -rfakebuild ------------------------------------
+
+# Build examples/debpkg with ROOTCMD; print "mode owner/group path" of the .deb.
+build_deb() {
+	rm -rf "pkg-$1" && cp -r "$TOP/examples/debpkg" "pkg-$1"
+	(cd "pkg-$1" && PATH=$PWD/../wrap:$PATH dpkg-buildpackage -r"$1" -b -us -uc >../build-$1.log 2>&1) ||
+		{ tail -n 30 "build-$1.log" >&2; fail "dpkg-buildpackage -r$1 failed"; }
+	dpkg-deb -c fbdemo_*_*.deb | awk '{print $1, $2, $6}' | sort -k3
+	rm -f fbdemo_*.deb fbdemo_*.buildinfo fbdemo_*.changes
+}
+
+test_dpkg_buildpackage_rfakebuild() {
+	need dpkg-buildpackage dh dpkg-deb make cc
+	mkdir wrap; ln -s "$FAKEBUILD" wrap/fakebuild
+	fb_list=$(build_deb fakebuild)
+	grep -q '^-rwsr-xr-x root/root ./usr/bin/fbdemo$' <<<"$fb_list" ||
+		{ echo "$fb_list" >&2; fail "setuid root binary not in the package"; }
+	grep -q '^-rw-r----- root/adm ./etc/fbdemo.conf$' <<<"$fb_list" ||
+		{ echo "$fb_list" >&2; fail "root:adm file not in the package"; }
+	command -v fakeroot >/dev/null || return 0
+	fr_list=$(build_deb fakeroot)
+	assert_eq "$fr_list" "$fb_list" "the package built with fakeroot"
+}
+
+# ---- setuid programs ---------------------------------------------------
+
+test_session_survives_setuid_programs() {
+	touch f
+	out=$(fb sh -c '
+		for p in passwd su newgrp chfn mount; do
+			command -v $p >/dev/null || continue
+			case $p in
+			su) su -c true root </dev/null >/dev/null 2>&1 ;;
+			mount) mount >/dev/null 2>&1 ;;
+			*) $p --help </dev/null >/dev/null 2>&1 ;;
+			esac
+			echo "ran $p"
+			break
+		done
+		chown 6:7 f; stat -c %u:%g f; id -u')
+	grep -q '^ran ' <<<"$out" || skip "no setuid program (passwd, su, ...) installed"
+	assert_eq "6:7
+0" "$(sed 1d <<<"$out")"
+	assert_eq 6:7 "$(fb stat -c %u:%g f)" "persisted"
+}

@@ -265,3 +265,54 @@ test_session_survives_setuid_programs() {
 0" "$(sed 1d <<<"$out")"
 	assert_eq 6:7 "$(fb stat -c %u:%g f)" "persisted"
 }
+
+# Every exec entry point, each with the session removed from the child's
+# environment (an empty envp, or clearenv() first): `id -u` must say 0.
+test_every_exec_entry_point_keeps_session() {
+	need cc
+	cat > ex.c <<'XEOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv)
+{
+	(void)argc;
+	const char *how = argv[1];
+	char *av[] = { "id", "-u", NULL };
+	char *noenv[] = { NULL };
+	char *pathenv[] = { "PATH=/usr/bin:/bin", NULL };
+	pid_t pid;
+	if (!strcmp(how, "posix_spawn") || !strcmp(how, "posix_spawnp")) {
+		int rc = how[11] ? posix_spawnp(&pid, "id", NULL, NULL, av, pathenv)
+				 : posix_spawn(&pid, "/usr/bin/id", NULL, NULL, av, noenv);
+		if (rc) { fprintf(stderr, "%s: %s\n", how, strerror(rc)); return 1; }
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
+	if (strcmp(how, "execle") && strcmp(how, "execve") && strcmp(how, "execveat") &&
+	    strcmp(how, "fexecve") && strcmp(how, "execvpe"))
+		clearenv(), setenv("PATH", "/usr/bin:/bin", 1);
+	if (!strcmp(how, "execve")) execve("/usr/bin/id", av, noenv);
+	if (!strcmp(how, "execveat")) execveat(AT_FDCWD, "/usr/bin/id", av, noenv, 0);
+	if (!strcmp(how, "fexecve")) fexecve(open("/usr/bin/id", O_RDONLY), av, noenv);
+	if (!strcmp(how, "execvpe")) execvpe("id", av, pathenv);
+	if (!strcmp(how, "execv")) execv("/usr/bin/id", av);
+	if (!strcmp(how, "execvp")) execvp("id", av);
+	if (!strcmp(how, "execl")) execl("/usr/bin/id", "id", "-u", (char *)NULL);
+	if (!strcmp(how, "execlp")) execlp("id", "id", "-u", (char *)NULL);
+	if (!strcmp(how, "execle")) execle("/usr/bin/id", "id", "-u", (char *)NULL, noenv);
+	perror(how);
+	return 1;
+}
+XEOF
+	cc -o ex ex.c || skip "cannot compile the test program"
+	for how in execve execveat fexecve execvpe execv execvp execl execlp execle posix_spawn posix_spawnp; do
+		assert_eq 0 "$(fb ./ex $how)" "$how"
+	done
+}

@@ -113,18 +113,26 @@ static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
 	return 0;
 }
 
-static int decode(const char *db, datum k, datum v, struct fb_store_rec *r, struct fb_err *err)
+struct fb_chunk_key {
+	char tag[4];		/* "FBc" */
+	uint32_t n;
+};
+
+/* Decode one record at *p (END bounds it) into R; advances *p.  0 or -1. */
+static int decode_rec(const char *db, const char **p, const char *end, struct fb_store_rec *r,
+		      struct fb_err *err)
 {
 	struct fb_disk_key dk;
 	struct fb_disk_rec d;
-	if (k.dsize != sizeof dk || (size_t)v.dsize < sizeof d)
-		return fb_err_set(err, "%s: corrupt database: record of %d bytes", db, v.dsize);
-	memcpy(&dk, k.dptr, sizeof dk);
-	memcpy(&d, v.dptr, sizeof d);
+	if ((size_t)(end - *p) < sizeof dk + sizeof d)
+		return fb_err_set(err, "%s: corrupt database: chunk cut short", db);
+	memcpy(&dk, *p, sizeof dk);
+	memcpy(&d, *p + sizeof dk, sizeof d);
+	const char *data = *p + sizeof dk + sizeof d;
 	if (d.version != 1)
 		return fb_err_set(err, "%s: corrupt database: record version %u", db, d.version);
-	if ((uint64_t)sizeof d + d.hint_len + d.xattr_len != (uint64_t)v.dsize ||
-	    (d.hint_len && v.dptr[sizeof d + d.hint_len - 1] != 0))
+	if ((uint64_t)d.hint_len + d.xattr_len > (uint64_t)(end - data) ||
+	    (d.hint_len && data[d.hint_len - 1] != 0))
 		return fb_err_set(err, "%s: corrupt database: bad record lengths", db);
 	r->dev = dk.dev;
 	r->ino = dk.ino;
@@ -135,9 +143,35 @@ static int decode(const char *db, datum k, datum v, struct fb_store_rec *r, stru
 	r->gid = d.gid;
 	r->mode = d.mode;
 	r->rdev = d.rdev;
-	r->hint = d.hint_len ? v.dptr + sizeof d : NULL;
-	r->xattrs = d.xattr_len ? v.dptr + sizeof d + d.hint_len : NULL;
+	r->hint = d.hint_len ? data : NULL;
+	r->xattrs = d.xattr_len ? data + d.hint_len : NULL;
 	r->xattr_len = d.xattr_len;
+	*p = data + d.hint_len + d.xattr_len;
+	return 0;
+}
+
+/* Visit the records of one chunk; 0, 1 (FN stopped) or -1. */
+static int decode_chunk(const char *db, datum k, datum v, fb_store_visit_fn fn, void *arg,
+			long *n, struct fb_err *err)
+{
+	struct fb_chunk_key ck;
+	uint32_t count;
+	if (k.dsize != sizeof ck || memcmp(k.dptr, "FBc", 4) != 0)
+		return fb_err_set(err, "%s: corrupt database: unexpected key of %d bytes", db, k.dsize);
+	if ((size_t)v.dsize < sizeof count)
+		return fb_err_set(err, "%s: corrupt database: empty chunk", db);
+	memcpy(&count, v.dptr, sizeof count);
+	const char *p = v.dptr + sizeof count, *end = v.dptr + v.dsize;
+	for (uint32_t i = 0; i < count; i++) {
+		struct fb_store_rec r;
+		if (decode_rec(db, &p, end, &r, err) < 0)
+			return -1;
+		++*n;
+		if (fn(&r, arg))
+			return 1;
+	}
+	if (p != end)
+		return fb_err_set(err, "%s: corrupt database: %ld stray bytes in a chunk", db, (long)(end - p));
 	return 0;
 }
 
@@ -154,16 +188,10 @@ long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb
 	while (k.dptr) {
 		if (!(k.dsize == FB_STORE_META_LEN && memcmp(k.dptr, FB_STORE_META, FB_STORE_META_LEN) == 0)) {
 			datum v = gdbm_fetch(f, k);
-			struct fb_store_rec r;
 			if (!v.dptr)
 				rc = fb_err_set(err, "%s: corrupt database: %s", db, gdbm_why());
 			else
-				rc = decode(db, k, v, &r, err);
-			if (rc == 0) {
-				n++;
-				if (fn(&r, arg))
-					rc = 1;
-			}
+				rc = decode_chunk(db, k, v, fn, arg, &n, err);
 			free(v.dptr);
 		}
 		datum next = rc ? (datum){ 0 } : gdbm_nextkey(f, k);
@@ -274,38 +302,57 @@ long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err)
 struct save_ctx {
 	GDBM_FILE f;
 	char *buf;
-	size_t cap;
+	size_t used, cap;
+	uint32_t count, chunk;
 	int failed;
 };
+
+static int flush_chunk(struct save_ctx *c)
+{
+	if (!c->count)
+		return 0;
+	memcpy(c->buf, &c->count, sizeof c->count);
+	struct fb_chunk_key ck = { "FBc", c->chunk++ };
+	datum k = { .dptr = (char *)&ck, .dsize = sizeof ck };
+	datum v = { .dptr = c->buf, .dsize = (int)c->used };
+	if (gdbm_store(c->f, k, v, GDBM_REPLACE) != 0)
+		return c->failed = EIO;
+	c->used = sizeof c->count;
+	c->count = 0;
+	return 0;
+}
 
 static int save_one(const struct fb_trec *r, const char *hint, const void *xattrs, void *arg)
 {
 	struct save_ctx *c = arg;
 	uint32_t hl = hint ? (uint32_t)strlen(hint) + 1 : 0;
 	uint32_t xl = xattrs ? r->xattr_len : 0;
-	size_t need = sizeof(struct fb_disk_rec) + hl + xl;
-	if (need > c->cap) {
-		char *nb = realloc(c->buf, need);
+	size_t need = sizeof(struct fb_disk_key) + sizeof(struct fb_disk_rec) + hl + xl;
+	if (c->count && c->used + need > FB_CHUNK_BYTES && flush_chunk(c))
+		return 1;
+	if (c->used + need > c->cap) {
+		size_t cap = c->used + need > FB_CHUNK_BYTES ? c->used + need : FB_CHUNK_BYTES;
+		char *nb = realloc(c->buf, cap);
 		if (!nb)
 			return c->failed = ENOMEM;
 		c->buf = nb;
-		c->cap = need;
+		c->cap = cap;
 	}
+	struct fb_disk_key dk = { r->dev, r->ino };
 	struct fb_disk_rec d = {
 		.version = 1, .btime_nsec = r->btime_nsec, .btime_sec = r->btime_sec,
 		.real_type = r->real_type, .uid = r->uid, .gid = r->gid, .mode = r->mode,
 		.rdev = r->rdev, .hint_len = hl, .xattr_len = xl,
 	};
-	memcpy(c->buf, &d, sizeof d);
+	char *p = c->buf + c->used;
+	memcpy(p, &dk, sizeof dk);
+	memcpy(p + sizeof dk, &d, sizeof d);
 	if (hl)
-		memcpy(c->buf + sizeof d, hint, hl);
+		memcpy(p + sizeof dk + sizeof d, hint, hl);
 	if (xl)
-		memcpy(c->buf + sizeof d + hl, xattrs, xl);
-	struct fb_disk_key dk = { r->dev, r->ino };
-	datum k = { .dptr = (char *)&dk, .dsize = sizeof dk };
-	datum v = { .dptr = c->buf, .dsize = (int)need };
-	if (gdbm_store(c->f, k, v, GDBM_REPLACE) != 0)
-		return c->failed = EIO;
+		memcpy(p + sizeof dk + sizeof d + hl, xattrs, xl);
+	c->used += need;
+	c->count++;
 	return 0;
 }
 
@@ -322,12 +369,16 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 	int ml = snprintf(meta, sizeof meta, "%s%d", meta_prefix, FB_STORE_VERSION);
 	datum mk = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
 	datum mv = { .dptr = meta, .dsize = ml };
-	struct save_ctx c = { .f = f };
+	struct save_ctx c = { .f = f, .used = sizeof(uint32_t) };
 	/* Taken before the copy: changes made during it keep the table dirty. */
 	uint64_t changes = fb_table_changes(t);
 	int rc = gdbm_store(f, mk, mv, GDBM_REPLACE) == 0 ? 0 : -1;
-	if (rc == 0)
+	if (rc == 0 && !(c.buf = malloc(c.cap = FB_CHUNK_BYTES)))
+		c.failed = ENOMEM;
+	if (rc == 0 && !c.failed)
 		rc = fb_table_foreach(t, save_one, &c);
+	if (rc == 0 && !c.failed)
+		flush_chunk(&c);
 	free(c.buf);
 	if (rc == 0 && c.failed)
 		rc = -1;

@@ -662,15 +662,31 @@ void fb_table_mark_saved(struct fb_table *t, uint64_t changes)
 
 /* ---- bulk access for the durable store ----------------------------- */
 
+/* Is record number V the one the index holds for its key?  Locked. */
+static int published(struct fb_table *t, uint32_t v)
+{
+	const struct fb_trec *r = &t->recs[v - 1];
+	struct fb_trec cur;
+	int64_t s = find(t, r->dev, r->ino, &cur);
+	return s >= 0 && t->index[t->h->gen & 1][s] == v;
+}
+
 int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 {
 	int rc = wlock(t, 0);
 	if (rc < 0)
 		return rc;
-	const uint32_t *ix = t->index[t->h->gen & 1];
-	for (uint64_t i = 0; i < t->h->nslots && rc == 0; i++) {
-		const struct fb_trec *r = rec_at(t, ix[i]);
-		if (!r)
+	/*
+	 * Walk the records, not the index: records are allocated from the
+	 * front, so this touches memory in proportion to what was used, while
+	 * the index spans the whole capacity.  A record counts only if the
+	 * index publishes it (a writer killed mid-update may leave a filled
+	 * record that nothing points to).
+	 */
+	const uint64_t used = t->h->rec_next;
+	for (uint64_t i = 0; i < used && rc == 0; i++) {
+		const struct fb_trec *r = &t->recs[i];
+		if (!r->live || !published(t, (uint32_t)i + 1))
 			continue;
 		const char *hint = NULL;
 		if (r->hint_off && r->hint_off + r->hint_len < t->h->arena_size)

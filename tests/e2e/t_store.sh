@@ -84,17 +84,7 @@ test_stale_record_of_reused_inode_is_ignored() {
 	fb sh -c 'chown 42:42 f; chmod 4700 f'
 	# Make the record an earlier file's: same inode number, another birth time
 	# (what a delete outside any session and a reuse of the number leave).
-	python3 - "$FAKEBUILD_DB" <<'PY'
-import dbm.gnu, struct, sys
-db = dbm.gnu.open(sys.argv[1], "w")
-for k in list(db.keys()):
-    if len(k) == 16:
-        v = bytearray(db[k])
-        sec = struct.unpack_from("<q", v, 8)[0]
-        struct.pack_into("<q", v, 8, sec - 1000)
-        db[k] = bytes(v)
-db.close()
-PY
+	python3 "$TOP/tests/e2e/fbdb.py" "$FAKEBUILD_DB" shift-btime -1000
 	assert_eq "0 0 $(stat -c %a f)" "$(fb stat -c '%u %g %a' f)"
 }
 
@@ -104,16 +94,7 @@ test_device_change_remaps_records() {
 	mkdir d; touch d/f d/g
 	fb sh -c 'chown 7:8 d/f; chmod 4711 d/f; chown 9:9 d/g'
 	# What a remount does: the same inodes under another device number.
-	python3 - "$FAKEBUILD_DB" <<'PY'
-import dbm.gnu, struct, sys
-db = dbm.gnu.open(sys.argv[1], "w")
-for k in list(db.keys()):
-    if len(k) == 16:
-        dev, ino = struct.unpack("<QQ", k)
-        v = db[k]; del db[k]
-        db[struct.pack("<QQ", dev + 12345, ino)] = v
-db.close()
-PY
+	python3 "$TOP/tests/e2e/fbdb.py" "$FAKEBUILD_DB" shift-dev 12345
 	assert_eq "7 8 4711|9 9 644" "$(fb stat -c '%u %g %a' d/f d/g | paste -sd'|')"
 }
 

@@ -1,0 +1,49 @@
+"""Rewrite the records of a fakebuild database, for tests that fake what
+happens outside fakebuild's control (a remount, an inode number reused).
+
+    python3 fbdb.py DB shift-dev N      every record's device number += N
+    python3 fbdb.py DB shift-btime N    every record's birth time += N s
+
+The layout is db/store.h's: chunks under keys b"FBc\\0" + u32, each a u32
+count then records of (dev, ino) u64 pairs, struct fb_disk_rec (48 bytes),
+the path hint and the xattr blob.
+"""
+import dbm.gnu
+import struct
+import sys
+
+REC = struct.Struct("<B3xIqIIIIQII")  # struct fb_disk_rec
+
+
+def rewrite(chunk, fix):
+    (count,) = struct.unpack_from("<I", chunk, 0)
+    out, p = bytearray(chunk[:4]), 4
+    for _ in range(count):
+        dev, ino = struct.unpack_from("<QQ", chunk, p)
+        f = list(REC.unpack_from(chunk, p + 16))
+        hl, xl = f[8], f[9]
+        tail = chunk[p + 16 + REC.size:p + 16 + REC.size + hl + xl]
+        dev, ino, f = fix(dev, ino, f)
+        out += struct.pack("<QQ", dev, ino) + REC.pack(*f) + tail
+        p += 16 + REC.size + hl + xl
+    return bytes(out)
+
+
+def main():
+    path, op, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if op == "shift-dev":
+        fix = lambda dev, ino, f: (dev + n, ino, f)
+    elif op == "shift-btime":
+        def fix(dev, ino, f):
+            f[2] += n
+            return dev, ino, f
+    else:
+        sys.exit("unknown operation " + op)
+    db = dbm.gnu.open(path, "w")
+    for k in list(db.keys()):
+        if k.startswith(b"FBc\0"):
+            db[k] = rewrite(db[k], fix)
+    db.close()
+
+
+main()

@@ -37,9 +37,9 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
 			return -errno;
 	}
 	struct fb_attr a;
-	fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
-	return fb_record(&stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path);
+	return fb_record(&stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path, known);
 }
 
 FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)

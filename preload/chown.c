@@ -15,7 +15,7 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	if (rc < 0)
 		return rc;
 	struct fb_attr a;
-	fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
 		return 0;
 	if (uid != (uid_t)-1)
@@ -23,7 +23,7 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	if (gid != (gid_t)-1)
 		a.gid = gid;
 	a.mode = fb_chown_mode(a.mode);
-	return fb_record(&stx, &a, dirfd, path);
+	return fb_record(&stx, &a, dirfd, path, known);
 }
 
 FB_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)

@@ -94,8 +94,16 @@ void fb_path_clean(char *p);
 /* Absolute path of DIRFD/PATH for a record's path hint; 0 or -errno. */
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
 
-/* Record A for the inode STX describes; 0 or -errno. */
-int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path);
+/* Record A for the inode STX describes (KNOWN: it has a record already); 0 or -errno. */
+int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,
+	      int known);
+
+/* Bumped whenever a descriptor number may come to name another file (fd.c). */
+extern unsigned long fb_fd_generation;
+static inline void fb_fd_changed(void)
+{
+	__atomic_fetch_add(&fb_fd_generation, 1, __ATOMIC_RELEASE);
+}
 
 /* Drop the record of an inode that is going away (unlink, rename over). */
 void fb_forget(const struct statx *stx);

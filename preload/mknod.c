@@ -31,7 +31,7 @@ static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, de
 		.uid = fb_fsuid(), .gid = fb_fsgid(),
 		.mode = created_mode(&stx, type, asked), .rdev = dev,
 	};
-	return fb_record(&stx, &a, dirfd, path);
+	return fb_record(&stx, &a, dirfd, path, 0);
 }
 
 static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)

@@ -36,7 +36,7 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 			.uid = fb_fsuid(), .gid = fb_fsgid(),
 			.mode = (uint32_t)(S_IFREG | (mode & S_IRWXU) | (stx.stx_mode & 07777 & ~S_IRWXU)),
 		};
-		fb_record(&stx, &a, fd, "");
+		fb_record(&stx, &a, fd, "", 0);
 	}
 	return fd;
 }

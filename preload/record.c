@@ -10,13 +10,64 @@
 
 #include "fb.h"
 
-int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
+/* Lexically clean an absolute path in place: no "//", "/./" or "x/.." (hints only). */
+void fb_path_clean(char *p)
+{
+	char *out = p, *in = p;
+	while (*in) {
+		while (*in == '/')
+			in++;
+		if (!*in)
+			break;
+		char *end = in;
+		while (*end && *end != '/')
+			end++;
+		size_t n = (size_t)(end - in);
+		if (n == 1 && in[0] == '.') {
+			/* skip */
+		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > p && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, n);
+			out += n;
+		}
+		in = end;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = 0;
+}
+
+/*
+ * The path of a directory descriptor (or of the working directory), for
+ * hints.  Asking the kernel (readlink of /proc/self/fd/N, getcwd) costs
+ * more than the chown it serves, and chown -R asks for the same directory
+ * once per entry; so each thread remembers its last answer until any
+ * descriptor is closed or replaced or the directory changes (fd.c bumps
+ * fb_fd_generation), which is when N may name another directory.
+ */
+unsigned long fb_fd_generation;
+
+static __thread struct {
+	int fd;
+	unsigned long gen;
+	size_t len;
+	char path[PATH_MAX];
+} dircache = { .fd = -2 };
+
+static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 {
 	FB_REAL(readlink);
+	unsigned long gen = __atomic_load_n(&fb_fd_generation, __ATOMIC_ACQUIRE);
+	if (dircache.fd == dirfd && dircache.gen == gen && dircache.len < len) {
+		memcpy(buf, dircache.path, dircache.len + 1);
+		*out = dircache.len;
+		return 0;
+	}
 	size_t dl;
-	if (path && path[0] == '/') {
-		dl = 0;
-	} else if (dirfd == AT_FDCWD) {
+	if (dirfd == AT_FDCWD) {
 		if (!getcwd(buf, len))
 			return -errno;
 		dl = strlen(buf);
@@ -27,6 +78,25 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 		if (n < 0 || buf[0] != '/')
 			return -ENOENT;
 		dl = (size_t)n;
+		buf[dl] = 0;
+	}
+	if (dl < sizeof dircache.path) {
+		memcpy(dircache.path, buf, dl + 1);
+		dircache.len = dl;
+		dircache.fd = dirfd;
+		dircache.gen = gen;
+	}
+	*out = dl;
+	return 0;
+}
+
+int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
+{
+	size_t dl = 0;
+	if (!(path && path[0] == '/')) {
+		int rc = dir_path(dirfd, buf, len, &dl);
+		if (rc < 0)
+			return rc;
 	}
 	size_t pl = path ? strlen(path) : 0;
 	if (dl + 1 + pl + 1 > len)
@@ -38,10 +108,12 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 		dl += pl;
 	}
 	buf[dl] = 0;
+	fb_path_clean(buf);
 	return 0;
 }
 
-int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path)
+int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,
+	      int known)
 {
 	struct fb_table *t = fb_table();
 	if (!t)
@@ -49,10 +121,9 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
 	/* The path hint is only needed when the record is new. */
-	struct fb_attr cur;
 	char hint[PATH_MAX];
 	const char *h = NULL;
-	if (!fb_table_get(t, &id, &cur)) {
+	if (!known) {
 		fb_guard++;
 		if (fb_path_hint(dirfd, path, hint, sizeof hint) == 0)
 			h = hint;

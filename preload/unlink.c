@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -65,6 +66,30 @@ FB_EXPORT int remove(const char *path)
 	return fb_ret(rc);
 }
 
+static int have_records(void)
+{
+	struct fb_table *t = fb_table();
+	return t && fb_table_count(t) > 0;
+}
+
+/*
+ * Keep path hints true across a rename: the moved inode's, and for a
+ * directory every hint beneath it.  --gc and the remount recovery trust them.
+ */
+static void rehint(int newdir, const char *newpath, const char *from)
+{
+	char to[PATH_MAX];
+	struct statx stx;
+	if (fb_path_hint(newdir, newpath, to, sizeof to) < 0 ||
+	    fb_sys_statx(newdir, newpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
+		return;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, &stx);
+	fb_table_set_hint(fb_table(), &id, to);
+	if (S_ISDIR(stx.stx_mode))
+		fb_table_move_hints(fb_table(), from, to);
+}
+
 static int rename_core(int olddir, const char *oldpath, int newdir, const char *newpath,
 		       unsigned flags)
 {
@@ -74,8 +99,13 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	struct statx src, dst;
 	int have = !(flags & RENAME_EXCHANGE) && peek(newdir, newpath, &dst) &&
 		   fb_sys_statx(olddir, oldpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &src) == 0;
+	char from[PATH_MAX];
+	int moved = have_records() && !(flags & RENAME_EXCHANGE) &&
+		    fb_path_hint(olddir, oldpath, from, sizeof from) == 0;
 	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0)
 		return -errno;
+	if (moved)
+		rehint(newdir, newpath, from);
 	/* The replaced target goes away, unless it was another name of the source. */
 	if (have && !(src.stx_ino == dst.stx_ino && src.stx_dev_major == dst.stx_dev_major &&
 		      src.stx_dev_minor == dst.stx_dev_minor) && last_name(&dst))

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,6 +159,23 @@ static int exec_errno(const char *cmd, int e)
 	return ENOENT;
 }
 
+/*
+ * Exec the command through the preload library's execvpe, as every later
+ * exec of the session goes: it warns about a statically linked command.
+ * The library is loaded only in the child, which is about to exec anyway.
+ */
+static void exec_cmd(char **argv)
+{
+	const char *lib = getenv("FAKEBUILD_LIB");
+	void *h = lib ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
+	int (*fb_execvpe)(const char *, char *const[], char *const[]) =
+		h ? (int (*)(const char *, char *const[], char *const[]))dlsym(h, "execvpe") : NULL;
+	if (fb_execvpe)
+		fb_execvpe(argv[0], argv, environ);
+	else
+		execvp(argv[0], argv);
+}
+
 static volatile sig_atomic_t child_pgid;
 
 static void forward(int sig)
@@ -234,7 +252,7 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 			signal(SIGTTOU, SIG_DFL);
 		}
 		close(pfd[0]);
-		execvp(argv[0], argv);
+		exec_cmd(argv);
 		int e = exec_errno(argv[0], errno);
 		ssize_t w = write(pfd[1], &e, sizeof e);
 		(void)w;

@@ -110,6 +110,37 @@ static void find_lib(const char *opt, char *out, size_t len)
 		    n > 0 ? self : "the fakebuild binary", FB_LIBDIR);
 }
 
+/*
+ * With a 32-bit library beside the 64-bit one (BASE/lib/TRIPLET/ for each
+ * class, made by the build), preload BASE/$LIB/libfakebuild.so: the loader
+ * expands $LIB per process, so 32-bit and 64-bit programs each get theirs.
+ * LIB is BASE/lib/libfakebuild.so.
+ */
+static void multilib(char *lib, size_t len)
+{
+#if defined(FB_MULTIARCH) && defined(FB_MULTIARCH32)
+	char base[PATH_MAX];
+	snprintf(base, sizeof base, "%s", lib);
+	char *slash = strrchr(base, '/');
+	if (!slash)
+		return;
+	*slash = 0;			/* BASE/lib */
+	slash = strrchr(base, '/');
+	if (!slash || strcmp(slash, "/lib") != 0)
+		return;
+	*slash = 0;			/* BASE */
+	char c64[PATH_MAX + 64], c32[PATH_MAX + 64];
+	snprintf(c64, sizeof c64, "%s/lib/%s/libfakebuild.so", base, FB_MULTIARCH);
+	snprintf(c32, sizeof c32, "%s/lib/%s/libfakebuild.so", base, FB_MULTIARCH32);
+	if (access(c64, R_OK) == 0 && access(c32, R_OK) == 0 &&
+	    strlen(base) + sizeof "/$LIB/libfakebuild.so" <= len)
+		snprintf(lib, len, "%.*s/$LIB/libfakebuild.so", (int)(len - sizeof "/$LIB/libfakebuild.so"), base);
+#else
+	(void)lib;
+	(void)len;
+#endif
+}
+
 static void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -354,8 +385,11 @@ int main(int argc, char **argv)
 		return fb_check(db);
 
 	char lib[PATH_MAX];
-	if (mode == 0)
+	if (mode == 0) {
 		find_lib(libopt, lib, sizeof lib);
+		if (!libopt)
+			multilib(lib, sizeof lib);
+	}
 	struct fb_session *s;
 	if (fb_session_join(db, 0, &s, &err) < 0)
 		die("%s", err.msg);

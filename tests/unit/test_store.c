@@ -240,6 +240,35 @@ static struct find_rec db_rec(const char *db, uint64_t ino)
 
 /* ---- store -------------------------------------------------------------- */
 
+/* Issue 4: a session holds a full distribution image, 2,000,000 records,
+ * at the default capacity, and they survive a save and a load. */
+static void test_two_million_records_round_trip(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t n = 2000000;
+	struct fb_table *t = new_table(f, f->table, FB_TABLE_DEFAULT_CAPACITY);
+	for (uint32_t i = 1; i <= n; i++) {
+		struct fb_ident id = ident(8, i);
+		struct fb_attr a = attr(i % 65536, i % 7, S_IFREG | 0644);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	assert_int_equal(fb_table_count(t), n);
+	struct fb_err err = { { 0 } };
+	assert_int_equal(fb_store_save(f->db, t, &err), 0);
+	char other[4300];
+	snprintf(other, sizeof other, "%s.2", f->table);
+	struct fb_table *u = new_table(f, other, FB_TABLE_DEFAULT_CAPACITY);
+	assert_int_equal(fb_store_load(f->db, u, &err), (long)n);
+	assert_int_equal(fb_table_count(u), n);
+	for (uint32_t i = 1; i <= n; i += 99991) {
+		struct fb_ident id = ident(8, i);
+		struct fb_attr a;
+		assert_int_equal(fb_table_get(u, &id, &a), 1);
+		assert_int_equal(a.uid, i % 65536);
+		assert_int_equal(a.gid, i % 7);
+	}
+}
+
 static void test_save_load_round_trip(void **state)
 {
 	struct fx *f = *state;
@@ -592,6 +621,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_two_million_records_round_trip),
 		T(test_save_load_round_trip),
 		T(test_save_replaces_previous_database),
 		T(test_load_missing_db_is_empty),

@@ -1,7 +1,8 @@
 /*
- * fuzz_prototype.c - libFuzzer target: the prototype manifest reader.  Built and run
- * by tests/fuzz/run; each input is loaded twice (the second load merges
- * over the first, exercising overrides and hard link checks).
+ * fuzz.c - libFuzzer target of one manifest reader, FUZZ_FORMAT (built by
+ * tests/fuzz/run once per format with -DFUZZ_FORMAT=FB_MF_...); each input
+ * is loaded twice (the second load, auto-detected, merges over the first,
+ * exercising overrides and hard link checks).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(pw, sizeof(pw), "%s/tests/unit/fixtures/manifest/passwd", src ? src : ".");
 	snprintf(gr, sizeof(gr), "%s/tests/unit/fixtures/manifest/group", src ? src : ".");
 	if (fb_manifest_set_names(m, pw, gr) == 0 &&
-	    fb_manifest_load_mem(m, "fuzz", data, size, FB_MF_PROTOTYPE) == 0) {
+	    fb_manifest_load_mem(m, "fuzz", data, size, FUZZ_FORMAT) == 0) {
 		fb_manifest_load_mem(m, "fuzz2", data, size, FB_MF_AUTO);
 		fb_manifest_sorted(m, &n);
 	}

@@ -510,31 +510,12 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 	r->rdev = a->rdev;
 }
 
-int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
-		 const char *path_hint)
-{
-	int rc = wlock(t, 0);
-	if (rc < 0)
-		return rc;
-	struct fb_trec old, r;
-	rec_from(&r, id, a);
-	int64_t s = find(t, id->dev, id->ino, &old);
-	if (s >= 0 && !stale(&old, id)) {
-		/* Same inode: keep what the caller does not replace. */
-		r.hint_off = old.hint_off;
-		r.hint_len = old.hint_len;
-		r.xattr_off = old.xattr_off;
-		r.xattr_len = old.xattr_len;
-	}
-	if (!r.hint_off && path_hint)
-		r.hint_off = hint_put(t, path_hint, &r.hint_len);
-	rc = publish(t, &r);
-	wunlock(t);
-	return rc;
-}
-
-int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
-			const void *blob, size_t len, const char *path_hint)
+/*
+ * Insert or replace ID's record.  The path hint and, unless XATTRS is
+ * set, the xattr blob of an existing record are kept.  Locked inside.
+ */
+static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+	       const char *path_hint, int xattrs, const void *blob, size_t len)
 {
 	int rc = wlock(t, 0);
 	if (rc < 0)
@@ -545,10 +526,14 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 	if (s >= 0 && !stale(&old, id)) {
 		r.hint_off = old.hint_off;
 		r.hint_len = old.hint_len;
+		if (!xattrs) {
+			r.xattr_off = old.xattr_off;
+			r.xattr_len = old.xattr_len;
+		}
 	}
 	if (!r.hint_off && path_hint)
 		r.hint_off = hint_put(t, path_hint, &r.hint_len);
-	if (len) {
+	if (xattrs && len) {
 		r.xattr_off = arena_put(t, blob, len);
 		r.xattr_len = (uint32_t)len;
 		if (!r.xattr_off)
@@ -558,6 +543,18 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 		rc = publish(t, &r);
 	wunlock(t);
 	return rc;
+}
+
+int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+		 const char *path_hint)
+{
+	return put(t, id, a, path_hint, 0, NULL, 0);
+}
+
+int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+			const void *blob, size_t len, const char *path_hint)
+{
+	return put(t, id, a, path_hint, 1, blob, len);
 }
 
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)
@@ -575,6 +572,18 @@ int fb_table_del(struct fb_table *t, const struct fb_ident *id)
 	return 0;
 }
 
+/* Replace the record in slot S of IX by R with hint HINT.  Locked. */
+static int rehint(struct fb_table *t, uint32_t *ix, uint64_t s, struct fb_trec *r, const char *hint)
+{
+	uint32_t v = rec_alloc(t);
+	if (!v)
+		return -ENOSPC;
+	r->hint_off = hint_put(t, hint, &r->hint_len);
+	rec_fill(t, v, r);
+	swap_slot(t, ix, s, v);
+	return 0;
+}
+
 int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
 {
 	int rc = wlock(t, 0);
@@ -583,14 +592,7 @@ int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char 
 	struct fb_trec r;
 	int64_t s = find(t, id->dev, id->ino, &r);
 	if (s >= 0 && !stale(&r, id)) {
-		uint32_t v = rec_alloc(t);
-		if (!v) {
-			rc = -ENOSPC;
-		} else {
-			r.hint_off = hint_put(t, hint, &r.hint_len);
-			rec_fill(t, v, &r);
-			swap_slot(t, t->index[t->h->gen & 1], (uint64_t)s, v);
-		}
+		rc = rehint(t, t->index[t->h->gen & 1], (uint64_t)s, &r, hint);
 	}
 	wunlock(t);
 	return rc;
@@ -614,14 +616,7 @@ int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)
 		if ((size_t)snprintf(buf, sizeof buf, "%s%s", to, h + fl) >= sizeof buf)
 			continue;
 		struct fb_trec r = *cur;
-		uint32_t v = rec_alloc(t);
-		if (!v) {
-			rc = -ENOSPC;
-			break;
-		}
-		r.hint_off = hint_put(t, buf, &r.hint_len);
-		rec_fill(t, v, &r);
-		swap_slot(t, ix, i, v);
+		rc = rehint(t, ix, i, &r, buf);
 	}
 	wunlock(t);
 	return rc;

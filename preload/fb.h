@@ -98,12 +98,16 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
 int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,
 	      int known);
 
-/* Bumped whenever a descriptor number may come to name another file (fd.c). */
-extern unsigned long fb_fd_generation;
-static inline void fb_fd_changed(void)
-{
-	__atomic_fetch_add(&fb_fd_generation, 1, __ATOMIC_RELEASE);
-}
+/*
+ * Descriptor stamps (fd.c): a value that changes whenever descriptor FD
+ * (AT_FDCWD: the working directory) may come to name another file, so a
+ * path remembered for it can be trusted while the stamp is unchanged.
+ */
+uint64_t fb_fd_stamp(int fd);
+/* Remember that FD was opened as DIRFD/NAME (open with O_CREAT). */
+void fb_fd_opened(int fd, int dirfd, const char *name);
+/* The remembered DIRFD and NAME of FD, if still valid: 1, else 0. */
+int fb_fd_origin(int fd, int *dirfd, const char **name);
 
 /* Drop the record of an inode that is going away (unlink, rename over). */
 void fb_forget(const struct statx *stx);

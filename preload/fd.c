@@ -1,31 +1,93 @@
 /*
- * fd.c - calls after which a descriptor number (or the working directory)
- * may name another file.  They change nothing but fb_fd_generation,
- * which retires the remembered directory paths of record.c.
+ * fd.c - what a descriptor number names, for path hints (record.c).
+ *
+ * Each descriptor slot has a generation, bumped when the descriptor is
+ * closed or replaced (close, dup2, dup3); close_range and closefrom bump
+ * an epoch that covers every slot; chdir and fchdir bump the working
+ * directory's.  A path remembered with a descriptor's stamp is valid
+ * while the stamp is unchanged.  Files created through open(O_CREAT) have
+ * their directory descriptor and name remembered, so fchown(fd) on them
+ * needs no readlink of /proc/self/fd.  All of this only feeds hints:
+ * a wrong guess never changes what a file looks like, only where --gc and
+ * remount recovery look for it.
  */
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
+#include <linux/limits.h>
 
 #include "fb.h"
+
+#define SLOTS 1024u	/* descriptors beyond this are simply not remembered */
+
+static uint32_t gen[SLOTS];
+static uint32_t epoch, cwd_gen;
+
+static struct {
+	uint64_t stamp, dirstamp;
+	int dirfd;
+	char name[NAME_MAX + 1];
+} origin[SLOTS];
+
+uint64_t fb_fd_stamp(int fd)
+{
+	uint64_t e = (uint64_t)__atomic_load_n(&epoch, __ATOMIC_ACQUIRE) << 32;
+	if (fd == AT_FDCWD)
+		return e | __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE);
+	if (fd < 0 || (unsigned)fd >= SLOTS)
+		return UINT64_MAX;	/* never matches: not remembered */
+	return e | __atomic_load_n(&gen[fd], __ATOMIC_ACQUIRE);
+}
+
+static void retire(int fd)
+{
+	if (fd >= 0 && (unsigned)fd < SLOTS)
+		__atomic_fetch_add(&gen[fd], 1, __ATOMIC_RELEASE);
+}
+
+void fb_fd_opened(int fd, int dirfd, const char *name)
+{
+	if (fd < 0 || (unsigned)fd >= SLOTS)
+		return;
+	size_t n = strlen(name);
+	if (n >= sizeof origin[fd].name)
+		return;
+	/* A new descriptor: whatever was remembered for the number is stale. */
+	retire(fd);
+	memcpy(origin[fd].name, name, n + 1);
+	origin[fd].dirfd = dirfd;
+	origin[fd].dirstamp = fb_fd_stamp(dirfd);
+	origin[fd].stamp = fb_fd_stamp(fd);
+}
+
+int fb_fd_origin(int fd, int *dirfd, const char **name)
+{
+	if (fd < 0 || (unsigned)fd >= SLOTS || origin[fd].stamp != fb_fd_stamp(fd) ||
+	    origin[fd].dirstamp != fb_fd_stamp(origin[fd].dirfd))
+		return 0;
+	*dirfd = origin[fd].dirfd;
+	*name = origin[fd].name;
+	return 1;
+}
 
 FB_EXPORT int close(int fd)
 {
 	FB_REAL(close);
-	fb_fd_changed();
+	retire(fd);
 	return real_close ? real_close(fd) : fb_enosys("close");
 }
 
 FB_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	FB_REAL(close_range);
-	fb_fd_changed();
+	__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
 	return real_close_range ? real_close_range(first, last, flags) : fb_enosys("close_range");
 }
 
 FB_EXPORT void closefrom(int low)
 {
 	FB_REAL(closefrom);
-	fb_fd_changed();
+	__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
 	if (real_closefrom)
 		real_closefrom(low);
 }
@@ -33,27 +95,27 @@ FB_EXPORT void closefrom(int low)
 FB_EXPORT int dup2(int old, int new)
 {
 	FB_REAL(dup2);
-	fb_fd_changed();
+	retire(new);
 	return real_dup2 ? real_dup2(old, new) : fb_enosys("dup2");
 }
 
 FB_EXPORT int dup3(int old, int new, int flags)
 {
 	FB_REAL(dup3);
-	fb_fd_changed();
+	retire(new);
 	return real_dup3 ? real_dup3(old, new, flags) : fb_enosys("dup3");
 }
 
 FB_EXPORT int chdir(const char *path)
 {
 	FB_REAL(chdir);
-	fb_fd_changed();
+	__atomic_fetch_add(&cwd_gen, 1, __ATOMIC_RELEASE);
 	return real_chdir ? real_chdir(path) : fb_enosys("chdir");
 }
 
 FB_EXPORT int fchdir(int fd)
 {
 	FB_REAL(fchdir);
-	fb_fd_changed();
+	__atomic_fetch_add(&cwd_gen, 1, __ATOMIC_RELEASE);
 	return real_fchdir ? real_fchdir(fd) : fb_enosys("fchdir");
 }

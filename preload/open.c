@@ -30,6 +30,7 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 		fd = real_openat(dirfd, path, flags, mode);
 		return fd < 0 ? -errno : fd;
 	}
+	fb_fd_opened(fd, dirfd, path);
 	struct statx stx;
 	if (fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
 		struct fb_attr a = {
@@ -38,6 +39,14 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 		};
 		fb_record(&stx, &a, fd, "", 0);
 	}
+	return fd;
+}
+
+/* A created file's descriptor: remember where, for its path hint. */
+static int track(int fd, int dirfd, const char *path, int flags)
+{
+	if (fd >= 0 && (flags & O_CREAT))
+		fb_fd_opened(fd, dirfd, path);
 	return fd;
 }
 
@@ -57,7 +66,7 @@ FB_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return real_openat(dirfd, path, flags, mode);
+		return track(real_openat(dirfd, path, flags, mode), dirfd, path, flags);
 	return fb_ret(openat_core(dirfd, path, flags, mode));
 }
 
@@ -67,7 +76,7 @@ FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat64, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return real_openat64(dirfd, path, flags, mode);
+		return track(real_openat64(dirfd, path, flags, mode), dirfd, path, flags);
 	return fb_ret(openat_core(dirfd, path, flags, mode));
 }
 
@@ -77,7 +86,7 @@ FB_EXPORT int open(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return real_open(path, flags, mode);
+		return track(real_open(path, flags, mode), AT_FDCWD, path, flags);
 	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
 }
 
@@ -87,7 +96,7 @@ FB_EXPORT int open64(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open64, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return real_open64(path, flags, mode);
+		return track(real_open64(path, flags, mode), AT_FDCWD, path, flags);
 	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
 }
 
@@ -95,7 +104,7 @@ FB_EXPORT int creat(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat, path, mode);
 	if (!needs_record(O_CREAT, mode))
-		return real_creat(path, mode);
+		return track(real_creat(path, mode), AT_FDCWD, path, O_CREAT);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
 
@@ -103,6 +112,6 @@ FB_EXPORT int creat64(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat64, path, mode);
 	if (!needs_record(O_CREAT, mode))
-		return real_creat64(path, mode);
+		return track(real_creat64(path, mode), AT_FDCWD, path, O_CREAT);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }

@@ -44,15 +44,12 @@ void fb_path_clean(char *p)
  * The path of a directory descriptor (or of the working directory), for
  * hints.  Asking the kernel (readlink of /proc/self/fd/N, getcwd) costs
  * more than the chown it serves, and chown -R asks for the same directory
- * once per entry; so each thread remembers its last answer until any
- * descriptor is closed or replaced or the directory changes (fd.c bumps
- * fb_fd_generation), which is when N may name another directory.
+ * once per entry; so each thread remembers its last answer while the
+ * descriptor's stamp (fd.c) says it still names the same directory.
  */
-unsigned long fb_fd_generation;
-
 static __thread struct {
 	int fd;
-	unsigned long gen;
+	uint64_t stamp;
 	size_t len;
 	char path[PATH_MAX];
 } dircache = { .fd = -2 };
@@ -60,8 +57,8 @@ static __thread struct {
 static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 {
 	FB_REAL(readlink);
-	unsigned long gen = __atomic_load_n(&fb_fd_generation, __ATOMIC_ACQUIRE);
-	if (dircache.fd == dirfd && dircache.gen == gen && dircache.len < len) {
+	uint64_t gen = fb_fd_stamp(dirfd);
+	if (dircache.fd == dirfd && dircache.stamp == gen && dircache.len < len) {
 		memcpy(buf, dircache.path, dircache.len + 1);
 		*out = dircache.len;
 		return 0;
@@ -84,7 +81,7 @@ static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 		memcpy(dircache.path, buf, dl + 1);
 		dircache.len = dl;
 		dircache.fd = dirfd;
-		dircache.gen = gen;
+		dircache.stamp = gen;
 	}
 	*out = dl;
 	return 0;
@@ -93,6 +90,13 @@ static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 {
 	size_t dl = 0;
+	/* A descriptor this process created a file with: its directory and name are known. */
+	int odir;
+	const char *oname;
+	if (path && !*path && dirfd >= 0 && fb_fd_origin(dirfd, &odir, &oname)) {
+		dirfd = odir;
+		path = oname;
+	}
 	if (!(path && path[0] == '/')) {
 		int rc = dir_path(dirfd, buf, len, &dl);
 		if (rc < 0)

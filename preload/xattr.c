@@ -124,6 +124,13 @@ static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
 	return 0;
 }
 
+static int acl_chmod(const struct xt *x, uint32_t mode)
+{
+	if (x->kind == XK_FD)
+		return fb_chmod_core(AT_FDCWD, NULL, x->fd, mode & 07777, 0);
+	return fb_chmod_core(AT_FDCWD, x->path, -1, mode & 07777, 0);
+}
+
 static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
 {
 	if (size > XATTR_SIZE_MAX)
@@ -156,6 +163,11 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 			a.mode = (a.mode & ~(uint32_t)0777) | perm;
 			keep = !minimal;
 		}
+		/* A minimal ACL where none is stored is just a chmod (cp -a does one per file). */
+		if (rc == 0 && minimal && !exists) {
+			free(blob);
+			return acl_chmod(x, a.mode);
+		}
 	}
 	void *nb = NULL;
 	long nl = 0;
@@ -170,8 +182,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 		rc = store(x, &stx, &a, nb, (size_t)nl);
 	/* The ACL's permission bits reach the disk as a chmod would put them. */
 	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0)
-		rc = x->kind == XK_FD ? fb_chmod_core(AT_FDCWD, NULL, x->fd, a.mode & 07777, 0)
-				      : fb_chmod_core(AT_FDCWD, x->path, -1, a.mode & 07777, 0);
+		rc = acl_chmod(x, a.mode);
 	free(blob);
 	free(nb);
 	return rc;

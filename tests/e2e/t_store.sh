@@ -184,3 +184,13 @@ roottest_database_owned_by_another_user() {
 	assert_match 'root\.db: owned by uid 0' "$out"
 	assert_eq "$sum" "$(md5sum < s/root.db)"
 }
+
+test_gc_keeps_files_created_through_descriptors() {
+	mkdir -p src/d; touch src/a src/d/b
+	fb sh -c 'chown -R 3:4 src; cp -a src dst; mkdir sub; cd sub; cp -p ../src/a here'
+	out=$(fb --gc)
+	assert_match '^0 records dropped' "$out"
+	rm dst/d/b
+	assert_match '^1 records dropped' "$(fb --gc)"
+	assert_eq "3 4|3 4|3 4" "$(fb stat -c '%u %g' dst/a dst/d sub/here | paste -sd'|')"
+}

@@ -164,8 +164,41 @@ static void check_static_fd(int fd, int dirfd, const char *path)
 		fb_warn("warning: %s is statically linked; its file operations are not faked", abs);
 }
 
+/*
+ * Programs this process already checked: make execs the same few
+ * programs thousands of times, and the check (a PATH search, an open, two
+ * preads) would cost more than their start-up.  Direct-mapped by a hash
+ * of the name, the PATH searched and, for relative names, the directory.
+ */
+#define CHECKED_SLOTS 64
+static uint64_t checked[CHECKED_SLOTS];
+
+static uint64_t name_key(const char *file, const char *search, int dirfd)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = file; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	for (const char *p = search ? search : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	if (file[0] != '/')
+		h = (h ^ fb_fd_stamp(dirfd) ^ (uint64_t)(unsigned)dirfd) * 0x100000001b3ull;
+	return h | 1;	/* never 0, the empty slot */
+}
+
+/* 1 if KEY was checked before; remembers it either way. */
+static int seen(uint64_t key)
+{
+	uint64_t *slot = &checked[key % CHECKED_SLOTS];
+	if (__atomic_load_n(slot, __ATOMIC_RELAXED) == key)
+		return 1;
+	__atomic_store_n(slot, key, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static void check_static(int dirfd, const char *path, int flags)
 {
+	if (path[0] && seen(name_key(path, NULL, dirfd)))
+		return;
 	int oflags = O_RDONLY | O_CLOEXEC;
 	if (flags & AT_SYMLINK_NOFOLLOW)
 		oflags |= O_NOFOLLOW;
@@ -190,6 +223,8 @@ static void check_static_path(const char *file)
 	const char *path = getenv("PATH");
 	if (!path)
 		path = "/bin:/usr/bin";
+	if (seen(name_key(file, path, AT_FDCWD)))
+		return;
 	size_t fl = strlen(file);
 	if (!fl || fl > NAME_MAX)
 		return;

@@ -135,19 +135,28 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	return 0;
 }
 
-int fb_table_attach(const char *path, struct fb_table **out)
+/*
+ * Map the table open on FD, checking the header in the mapping (no read
+ * system call: a session's every process does this).  DEV and INO, when
+ * not 0, must match the file: an inherited descriptor number may have
+ * been closed and reused for something else.
+ */
+int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((dev || ino) && (st.st_dev != dev || st.st_ino != ino))
+		return -ESTALE;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < FB_TABLE_HDR_SIZE)
+		return -EBADMSG;
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
 		return -errno;
 	struct fb_thdr g;
-	struct stat st;
+	memcpy(&g, p, sizeof g);
 	int rc = 0;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (pread(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
-		rc = -EBADMSG;
-	else if (memcmp(g.magic, FB_TABLE_MAGIC, 7) != 0)
+	if (memcmp(g.magic, FB_TABLE_MAGIC, 7) != 0)
 		rc = -EPROTO;
 	else if (g.version > FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7])
 		rc = -EPROTONOSUPPORT;
@@ -158,15 +167,29 @@ int fb_table_attach(const char *path, struct fb_table **out)
 	struct fb_table *t = NULL;
 	if (rc == 0 && !(t = calloc(1, sizeof *t)))
 		rc = -ENOMEM;
-	if (rc == 0)
-		rc = map_file(fd, g.file_size, t);
-	close(fd);
 	if (rc < 0) {
-		free(t);
+		munmap(p, (size_t)st.st_size);
 		return rc;
 	}
+	t->base = p;
+	t->size = (size_t)st.st_size;
+	t->h = p;
+	t->index[0] = (uint32_t *)(t->base + g.index_off[0]);
+	t->index[1] = (uint32_t *)(t->base + g.index_off[1]);
+	t->recs = (struct fb_trec *)(t->base + g.rec_off);
+	t->arena = t->base + g.arena_off;
 	*out = t;
 	return 0;
+}
+
+int fb_table_attach(const char *path, struct fb_table **out)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int rc = fb_table_attach_fd(fd, 0, 0, out);
+	close(fd);
+	return rc;
 }
 
 void fb_table_detach(struct fb_table *t)

@@ -43,6 +43,8 @@ struct fb_ident {
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
 /* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT newer version, -EBADMSG damaged header. */
 int fb_table_attach(const char *path, struct fb_table **out);
+/* The same on an open descriptor; DEV/INO (when not 0) must be its file, else -ESTALE. */
+int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out);
 void fb_table_detach(struct fb_table *t);
 
 /* 1 and *out filled when a valid record exists; 0 when none (or stale). */

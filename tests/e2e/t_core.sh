@@ -264,3 +264,14 @@ PY
 	rc=0; out=$(fb -d newer.db true 2>&1) || rc=$?
 	assert_eq 1 "$rc"; assert_match 'newer\.db: .*newer' "$out"
 }
+
+test_table_descriptor_reused_or_closed() {
+	touch f
+	fd=$(fb sh -c 'echo ${FAKEBUILD_TABLE_FD%%:*}')
+	[ -n "$fd" ] || fail "no FAKEBUILD_TABLE_FD in the session"
+	# The number now names another file: processes must map the table by name.
+	out=$(fb bash -c "exec $fd</etc/passwd; chown 3:4 f; stat -c '%u %g' f; exec $fd<&-; chown 5:6 f; stat -c '%u %g' f")
+	assert_eq "3 4
+5 6" "$out"
+	assert_eq "5 6" "$(fb stat -c '%u %g' f)"
+}

@@ -155,6 +155,7 @@ static void setup_env(const char *lib, const char *db, const char *table, int un
 	setenv("FAKEBUILD_LIB", lib, 1);
 	setenv("FAKEBUILD_DB", db, 1);
 	setenv("FAKEBUILD_TABLE", table, 1);
+	unsetenv("FAKEBUILD_TABLE_FD");	/* an outer session's; pass_table sets ours */
 	char key[32];
 	snprintf(key, sizeof key, "fakebuild-%ld", (long)getpid());
 	setenv("FAKEROOTKEY", key, 1);
@@ -265,6 +266,29 @@ static void kill_group(pid_t pgid)
 	kill(-pgid, SIGKILL);
 }
 
+/*
+ * Leave the live table open for the session on a high descriptor, named
+ * with its identity in FAKEBUILD_TABLE_FD: every process then maps it
+ * with fstat and mmap instead of opening it by name (see preload/init.c).
+ * In the child, just before exec; failing here only costs that speed.
+ */
+static void pass_table(void)
+{
+	const char *path = getenv("FAKEBUILD_TABLE");
+	int fd = path ? open(path, O_RDWR | O_NOFOLLOW) : -1;
+	if (fd < 0)
+		return;
+	int high = fcntl(fd, F_DUPFD, 900);
+	close(fd);
+	struct stat st;
+	if (high < 0 || fstat(high, &st) < 0)
+		return;
+	char v[96];
+	snprintf(v, sizeof v, "%d:%llu:%llu", high, (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("FAKEBUILD_TABLE_FD", v, 1);
+}
+
 /* Run ARGV in a new process group; returns the shell-style exit status. */
 static int run(char **argv, int do_kill, int quiet, int *left)
 {
@@ -283,6 +307,7 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 			signal(SIGTTOU, SIG_DFL);
 		}
 		close(pfd[0]);
+		pass_table();
 		exec_cmd(argv);
 		int e = exec_errno(argv[0], errno);
 		ssize_t w = write(pfd[1], &e, sizeof e);

@@ -721,22 +721,11 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char *hint,
 		      const void *xattrs, uint32_t xattr_len)
 {
-	int rc = wlock(t, 0);
-	if (rc < 0)
-		return rc;
-	struct fb_trec r = *src;
-	r.hint_off = r.xattr_off = 0;
-	r.hint_len = r.xattr_len = 0;
-	if (hint)
-		r.hint_off = hint_put(t, hint, &r.hint_len);
-	if (xattrs && xattr_len) {
-		r.xattr_off = arena_put(t, xattrs, xattr_len);
-		r.xattr_len = r.xattr_off ? xattr_len : 0;
-		if (!r.xattr_off)
-			rc = -ENOSPC;
-	}
-	if (rc == 0)
-		rc = publish(t, &r);
-	wunlock(t);
-	return rc;
+	const struct fb_ident id = {
+		.dev = src->dev, .ino = src->ino,
+		.btime_sec = src->btime_sec, .btime_nsec = src->btime_nsec,
+		.real_mode = src->real_type,
+	};
+	const struct fb_attr a = { .uid = src->uid, .gid = src->gid, .mode = src->mode, .rdev = src->rdev };
+	return put(t, &id, &a, hint, 1, xattrs, xattr_len);
 }

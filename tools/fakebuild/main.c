@@ -32,13 +32,18 @@
 
 const char *progname = "fakebuild";
 
+static void vwarn_(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vwarn_(fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -47,9 +52,7 @@ void warnx_(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vwarn_(fmt, ap);
 	va_end(ap);
 }
 

@@ -915,6 +915,11 @@ static void merge(struct fb_manifest *m, struct fb_manifest *tmp)
 	struct fb_mentry *e, *x, *old;
 	char at[PATH_MAX + 32], oat[PATH_MAX + 32];
 
+	/* The first load (the common case): nothing to override, take the table whole. */
+	if (m->tab == NULL) {
+		m->tab = tmp->tab;
+		tmp->tab = NULL;
+	}
 	HASH_ITER(hh, tmp->tab, e, x) {
 		HASH_DEL(tmp->tab, e);
 		old = NULL;

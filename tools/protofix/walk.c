@@ -255,12 +255,19 @@ static int reopen(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 	return fd;
 }
 
-static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n)
+/*
+ * Apply N to the file.  FD >= 0 is the file, opened from the root when it
+ * was checked (CUR came from it); else it is reopened from the root now.
+ * Takes FD.
+ */
+static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n,
+		  int fd)
 {
-	struct pf_attr now;
-	int fd, mode, r = 0;
+	struct pf_attr now = *cur;
+	int mode, r = 0;
 
-	fd = reopen(pf, e, cur, &now);
+	if (fd < 0)
+		fd = reopen(pf, e, cur, &now);
 	if (fd == -ESTALE)
 		warn("%s: replaced while being checked: not touched", e->path);
 	else if (fd < 0)
@@ -301,7 +308,23 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 
 	r = pf_dirname(e->path, dir, sizeof dir);
 	dfd = r < 0 ? r : pf_dirstack_get(ds, dir);
-	r = dfd < 0 ? dfd : pf_attr_at(pf, dfd, name, &cur);
+	/*
+	 * Fixing: open the file from the root once and check what that
+	 * descriptor names, so the inode compared is the inode changed, with
+	 * no second lookup (nor its system calls) in between.
+	 */
+	int fd = -1;
+	if (dfd >= 0 && pf->o.fix && !pf->o.dry_run) {
+		fd = strcmp(e->path, ".") == 0 ? dup(pf->rootfd)
+					       : pf_open_beneath(pf->rootfd, e->path, O_PATH);
+		r = fd < 0 ? (fd == -1 ? -errno : fd) : pf_attr_fd(pf, fd, &cur);
+		if (r < 0 && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		r = dfd < 0 ? dfd : pf_attr_at(pf, dfd, name, &cur);
+	}
 	if (r == -ENOENT && !(created = missing(pf, e, &cur)))
 		return;
 	if (r < 0 && r != -ENOENT) {
@@ -311,6 +334,8 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	}
 	if ((cur.mode & S_IFMT) != fb_mtype_to_ifmt(e->type)) {
 		pf_diff(pf, e->path, "type %s != %s", ifmt_name(cur.mode), fb_mtype_name(e->type));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	if (e->type == FB_M_SYMLINK)
@@ -318,17 +343,19 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	if (e->type == FB_M_HARDLINK)
 		check_hardlink(pf, e, &cur);
 	check_device(pf, e, &cur);
-	if (!names_resolved(pf, e))
-		return;
+	bool named = names_resolved(pf, e);
 	n = compare(e, &cur);
-	if (!n.uid && !n.gid && !n.mode) {
-		pf->nchanged += created;
+	if (!named || (!n.uid && !n.gid && !n.mode)) {
+		if (named)
+			pf->nchanged += created;
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	if (!pf->o.fix || pf->o.dry_run)
 		report(pf, e, &cur, n);
 	else
-		apply(pf, e, &cur, n);
+		apply(pf, e, &cur, n, fd);
 }
 
 void pf_walk_manifest(struct pf *pf)

@@ -20,86 +20,22 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "session.h"
 #include "store.h"
 #include "table.h"
 #include "table_impl.h"
 
-struct fx {
-	struct fb_table *tables[8];	/* detached by teardown, even after a failure */
-	int ntables;
-	char dir[4096];
-	char db[4200];		/* dir/fb.db */
-	char table[4200];	/* dir/table */
-};
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = fx_new("fbstore");
 	if (!f)
 		return -1;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/fbstore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof f->db, "%s/fb.db", f->dir);
-	snprintf(f->table, sizeof f->table, "%s/table", f->dir);
 	/* Session tables: small, the default is 4M records (sparse, but slow to fault in). */
 	setenv("FAKEBUILD_CAPACITY", "4096", 1);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	for (int i = 0; i < f->ntables; i++)
-		fb_table_detach(f->tables[i]);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-/* The fixture detaches what a test still holds when an assertion ends it. */
-static struct fb_table *own(struct fx *f, struct fb_table *t)
-{
-	assert_true(f->ntables < (int)(sizeof f->tables / sizeof f->tables[0]));
-	f->tables[f->ntables++] = t;
-	return t;
-}
-
-static void drop(struct fx *f, struct fb_table *t)
-{
-	for (int i = 0; i < f->ntables; i++)
-		if (f->tables[i] == t) {
-			f->tables[i] = f->tables[--f->ntables];
-			break;
-		}
-	fb_table_detach(t);
-}
-
-static struct fb_ident ident(uint64_t dev, uint64_t ino)
-{
-	struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = S_IFREG | 0644, .nlink = 1 };
-	return id;
-}
-
-static struct fb_attr attr(uint32_t uid, uint32_t gid, uint32_t mode)
-{
-	struct fb_attr a = { .uid = uid, .gid = gid, .mode = mode };
-	return a;
 }
 
 static struct fb_table *new_table(struct fx *f, const char *path, uint64_t cap)

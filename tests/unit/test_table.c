@@ -22,89 +22,27 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "table.h"
 #include "table_impl.h"
 #include "view.h"
 
 /* ---- fixture: one temporary directory per test ------------------------- */
 
-struct fx {
-	struct fb_table *tables[8];	/* detached by teardown, even after a failure */
-	int ntables;
-	char dir[4096];
-	char path[4200];	/* dir/table */
-};
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = fx_new("fbtable");
 	if (!f)
 		return -1;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/fbtable.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/table", f->dir);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	for (int i = 0; i < f->ntables; i++)
-		fb_table_detach(f->tables[i]);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-/* The fixture detaches what a test still holds when an assertion ends it. */
-static struct fb_table *own(struct fx *f, struct fb_table *t)
-{
-	assert_true(f->ntables < (int)(sizeof f->tables / sizeof f->tables[0]));
-	f->tables[f->ntables++] = t;
-	return t;
-}
-
-static void drop(struct fx *f, struct fb_table *t)
-{
-	for (int i = 0; i < f->ntables; i++)
-		if (f->tables[i] == t) {
-			f->tables[i] = f->tables[--f->ntables];
-			break;
-		}
-	fb_table_detach(t);
-}
-
-static struct fb_ident ident(uint64_t dev, uint64_t ino)
-{
-	struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = S_IFREG | 0644, .nlink = 1 };
-	return id;
-}
-
-static struct fb_attr attr(uint32_t uid, uint32_t gid, uint32_t mode)
-{
-	struct fb_attr a = { .uid = uid, .gid = gid, .mode = mode, .rdev = 0 };
-	return a;
 }
 
 static struct fb_table *new_table(struct fx *f, uint64_t cap)
 {
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_create(f->path, cap, &t), 0);
+	assert_int_equal(fb_table_create(f->table, cap, &t), 0);
 	assert_non_null(t);
 	return own(f, t);
 }
@@ -164,7 +102,7 @@ static void test_create_attach_round_trip(void **state)
 
 	/* A second mapping sees the record, and changes through either. */
 	struct fb_table *t2 = NULL;
-	assert_int_equal(fb_table_attach(f->path, &t2), 0);
+	assert_int_equal(fb_table_attach(f->table, &t2), 0);
 	own(f, t2);
 	struct fb_attr got;
 	assert_int_equal(fb_table_get(t2, &id, &got), 1);
@@ -181,7 +119,7 @@ static void test_create_attach_round_trip(void **state)
 	drop(f, t);
 
 	/* Nothing lives outside the file. */
-	assert_int_equal(fb_table_attach(f->path, &t), 0);
+	assert_int_equal(fb_table_attach(f->table, &t), 0);
 	own(f, t);
 	assert_attr(t, &id, 10, 20, S_IFREG | 0755);
 	assert_attr(t, &id2, 1, 2, S_IFDIR | 0700);
@@ -189,16 +127,16 @@ static void test_create_attach_round_trip(void **state)
 	drop(f, t);
 
 	/* create never overwrites an existing file. */
-	assert_int_equal(fb_table_create(f->path, 1024, &t), -EEXIST);
+	assert_int_equal(fb_table_create(f->table, 1024, &t), -EEXIST);
 }
 
 static void test_create_rejects_bad_capacity(void **state)
 {
 	struct fx *f = *state;
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_create(f->path, 63, &t), -EINVAL);
+	assert_int_equal(fb_table_create(f->table, 63, &t), -EINVAL);
 	assert_null(t);
-	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(access(f->table, F_OK), -1);
 }
 
 static void test_insert_and_lookup(void **state)
@@ -512,9 +450,9 @@ static void test_attach_rejects_bad_magic(void **state)
 {
 	struct fx *f = *state;
 	made_table(f);
-	patch_file(f->path, offsetof(struct fb_thdr, magic), "XBTABLE1", 8);
+	patch_file(f->table, offsetof(struct fb_thdr, magic), "XBTABLE1", 8);
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_attach(f->path, &t), -EPROTO);
+	assert_int_equal(fb_table_attach(f->table, &t), -EPROTO);
 	assert_null(t);
 	/* Not a table at all. */
 	char junk[4200];
@@ -531,9 +469,9 @@ static void test_attach_rejects_newer_magic(void **state)
 {
 	struct fx *f = *state;
 	made_table(f);
-	patch_file(f->path, offsetof(struct fb_thdr, magic) + 7, "2", 1);
+	patch_file(f->table, offsetof(struct fb_thdr, magic) + 7, "2", 1);
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_attach(f->path, &t), -EPROTONOSUPPORT);
+	assert_int_equal(fb_table_attach(f->table, &t), -EPROTONOSUPPORT);
 	assert_null(t);
 }
 
@@ -542,9 +480,9 @@ static void test_attach_rejects_newer_version(void **state)
 	struct fx *f = *state;
 	made_table(f);
 	uint32_t v = FB_TABLE_VERSION + 1;
-	patch_file(f->path, offsetof(struct fb_thdr, version), &v, sizeof v);
+	patch_file(f->table, offsetof(struct fb_thdr, version), &v, sizeof v);
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_attach(f->path, &t), -EPROTONOSUPPORT);
+	assert_int_equal(fb_table_attach(f->table, &t), -EPROTONOSUPPORT);
 	assert_null(t);
 }
 
@@ -559,30 +497,30 @@ static void test_attach_rejects_damaged_header(void **state)
 		offsetof(struct fb_thdr, hdr_size),
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		unlink(f->path);
+		unlink(f->table);
 		made_table(f);
 		uint64_t x;
-		int fd = open(f->path, O_RDWR);
+		int fd = open(f->table, O_RDWR);
 		assert_true(fd >= 0);
 		assert_int_equal(pread(fd, &x, sizeof x, (off_t)fields[i]), (ssize_t)sizeof x);
 		x ^= 1u << 12;	/* one bit, in the low word of the field */
 		assert_int_equal(pwrite(fd, &x, sizeof x, (off_t)fields[i]), (ssize_t)sizeof x);
 		close(fd);
 		struct fb_table *t = NULL;
-		int rc = fb_table_attach(f->path, &t);
+		int rc = fb_table_attach(f->table, &t);
 		if (rc != -EBADMSG)
 			fail_msg("header field at offset %zu flipped: attach returned %d, not -EBADMSG",
 				 fields[i], rc);
 		assert_null(t);
 	}
 	/* A file cut short of its geometry. */
-	unlink(f->path);
+	unlink(f->table);
 	made_table(f);
-	assert_int_equal(truncate(f->path, 8192), 0);
+	assert_int_equal(truncate(f->table, 8192), 0);
 	struct fb_table *t = NULL;
-	assert_int_equal(fb_table_attach(f->path, &t), -EBADMSG);
-	assert_int_equal(truncate(f->path, 100), 0);
-	assert_int_equal(fb_table_attach(f->path, &t), -EBADMSG);
+	assert_int_equal(fb_table_attach(f->table, &t), -EBADMSG);
+	assert_int_equal(truncate(f->table, 100), 0);
+	assert_int_equal(fb_table_attach(f->table, &t), -EBADMSG);
 }
 
 /* ---- several processes --------------------------------------------------- */
@@ -663,7 +601,7 @@ static void test_concurrent_readers_see_consistent_records(void **state)
 		pid[i] = fork();
 		assert_true(pid[i] >= 0);
 		if (pid[i] == 0)
-			_exit(i < 2 ? writer(f->path, (uint32_t)i, until) : reader(f->path, until));
+			_exit(i < 2 ? writer(f->table, (uint32_t)i, until) : reader(f->table, until));
 	}
 	int ok[4];
 	for (int i = 0; i < 4; i++)
@@ -704,7 +642,7 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			struct fb_table *c;
-			if (fb_table_attach(f->path, &c) < 0)
+			if (fb_table_attach(f->table, &c) < 0)
 				_exit(2);
 			for (uint32_t v = 2;; v++) {
 				struct fb_attr b = derived(v);
@@ -745,7 +683,7 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct fb_table *c;
-		if (fb_table_attach(f->path, &c) < 0)
+		if (fb_table_attach(f->table, &c) < 0)
 			_exit(2);
 		struct fb_attr z = derived(7);
 		_exit(fb_table_put(c, &id, &z, NULL) == 0 ? 0 : 3);

@@ -66,28 +66,32 @@ FB_EXPORT int remove(const char *path)
 	return fb_ret(rc);
 }
 
-static int have_records(void)
-{
-	struct fb_table *t = fb_table();
-	return t && fb_table_count(t) > 0;
-}
-
 /*
- * Keep path hints true across a rename: the moved inode's, and for a
- * directory every hint beneath it.  --gc and the remount recovery trust them.
+ * Keep path hints true across a rename: the moved inode's (SRC, the same
+ * inode after the rename), and for a directory every hint beneath it.
+ * --gc and the remount recovery trust them.
  */
-static void rehint(int newdir, const char *newpath, const char *from)
+static void rehint(const struct statx *src, int newdir, const char *newpath, const char *from)
 {
 	char to[PATH_MAX];
-	struct statx stx;
-	if (fb_path_hint(newdir, newpath, to, sizeof to) < 0 ||
-	    fb_sys_statx(newdir, newpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
+	if (fb_path_hint(newdir, newpath, to, sizeof to) < 0)
 		return;
 	struct fb_ident id;
-	fb_ident_from_statx(&id, &stx);
+	fb_ident_from_statx(&id, src);
 	fb_table_set_hint(fb_table(), &id, to);
-	if (S_ISDIR(stx.stx_mode))
+	if (S_ISDIR(src->stx_mode))
 		fb_table_move_hints(fb_table(), from, to);
+}
+
+/* Does the table hold hints that this rename can make wrong? */
+static int hints_at_stake(const struct statx *src)
+{
+	if (S_ISDIR(src->stx_mode))
+		return 1;	/* the hints of everything beneath it */
+	struct fb_ident id;
+	struct fb_attr a;
+	fb_ident_from_statx(&id, src);
+	return fb_table_get(fb_table(), &id, &a);
 }
 
 static int rename_core(int olddir, const char *oldpath, int newdir, const char *newpath,
@@ -96,19 +100,20 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	FB_REAL(renameat2);
 	if (!real_renameat2)
 		return -ENOSYS;
+	/* With records in the table: the source, and the target it replaces. */
 	struct statx src, dst;
-	int have = !(flags & RENAME_EXCHANGE) && peek(newdir, newpath, &dst) &&
-		   fb_sys_statx(olddir, oldpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &src) == 0;
+	int have_src = !(flags & RENAME_EXCHANGE) && peek(olddir, oldpath, &src);
+	int have_dst = have_src && peek(newdir, newpath, &dst);
 	char from[PATH_MAX];
-	int moved = have_records() && !(flags & RENAME_EXCHANGE) &&
+	int moved = have_src && hints_at_stake(&src) &&
 		    fb_path_hint(olddir, oldpath, from, sizeof from) == 0;
 	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0)
 		return -errno;
 	if (moved)
-		rehint(newdir, newpath, from);
+		rehint(&src, newdir, newpath, from);
 	/* The replaced target goes away, unless it was another name of the source. */
-	if (have && !(src.stx_ino == dst.stx_ino && src.stx_dev_major == dst.stx_dev_major &&
-		      src.stx_dev_minor == dst.stx_dev_minor) && last_name(&dst))
+	if (have_dst && !(src.stx_ino == dst.stx_ino && src.stx_dev_major == dst.stx_dev_major &&
+			  src.stx_dev_minor == dst.stx_dev_minor) && last_name(&dst))
 		fb_forget(&dst);
 	return 0;
 }

@@ -48,10 +48,12 @@ static int xt_statx(const struct xt *x, struct statx *stx)
 }
 
 /*
- * The inode's record: attributes (the fake view when there is no record)
- * and its blob in *blob (malloc'd, or NULL when empty).  0 or -errno.
+ * The inode's record: attributes (the fake view when there is no record),
+ * its blob in *blob (malloc'd, or NULL when empty) and whether there is a
+ * record in *known.  0 or -errno.
  */
-static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void **blob, size_t *len)
+static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void **blob, size_t *len,
+		int *known)
 {
 	int rc = xt_statx(x, stx);
 	if (rc < 0)
@@ -61,14 +63,16 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 		return -EIO;
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
-	fb_view(t, stx, fb.unknown_is_real, a);
 	*blob = NULL;
 	*len = 0;
 	size_t cap = 0;
 	for (;;) {
-		int found;
-		long n = fb_table_get_xattrs(t, &id, a, &found, *blob, cap);
-		if (!found || n == 0)
+		long n = fb_table_get_xattrs(t, &id, a, known, *blob, cap);
+		if (!*known) {
+			fb_view(NULL, stx, fb.unknown_is_real, a);	/* the view of a file without a record */
+			return 0;
+		}
+		if (n == 0)
 			return 0;
 		if ((size_t)n <= cap) {
 			*len = (size_t)n;
@@ -82,15 +86,16 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 	}
 }
 
+/* Write the record; KNOWN: it exists, so it has its path hint already. */
 static int store(const struct xt *x, const struct statx *stx, const struct fb_attr *a,
-		 const void *blob, size_t len)
+		 const void *blob, size_t len, int known)
 {
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
 	char hint[PATH_MAX];
 	const char *h = NULL;
-	if (fb_path_hint(x->kind == XK_FD ? x->fd : AT_FDCWD, x->kind == XK_FD ? "" : x->path,
-			 hint, sizeof hint) == 0)
+	if (!known && fb_path_hint(x->kind == XK_FD ? x->fd : AT_FDCWD,
+				   x->kind == XK_FD ? "" : x->path, hint, sizeof hint) == 0)
 		h = hint;
 	return fb_table_put_xattrs(fb_table(), &id, a, blob, len, h);
 }
@@ -139,7 +144,8 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	struct fb_attr a;
 	void *blob;
 	size_t len;
-	int rc = load(x, &stx, &a, &blob, &len);
+	int known;
+	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
@@ -179,7 +185,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 			rc = -EIO;
 	}
 	if (rc == 0)
-		rc = store(x, &stx, &a, nb, (size_t)nl);
+		rc = store(x, &stx, &a, nb, (size_t)nl, known);
 	/* The ACL's permission bits reach the disk as a chmod would put them. */
 	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0)
 		rc = acl_chmod(x, a.mode);
@@ -194,7 +200,8 @@ static ssize_t get_core(const struct xt *x, const char *name, void *value, size_
 	struct fb_attr a;
 	void *blob;
 	size_t len;
-	int rc = load(x, &stx, &a, &blob, &len);
+	int known;
+	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	const void *v;
@@ -220,7 +227,8 @@ static int remove_core(const struct xt *x, const char *name)
 	struct fb_attr a;
 	void *blob;
 	size_t len;
-	int rc = load(x, &stx, &a, &blob, &len);
+	int known;
+	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	const void *v;
@@ -234,7 +242,7 @@ static int remove_core(const struct xt *x, const char *name)
 	else if ((nl = fb_xblob_set(blob, len, name, NULL, 0, nb, len)) < 0)
 		rc = -EIO;
 	if (rc == 0)
-		rc = store(x, &stx, &a, nb, (size_t)nl);
+		rc = store(x, &stx, &a, nb, (size_t)nl, known);
 	free(blob);
 	free(nb);
 	return rc;
@@ -295,7 +303,8 @@ static ssize_t list_core(const struct xt *x, char *list, size_t size)
 	struct fb_attr a;
 	void *blob;
 	size_t len;
-	int rc = load(x, &stx, &a, &blob, &len);
+	int known;
+	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	ssize_t rn = real_list(x, NULL, 0);

@@ -92,3 +92,11 @@ test_xattrs_dropped_with_the_file() {
 	fb sh -c 'setfattr -n trusted.k -v v f; rm f; touch f'
 	[ -z "$(fb getfattr -n trusted.k f 2>/dev/null)" ] || fail "new file inherited the xattr"
 }
+
+test_xattr_record_has_path_hint() {
+	need setfattr
+	mkdir d; touch d/f
+	fb sh -c 'setfattr -n trusted.k -v v d/f; setfattr -n trusted.k -v w d/f'
+	assert_match '^0 records dropped' "$(fb --gc)"
+	assert_eq "w" "$(fb getfattr --only-values -n trusted.k d/f)"
+}

@@ -24,6 +24,16 @@
 
 #define FB_EXPORT __attribute__((visibility("default")))
 
+/*
+ * Page faults are most of what the library costs a short-lived process,
+ * so its zero-initialised state is laid out by use: every small variable
+ * first, sharing the page the dynamic loader already writes (GOT, .data),
+ * then arrays in the order given here, FB_BSS_LATE(1) before (2).  A
+ * process pays only for the parts of the arrays it touches.  The order
+ * comes from linking with --sort-section=name (GNUmakefile).
+ */
+#define FB_BSS_LATE(n) __attribute__((section(".bss.zlate" #n)))
+
 /* Non-zero while the library's own code calls libc: wrappers pass through. */
 extern __thread int fb_guard;
 
@@ -36,6 +46,10 @@ extern struct fb_state fb;
 
 /* Read the environment once; cheap and safe at any time. */
 void fb_init(void);
+
+/* Decimal parsing without stdio (init.c). */
+int fb_parse_ull(const char **sp, unsigned long long *out);
+int fb_parse_ulls(const char *s, char sep, unsigned long long *v, int n);
 
 /* The mapped live table, mapping it on first use; NULL when unavailable. */
 struct fb_table *fb_table(void);

@@ -20,14 +20,16 @@
 
 #define SLOTS 1024u	/* descriptors beyond this are simply not remembered */
 
-static uint32_t gen[SLOTS];
 static uint32_t epoch, cwd_gen;
 
+/* One slot per descriptor, its generation beside what it names: a process
+ * that opens and closes a few descriptors touches one page of this. */
 static struct {
-	uint64_t stamp, dirstamp;
+	uint32_t gen;
 	int dirfd;
+	uint64_t stamp, dirstamp;
 	char name[NAME_MAX + 1];
-} origin[SLOTS];
+} slot[SLOTS] FB_BSS_LATE(1);
 
 uint64_t fb_fd_stamp(int fd)
 {
@@ -36,13 +38,13 @@ uint64_t fb_fd_stamp(int fd)
 		return e | __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE);
 	if (fd < 0 || (unsigned)fd >= SLOTS)
 		return UINT64_MAX;	/* never matches: not remembered */
-	return e | __atomic_load_n(&gen[fd], __ATOMIC_ACQUIRE);
+	return e | __atomic_load_n(&slot[fd].gen, __ATOMIC_ACQUIRE);
 }
 
 static void retire(int fd)
 {
 	if (fd >= 0 && (unsigned)fd < SLOTS)
-		__atomic_fetch_add(&gen[fd], 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&slot[fd].gen, 1, __ATOMIC_RELEASE);
 }
 
 void fb_fd_opened(int fd, int dirfd, const char *name)
@@ -50,23 +52,23 @@ void fb_fd_opened(int fd, int dirfd, const char *name)
 	if (fd < 0 || (unsigned)fd >= SLOTS)
 		return;
 	size_t n = strlen(name);
-	if (n >= sizeof origin[fd].name)
+	if (n >= sizeof slot[fd].name)
 		return;
 	/* A new descriptor: whatever was remembered for the number is stale. */
 	retire(fd);
-	memcpy(origin[fd].name, name, n + 1);
-	origin[fd].dirfd = dirfd;
-	origin[fd].dirstamp = fb_fd_stamp(dirfd);
-	origin[fd].stamp = fb_fd_stamp(fd);
+	memcpy(slot[fd].name, name, n + 1);
+	slot[fd].dirfd = dirfd;
+	slot[fd].dirstamp = fb_fd_stamp(dirfd);
+	slot[fd].stamp = fb_fd_stamp(fd);
 }
 
 int fb_fd_origin(int fd, int *dirfd, const char **name)
 {
-	if (fd < 0 || (unsigned)fd >= SLOTS || origin[fd].stamp != fb_fd_stamp(fd) ||
-	    origin[fd].dirstamp != fb_fd_stamp(origin[fd].dirfd))
+	if (fd < 0 || (unsigned)fd >= SLOTS || slot[fd].stamp != fb_fd_stamp(fd) ||
+	    slot[fd].dirstamp != fb_fd_stamp(slot[fd].dirfd))
 		return 0;
-	*dirfd = origin[fd].dirfd;
-	*name = origin[fd].name;
+	*dirfd = slot[fd].dirfd;
+	*name = slot[fd].name;
 	return 1;
 }
 

@@ -24,9 +24,24 @@ struct ids {
 };
 
 static struct ids uids, gids;
-static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
+/* Supplementary groups: a few in place, the kernel's maximum only when
+ * a program sets that many (see FB_BSS_LATE). */
+static gid_t few_groups[32];
+static gid_t many_groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX] FB_BSS_LATE(2);
+static gid_t *groups = few_groups;
 static int ngroups = -1;
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_GROUPS (sizeof many_groups / sizeof many_groups[0])
+
+/* Room for N groups in `groups`, keeping its contents.  Locked. */
+static void groups_room(size_t n)
+{
+	if (n > sizeof few_groups / sizeof few_groups[0] && groups == few_groups) {
+		memcpy(many_groups, few_groups, sizeof few_groups);
+		groups = many_groups;
+	}
+}
 
 static void load(void)
 {
@@ -35,25 +50,26 @@ static void load(void)
 	pthread_mutex_lock(&id_lock);
 	if (ngroups < 0) {
 		const char *s = getenv("FAKEBUILD_IDS");
-		unsigned v[8] = { 0 };
-		if (!s || sscanf(s, "%u:%u:%u:%u:%u:%u:%u:%u", &v[0], &v[1], &v[2], &v[3], &v[4],
-				 &v[5], &v[6], &v[7]) != 8)
+		unsigned long long v[8] = { 0 };
+		if (!s || fb_parse_ulls(s, ':', v, 8) < 0)
 			memset(v, 0, sizeof v);
-		uids = (struct ids){ v[0], v[1], v[2], v[3] };
-		gids = (struct ids){ v[4], v[5], v[6], v[7] };
-		int n = 0;
+		for (int i = 0; i < 8; i++)
+			if (v[i] > UINT_MAX)
+				v[i] = 0;
+		uids = (struct ids){ (uid_t)v[0], (uid_t)v[1], (uid_t)v[2], (uid_t)v[3] };
+		gids = (struct ids){ (gid_t)v[4], (gid_t)v[5], (gid_t)v[6], (gid_t)v[7] };
+		size_t n = 0;
 		const char *g = getenv("FAKEBUILD_GROUPS");
 		if (!g)
 			groups[n++] = 0;
-		while (g && *g && n < (int)(sizeof groups / sizeof groups[0])) {
-			char *end;
-			unsigned long x = strtoul(g, &end, 10);
-			if (end == g)
-				break;
+		unsigned long long x;
+		while (g && n < MAX_GROUPS && fb_parse_ull(&g, &x) == 0 && x <= UINT_MAX) {
+			groups_room(n + 1);
 			groups[n++] = (gid_t)x;
-			g = *end == ',' ? end + 1 : end;
+			if (*g == ',')
+				g++;
 		}
-		__atomic_store_n(&ngroups, n, __ATOMIC_RELEASE);
+		__atomic_store_n(&ngroups, (int)n, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&id_lock);
 }
@@ -268,9 +284,10 @@ static int set_groups(size_t n, const gid_t *list)
 	load();
 	if (uids.e != 0)
 		return -EPERM;
-	if (n > sizeof groups / sizeof groups[0])
+	if (n > MAX_GROUPS)
 		return -EINVAL;
 	pthread_mutex_lock(&id_lock);
+	groups_room(n);
 	memcpy(groups, list, n * sizeof *list);
 	ngroups = (int)n;
 	save_groups();

@@ -5,6 +5,7 @@
  * call that needs it, so a process that never stats costs nothing.
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +33,40 @@ void fb_init(void)
 }
 
 /*
+ * One unsigned decimal number at *SP, advancing past it; -1 if there is
+ * none or it overflows.  Not strtoull or sscanf: the pages of their code
+ * are page faults a process that never calls them would not pay.
+ */
+int fb_parse_ull(const char **sp, unsigned long long *out)
+{
+	const char *s = *sp;
+	unsigned long long v = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (~0ull - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*sp = s;
+	return 0;
+}
+
+/* Exactly N numbers separated by SEP, nothing else; -1 otherwise. */
+int fb_parse_ulls(const char *s, char sep, unsigned long long *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && *s++ != sep)
+			return -1;
+		if (fb_parse_ull(&s, &v[i]) < 0)
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
+/*
  * The descriptor fakebuild leaves open on the table for the session
  * (FAKEBUILD_TABLE_FD=fd:dev:ino): mapping it costs two system calls
  * where opening by name costs four.  A program that closed it, or reused
@@ -40,11 +75,10 @@ void fb_init(void)
 static int inherited(struct fb_table **t)
 {
 	const char *v = getenv("FAKEBUILD_TABLE_FD");
-	int fd;
-	unsigned long long dev, ino;
-	if (!v || sscanf(v, "%d:%llu:%llu", &fd, &dev, &ino) != 3 || fd < 0)
+	unsigned long long x[3];	/* fd, dev, ino */
+	if (!v || fb_parse_ulls(v, ':', x, 3) < 0 || x[0] > INT_MAX)
 		return -ENOENT;
-	return fb_table_attach_fd(fd, dev, ino, t);
+	return fb_table_attach_fd((int)x[0], x[1], x[2], t);
 }
 
 struct fb_table *fb_table(void)

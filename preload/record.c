@@ -44,47 +44,62 @@ void fb_path_clean(char *p)
  * The path of a directory descriptor (or of the working directory), for
  * hints.  Asking the kernel (readlink of /proc/self/fd/N, getcwd) costs
  * more than the chown it serves, and chown -R asks for the same directory
- * once per entry; so each thread remembers its last answer while the
+ * once per entry; so the process remembers its last answer while the
  * descriptor's stamp (fd.c) says it still names the same directory.
+ *
+ * One cache per process, taken with a try-lock: a thread (or a signal
+ * handler) that finds it busy asks the kernel.  The first answer is not
+ * kept, so a process that records one file (install, mknod) never
+ * touches the buffer's pages; see FB_BSS_LATE.
  */
-static __thread struct {
+static struct {
+	int busy;
 	int fd;
+	unsigned misses;
 	uint64_t stamp;
-	size_t len;
-	char path[PATH_MAX];
-} dircache = { .fd = -2 };
+	size_t len;		/* 0: empty */
+} dircache;
+static char dircache_path[PATH_MAX] FB_BSS_LATE(2);
 
 static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 {
 	FB_REAL(readlink);
 	uint64_t gen = fb_fd_stamp(dirfd);
-	if (dircache.fd == dirfd && dircache.stamp == gen && dircache.len < len) {
-		memcpy(buf, dircache.path, dircache.len + 1);
+	int mine = !__atomic_exchange_n(&dircache.busy, 1, __ATOMIC_ACQUIRE);
+	if (mine && dircache.len && dircache.fd == dirfd && dircache.stamp == gen &&
+	    dircache.len < len) {
+		memcpy(buf, dircache_path, dircache.len + 1);
 		*out = dircache.len;
+		__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
 		return 0;
 	}
-	size_t dl;
+	size_t dl = 0;
+	int rc = 0;
 	if (dirfd == AT_FDCWD) {
-		if (!getcwd(buf, len))
-			return -errno;
-		dl = strlen(buf);
+		if (getcwd(buf, len))
+			dl = strlen(buf);
+		else
+			rc = -errno;
 	} else {
 		char proc[64];
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
 		ssize_t n = real_readlink ? real_readlink(proc, buf, len - 1) : -1;
 		if (n < 0 || buf[0] != '/')
-			return -ENOENT;
-		dl = (size_t)n;
-		buf[dl] = 0;
+			rc = -ENOENT;
+		else
+			buf[dl = (size_t)n] = 0;
 	}
-	if (dl < sizeof dircache.path) {
-		memcpy(dircache.path, buf, dl + 1);
-		dircache.len = dl;
-		dircache.fd = dirfd;
-		dircache.stamp = gen;
+	if (mine) {
+		if (rc == 0 && dl < sizeof dircache_path && ++dircache.misses > 1) {
+			memcpy(dircache_path, buf, dl + 1);
+			dircache.len = dl;
+			dircache.fd = dirfd;
+			dircache.stamp = gen;
+		}
+		__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
 	}
 	*out = dl;
-	return 0;
+	return rc;
 }
 
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)

@@ -6,3 +6,23 @@ roottest_bench_smoke() {
 	command -v pseudo >/dev/null 2>&1 || skip "pseudo not installed"
 	B="$B" "$TOP/bench/run" --smoke
 }
+
+# The report must come out whichever awk is installed (mawk or gawk: a
+# variable named like a gawk builtin once killed it under gawk).
+roottest_bench_report_awks() {
+	command -v fakeroot >/dev/null 2>&1 || skip "fakeroot not installed"
+	command -v pseudo >/dev/null 2>&1 || skip "pseudo not installed"
+	local a n=0
+	for a in mawk gawk; do
+		command -v $a >/dev/null 2>&1 || continue
+		mkdir -p bin.$a && ln -sf "$(command -v $a)" bin.$a/awk
+		PATH="$PWD/bin.$a:$PATH" B="$B" FB_BENCH_OUT="$PWD/r.$a" "$TOP/bench/run" --smoke \
+			--workloads W0 --tools "bare fakebuild" --no-extra >out.$a 2>&1 ||
+			fail "bench/run with $a: $(tail -n 3 out.$a)"
+		grep -q '^| W0 | [0-9]' "$PWD/r.$a/results.md" || fail "no W0 row with $a"
+		python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$PWD/r.$a/results.json" ||
+			fail "results.json from $a does not parse"
+		n=$((n + 1))
+	done
+	[ $n -gt 0 ] || skip "neither mawk nor gawk installed"
+}

@@ -118,7 +118,7 @@ static const char *table_why(int rc)
 {
 	switch (rc) {
 	case -EPROTO: return "not a fakebuild live table (bad magic)";
-	case -EPROTONOSUPPORT: return "live table of a newer fakebuild version";
+	case -EPROTONOSUPPORT: return "live table of another fakebuild version";
 	case -EBADMSG: return "live table header is damaged";
 	default: return strerror(-rc);
 	}

@@ -33,8 +33,8 @@
 uint64_t fb_table_geom_check(const struct fb_thdr *h)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull ^ h->version ^ ((uint64_t)h->hdr_size << 32);
-	const uint64_t f[] = { h->capacity, h->nslots, h->index_off[0], h->index_off[1],
-			       h->rec_off, h->arena_off, h->arena_size, h->file_size };
+	const uint64_t f[] = { h->capacity, h->nslots, h->index_off, h->rec_off,
+			       h->arena_off, h->arena_size, h->file_size };
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		x = fb_mix64(x ^ f[i]);
 	return x;
@@ -52,6 +52,21 @@ static uint64_t slot_of(uint64_t dev, uint64_t ino, uint64_t mask)
 	return ((h << 8) | (ino & 0xff)) & mask;
 }
 
+/* Slots in use by the index of generation GEN; a damaged count means all. */
+static uint64_t active_slots(const struct fb_thdr *h, uint64_t gen)
+{
+	uint64_t n = LOAD(&h->active[gen & 1]);
+	if (!n || n > h->nslots || (n & (n - 1)))
+		return h->nslots;
+	return n;
+}
+
+/* The index of generation GEN: its slot s is ix[2 * s]. */
+static uint32_t *ix_of(struct fb_table *t, uint64_t gen)
+{
+	return t->index + (gen & 1);
+}
+
 static size_t page_round(size_t n)
 {
 	return (n + 4095) & ~(size_t)4095;
@@ -65,8 +80,7 @@ static int map_file(int fd, size_t size, struct fb_table *t)
 	t->base = p;
 	t->size = size;
 	t->h = p;
-	t->index[0] = (uint32_t *)(t->base + t->h->index_off[0]);
-	t->index[1] = (uint32_t *)(t->base + t->h->index_off[1]);
+	t->index = (uint32_t *)(t->base + t->h->index_off);
 	t->recs = (struct fb_trec *)(t->base + t->h->rec_off);
 	t->arena = t->base + t->h->arena_off;
 	return 0;
@@ -97,13 +111,13 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	memcpy(g.magic, FB_TABLE_MAGIC, 8);
 	g.capacity = capacity;
 	g.nslots = nslots;
-	g.index_off[0] = FB_TABLE_HDR_SIZE;
-	g.index_off[1] = g.index_off[0] + page_round(nslots * 4);
-	g.rec_off = g.index_off[1] + page_round(nslots * 4);
+	g.index_off = FB_TABLE_HDR_SIZE;
+	g.rec_off = g.index_off + page_round(nslots * 8);
 	g.arena_off = g.rec_off + page_round((capacity + FB_SPARE_RECS) * sizeof(struct fb_trec));
 	g.arena_size = capacity * FB_ARENA_PER_REC;
 	g.file_size = g.arena_off + page_round(g.arena_size);
 	g.geom_check = fb_table_geom_check(&g);
+	g.active[0] = nslots < FB_INDEX_START ? nslots : FB_INDEX_START;
 
 	/* Build the file under a temporary name, so that nobody maps a
 	 * half-initialised table, then link it into place. */
@@ -158,7 +172,7 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 	int rc = 0;
 	if (memcmp(g.magic, FB_TABLE_MAGIC, 7) != 0)
 		rc = -EPROTO;
-	else if (g.version > FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7])
+	else if (g.version != FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7])
 		rc = -EPROTONOSUPPORT;
 	else if (g.hdr_size != FB_TABLE_HDR_SIZE || g.geom_check != fb_table_geom_check(&g) ||
 		 (uint64_t)st.st_size < g.file_size || g.nslots & (g.nslots - 1) ||
@@ -174,8 +188,7 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 	t->base = p;
 	t->size = (size_t)st.st_size;
 	t->h = p;
-	t->index[0] = (uint32_t *)(t->base + g.index_off[0]);
-	t->index[1] = (uint32_t *)(t->base + g.index_off[1]);
+	t->index = (uint32_t *)(t->base + g.index_off);
 	t->recs = (struct fb_trec *)(t->base + g.rec_off);
 	t->arena = t->base + g.arena_off;
 	*out = t;
@@ -204,12 +217,13 @@ void fb_table_detach(struct fb_table *t)
 
 static void recount(struct fb_table *t)
 {
-	const uint32_t *ix = t->index[t->h->gen & 1];
+	const uint32_t *ix = ix_of(t, t->h->gen);
+	const uint64_t n = active_slots(t->h, t->h->gen);
 	uint64_t live = 0, tomb = 0;
-	for (uint64_t i = 0; i < t->h->nslots; i++) {
-		if (ix[i] == FB_SLOT_TOMB)
+	for (uint64_t i = 0; i < n; i++) {
+		if (ix[2 * i] == FB_SLOT_TOMB)
 			tomb++;
-		else if (ix[i] != FB_SLOT_EMPTY)
+		else if (ix[2 * i] != FB_SLOT_EMPTY)
 			live++;
 	}
 	t->h->nlive = live;
@@ -332,21 +346,21 @@ static int key_eq(const struct fb_trec *r, uint64_t dev, uint64_t ino)
  */
 static int64_t find(struct fb_table *t, uint64_t dev, uint64_t ino, struct fb_trec *out)
 {
-	const uint64_t mask = t->h->nslots - 1;
 	/* Retries end: a damaged file must not hang every stat. */
 	for (int tries = 0; tries < 100000; tries++) {
 		uint64_t gen = LOAD(&t->h->gen);
-		const uint32_t *ix = t->index[gen & 1];
+		const uint32_t *ix = ix_of(t, gen);
+		const uint64_t mask = active_slots(t->h, gen) - 1;
 		uint64_t s = slot_of(dev, ino, mask);
 		int64_t found = -1;
 		int retry = 0;
 		for (uint64_t n = 0; n <= mask; n++, s = (s + 1) & mask) {
-			uint32_t v = LOAD(&ix[s]);
+			uint32_t v = LOAD(&ix[2 * s]);
 			if (v == FB_SLOT_EMPTY)
 				break;
 			if (v == FB_SLOT_TOMB)
 				continue;
-			if (!rec_read(t, v, out) || LOAD(&ix[s]) != v) {
+			if (!rec_read(t, v, out) || LOAD(&ix[2 * s]) != v) {
 				retry = 1;
 				break;
 			}
@@ -373,9 +387,9 @@ static int stale(const struct fb_trec *r, const struct fb_ident *id)
 
 static void drop_slot(struct fb_table *t, int64_t slot)
 {
-	uint32_t *ix = t->index[t->h->gen & 1];
-	uint32_t v = ix[slot];
-	STORE(&ix[slot], FB_SLOT_TOMB);
+	uint32_t *ix = ix_of(t, t->h->gen);
+	uint32_t v = ix[2 * slot];
+	STORE(&ix[2 * slot], FB_SLOT_TOMB);
 	rec_free(t, v);
 	t->h->nlive--;
 	t->h->ntomb++;
@@ -435,41 +449,42 @@ long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct f
 /* ---- updates ------------------------------------------------------- */
 
 /*
- * Rebuild the index when tombstones crowd it: copy the live slots into
- * the inactive index, then flip gen.  Readers of the old index retry.
+ * Rebuild the index into the inactive one, with N slots: when tombstones
+ * crowd it (same N) or records fill it (twice as many).  Copy the live
+ * slots, then flip gen.  Readers of the old index retry.
  */
-static void rebuild(struct fb_table *t)
+static void rebuild(struct fb_table *t, uint64_t n)
 {
 	struct fb_thdr *h = t->h;
-	const uint64_t mask = h->nslots - 1;
-	const uint32_t *old = t->index[h->gen & 1];
-	uint32_t *nix = t->index[(h->gen + 1) & 1];
-	memset(nix, 0, h->nslots * 4);
+	const uint64_t oldn = active_slots(h, h->gen);
+	const uint32_t *old = ix_of(t, h->gen);
+	uint32_t *nix = ix_of(t, h->gen + 1);
+	const uint64_t mask = n - 1;
+	STORE(&h->active[(h->gen + 1) & 1], n);
+	for (uint64_t i = 0; i < n; i++)
+		nix[2 * i] = FB_SLOT_EMPTY;
 	uint64_t live = 0;
-	for (uint64_t i = 0; i < h->nslots; i++) {
-		uint32_t v = old[i];
+	for (uint64_t i = 0; i < oldn; i++) {
+		uint32_t v = old[2 * i];
 		struct fb_trec *r = rec_at(t, v);
 		if (!r)
 			continue;
 		uint64_t s = slot_of(r->dev, r->ino, mask);
-		while (nix[s] != FB_SLOT_EMPTY)
+		while (nix[2 * s] != FB_SLOT_EMPTY)
 			s = (s + 1) & mask;
-		nix[s] = v;
+		nix[2 * s] = v;
 		live++;
 	}
 	STORE(&h->gen, h->gen + 1);
 	h->nlive = live;
 	h->ntomb = 0;
-	/* Give the discarded index's pages back: it is rewritten by the
-	 * next rebuild anyway. */
-	madvise((void *)old, h->nslots * 4, MADV_REMOVE);
 }
 
 /* Replace the record in slot S of IX by the filled record V.  Locked. */
 static void swap_slot(struct fb_table *t, uint32_t *ix, uint64_t s, uint32_t v)
 {
-	uint32_t cur = ix[s];
-	STORE(&ix[s], v);
+	uint32_t cur = ix[2 * s];
+	STORE(&ix[2 * s], v);
 	rec_free(t, cur);
 	t->h->changes++;
 }
@@ -478,14 +493,18 @@ static void swap_slot(struct fb_table *t, uint32_t *ix, uint64_t s, uint32_t v)
 static int publish(struct fb_table *t, const struct fb_trec *rec)
 {
 	struct fb_thdr *h = t->h;
-	if ((h->nlive + h->ntomb + 1) * 4 > h->nslots * 3)
-		rebuild(t);
-	const uint64_t mask = h->nslots - 1;
-	uint32_t *ix = t->index[h->gen & 1];
+	uint64_t n = active_slots(h, h->gen);
+	if ((h->nlive + h->ntomb + 1) * 4 > n * 3) {
+		while ((h->nlive + 1) * 2 > n && n < h->nslots)
+			n <<= 1;
+		rebuild(t, n);
+	}
+	const uint64_t mask = n - 1;
+	uint32_t *ix = ix_of(t, h->gen);
 	uint64_t s = slot_of(rec->dev, rec->ino, mask);
 	int64_t tomb = -1;
 	for (;; s = (s + 1) & mask) {
-		uint32_t cur = ix[s];
+		uint32_t cur = ix[2 * s];
 		if (cur == FB_SLOT_EMPTY)
 			break;
 		if (cur == FB_SLOT_TOMB) {
@@ -513,7 +532,7 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 		s = (uint64_t)tomb;
 		h->ntomb--;
 	}
-	STORE(&ix[s], v);
+	STORE(&ix[2 * s], v);
 	h->nlive++;
 	h->changes++;
 	return 0;
@@ -615,7 +634,7 @@ int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char 
 	struct fb_trec r;
 	int64_t s = find(t, id->dev, id->ino, &r);
 	if (s >= 0 && !stale(&r, id)) {
-		rc = rehint(t, t->index[t->h->gen & 1], (uint64_t)s, &r, hint);
+		rc = rehint(t, ix_of(t, t->h->gen), (uint64_t)s, &r, hint);
 	}
 	wunlock(t);
 	return rc;
@@ -627,10 +646,11 @@ int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)
 	if (rc < 0)
 		return rc;
 	size_t fl = strlen(from);
-	uint32_t *ix = t->index[t->h->gen & 1];
+	uint32_t *ix = ix_of(t, t->h->gen);
+	const uint64_t n = active_slots(t->h, t->h->gen);
 	char buf[4096];
-	for (uint64_t i = 0; i < t->h->nslots && rc == 0; i++) {
-		struct fb_trec *cur = rec_at(t, ix[i]);
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
+		struct fb_trec *cur = rec_at(t, ix[2 * i]);
 		if (!cur || !cur->hint_off || cur->hint_off + cur->hint_len >= t->h->arena_size)
 			continue;
 		const char *h = (const char *)t->arena + cur->hint_off;
@@ -686,7 +706,7 @@ static int published(struct fb_table *t, uint32_t v)
 	const struct fb_trec *r = &t->recs[v - 1];
 	struct fb_trec cur;
 	int64_t s = find(t, r->dev, r->ino, &cur);
-	return s >= 0 && t->index[t->h->gen & 1][s] == v;
+	return s >= 0 && ix_of(t, t->h->gen)[2 * s] == v;
 }
 
 int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)

@@ -6,9 +6,14 @@
  * database.  Layout (all offsets from the start of the file):
  *
  *   header      one page: identity, geometry, the writer mutex, counters
- *   index[2]    two arrays of nslots uint32_t: 0 empty, TOMB deleted, else
- *               record number + 1.  One is active (gen & 1); the other is
- *               the target of a rebuild when tombstones pile up.
+ *   index       two hash indexes of up to nslots uint32_t each, interleaved:
+ *               slot s of index g is word 2s + g.  A slot holds 0 (empty),
+ *               TOMB (deleted) or a record number + 1.  One index is active
+ *               (gen & 1); the other is the target of a rebuild, when
+ *               tombstones pile up or the active one fills.  Each uses only
+ *               its first active[g] slots, a power of two that grows with
+ *               the records: a small table's index lies within the first
+ *               2 MiB, beside the header, whichever index is active.
  *   records     capacity records, allocated from the front (bump pointer),
  *               so the pages touched grow with the records, not capacity
  *   arena       append-only bytes for path hints and xattr blobs
@@ -23,13 +28,15 @@
 #include "table.h"
 
 #define FB_TABLE_MAGIC "FBTABLE1"
-#define FB_TABLE_VERSION 1u
+#define FB_TABLE_VERSION 2u
 #define FB_TABLE_HDR_SIZE 4096u
 #define FB_SLOT_EMPTY 0u
 #define FB_SLOT_TOMB 0xffffffffu
 /* Records beyond capacity: an update writes the new record before it
  * frees the old one, so a full table still needs room for one more. */
 #define FB_SPARE_RECS 16u
+/* Slots an index starts with (or nslots, if fewer). */
+#define FB_INDEX_START 16384u
 /* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
 
@@ -55,8 +62,8 @@ struct fb_thdr {
 	uint32_t version;
 	uint32_t hdr_size;
 	uint64_t capacity;	/* records */
-	uint64_t nslots;	/* per index, a power of two */
-	uint64_t index_off[2];
+	uint64_t nslots;	/* most slots of an index, a power of two */
+	uint64_t index_off;	/* the interleaved indexes */
 	uint64_t rec_off;
 	uint64_t arena_off;
 	uint64_t arena_size;
@@ -66,6 +73,7 @@ struct fb_thdr {
 	/* Mutable, under `lock` (readers only load gen). */
 	pthread_mutex_t lock;	/* robust, process-shared */
 	uint64_t gen;		/* active index = gen & 1; bumped by a rebuild */
+	uint64_t active[2];	/* slots in use by each index */
 	uint64_t rec_next;	/* records never used start here */
 	uint32_t free_head;	/* record number + 1 */
 	uint32_t pad0;
@@ -80,7 +88,7 @@ struct fb_table {
 	struct fb_thdr *h;
 	unsigned char *base;
 	size_t size;
-	uint32_t *index[2];
+	uint32_t *index;	/* slot s of index g: index[2 * s + g] */
 	struct fb_trec *recs;
 	unsigned char *arena;
 };

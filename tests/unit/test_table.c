@@ -794,6 +794,98 @@ static void test_chown_mode_clears_setuid_and_setgid_only_when_group_executable(
 	assert_int_equal(fb_chown_mode(S_IFLNK | 0777), S_IFLNK | 0777);
 }
 
+/*
+ * The index grows with the records: a table of default capacity starts
+ * with FB_INDEX_START slots, doubles as records come, and every record
+ * stays findable across the rebuilds.  A small table's index stays within
+ * the first 2 MiB of the file, beside the header (one page-table page for
+ * a process that looks up a few files).
+ */
+static void test_index_grows_with_records_and_stays_near_header(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, FB_TABLE_DEFAULT_CAPACITY);
+	assert_int_equal(t->h->active[t->h->gen & 1], FB_INDEX_START);
+	const uint32_t n = 3 * FB_INDEX_START;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fb_ident id = ident(7, 1000 + 37 * (uint64_t)i);
+		struct fb_attr a = attr(i, i + 1, S_IFREG | 0644);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	uint64_t active = t->h->active[t->h->gen & 1];
+	assert_true(active > FB_INDEX_START && (uint64_t)n * 4 <= active * 3 && active < t->h->nslots);
+	for (uint32_t i = 0; i < n; i++) {
+		struct fb_ident id = ident(7, 1000 + 37 * (uint64_t)i);
+		assert_attr(t, &id, i, i + 1, S_IFREG | 0644);
+	}
+	assert_int_equal(fb_table_count(t), n);
+	/* The active index holds them all, and every index word ever used
+	 * (the other index's too) lies in the first 2 MiB. */
+	const uint32_t *w = (const uint32_t *)(t->base + t->h->index_off);
+	uint64_t last = 0, used = 0;
+	for (uint64_t i = 0; i < 2 * t->h->nslots; i++) {
+		if (w[i] == FB_SLOT_EMPTY)
+			continue;
+		last = i;
+		used += i % 2 == (t->h->gen & 1);
+	}
+	assert_int_equal(used, n);
+	assert_true(t->h->index_off + 4 * last < (2u << 20));
+	drop(f, t);
+}
+
+/* Readers look up fixed keys while a writer's inserts grow the index. */
+static void test_readers_during_index_growth(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 1u << 20);
+	for (uint32_t k = 0; k < NKEYS; k++) {
+		struct fb_ident id = KEY(k);
+		struct fb_attr a = derived(k);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	uint64_t active0 = t->h->active[t->h->gen & 1];
+	pid_t pid[3];
+	for (int i = 0; i < 3; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0 && i > 0) {
+			/* A reader: every fixed key, found and whole, all along. */
+			struct fb_table *r;
+			if (fb_table_attach(f->table, &r) < 0)
+				_exit(2);
+			for (int round = 0; round < 200; round++)
+				for (uint32_t k = 0; k < NKEYS; k++) {
+					struct fb_ident id = KEY(k);
+					struct fb_attr a, want = derived(k);
+					if (!fb_table_get(r, &id, &a))
+						_exit(3);
+					if (a.uid != want.uid || a.mode != want.mode)
+						_exit(4);
+				}
+			_exit(0);
+		}
+		if (pid[i] == 0) {
+			struct fb_table *w;
+			if (fb_table_attach(f->table, &w) < 0)
+				_exit(2);
+			for (uint32_t j = 0; j < 8 * FB_INDEX_START; j++) {
+				struct fb_ident id = ident(9, 5000000 + (uint64_t)j);
+				struct fb_attr a = attr(j, j, S_IFREG);
+				if (fb_table_put(w, &id, &a, NULL) < 0)
+					_exit(5);
+			}
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (!child_ok(pid[i]))
+			fail_msg("%s failed", i ? "reader" : "writer");
+	assert_true(t->h->active[t->h->gen & 1] > active0);
+	assert_int_equal(fb_table_count(t), NKEYS + 8 * FB_INDEX_START);
+	drop(f, t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +910,8 @@ int main(void)
 		T(test_attach_rejects_newer_version),
 		T(test_attach_rejects_damaged_header),
 		T(test_concurrent_readers_see_consistent_records),
+		T(test_index_grows_with_records_and_stays_near_header),
+		T(test_readers_during_index_growth),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),
 		T(test_view_unknown_is_real_gives_real_owner),

@@ -51,7 +51,7 @@ int fb_check(const char *db)
 		int rc = fb_table_attach(live, &tb);
 		if (rc < 0) {
 			printf("%s: unusable live table: %s\n", live,
-			       rc == -EPROTO ? "bad magic" : rc == -EPROTONOSUPPORT ? "newer version"
+			       rc == -EPROTO ? "bad magic" : rc == -EPROTONOSUPPORT ? "another fakebuild version"
 			       : rc == -EBADMSG ? "damaged header" : strerror(-rc));
 			status = 1;
 		} else {

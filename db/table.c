@@ -12,7 +12,7 @@
  *  - A rebuild writes the inactive index and flips `gen`; readers load gen
  *    before and after a lookup and retry when it moved.
  * Writers hold the robust mutex.  A writer killed mid-update leaves at
- * worst a leaked record or blob: every publication is one store.
+ * worst a leaked record or arena bytes: every publication is one store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,12 +113,9 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	g.nslots = nslots;
 	g.index_off = FB_TABLE_HDR_SIZE;
 	g.rec_off = g.index_off + page_round(nslots * 8);
-	/* Records and blobs share the blocks (table_impl.h). */
-	const uint64_t blocks = capacity + FB_SPARE_RECS +
-				capacity * FB_ARENA_PER_REC / sizeof(struct fb_trec);
-	g.arena_off = g.rec_off;
-	g.arena_size = blocks * sizeof(struct fb_trec);
-	g.file_size = g.rec_off + page_round(g.arena_size);
+	g.arena_off = g.rec_off + page_round((capacity + FB_SPARE_RECS) * sizeof(struct fb_trec));
+	g.arena_size = capacity * FB_ARENA_PER_REC;
+	g.file_size = g.arena_off + page_round(g.arena_size);
 	g.geom_check = fb_table_geom_check(&g);
 	g.active[0] = nslots < FB_INDEX_START ? nslots : FB_INDEX_START;
 
@@ -147,6 +144,7 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 		unlink(path);
 		return rc;
 	}
+	t->h->arena_next = 8;	/* offset 0 means "none" */
 	*out = t;
 	return 0;
 }
@@ -256,15 +254,9 @@ static void wunlock(struct fb_table *t)
 
 /* ---- records ------------------------------------------------------- */
 
-/* Blocks of the record area (records and blobs). */
-static uint64_t nblocks(const struct fb_thdr *h)
-{
-	return h->arena_size / sizeof(struct fb_trec);
-}
-
 static struct fb_trec *rec_at(struct fb_table *t, uint32_t v)
 {
-	if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB || v > nblocks(t->h))
+	if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB || v > t->h->capacity + FB_SPARE_RECS)
 		return NULL;
 	return &t->recs[v - 1];
 }
@@ -291,7 +283,7 @@ static uint32_t rec_alloc(struct fb_table *t)
 		h->free_head = t->recs[v - 1].next_free;
 		return v;
 	}
-	if (h->rec_next >= nblocks(h))
+	if (h->rec_next >= h->capacity + FB_SPARE_RECS)
 		return 0;
 	return (uint32_t)++h->rec_next;
 }
@@ -321,24 +313,14 @@ static void rec_fill(struct fb_table *t, uint32_t v, const struct fb_trec *src)
 	STORE(&r->seq, seq + 1);
 }
 
-/*
- * Store N bytes as a blob in the next free blocks, beside the record
- * about to be written; returns their offset in the arena (never 0), or 0
- * when full.  Blobs leave the last FB_SPARE_RECS blocks to records.
- */
 static uint64_t arena_put(struct fb_table *t, const void *p, size_t n)
 {
 	struct fb_thdr *h = t->h;
-	const size_t bs = sizeof(struct fb_trec);
-	const uint64_t k = (FB_BLOB_HDR + n + bs - 1) / bs;
-	if (h->rec_next + k + FB_SPARE_RECS > nblocks(h) || k > UINT32_MAX)
+	uint64_t off = (h->arena_next + 7) & ~(uint64_t)7;
+	if (off + n > h->arena_size)
 		return 0;
-	unsigned char *b = (unsigned char *)&t->recs[h->rec_next];
-	const uint32_t hdr[2] = { (uint32_t)k, FB_BLOB_TAG };	/* seq, live */
-	memcpy(b, hdr, sizeof hdr);
-	memcpy(b + FB_BLOB_HDR, p, n);
-	const uint64_t off = h->rec_next * bs + FB_BLOB_HDR;
-	h->rec_next += k;
+	memcpy(t->arena + off, p, n);
+	h->arena_next = off + n;
 	return off;
 }
 
@@ -733,7 +715,7 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 	if (rc < 0)
 		return rc;
 	/*
-	 * Walk the blocks, not the index: blocks are allocated from the
+	 * Walk the records, not the index: records are allocated from the
 	 * front, so this touches memory in proportion to what was used, while
 	 * the index spans the whole capacity.  A record counts only if the
 	 * index publishes it (a writer killed mid-update may leave a filled
@@ -742,10 +724,6 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 	const uint64_t used = t->h->rec_next;
 	for (uint64_t i = 0; i < used && rc == 0; i++) {
 		const struct fb_trec *r = &t->recs[i];
-		if (r->live == FB_BLOB_TAG) {
-			i += r->seq ? r->seq - 1 : 0;	/* a blob's blocks */
-			continue;
-		}
 		if (!r->live || !published(t, (uint32_t)i + 1))
 			continue;
 		const char *hint = NULL;

@@ -14,13 +14,9 @@
  *               its first active[g] slots, a power of two that grows with
  *               the records: a small table's index lies within the first
  *               2 MiB, beside the header, whichever index is active.
- *   records     blocks of one record's size, allocated from the front (bump
- *               pointer), so the pages touched grow with the records, not
- *               the capacity.  A block holds a record, or starts a blob (a
- *               path hint or an xattr blob, append-only) that runs over as
- *               many blocks as it needs: a new record and its path hint
- *               are neighbours, usually on one page.  The "arena" of the
- *               hint and xattr offsets is this same area.
+ *   records     capacity records, allocated from the front (bump pointer),
+ *               so the pages touched grow with the records, not capacity
+ *   arena       append-only bytes for path hints and xattr blobs
  *
  * The file is sparse: untouched pages cost neither memory nor disk.
  */
@@ -41,12 +37,8 @@
 #define FB_SPARE_RECS 16u
 /* Slots an index starts with (or nslots, if fewer). */
 #define FB_INDEX_START 16384u
-/* Blob bytes per record of capacity. */
+/* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
-/* The `live` word of a block that starts a blob (its `seq` word is the
- * blob's length in blocks); the blob's bytes follow these 8 bytes. */
-#define FB_BLOB_TAG 0xb10bu
-#define FB_BLOB_HDR 8u
 
 struct fb_trec {
 	uint32_t seq;		/* even: stable; odd: being (re)written */
@@ -82,11 +74,12 @@ struct fb_thdr {
 	pthread_mutex_t lock;	/* robust, process-shared */
 	uint64_t gen;		/* active index = gen & 1; bumped by a rebuild */
 	uint64_t active[2];	/* slots in use by each index */
-	uint64_t rec_next;	/* blocks never used start here */
+	uint64_t rec_next;	/* records never used start here */
 	uint32_t free_head;	/* record number + 1 */
 	uint32_t pad0;
 	uint64_t nlive;		/* published records */
 	uint64_t ntomb;		/* tombstones in the active index */
+	uint64_t arena_next;
 	uint64_t changes;	/* bumped by every update */
 	uint64_t saved_changes;	/* `changes` when last loaded or saved: dirty if they differ */
 };

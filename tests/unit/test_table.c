@@ -886,60 +886,6 @@ static void test_readers_during_index_growth(void **state)
 	drop(f, t);
 }
 
-/*
- * Records and blobs (hints, xattrs) share the blocks: a new record lies
- * right after its hint, and a walk of the blocks yields every record once,
- * with its own hint and xattrs, stepping over blobs of any length.
- */
-struct walk {
-	int n, far;
-	char seen[100];
-};
-
-static int walk_rec(const struct fb_trec *r, const char *hint, const void *xa, void *arg)
-{
-	struct walk *w = arg;
-	uint64_t i = r->ino - 100;
-	char want[400];
-	int len = snprintf(want, sizeof want, "/proto/%0*llu", (int)(1 + (i % 5) * 60),
-			   (unsigned long long)i);
-	if (i >= 100 || w->seen[i]++ || !hint || strcmp(hint, want) != 0)
-		return -1;
-	if ((i % 3 == 0) != (xa != NULL) || (xa && (r->xattr_len != 500 ||
-						    ((const unsigned char *)xa)[499] != (unsigned char)i)))
-		return -1;
-	/* The record came right after its hint (and xattr blob). */
-	ptrdiff_t d = (const char *)r - hint;
-	if (d <= 0 || d > len + 500 + 3 * (ptrdiff_t)sizeof *r)
-		w->far++;
-	w->n++;
-	return 0;
-}
-
-static void test_records_and_blobs_share_blocks(void **state)
-{
-	struct fx *f = *state;
-	struct fb_table *t = new_table(f, 1000);
-	for (uint32_t i = 0; i < 100; i++) {
-		struct fb_ident id = ident(3, 100 + i);
-		struct fb_attr a = attr(i, i, S_IFREG | 0644);
-		char hint[400];
-		snprintf(hint, sizeof hint, "/proto/%0*u", (int)(1 + (i % 5) * 60), i);
-		if (i % 3 == 0) {
-			unsigned char blob[500];
-			memset(blob, (int)i, sizeof blob);
-			assert_int_equal(fb_table_put_xattrs(t, &id, &a, blob, sizeof blob, hint), 0);
-		} else {
-			assert_int_equal(fb_table_put(t, &id, &a, hint), 0);
-		}
-	}
-	struct walk w = { 0 };
-	assert_int_equal(fb_table_foreach(t, walk_rec, &w), 0);
-	assert_int_equal(w.n, 100);
-	assert_int_equal(w.far, 0);
-	drop(f, t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,7 +912,6 @@ int main(void)
 		T(test_concurrent_readers_see_consistent_records),
 		T(test_index_grows_with_records_and_stays_near_header),
 		T(test_readers_during_index_growth),
-		T(test_records_and_blobs_share_blocks),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),
 		T(test_view_unknown_is_real_gives_real_owner),

@@ -41,16 +41,17 @@ uint64_t fb_table_geom_check(const struct fb_thdr *h)
 }
 
 /*
- * Slot of a key.  Blocks of 256 consecutive inode numbers (what most file
- * systems hand out to files created together) land on consecutive slots,
- * so a tree's records touch few index pages; blocks themselves are spread
- * by a strong mix.
+ * Slot of a key: a strong mix of both numbers.  (Blocks of consecutive
+ * inodes once mapped to consecutive slots, for the locality of a huge
+ * sparse index; now that the index grows with the records, such blocks
+ * collided into long probe runs.)
  */
-static uint64_t slot_of(uint64_t dev, uint64_t ino, uint64_t mask)
+uint64_t fb_table_slot_of(uint64_t dev, uint64_t ino, uint64_t mask)
 {
-	uint64_t h = fb_mix64((ino >> 8) ^ fb_mix64(dev));
-	return ((h << 8) | (ino & 0xff)) & mask;
+	return fb_mix64(ino ^ fb_mix64(dev)) & mask;
 }
+
+#define slot_of fb_table_slot_of
 
 /* Slots in use by the index of generation GEN; a damaged count means all. */
 static uint64_t active_slots(const struct fb_thdr *h, uint64_t gen)
@@ -493,9 +494,12 @@ static void swap_slot(struct fb_table *t, uint32_t *ix, uint64_t s, uint32_t v)
 static int publish(struct fb_table *t, const struct fb_trec *rec)
 {
 	struct fb_thdr *h = t->h;
+	/* Linear probing wants a sparse index: a growing one is kept at most
+	 * half full, the full-size one (twice the capacity) three quarters. */
 	uint64_t n = active_slots(h, h->gen);
-	if ((h->nlive + h->ntomb + 1) * 4 > n * 3) {
-		while ((h->nlive + 1) * 2 > n && n < h->nslots)
+	const uint64_t used = h->nlive + h->ntomb + 1;
+	if (n < h->nslots ? used * 2 > n : used * 4 > n * 3) {
+		while ((h->nlive + 1) * 3 > n && n < h->nslots)
 			n <<= 1;
 		rebuild(t, n);
 	}

@@ -35,7 +35,8 @@
 /* Records beyond capacity: an update writes the new record before it
  * frees the old one, so a full table still needs room for one more. */
 #define FB_SPARE_RECS 16u
-/* Slots an index starts with (or nslots, if fewer). */
+/* Slots an index starts with (or nslots, if fewer): at most half full,
+ * 8192 records before the first growth, in 128 KiB beside the header. */
 #define FB_INDEX_START 16384u
 /* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
@@ -94,6 +95,9 @@ struct fb_table {
 };
 
 uint64_t fb_table_geom_check(const struct fb_thdr *h);
+
+/* The home slot of a key in an index of MASK + 1 slots (for tests). */
+uint64_t fb_table_slot_of(uint64_t dev, uint64_t ino, uint64_t mask);
 
 /* Iterate over live records (consistent snapshots); for store.c. */
 typedef int (*fb_table_visit_fn)(const struct fb_trec *r, const char *hint,

@@ -206,6 +206,31 @@ static void test_delete(void **state)
 	drop(f, t);
 }
 
+/*
+ * With capacity 64 the index has 128 slots.  colliding(dev, ino, i) is the
+ * i-th inode number above INO whose home slot on DEV is INO's.
+ */
+static uint64_t colliding(uint64_t dev, uint64_t ino, uint64_t i)
+{
+	const uint64_t home = fb_table_slot_of(dev, ino, 127);
+	for (uint64_t x = ino + 1;; x++)
+		if (fb_table_slot_of(dev, x, 127) == home && i-- == 0)
+			return x;
+}
+
+/* The inodes of one collision chain on device 2, in order (memoised). */
+static uint64_t collide(uint64_t i)
+{
+	static uint64_t memo[6000], n;
+	if (i >= sizeof memo / sizeof memo[0])
+		abort();
+	while (n <= i)
+		memo[n] = n ? colliding(2, memo[n - 1], 0) : 5, n++;
+	return memo[i];
+}
+
+#define COLLIDE(i) collide(i)
+
 static void test_lookup_missing_key(void **state)
 {
 	struct fx *f = *state;
@@ -214,17 +239,12 @@ static void test_lookup_missing_key(void **state)
 	assert_missing(t, &id);	/* empty table */
 	struct fb_attr a = attr(1, 1, S_IFREG);
 	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
-	struct fb_ident other = ident(1, 2), same_slot = ident(1, 1 + 128);
+	struct fb_ident other = ident(1, 2), same_slot = ident(1, colliding(1, 1, 0));
 	assert_missing(t, &other);
 	assert_missing(t, &same_slot);
 	drop(f, t);
 }
 
-/*
- * With capacity 64 the index has 128 slots, and the slot of an inode is
- * (mix << 8 | ino & 0xff) & 127 = ino & 127: inodes 128 apart collide.
- */
-#define COLLIDE(i) (5u + 128u * (uint64_t)(i))
 
 static void test_probing_past_collisions(void **state)
 {
@@ -834,6 +854,39 @@ static void test_index_grows_with_records_and_stays_near_header(void **state)
 	drop(f, t);
 }
 
+/*
+ * A tree's files have consecutive inode numbers.  They must not cluster
+ * in the index: every record sits within a short run of its home slot
+ * (a hash once kept blocks of 256 inodes together, which in a small index
+ * made runs of hundreds of slots).
+ */
+static void test_consecutive_inodes_stay_near_home_slot(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, FB_TABLE_DEFAULT_CAPACITY);
+	for (uint32_t i = 0; i < 12000; i++) {
+		struct fb_ident id = ident(4, 2000000 + (uint64_t)i);
+		struct fb_attr a = attr(0, 0, S_IFREG | 0644);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	const uint64_t g = t->h->gen & 1, n = t->h->active[g], mask = n - 1;
+	uint64_t worst = 0, seen = 0;
+	for (uint64_t s = 0; s < n; s++) {
+		uint32_t v = t->index[2 * s + g];
+		if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB)
+			continue;
+		const struct fb_trec *r = &t->recs[v - 1];
+		uint64_t d = (s - fb_table_slot_of(r->dev, r->ino, mask)) & mask;
+		if (d > worst)
+			worst = d;
+		seen++;
+	}
+	assert_int_equal(seen, 12000);
+	if (worst >= 64)
+		fail_msg("a record sits %llu slots past its home slot", (unsigned long long)worst);
+	drop(f, t);
+}
+
 /* Readers look up fixed keys while a writer's inserts grow the index. */
 static void test_readers_during_index_growth(void **state)
 {
@@ -912,6 +965,7 @@ int main(void)
 		T(test_concurrent_readers_see_consistent_records),
 		T(test_index_grows_with_records_and_stays_near_header),
 		T(test_readers_during_index_growth),
+		T(test_consecutive_inodes_stay_near_home_slot),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),
 		T(test_view_unknown_is_real_gives_real_owner),

@@ -887,6 +887,34 @@ static void test_consecutive_inodes_stay_near_home_slot(void **state)
 	drop(f, t);
 }
 
+/* A put that changes nothing writes nothing: no new record, no change. */
+static void test_put_of_same_attributes_writes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(6, 42);
+	struct fb_attr a = attr(0, 2, S_IFREG | 04755);
+	assert_int_equal(fb_table_put(t, &id, &a, "/p/f"), 0);
+	const uint64_t changes = fb_table_changes(t), used = t->h->rec_next;
+	assert_int_equal(fb_table_put(t, &id, &a, "/p/f"), 0);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_int_equal(fb_table_changes(t), changes);
+	assert_int_equal(t->h->rec_next, used);
+	assert_attr(t, &id, 0, 2, S_IFREG | 04755);
+	/* A real change still lands. */
+	a.mode = S_IFREG | 0755;
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_int_equal(fb_table_changes(t), changes + 1);
+	assert_attr(t, &id, 0, 2, S_IFREG | 0755);
+	/* So does a hint for a record that had none. */
+	struct fb_ident bare = ident(6, 43);
+	assert_int_equal(fb_table_put(t, &bare, &a, NULL), 0);
+	const uint64_t c2 = fb_table_changes(t);
+	assert_int_equal(fb_table_put(t, &bare, &a, "/p/g"), 0);
+	assert_int_equal(fb_table_changes(t), c2 + 1);
+	drop(f, t);
+}
+
 /* Readers look up fixed keys while a writer's inserts grow the index. */
 static void test_readers_during_index_growth(void **state)
 {
@@ -965,6 +993,7 @@ int main(void)
 		T(test_concurrent_readers_see_consistent_records),
 		T(test_index_grows_with_records_and_stays_near_header),
 		T(test_readers_during_index_growth),
+		T(test_put_of_same_attributes_writes_nothing),
 		T(test_consecutive_inodes_stay_near_home_slot),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),

@@ -51,8 +51,6 @@ uint64_t fb_table_slot_of(uint64_t dev, uint64_t ino, uint64_t mask)
 	return fb_mix64(ino ^ fb_mix64(dev)) & mask;
 }
 
-#define slot_of fb_table_slot_of
-
 /* Slots in use by the index of generation GEN; a damaged count means all. */
 static uint64_t active_slots(const struct fb_thdr *h, uint64_t gen)
 {
@@ -352,7 +350,7 @@ static int64_t find(struct fb_table *t, uint64_t dev, uint64_t ino, struct fb_tr
 		uint64_t gen = LOAD(&t->h->gen);
 		const uint32_t *ix = ix_of(t, gen);
 		const uint64_t mask = active_slots(t->h, gen) - 1;
-		uint64_t s = slot_of(dev, ino, mask);
+		uint64_t s = fb_table_slot_of(dev, ino, mask);
 		int64_t found = -1;
 		int retry = 0;
 		for (uint64_t n = 0; n <= mask; n++, s = (s + 1) & mask) {
@@ -470,7 +468,7 @@ static void rebuild(struct fb_table *t, uint64_t n)
 		struct fb_trec *r = rec_at(t, v);
 		if (!r)
 			continue;
-		uint64_t s = slot_of(r->dev, r->ino, mask);
+		uint64_t s = fb_table_slot_of(r->dev, r->ino, mask);
 		while (nix[2 * s] != FB_SLOT_EMPTY)
 			s = (s + 1) & mask;
 		nix[2 * s] = v;
@@ -505,7 +503,7 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	}
 	const uint64_t mask = n - 1;
 	uint32_t *ix = ix_of(t, h->gen);
-	uint64_t s = slot_of(rec->dev, rec->ino, mask);
+	uint64_t s = fb_table_slot_of(rec->dev, rec->ino, mask);
 	int64_t tomb = -1;
 	for (;; s = (s + 1) & mask) {
 		uint32_t cur = ix[2 * s];

@@ -47,10 +47,10 @@ void fb_path_clean(char *p)
  * once per entry; so the process remembers its last answer while the
  * descriptor's stamp (fd.c) says it still names the same directory.
  *
- * One cache per process, taken with a try-lock: a thread (or a signal
- * handler) that finds it busy asks the kernel.  The first answer is not
- * kept, so a process that records one file (install, mknod) never
- * touches the buffer's pages; see FB_BSS_LATE.
+ * One cache per process, behind a try-lock held only to read or fill it:
+ * a thread (or a signal handler) that finds it busy asks the kernel.  The
+ * first answer is not kept, so a process that records one file (install,
+ * mknod) never touches the buffer's pages; see FB_BSS_LATE.
  */
 static struct {
 	int busy;
@@ -61,45 +61,56 @@ static struct {
 } dircache;
 static char dircache_path[PATH_MAX] FB_BSS_LATE(2);
 
+static int dircache_take(void)
+{
+	return !__atomic_exchange_n(&dircache.busy, 1, __ATOMIC_ACQUIRE);
+}
+
+static void dircache_give(void)
+{
+	__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
+}
+
 static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 {
 	FB_REAL(readlink);
 	uint64_t gen = fb_fd_stamp(dirfd);
-	int mine = !__atomic_exchange_n(&dircache.busy, 1, __ATOMIC_ACQUIRE);
-	if (mine && dircache.len && dircache.fd == dirfd && dircache.stamp == gen &&
-	    dircache.len < len) {
-		memcpy(buf, dircache_path, dircache.len + 1);
-		*out = dircache.len;
-		__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
-		return 0;
+	if (dircache_take()) {
+		int hit = dircache.len && dircache.fd == dirfd && dircache.stamp == gen &&
+			  dircache.len < len;
+		if (hit) {
+			memcpy(buf, dircache_path, dircache.len + 1);
+			*out = dircache.len;
+		}
+		dircache_give();
+		if (hit)
+			return 0;
 	}
-	size_t dl = 0;
-	int rc = 0;
+	size_t dl;
 	if (dirfd == AT_FDCWD) {
-		if (getcwd(buf, len))
-			dl = strlen(buf);
-		else
-			rc = -errno;
+		if (!getcwd(buf, len))
+			return -errno;
+		dl = strlen(buf);
 	} else {
 		char proc[64];
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
 		ssize_t n = real_readlink ? real_readlink(proc, buf, len - 1) : -1;
 		if (n < 0 || buf[0] != '/')
-			rc = -ENOENT;
-		else
-			buf[dl = (size_t)n] = 0;
+			return -ENOENT;
+		dl = (size_t)n;
+		buf[dl] = 0;
 	}
-	if (mine) {
-		if (rc == 0 && dl < sizeof dircache_path && ++dircache.misses > 1) {
+	if (dl < sizeof dircache_path && dircache_take()) {
+		if (++dircache.misses > 1) {
 			memcpy(dircache_path, buf, dl + 1);
 			dircache.len = dl;
 			dircache.fd = dirfd;
 			dircache.stamp = gen;
 		}
-		__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
+		dircache_give();
 	}
 	*out = dl;
-	return rc;
+	return 0;
 }
 
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)

@@ -35,6 +35,17 @@ static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
 	return fchmodat(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 
+/*
+ * The id calls' numbers.  32-bit ABIs have 32-bit id calls beside the old
+ * 16-bit ones: we fake the 32-bit ones and leave the 16-bit ones to the
+ * kernel.
+ */
+#ifdef SYS_getuid32
+#define ID(name) SYS_##name##32
+#else
+#define ID(name) SYS_##name
+#endif
+
 /* A faked number: forward it and return 1 with its result in RET; else 0. */
 static int faked(long n, const long a[6], long *ret)
 {
@@ -69,50 +80,27 @@ static int faked(long n, const long a[6], long *ret)
 	case SYS_rmdir: *ret = rmdir(S(0)); return 1;
 	case SYS_rename: *ret = rename(S(0), S(1)); return 1;
 #endif
-#ifdef SYS_getuid32
-	/* 32-bit ABIs: the 32-bit id calls; the old 16-bit ones go to the kernel. */
-	case SYS_chown32: *ret = chown(S(0), U(1), U(2)); return 1;
-	case SYS_lchown32: *ret = lchown(S(0), U(1), U(2)); return 1;
-	case SYS_fchown32: *ret = fchown(I(0), U(1), U(2)); return 1;
-	case SYS_getuid32: *ret = getuid(); return 1;
-	case SYS_geteuid32: *ret = geteuid(); return 1;
-	case SYS_getgid32: *ret = getgid(); return 1;
-	case SYS_getegid32: *ret = getegid(); return 1;
-	case SYS_getresuid32: *ret = getresuid(P(0), P(1), P(2)); return 1;
-	case SYS_getresgid32: *ret = getresgid(P(0), P(1), P(2)); return 1;
-	case SYS_setuid32: *ret = setuid(U(0)); return 1;
-	case SYS_setgid32: *ret = setgid(U(0)); return 1;
-	case SYS_setreuid32: *ret = setreuid(U(0), U(1)); return 1;
-	case SYS_setregid32: *ret = setregid(U(0), U(1)); return 1;
-	case SYS_setresuid32: *ret = setresuid(U(0), U(1), U(2)); return 1;
-	case SYS_setresgid32: *ret = setresgid(U(0), U(1), U(2)); return 1;
-	case SYS_setfsuid32: *ret = setfsuid(U(0)); return 1;
-	case SYS_setfsgid32: *ret = setfsgid(U(0)); return 1;
-	case SYS_getgroups32: *ret = getgroups(I(0), P(1)); return 1;
-	case SYS_setgroups32: *ret = setgroups((size_t)U(0), P(1)); return 1;
-#else
-#ifdef SYS_chown
-	case SYS_chown: *ret = chown(S(0), U(1), U(2)); return 1;
-	case SYS_lchown: *ret = lchown(S(0), U(1), U(2)); return 1;
+#if defined(SYS_getuid32) || defined(SYS_chown)
+	case ID(chown): *ret = chown(S(0), U(1), U(2)); return 1;
+	case ID(lchown): *ret = lchown(S(0), U(1), U(2)); return 1;
 #endif
-	case SYS_fchown: *ret = fchown(I(0), U(1), U(2)); return 1;
-	case SYS_getuid: *ret = getuid(); return 1;
-	case SYS_geteuid: *ret = geteuid(); return 1;
-	case SYS_getgid: *ret = getgid(); return 1;
-	case SYS_getegid: *ret = getegid(); return 1;
-	case SYS_getresuid: *ret = getresuid(P(0), P(1), P(2)); return 1;
-	case SYS_getresgid: *ret = getresgid(P(0), P(1), P(2)); return 1;
-	case SYS_setuid: *ret = setuid(U(0)); return 1;
-	case SYS_setgid: *ret = setgid(U(0)); return 1;
-	case SYS_setreuid: *ret = setreuid(U(0), U(1)); return 1;
-	case SYS_setregid: *ret = setregid(U(0), U(1)); return 1;
-	case SYS_setresuid: *ret = setresuid(U(0), U(1), U(2)); return 1;
-	case SYS_setresgid: *ret = setresgid(U(0), U(1), U(2)); return 1;
-	case SYS_setfsuid: *ret = setfsuid(U(0)); return 1;
-	case SYS_setfsgid: *ret = setfsgid(U(0)); return 1;
-	case SYS_getgroups: *ret = getgroups(I(0), P(1)); return 1;
-	case SYS_setgroups: *ret = setgroups((size_t)U(0), P(1)); return 1;
-#endif
+	case ID(fchown): *ret = fchown(I(0), U(1), U(2)); return 1;
+	case ID(getuid): *ret = getuid(); return 1;
+	case ID(geteuid): *ret = geteuid(); return 1;
+	case ID(getgid): *ret = getgid(); return 1;
+	case ID(getegid): *ret = getegid(); return 1;
+	case ID(getresuid): *ret = getresuid(P(0), P(1), P(2)); return 1;
+	case ID(getresgid): *ret = getresgid(P(0), P(1), P(2)); return 1;
+	case ID(setuid): *ret = setuid(U(0)); return 1;
+	case ID(setgid): *ret = setgid(U(0)); return 1;
+	case ID(setreuid): *ret = setreuid(U(0), U(1)); return 1;
+	case ID(setregid): *ret = setregid(U(0), U(1)); return 1;
+	case ID(setresuid): *ret = setresuid(U(0), U(1), U(2)); return 1;
+	case ID(setresgid): *ret = setresgid(U(0), U(1), U(2)); return 1;
+	case ID(setfsuid): *ret = setfsuid(U(0)); return 1;
+	case ID(setfsgid): *ret = setfsgid(U(0)); return 1;
+	case ID(getgroups): *ret = getgroups(I(0), P(1)); return 1;
+	case ID(setgroups): *ret = setgroups((size_t)U(0), P(1)); return 1;
 	case SYS_capset: *ret = capset(P(0), P(1)); return 1;
 	default: return 0;
 	}

@@ -29,6 +29,24 @@ except PermissionError: print("EPERM")')
 	assert_eq EPERM "$out"
 }
 
+# Supplementary groups: root's are (0); set more than a few (the library
+# keeps 32 in place, more elsewhere) and the process and its children see
+# them all, in order.
+test_setgroups_seen_by_process_and_children() {
+	need python3
+	assert_eq 0 "$(fb id -G)" "default groups"
+	out=$(fb python3 -c '
+import os
+g = list(range(100, 140))
+os.setgroups(g)
+print(os.getgroups() == g, os.popen("id -G").read().split() == [str(x) for x in [0] + g] or os.popen("id -G").read().strip())')
+	assert_eq "True True" "$out"
+	out=$(fb python3 -c '
+import os
+os.setgroups([7, 8]); print(os.getgroups())')
+	assert_eq "[7, 8]" "$out"
+}
+
 test_chown_chmod_setuid() {
 	out=$(fb sh -c 'touch f; chown root:bin f; chmod 4755 f; ls -ln f' | awk '{print $1, $3, $4}')
 	assert_eq "-rwsr-xr-x 0 2" "$out"

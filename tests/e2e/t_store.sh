@@ -115,6 +115,33 @@ test_gc_follows_directory_renames() {
 	assert_eq "5 5" "$(fb stat -c '%u %g' moved/sub/f)"
 }
 
+# Path hints of relative names come from the process's cached working
+# directory or directory descriptor: after chdir, or a directory
+# descriptor number reused for another directory, they must name the new
+# one, or --gc drops records of files that are still there.
+test_gc_hints_follow_chdir_and_reused_descriptors() {
+	need python3
+	mkdir -p a/c b e f; touch a/f1 a/f2 a/f3 b/f1 b/f2 b/f3 a/c/f1 a/c/f2 e/g1 e/g2 f/g1 f/g2
+	fb python3 -c '
+import os
+top = os.getcwd()
+for d in ("a", "b", "a/c", "b"):
+    os.chdir(os.path.join(top, d))
+    for f in sorted(os.listdir(".")):
+        if os.path.isfile(f):
+            os.chown(f, 3, 3)
+os.chdir(top)
+for d in ("e", "f"):
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    for f in ("g1", "g2"):
+        os.chown(f, 4, 4, dir_fd=fd)
+    os.close(fd)'
+	assert_match '^0 records dropped' "$(fb --gc)"
+	assert_eq "3 3|3 3|3 3|4 4|4 4" "$(fb stat -c '%u %g' a/f1 b/f3 a/c/f2 e/g2 f/g1 | paste -sd'|')"
+	rm b/f1 f/g2
+	assert_match '^2 records dropped' "$(fb --gc)"
+}
+
 test_full_table_fails_loudly() {
 	seq 1 100 | xargs touch
 	rc=0

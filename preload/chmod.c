@@ -22,8 +22,11 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
 	FB_REAL(fchmodat);
 	FB_REAL(fchmod);
 	struct statx stx;
-	int rc = fd >= 0 ? fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx)
-			 : fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
+	int rc = 0;
+	if (fd >= 0)
+		rc = fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx);
+	else if (!fb_memo_take(dirfd, path, flags, &stx))
+		rc = fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
 	if (rc < 0)
 		return rc;
 	if (S_ISLNK(stx.stx_mode))

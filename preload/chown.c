@@ -10,8 +10,10 @@
 static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct statx stx;
-	int rc = fb_sys_statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
-			      FB_STATX_MASK, &stx);
+	int rc = 0;
+	if ((flags & AT_EMPTY_PATH) || !fb_memo_take(dirfd, path, flags, &stx))
+		rc = fb_sys_statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+				  FB_STATX_MASK, &stx);
 	if (rc < 0)
 		return rc;
 	struct fb_attr a;

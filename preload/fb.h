@@ -123,6 +123,16 @@ void fb_fd_opened(int fd, int dirfd, const char *name);
 /* The remembered DIRFD and NAME of FD, if still valid: 1, else 0. */
 int fb_fd_origin(int fd, int *dirfd, const char **name);
 
+/*
+ * The last stat by name, for a chown or chmod of the same name right after
+ * (memo.c).  note: after every stat by name (STX NULL: it failed);
+ * take: 1 and the raw statx if DIRFD/PATH/FLAGS may use it, once; drop:
+ * a name may now hold another inode (unlink, rmdir, rename).
+ */
+void fb_memo_note(int dirfd, const char *path, int flags, const struct statx *stx);
+int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx);
+void fb_memo_drop(void);
+
 /* Drop the record of an inode that is going away (unlink, rename over). */
 void fb_forget(const struct statx *stx);
 

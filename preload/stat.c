@@ -69,6 +69,7 @@ int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
 	int rc = fb_sys_statx(dirfd, path, flags, mask | FB_STATX_MASK, stx);
+	fb_memo_note(dirfd, path, flags, rc < 0 ? NULL : stx);
 	if (rc < 0)
 		return rc;
 	struct fb_attr a;

@@ -31,6 +31,7 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	if (!real_unlinkat)
 		return -ENOSYS;
 	struct statx stx;
+	fb_memo_drop();
 	int have = peek(dirfd, path, &stx);
 	if (real_unlinkat(dirfd, path, flags) < 0)
 		return -errno;
@@ -102,6 +103,7 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 		return -ENOSYS;
 	/* With records in the table: the source, and the target it replaces. */
 	struct statx src, dst;
+	fb_memo_drop();
 	int have_src = !(flags & RENAME_EXCHANGE) && peek(olddir, oldpath, &src);
 	int have_dst = have_src && peek(newdir, newpath, &dst);
 	char from[PATH_MAX];

@@ -47,6 +47,45 @@ os.setgroups([7, 8]); print(os.getgroups())')
 	assert_eq "[7, 8]" "$out"
 }
 
+# chmod -R stats every entry, then changes it by the same name: the change
+# takes the inode from that stat (preload/memo.c) and makes no statx of its
+# own.  One statx per entry, not two.
+test_chmod_r_stats_each_entry_once() {
+	need strace
+	mkdir -p tree/a tree/b
+	for i in $(seq 1 40); do : >tree/a/f$i; : >tree/b/g$i; done
+	chmod -R g+w tree
+	fb strace -f -qq -e trace=statx,newfstatat,fchmodat -o trace chmod -R go-w tree
+	# Stats by name (not the loader's fstat of each library it maps).
+	nstat=$(grep -E '(statx|newfstatat)\(' trace | grep -vc AT_EMPTY_PATH || true)
+	nchmod=$(grep -c 'fchmodat(' trace || true)
+	[ "$nchmod" -ge 80 ] || fail "chmod -R changed only $nchmod entries"
+	[ "$nstat" -lt $((nchmod * 5 / 4)) ] || fail "$nstat stats for $nchmod chmods: one per entry expected"
+	assert_eq "644 755" "$(fb stat -c %a tree/a/f7 tree/b | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# What a stat said about a name is not used once the name may hold another
+# inode: removed and made again, renamed over, or a symlink the stat
+# followed and the change does not.
+test_chmod_after_stat_of_replaced_name() {
+	need python3
+	fb python3 -c '
+import os
+for i in range(8):                      # a process that changes files in bulk
+    open("s%d" % i, "w").close(); os.stat("s%d" % i); os.chmod("s%d" % i, 0o600)
+open("x", "w").close(); os.stat("x"); os.unlink("x"); os.mkdir("x"); os.chmod("x", 0o2750)
+open("y", "w").close(); open("z", "w").close()
+os.stat("z"); os.rename("y", "z"); os.chmod("z", 0o4711)
+open("tgt", "w").close(); os.symlink("tgt", "lnk"); os.stat("lnk"); os.lchown("lnk", 5, 6)
+os.umask(0o022); open("w", "w").close()
+os.stat("w"); os.chmod("w", 0o600); os.chmod("w", 0o644)   # the second must not trust the stat'
+	assert_eq "2750 directory" "$(fb stat -c '%a %F' x)" "x made again"
+	assert_eq "4711" "$(fb stat -c '%a' z)" "z renamed over"
+	assert_eq "5:6 0:0" "$(fb stat -c '%u:%g' lnk tgt | tr '\n' ' ' | sed 's/ $//')" "lchown after stat"
+	assert_eq "644" "$(stat -c %a w)" "w on disk after two chmods"
+	assert_eq "750" "$(stat -c %a x | sed 's/^2//')" "x on disk"
+}
+
 test_chown_chmod_setuid() {
 	out=$(fb sh -c 'touch f; chown root:bin f; chmod 4755 f; ls -ln f' | awk '{print $1, $3, $4}')
 	assert_eq "-rwsr-xr-x 0 2" "$out"

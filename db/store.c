@@ -362,7 +362,7 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.new.%ld", db, (long)getpid()) >= sizeof tmp)
 		return fb_err_set(err, "%s: path too long", db);
 	unlink(tmp);
-	GDBM_FILE f = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
+	GDBM_FILE f = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_CLOEXEC, 0600, NULL);
 	if (!f)
 		return fb_err_set(err, "%s: cannot create: %s", tmp, gdbm_why());
 	char meta[32];
@@ -375,17 +375,20 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 	int rc = gdbm_store(f, mk, mv, GDBM_REPLACE) == 0 ? 0 : -1;
 	if (rc == 0 && !(c.buf = malloc(c.cap = FB_CHUNK_BYTES)))
 		c.failed = ENOMEM;
-	if (rc == 0 && !c.failed)
+	if (rc == 0 && !c.failed) {
 		rc = fb_table_foreach(t, save_one, &c);
+		if (rc < 0 && !c.failed)
+			c.failed = -rc;	/* the table's lock or memory, not gdbm */
+	}
 	if (rc == 0 && !c.failed)
 		flush_chunk(&c);
 	free(c.buf);
-	if (rc == 0 && c.failed)
+	if (c.failed)
 		rc = -1;
 	/* Synced before the rename: the old file is replaced only by a complete one. */
 	if (rc == 0 && gdbm_sync(f) != 0)
 		rc = -1;
-	const char *why = rc ? (c.failed == ENOMEM ? "out of memory" : gdbm_why()) : NULL;
+	const char *why = rc ? (c.failed && c.failed != EIO ? strerror(c.failed) : gdbm_why()) : NULL;
 	if (gdbm_close(f) != 0 && rc == 0) {
 		rc = -1;
 		why = gdbm_why();

@@ -708,15 +708,6 @@ void fb_table_mark_saved(struct fb_table *t, uint64_t changes)
 
 /* ---- bulk access for the durable store ----------------------------- */
 
-/* Is record number V the one the index holds for its key?  Locked. */
-static int published(struct fb_table *t, uint32_t v)
-{
-	const struct fb_trec *r = &t->recs[v - 1];
-	struct fb_trec cur;
-	int64_t s = find(t, r->dev, r->ino, &cur);
-	return s >= 0 && ix_of(t, t->h->gen)[2 * s] == v;
-}
-
 int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 {
 	int rc = wlock(t, 0);
@@ -724,15 +715,28 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 		return rc;
 	/*
 	 * Walk the records, not the index: records are allocated from the
-	 * front, so this touches memory in proportion to what was used, while
-	 * the index spans the whole capacity.  A record counts only if the
-	 * index publishes it (a writer killed mid-update may leave a filled
-	 * record that nothing points to).
+	 * front, so this touches memory in proportion to what was used.  A
+	 * record counts only if the index publishes it (a writer killed
+	 * mid-update may leave a filled record that nothing points to): one
+	 * pass over the active index marks those, which costs far less than
+	 * a lookup per record.
 	 */
 	const uint64_t used = t->h->rec_next;
+	uint64_t *pub = calloc(used / 64 + 1, sizeof *pub);
+	if (!pub) {
+		wunlock(t);
+		return -ENOMEM;
+	}
+	const uint32_t *ix = ix_of(t, t->h->gen);
+	const uint64_t n = active_slots(t->h, t->h->gen);
+	for (uint64_t s = 0; s < n; s++) {
+		uint32_t v = ix[2 * s];
+		if (v != FB_SLOT_EMPTY && v != FB_SLOT_TOMB && v <= used)
+			pub[(v - 1) / 64] |= 1ull << ((v - 1) % 64);
+	}
 	for (uint64_t i = 0; i < used && rc == 0; i++) {
 		const struct fb_trec *r = &t->recs[i];
-		if (!r->live || !published(t, (uint32_t)i + 1))
+		if (!r->live || !(pub[i / 64] >> (i % 64) & 1))
 			continue;
 		const char *hint = NULL;
 		if (r->hint_off && r->hint_off + r->hint_len < t->h->arena_size)
@@ -742,6 +746,7 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 			xa = t->arena + r->xattr_off;
 		rc = fn(r, hint, xa, arg);
 	}
+	free(pub);
 	wunlock(t);
 	return rc;
 }

@@ -301,6 +301,48 @@ static void test_save_load_round_trip(void **state)
 	drop(f, t);
 }
 
+/*
+ * A writer killed between filling a record and publishing it leaves a live
+ * record that the index does not point to: a save skips it, and it never
+ * replaces the published record of its key.
+ */
+static void test_save_skips_unpublished_records(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, f->table, 256);
+	for (uint32_t i = 1; i <= 40; i++) {
+		struct fb_ident id = ident(3, i);
+		struct fb_attr a = attr(i, i, S_IFREG | 0644);
+		assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	}
+	struct fb_ident gone = ident(3, 8);
+	assert_int_equal(fb_table_del(t, &gone), 0);
+	const struct fb_trec *seven = NULL;
+	for (uint64_t i = 0; i < t->h->rec_next; i++)
+		if (t->recs[i].live && t->recs[i].ino == 7)
+			seven = &t->recs[i];
+	assert_non_null(seven);
+	/* Orphans: a newer record of inode 7, a record of inode 99. */
+	uint64_t n = t->h->rec_next;
+	t->recs[n] = *seven;
+	t->recs[n].uid = 777;
+	t->recs[n + 1] = *seven;
+	t->recs[n + 1].ino = 99;
+	t->h->rec_next = n + 2;
+
+	struct fb_err err = { { 0 } };
+	assert_int_equal(fb_store_save(f->db, t, &err), 0);
+	long cnt = 0;
+	assert_int_equal(fb_store_foreach(f->db, count_recs, &cnt, &err), 39);
+	struct find_rec r7 = db_rec(f->db, 7);
+	assert_true(r7.found);
+	assert_int_equal(r7.uid, 7);
+	assert_false(db_rec(f->db, 99).found);
+	assert_false(db_rec(f->db, 8).found);
+	assert_true(db_rec(f->db, 40).found);
+	drop(f, t);
+}
+
 static void test_save_replaces_previous_database(void **state)
 {
 	struct fx *f = *state;
@@ -559,6 +601,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_two_million_records_round_trip),
 		T(test_save_load_round_trip),
+		T(test_save_skips_unpublished_records),
 		T(test_save_replaces_previous_database),
 		T(test_load_missing_db_is_empty),
 		T(test_load_corrupt_file_fails_naming_it),

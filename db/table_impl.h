@@ -38,6 +38,9 @@
 /* Slots an index starts with (or nslots, if fewer): at most half full,
  * 8192 records before the first growth, in 128 KiB beside the header. */
 #define FB_INDEX_START 16384u
+/* A process writing many records maps records and arena this many bytes
+ * at a time (aligned), not a page fault at a time. */
+#define FB_POPULATE_BLOCK (64u * 1024u)
 /* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
 

@@ -228,6 +228,41 @@ roottest_fix_applies_owner_group_then_mode() {
 	assert_eq "0 0 6755" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "tool after refix"
 }
 
+# --fix opens one descriptor per file and closes them a batch at a time
+# (one close_range per run of numbers), never more than the descriptor
+# limit allows; and it reserves the heap a large manifest needs with one
+# call.  10,000 files, each fixed.
+roottest_fix_many_files_few_descriptors_and_calls() {
+	need strace
+	mkdir -p proto
+	# Digests: a manifest of 3 MB, large enough to reserve the heap for.
+	local sums d f
+	sums="sha256digest=$(printf '%064d' 7) sha512digest=$(printf '%0128d' 7)"
+	{
+		echo '#mtree'; echo '. type=dir uid=0 gid=0 mode=0755'
+		for ((d = 1; d <= 100; d++)); do
+			mkdir proto/d$d
+			echo "./d$d type=dir uid=0 gid=0 mode=0755"
+			for ((f = 1; f <= 100; f++)); do
+				: >proto/d$d/f$f
+				echo "./d$d/f$f type=file uid=0 gid=0 mode=0644 size=0 $sums"
+			done
+		done
+	} >m.mtree
+	chmod -R g+w proto
+	chown -R 65534:65534 proto
+	cp -a proto proto2
+	(ulimit -n 32 && "$PROTOFIX" --fix -m m.mtree proto >out 2>err) || { tail -3 err; fail "--fix failed"; }
+	assert_contains err "10101 changed, 0 failed"
+	assert_eq "" "$(find proto ! -user 0 -o ! -perm 0755 -type d -o ! -perm 0644 -type f)" "left unfixed"
+	strace -f -qq -o trace -e trace=close,close_range,madvise "$PROTOFIX" --fix -m m.mtree proto2 >out 2>err ||
+		{ tail -3 err; fail "--fix failed"; }
+	assert_contains err "10101 changed, 0 failed"
+	nclose=$(grep -cE '^[0-9]+ +close(_range)?\(' trace || true)
+	[ "$nclose" -lt 1000 ] || fail "$nclose close calls for 10,101 files"
+	grep -q 'MADV_POPULATE_WRITE' trace || fail "the heap was not reserved: $(grep -c madvise trace) madvise calls"
+}
+
 roottest_fix_leaves_unlisted_files() {
 	pf_nobody_tree
 	pf_manifest 0 0

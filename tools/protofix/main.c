@@ -11,10 +11,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "protofix.h"
 
@@ -122,6 +125,47 @@ static void set_names(struct pf *pf, const struct args *a)
 		die("%s", fb_manifest_error(pf->m));
 }
 
+/*
+ * Loading a manifest fills the heap with small pieces, libarchive's mtree
+ * entries and the model: about 15 bytes of heap per byte of text, and a
+ * page fault per new page (about 15 us on a VM, a fifth of --fix on
+ * 100,000 entries).  Grow the heap once by most of what the manifests
+ * will need, map it with one call (MADV_POPULATE_WRITE, Linux 5.14;
+ * older kernels take the faults as before), and keep it for the small
+ * allocations that follow: blocks of up to 16 MiB come from the heap, and
+ * freeing them returns nothing to the kernel.
+ */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+static void reserve_heap(const struct args *a)
+{
+	const size_t block = 16u << 20, most = 1u << 30;
+	size_t text = 0, want, got = 0;
+	void *held[most / (16u << 20)];
+	int n = 0;
+
+	for (size_t i = 0; i < a->nmanifests; i++) {
+		struct stat st;
+		if (strcmp(a->manifests[i], "-") != 0 && stat(a->manifests[i], &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			text += (size_t)st.st_size;
+	}
+	want = text < most / 12 ? text * 12 : most;
+	if (want < block)
+		return;
+	if (!mallopt(M_MMAP_THRESHOLD, (int)block + 1) || !mallopt(M_TRIM_THRESHOLD, (int)most))
+		return;
+	while (got < want && (held[n] = malloc(block - 64)) != NULL) {
+		madvise((void *)((uintptr_t)held[n] & ~(uintptr_t)4095), block - 4096,
+			MADV_POPULATE_WRITE);
+		got += block;
+		n++;
+	}
+	while (n > 0)
+		free(held[--n]);
+}
+
 static void load(struct pf *pf, const struct args *a)
 {
 	enum fb_mformat fmt = FB_MF_AUTO;
@@ -132,6 +176,7 @@ static void load(struct pf *pf, const struct args *a)
 	if (!(pf->m = fb_manifest_new()))
 		die("out of memory");
 	set_names(pf, a);
+	reserve_heap(a);
 	for (i = 0; i < a->nmanifests; i++)
 		if (fb_manifest_load(pf->m, a->manifests[i], fmt) < 0)
 			die("%s", fb_manifest_error(pf->m));

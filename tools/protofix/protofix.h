@@ -46,6 +46,8 @@ struct pf {
 	unsigned long nchanged;	/* files changed (--fix) */
 	unsigned long nfailed;	/* files a change failed on (--fix) */
 	unsigned long nerr;	/* errors: unopenable paths, unknown names, ... */
+	int closing[64];	/* descriptors done with, closed a batch at a time (walk.c) */
+	int nclosing, closing_max;
 };
 
 /* What a file looks like: the real inode, or the fake view with --db. */

@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -234,6 +236,39 @@ static int mode_to_set(const struct pf *pf, const struct fb_mentry *e,
 	return -1;
 }
 
+/*
+ * Done with the file descriptor FD.  A fix opens one descriptor per file,
+ * so their close(2) calls were a fifth of the system calls of --fix;
+ * they are closed a batch at a time, mostly consecutive numbers, one
+ * close_range(2) per run.
+ */
+static int fdcmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void close_pending(struct pf *pf)
+{
+	int *v = pf->closing, n = pf->nclosing;
+
+	qsort(v, (size_t)n, sizeof *v, fdcmp);
+	for (int i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && v[j] == v[j - 1] + 1; j++)
+			;
+		if (j - i == 1 || close_range((unsigned)v[i], (unsigned)v[j - 1], 0) < 0)
+			for (int k = i; k < j; k++)
+				close(v[k]);
+	}
+	pf->nclosing = 0;
+}
+
+static void close_later(struct pf *pf, int fd)
+{
+	if (pf->nclosing >= pf->closing_max)
+		close_pending(pf);
+	pf->closing[pf->nclosing++] = fd;
+}
+
 /* Reopen the checked file from the root; -errno, or -ESTALE if it was replaced. */
 static int reopen(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur,
 		  struct pf_attr *now)
@@ -275,7 +310,7 @@ static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 	if (fd < 0 || foreign_link(pf, e, &now)) {
 		pf->nfailed++;
 		if (fd >= 0)
-			close(fd);
+			close_later(pf, fd);
 		return;
 	}
 	if (n.uid || n.gid)
@@ -290,7 +325,7 @@ static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 			pf_change(pf, e->path, "mode %04o -> %04o", (unsigned)(now.mode & 07777),
 				  (unsigned)mode);
 	}
-	close(fd);
+	close_later(pf, fd);
 	if (r < 0)
 		pf->nfailed++;
 	else
@@ -335,7 +370,7 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	if ((cur.mode & S_IFMT) != fb_mtype_to_ifmt(e->type)) {
 		pf_diff(pf, e->path, "type %s != %s", ifmt_name(cur.mode), fb_mtype_name(e->type));
 		if (fd >= 0)
-			close(fd);
+			close_later(pf, fd);
 		return;
 	}
 	if (e->type == FB_M_SYMLINK)
@@ -349,7 +384,7 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 		if (named)
 			pf->nchanged += created;
 		if (fd >= 0)
-			close(fd);
+			close_later(pf, fd);
 		return;
 	}
 	if (!pf->o.fix || pf->o.dry_run)
@@ -364,8 +399,14 @@ void pf_walk_manifest(struct pf *pf)
 	const struct fb_mentry *const *v;
 	size_t i, n;
 
+	/* The batch takes at most an eighth of the descriptors allowed. */
+	struct rlimit rl;
+	const int most = (int)(sizeof pf->closing / sizeof pf->closing[0]);
+	pf->closing_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < (rlim_t)most
+				  ? (int)(rl.rlim_cur / 8) : most;
 	v = fb_manifest_sorted(pf->m, &n);
 	for (i = 0; i < n; i++)
 		entry(pf, ds, v[i]);
+	close_pending(pf);
 	pf_dirstack_free(ds);
 }

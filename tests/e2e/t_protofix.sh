@@ -260,7 +260,9 @@ roottest_fix_many_files_few_descriptors_and_calls() {
 	assert_contains err "10101 changed, 0 failed"
 	nclose=$(grep -cE '^[0-9]+ +close(_range)?\(' trace || true)
 	[ "$nclose" -lt 1000 ] || fail "$nclose close calls for 10,101 files"
-	grep -q 'MADV_POPULATE_WRITE' trace || fail "the heap was not reserved: $(grep -c madvise trace) madvise calls"
+	# ASan's allocator owns the heap (and its mallopt refuses): nothing to reserve.
+	[ "${SAN:-}" = 1 ] || grep -q 'MADV_POPULATE_WRITE' trace ||
+		fail "the heap was not reserved: $(grep -c madvise trace || true) madvise calls"
 }
 
 roottest_fix_leaves_unlisted_files() {

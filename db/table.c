@@ -631,6 +631,8 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 		r.xattr_len = (uint32_t)len;
 		if (!r.xattr_off)
 			rc = -ENOSPC;
+		else if (!t->h->xattr_blobs)
+			STORE(&t->h->xattr_blobs, 1);	/* before the record is published */
 	}
 	if (rc == 0)
 		rc = publish(t, &r);
@@ -648,6 +650,11 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 			const void *blob, size_t len, const char *path_hint)
 {
 	return put(t, id, a, path_hint, 1, blob, len);
+}
+
+int fb_table_has_xattrs(struct fb_table *t)
+{
+	return LOAD(&t->h->xattr_blobs) != 0;
 }
 
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)

@@ -63,6 +63,9 @@ long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct f
 int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 			const void *blob, size_t len, const char *path_hint);
 
+/* Has any record ever carried an xattr blob?  If not, none has one now. */
+int fb_table_has_xattrs(struct fb_table *t);
+
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 

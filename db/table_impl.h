@@ -28,7 +28,7 @@
 #include "table.h"
 
 #define FB_TABLE_MAGIC "FBTABLE1"
-#define FB_TABLE_VERSION 2u
+#define FB_TABLE_VERSION 3u
 #define FB_TABLE_HDR_SIZE 4096u
 #define FB_SLOT_EMPTY 0u
 #define FB_SLOT_TOMB 0xffffffffu
@@ -86,6 +86,7 @@ struct fb_thdr {
 	uint64_t arena_next;
 	uint64_t changes;	/* bumped by every update */
 	uint64_t saved_changes;	/* `changes` when last loaded or saved: dirty if they differ */
+	uint64_t xattr_blobs;	/* 1 once any record has carried an xattr blob; never reset */
 };
 
 struct fb_table {

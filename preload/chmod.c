@@ -16,14 +16,17 @@ static mode_t real_perm(mode_t want, mode_t real_mode)
 	return (want & 0777) | keep;
 }
 
-/* FD >= 0: fchmod on FD (DIRFD/PATH unused). */
-int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
+/* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */
+int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
+		  const struct statx *now)
 {
 	FB_REAL(fchmodat);
 	FB_REAL(fchmod);
 	struct statx stx;
 	int rc = 0;
-	if (fd >= 0)
+	if (now)
+		stx = *now;
+	else if (fd >= 0)
 		rc = fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx);
 	else if (!fb_memo_take(dirfd, path, flags, &stx))
 		rc = fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
@@ -48,23 +51,23 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags)
 FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	FB_PROLOGUE(fchmodat, dirfd, path, mode, flags);
-	return fb_ret(fb_chmod_core(dirfd, path, -1, mode, flags));
+	return fb_ret(fb_chmod_core(dirfd, path, -1, mode, flags, NULL));
 }
 
 FB_EXPORT int chmod(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(chmod, path, mode);
-	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, 0));
+	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, 0, NULL));
 }
 
 FB_EXPORT int lchmod(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(lchmod, path, mode);
-	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(fb_chmod_core(AT_FDCWD, path, -1, mode, AT_SYMLINK_NOFOLLOW, NULL));
 }
 
 FB_EXPORT int fchmod(int fd, mode_t mode)
 {
 	FB_PROLOGUE(fchmod, fd, mode);
-	return fb_ret(fb_chmod_core(AT_FDCWD, NULL, fd, mode, 0));
+	return fb_ret(fb_chmod_core(AT_FDCWD, NULL, fd, mode, 0, NULL));
 }

@@ -137,8 +137,10 @@ void fb_memo_drop(void);
 void fb_forget(const struct statx *stx);
 
 /* chmod as root sees it: exact mode recorded, owner rw kept on disk (chmod.c).
- * FD >= 0 acts on FD, else on DIRFD/PATH with FLAGS. */
-int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags);
+ * FD >= 0 acts on FD, else on DIRFD/PATH with FLAGS.  NOW: the file's real
+ * statx (FB_STATX_MASK) when the caller has just made it, else NULL. */
+int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
+		  const struct statx *now);
 
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);

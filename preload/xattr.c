@@ -129,11 +129,12 @@ static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
 	return 0;
 }
 
-static int acl_chmod(const struct xt *x, uint32_t mode)
+/* NOW: the file's statx, if nothing changed it since. */
+static int acl_chmod(const struct xt *x, uint32_t mode, const struct statx *now)
 {
 	if (x->kind == XK_FD)
-		return fb_chmod_core(AT_FDCWD, NULL, x->fd, mode & 07777, 0);
-	return fb_chmod_core(AT_FDCWD, x->path, -1, mode & 07777, 0);
+		return fb_chmod_core(AT_FDCWD, NULL, x->fd, mode & 07777, 0, now);
+	return fb_chmod_core(AT_FDCWD, x->path, -1, mode & 07777, 0, now);
 }
 
 static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
@@ -172,7 +173,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 		/* A minimal ACL where none is stored is just a chmod (cp -a does one per file). */
 		if (rc == 0 && minimal && !exists) {
 			free(blob);
-			return acl_chmod(x, a.mode);
+			return acl_chmod(x, a.mode, &stx);
 		}
 	}
 	void *nb = NULL;
@@ -188,7 +189,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 		rc = store(x, &stx, &a, nb, (size_t)nl, known);
 	/* The ACL's permission bits reach the disk as a chmod would put them. */
 	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0)
-		rc = acl_chmod(x, a.mode);
+		rc = acl_chmod(x, a.mode, NULL);
 	free(blob);
 	free(nb);
 	return rc;
@@ -299,6 +300,10 @@ static void add_name(const char *n, size_t nl, void *arg)
 
 static ssize_t list_core(const struct xt *x, char *list, size_t size)
 {
+	/* No record has ever had faked xattrs: the list is the real one (cp -a asks per file). */
+	struct fb_table *t = fb_table();
+	if (t && !fb_table_has_xattrs(t))
+		return real_list(x, list, size);
 	struct statx stx;
 	struct fb_attr a;
 	void *blob;

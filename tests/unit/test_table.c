@@ -915,6 +915,25 @@ static void test_put_of_same_attributes_writes_nothing(void **state)
 	drop(f, t);
 }
 
+/* Listing xattrs skips the table until a record has carried a blob; then for good. */
+static void test_has_xattrs_once_a_blob_was_stored(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(5, 1), other = ident(5, 2);
+	struct fb_attr a = attr(0, 0, S_IFREG | 0644);
+	assert_false(fb_table_has_xattrs(t));
+	assert_int_equal(fb_table_put(t, &id, &a, "/f"), 0);
+	assert_int_equal(fb_table_put_xattrs(t, &other, &a, NULL, 0, NULL), 0);
+	assert_false(fb_table_has_xattrs(t));
+	static const char blob[] = "trusted.t\0001";
+	assert_int_equal(fb_table_put_xattrs(t, &id, &a, blob, sizeof blob, NULL), 0);
+	assert_true(fb_table_has_xattrs(t));
+	assert_int_equal(fb_table_del(t, &id), 0);
+	assert_true(fb_table_has_xattrs(t));
+	drop(f, t);
+}
+
 /* Is the page holding P mapped in this process?  (/proc/self/pagemap, bit 63.) */
 static int mapped(const void *p)
 {
@@ -1041,6 +1060,7 @@ int main(void)
 		T(test_readers_during_index_growth),
 		T(test_put_of_same_attributes_writes_nothing),
 		T(test_bulk_writer_maps_pages_ahead),
+		T(test_has_xattrs_once_a_blob_was_stored),
 		T(test_consecutive_inodes_stay_near_home_slot),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),

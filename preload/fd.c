@@ -2,15 +2,17 @@
  * fd.c - what a descriptor number names, for path hints (record.c).
  *
  * Each descriptor slot has a generation, bumped when the descriptor is
- * closed or replaced (close, dup2, dup3); close_range and closefrom bump
+ * closed or replaced (close, closedir, dup2, dup3); close_range and closefrom bump
  * an epoch that covers every slot; chdir and fchdir bump the working
  * directory's.  A path remembered with a descriptor's stamp is valid
  * while the stamp is unchanged.  Files created through open(O_CREAT) have
  * their directory descriptor and name remembered, so fchown(fd) on them
  * needs no readlink of /proc/self/fd.  All of this only feeds hints:
  * a wrong guess never changes what a file looks like, only where --gc and
- * remount recovery look for it.
+ * remount recovery look for it.  The stamps also guard the last stat a
+ * chown or chmod may reuse (memo.c).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,6 +79,14 @@ FB_EXPORT int close(int fd)
 	FB_REAL(close);
 	retire(fd);
 	return real_close ? real_close(fd) : fb_enosys("close");
+}
+
+/* A directory stream's descriptor is closed inside libc, past close(). */
+FB_EXPORT int closedir(DIR *d)
+{
+	FB_REAL(closedir);
+	retire(dirfd(d));
+	return real_closedir ? real_closedir(d) : fb_enosys("closedir");
 }
 
 FB_EXPORT int close_range(unsigned first, unsigned last, int flags)

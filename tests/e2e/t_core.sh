@@ -86,6 +86,36 @@ os.stat("w"); os.chmod("w", 0o600); os.chmod("w", 0o644)   # the second must not
 	assert_eq "750" "$(stat -c %a x | sed 's/^2//')" "x on disk"
 }
 
+# closedir closes its descriptor inside libc: the number, reused for the
+# next directory, must not carry what a stat said of a name in the first.
+test_chmod_after_stat_in_a_closed_directory() {
+	mkdir A B; echo a >A/x; echo b >B/x; : >s
+	cat >cd.c <<-'EOF'
+	#include <dirent.h>
+	#include <fcntl.h>
+	#include <sys/stat.h>
+	int main(void)
+	{
+		struct stat st;
+		for (int i = 0; i < 8; i++)	/* a process that changes files in bulk */
+			chmod("s", 0600 + i % 2);
+		DIR *a = opendir("A");
+		int fa = dirfd(a);
+		fstatat(fa, "x", &st, 0);
+		closedir(a);
+		DIR *b = opendir("B");
+		if (dirfd(b) != fa)
+			return 3;	/* the number was not reused: nothing to test */
+		return fchmodat(dirfd(b), "x", 04755, 0) == 0 && closedir(b) == 0 ? 0 : 1;
+	}
+	EOF
+	cc -o cd cd.c || skip "cannot compile the test program"
+	rc=0; fb ./cd || rc=$?
+	[ $rc = 3 ] && skip "opendir did not reuse the descriptor"
+	[ $rc = 0 ] || fail "the test program failed ($rc)"
+	assert_eq "4755 644" "$(fb stat -c %a B/x A/x | tr '\n' ' ' | sed 's/ $//')"
+}
+
 test_chown_chmod_setuid() {
 	out=$(fb sh -c 'touch f; chown root:bin f; chmod 4755 f; ls -ln f' | awk '{print $1, $3, $4}')
 	assert_eq "-rwsr-xr-x 0 2" "$out"

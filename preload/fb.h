@@ -37,6 +37,21 @@
 /* Non-zero while the library's own code calls libc: wrappers pass through. */
 extern __thread int fb_guard;
 
+/*
+ * A try-lock for the library's small per-process caches (record.c's
+ * directory path, memo.c's last stat): a thread, or a signal handler that
+ * interrupted the holder, that finds it taken does without the cache.
+ */
+static inline int fb_trylock(int *busy)
+{
+	return !__atomic_exchange_n(busy, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void fb_unlock(int *busy)
+{
+	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+}
+
 struct fb_state {
 	int active;		/* a session is set up (FAKEBUILD_TABLE) */
 	int unknown_is_real;	/* -u: files without a record show their real owner */

@@ -42,25 +42,15 @@ static struct {
 	char name[256];
 } memo FB_BSS_LATE(1);
 
-static int take_lock(void)
-{
-	return !__atomic_exchange_n(&memo_ctl.busy, 1, __ATOMIC_ACQUIRE);
-}
-
-static void give_lock(void)
-{
-	__atomic_store_n(&memo_ctl.busy, 0, __ATOMIC_RELEASE);
-}
-
 void fb_memo_note(int dirfd, const char *path, int flags, const struct statx *stx)
 {
 	if (__atomic_load_n(&memo_ctl.changes, __ATOMIC_RELAXED) < FB_MEMO_AFTER ||
-	    (flags & AT_EMPTY_PATH) || !path || !*path || !take_lock())
+	    (flags & AT_EMPTY_PATH) || !path || !*path || !fb_trylock(&memo_ctl.busy))
 		return;
 	size_t len = strlen(path);
 	if (!stx || len >= sizeof memo.name) {
 		memo.len = 0;	/* a failed or unrememberable stat replaces the last one too */
-		give_lock();
+		fb_unlock(&memo_ctl.busy);
 		return;
 	}
 	memo.thread = &fb_guard;
@@ -71,7 +61,7 @@ void fb_memo_note(int dirfd, const char *path, int flags, const struct statx *st
 	memo.stx = *stx;
 	memcpy(memo.name, path, len + 1);
 	memo.len = len;
-	give_lock();
+	fb_unlock(&memo_ctl.busy);
 }
 
 int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx)
@@ -80,7 +70,7 @@ int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx)
 		__atomic_fetch_add(&memo_ctl.changes, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (!take_lock())
+	if (!fb_trylock(&memo_ctl.busy))
 		return 0;
 	int hit = memo.len && memo.thread == &fb_guard && memo.dirfd == dirfd &&
 		  memo.stamp == fb_fd_stamp(dirfd) &&
@@ -92,7 +82,7 @@ int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx)
 	if (hit)
 		*stx = memo.stx;
 	memo.len = 0;
-	give_lock();
+	fb_unlock(&memo_ctl.busy);
 	return hit;
 }
 

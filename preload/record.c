@@ -61,28 +61,18 @@ static struct {
 } dircache;
 static char dircache_path[PATH_MAX] FB_BSS_LATE(2);
 
-static int dircache_take(void)
-{
-	return !__atomic_exchange_n(&dircache.busy, 1, __ATOMIC_ACQUIRE);
-}
-
-static void dircache_give(void)
-{
-	__atomic_store_n(&dircache.busy, 0, __ATOMIC_RELEASE);
-}
-
 static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 {
 	FB_REAL(readlink);
 	uint64_t gen = fb_fd_stamp(dirfd);
-	if (dircache_take()) {
+	if (fb_trylock(&dircache.busy)) {
 		int hit = dircache.len && dircache.fd == dirfd && dircache.stamp == gen &&
 			  dircache.len < len;
 		if (hit) {
 			memcpy(buf, dircache_path, dircache.len + 1);
 			*out = dircache.len;
 		}
-		dircache_give();
+		fb_unlock(&dircache.busy);
 		if (hit)
 			return 0;
 	}
@@ -100,14 +90,14 @@ static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 		dl = (size_t)n;
 		buf[dl] = 0;
 	}
-	if (dl < sizeof dircache_path && dircache_take()) {
+	if (dl < sizeof dircache_path && fb_trylock(&dircache.busy)) {
 		if (++dircache.misses > 1) {
 			memcpy(dircache_path, buf, dl + 1);
 			dircache.len = dl;
 			dircache.fd = dirfd;
 			dircache.stamp = gen;
 		}
-		dircache_give();
+		fb_unlock(&dircache.busy);
 	}
 	*out = dl;
 	return 0;

@@ -282,16 +282,7 @@ static int rec_read(struct fb_table *t, uint32_t v, struct fb_trec *out)
  * once instead.  A process that writes a few records (install) does not:
  * it would map pages that others fill.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23	/* Linux 5.14; older kernels refuse it, harmlessly */
-#endif
 #define FB_POPULATE_AFTER 32u	/* allocations by this process before it maps ahead */
-
-static void populate(void *p, size_t n)
-{
-	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
-	madvise((void *)a, (uintptr_t)p + n - a, MADV_POPULATE_WRITE);
-}
 
 /* Bytes [OFF, OFF + N) of the page-aligned area AREA of SIZE bytes are
  * about to be written for the first time, everything before OFF was. */
@@ -310,7 +301,7 @@ static void populate_ahead(unsigned char *area, uint64_t size, uint64_t off, uin
 	if (end > size)
 		end = size;
 	if (end > first * FB_POPULATE_BLOCK)
-		populate(area + first * FB_POPULATE_BLOCK, end - first * FB_POPULATE_BLOCK);
+		fb_populate(area + first * FB_POPULATE_BLOCK, end - first * FB_POPULATE_BLOCK);
 }
 
 static uint32_t rec_alloc(struct fb_table *t)
@@ -502,7 +493,7 @@ static void rebuild(struct fb_table *t, uint64_t n)
 	uint32_t *nix = ix_of(t, h->gen + 1);
 	const uint64_t mask = n - 1;
 	STORE(&h->active[(h->gen + 1) & 1], n);
-	populate(nix, n * 2 * sizeof *nix);
+	fb_populate(nix, n * 2 * sizeof *nix);
 	for (uint64_t i = 0; i < n; i++)
 		nix[2 * i] = FB_SLOT_EMPTY;
 	uint64_t live = 0;

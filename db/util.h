@@ -4,7 +4,13 @@
 #ifndef FB_UTIL_H
 #define FB_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14; older kernels refuse it, harmlessly */
+#endif
 
 /* A strong 64-bit mixer (splitmix64's finaliser). */
 static inline uint64_t fb_mix64(uint64_t x)
@@ -15,6 +21,17 @@ static inline uint64_t fb_mix64(uint64_t x)
 	x *= 0x94d049bb133111ebull;
 	x ^= x >> 31;
 	return x;
+}
+
+/*
+ * Map the writable memory [P, P + N) with one call instead of a page fault
+ * per page (about 15 us each on a VM).  Only a hint: a kernel that refuses
+ * leaves the faults to happen as before.
+ */
+static inline void fb_populate(void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+	madvise((void *)a, (uintptr_t)p + n - a, MADV_POPULATE_WRITE);
 }
 
 #endif

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "protofix.h"
+#include "util.h"
 
 #define VERSION "0.1"
 
@@ -135,9 +135,6 @@ static void set_names(struct pf *pf, const struct args *a)
  * allocations that follow: blocks of up to 16 MiB come from the heap, and
  * freeing them returns nothing to the kernel.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 static void reserve_heap(const struct args *a)
 {
 	const size_t block = 16u << 20, most = 1u << 30;
@@ -157,8 +154,7 @@ static void reserve_heap(const struct args *a)
 	if (!mallopt(M_MMAP_THRESHOLD, (int)block + 1) || !mallopt(M_TRIM_THRESHOLD, (int)most))
 		return;
 	while (got < want && (held[n] = malloc(block - 64)) != NULL) {
-		madvise((void *)((uintptr_t)held[n] & ~(uintptr_t)4095), block - 4096,
-			MADV_POPULATE_WRITE);
+		fb_populate(held[n], block - 64);
 		got += block;
 		n++;
 	}

@@ -161,4 +161,7 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
 
+/* getgrouplist through the session's group file, or the host's (pwd.c). */
+int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n);
+
 #endif

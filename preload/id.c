@@ -306,10 +306,8 @@ FB_EXPORT int initgroups(const char *user, gid_t group)
 	FB_PROLOGUE(initgroups, user, group);
 	gid_t list[256];
 	int n = (int)(sizeof list / sizeof list[0]);
-	fb_guard++;
-	if (getgrouplist(user, group, list, &n) < 0)
+	if (fb_getgrouplist(user, group, list, &n) < 0)
 		n = (int)(sizeof list / sizeof list[0]);
-	fb_guard--;
 	return fb_ret(set_groups((size_t)n, list));
 }
 

@@ -14,6 +14,13 @@ __attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
 /* --export [DIR]: print the fake state of DIR as mtree(5). Returns an exit status. */
 int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);
 
+/*
+ * --passwd, --group, --sysroot (NULL: not given): check the files, naming
+ * file and line of a problem (exit 1), and name them for the session in
+ * FAKEBUILD_PASSWD_FILE and FAKEBUILD_GROUP_FILE.
+ */
+void fb_names_setup(const char *passwd, const char *group, const char *sysroot);
+
 /* --check: verify the database and the live table; print problems. Returns an exit status. */
 int fb_check(const char *db);
 

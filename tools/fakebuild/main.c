@@ -72,6 +72,9 @@ static void usage(FILE *f)
 		"  -s FILE                save the state to FILE (a fakebuild database) at the end\n"
 		"  -l, --lib LIB          the preload library to use\n"
 		"      --kill             end processes of the command still running when it exits\n"
+		"      --passwd FILE      user names and ids from FILE, not the host's\n"
+		"      --group FILE       group names, ids and members from FILE, not the host's\n"
+		"      --sysroot DIR      both from DIR/etc/passwd and DIR/etc/group\n"
 		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
 		"      --check            verify the database and report problems; change nothing\n"
 		"      --gc               drop the records of files that no longer exist\n"
@@ -360,7 +363,7 @@ static int nested(char **argv)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC };
+	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "unknown-is-real", no_argument, NULL, 'u' },
@@ -369,12 +372,16 @@ int main(int argc, char **argv)
 		{ "export", no_argument, NULL, OPT_EXPORT },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "gc", no_argument, NULL, OPT_GC },
+		{ "passwd", required_argument, NULL, OPT_PASSWD },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dbopt = NULL, *libopt = NULL, *loadfile = NULL, *savefile = NULL;
+	const char *passwd = NULL, *group = NULL, *sysroot = NULL;
 	int unknown_is_real = 0, do_kill = 0, quiet = 0, mode = 0;
 	int c;
 	/* '+': options end at the command's name, as for env(1). */
@@ -389,6 +396,9 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case OPT_KILL: do_kill = 1; break;
 		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: mode = c; break;
+		case OPT_PASSWD: passwd = optarg; break;
+		case OPT_GROUP: group = optarg; break;
+		case OPT_SYSROOT: sysroot = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'v': printf("fakebuild %s\n", FB_VERSION); return 0;
 		default: usage(stderr); return 1;
@@ -402,6 +412,10 @@ int main(int argc, char **argv)
 		shell_argv[1] = NULL;
 		cmd = shell_argv;
 	}
+	if ((passwd || group || sysroot) && mode != 0)
+		die("--passwd, --group and --sysroot apply to a command, not to --export, --check or --gc");
+	if (mode == 0)
+		fb_names_setup(passwd, group, sysroot);
 	if (mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)
 		return nested(cmd);
 

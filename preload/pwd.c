@@ -388,11 +388,10 @@ static int is_member(const struct fb_pwline *l, const char *user, size_t ulen)
 }
 
 /*
- * getgrouplist from the group file, as glibc's: GROUP first, then each
- * other group listing USER, once, in file order; the first *NGROUPS into
- * LIST, the count into *NGROUPS, -1 if they did not all fit.  A gid is
- * counted once by looking back in the file for it, not in LIST, which may
- * be too short to hold them all.
+ * getgrouplist from the group file, as glibc's: GROUP first, then every
+ * other group listing USER, in file order (a gid on two lines twice, as
+ * glibc's files service gives it); the first *NGROUPS into LIST, the
+ * count into *NGROUPS, -1 if they did not all fit.
  */
 static int grouplist(const char *user, gid_t group, gid_t *list, int *ngroups)
 {
@@ -402,20 +401,13 @@ static int grouplist(const char *user, gid_t group, gid_t *list, int *ngroups)
 		errno = ENOMEM;
 		return -1;
 	}
-	int total = 0;
 	if (*ngroups > 0)
 		list[0] = group;
-	total = 1;
+	int total = 1;
 	size_t off = 0, ulen = strlen(user);
-	struct fb_pwline l, k;
+	struct fb_pwline l;
 	while (next_entry(&groups, &off, &l)) {
 		if (l.id[0] == group || !is_member(&l, user, ulen))
-			continue;
-		size_t line = off, off2 = 0;
-		int dup = 0;
-		while (!dup && next_entry(&groups, &off2, &k) && off2 < line)
-			dup = k.id[0] == l.id[0] && is_member(&k, user, ulen);
-		if (dup)
 			continue;
 		if (total < *ngroups)
 			list[total] = l.id[0];

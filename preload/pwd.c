@@ -35,10 +35,6 @@
 #include "pwfile.h"
 
 struct names {
-	const char *var;	/* the variable naming the file */
-	int kind;		/* FB_PW_PASSWD or FB_PW_GROUP */
-	int state;		/* -1 variable not read, 0 the host's, 1 the file */
-	const char *path;
 	pthread_mutex_t lock;	/* everything below, and the static results */
 	char *text;		/* the file's contents when last read */
 	size_t len;
@@ -50,10 +46,29 @@ struct names {
 	unsigned ent_gen;
 };
 
-static struct names users = { "FAKEBUILD_PASSWD_FILE", FB_PW_PASSWD, -1, NULL,
-			      PTHREAD_MUTEX_INITIALIZER, NULL, 0, { 0 }, 0, 0, 0, 0 };
-static struct names groups = { "FAKEBUILD_GROUP_FILE", FB_PW_GROUP, -1, NULL,
-			       PTHREAD_MUTEX_INITIALIZER, NULL, 0, { 0 }, 0, 0, 0, 0 };
+/*
+ * Only a process answering from a file touches these: they live after the
+ * library's arrays (FB_BSS_LATE), so that every other process, which reads
+ * just `state` and `path`, keeps to the one data page it has always used.
+ * The mutexes start as all zero bytes, which is PTHREAD_MUTEX_INITIALIZER.
+ */
+static struct names users FB_BSS_LATE(3), groups FB_BSS_LATE(3);
+
+enum { USERS, GROUPS };
+static const char var_name[2][24] = { "FAKEBUILD_PASSWD_FILE", "FAKEBUILD_GROUP_FILE" };
+/* 0 variable not read yet, 1 the host's databases, 2 the file at path[i]. */
+static int state[2];
+static const char *path[2];
+
+static int which(const struct names *n)
+{
+	return n == &users ? USERS : GROUPS;
+}
+
+static int kind(const struct names *n)
+{
+	return n == &users ? FB_PW_PASSWD : FB_PW_GROUP;
+}
 
 /*
  * A fork while another thread holds a lock would leave the child's copy
@@ -75,18 +90,19 @@ static void fork_done(void)
 /* Does this process answer N's lookups from a file?  Reads the variable once. */
 static int from_file(struct names *n)
 {
-	int s = __atomic_load_n(&n->state, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(s >= 0, 1))
-		return s;
+	int i = which(n);
+	int s = __atomic_load_n(&state[i], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(s != 0, 1))
+		return s == 2;
 	static int atfork_done;
-	const char *p = getenv(n->var);
+	const char *p = getenv(var_name[i]);
 	/* fakebuild sets absolute paths; a relative one would change with chdir. */
-	n->path = p && p[0] == '/' ? p : NULL;
-	s = n->path != NULL;
-	if (s && !__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
+	path[i] = p && p[0] == '/' ? p : NULL;
+	s = path[i] ? 2 : 1;
+	if (s == 2 && !__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
 		pthread_atfork(fork_prepare, fork_done, fork_done);
-	__atomic_store_n(&n->state, s, __ATOMIC_RELEASE);
-	return s;
+	__atomic_store_n(&state[i], s, __ATOMIC_RELEASE);
+	return s == 2;
 }
 
 static int same_file(const struct statx *a, const struct statx *b)
@@ -145,7 +161,7 @@ static int reread(struct names *n, int found)
 	char *text = NULL;
 	size_t len = 0;
 	memset(&now, 0, sizeof now);
-	int fd = found ? open(n->path, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = found ? open(path[which(n)], O_RDONLY | O_CLOEXEC) : -1;
 	if (fd >= 0) {
 		/* The identity of what we read: a file replaced after this
 		 * statx differs from it, and is read at the next lookup. */
@@ -174,7 +190,7 @@ static int refresh(struct names *n)
 {
 	int saved = errno;
 	struct statx now;
-	int rc = fb_sys_statx(AT_FDCWD, n->path, 0, STATX_BASIC_STATS, &now);
+	int rc = fb_sys_statx(AT_FDCWD, path[which(n)], 0, STATX_BASIC_STATS, &now);
 	if (rc < 0 || !n->seen.stx_mask || !same_file(&now, &n->seen)) {
 		fb_guard++;	/* our own open, read and close go straight to libc */
 		rc = reread(n, rc == 0);
@@ -194,7 +210,7 @@ static int next_entry(const struct names *n, size_t *off, struct fb_pwline *l)
 		const char *p = n->text + *off;
 		const char *e = fb_pwline_end(p, end);
 		*off = (size_t)(e - n->text) + (e < end);
-		if (fb_pwline_parse(p, e, n->kind, l) == FB_PWL_ENTRY)
+		if (fb_pwline_parse(p, e, kind(n), l) == FB_PWL_ENTRY)
 			return 1;
 	}
 	return 0;
@@ -295,7 +311,7 @@ static int fill_group(const struct fb_pwline *l, struct out *o)
 
 static int fill(const struct names *n, const struct fb_pwline *l, struct out *o)
 {
-	return n->kind == FB_PW_PASSWD ? fill_passwd(l, o) : fill_group(l, o);
+	return kind(n) == FB_PW_PASSWD ? fill_passwd(l, o) : fill_group(l, o);
 }
 
 /* ---- the cores ------------------------------------------------------------- */
@@ -449,9 +465,9 @@ int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n)
 
 /* The static result of a non-_r function, with its growing buffer. */
 #define STATIC_OUT(type, o)                                                       \
-	static type res_;                                                         \
-	static char *buf_;                                                        \
-	static size_t len_;                                                       \
+	static type res_ FB_BSS_LATE(3);                                          \
+	static char *buf_ FB_BSS_LATE(3);                                         \
+	static size_t len_ FB_BSS_LATE(3);                                        \
 	struct out o = { &res_, &buf_, &len_, 1 }
 
 FB_EXPORT struct passwd *getpwnam(const char *name)

@@ -264,6 +264,12 @@ test_names_missing_file_stops_before_the_command() {
 	cp /etc/passwd root/etc/
 	fb --sysroot root true 2>err || true
 	assert_eq "fakebuild: --sysroot root: $PWD/root/etc/group: No such file or directory" "$(cat err)"
+	# Read again by name during the session: a pipe or a FIFO will not do.
+	mkfifo fifo
+	timeout 10 "$FAKEBUILD" --passwd fifo true 2>err || true
+	assert_eq "fakebuild: $PWD/fifo: not a regular file" "$(cat err)"
+	fb --group root true 2>err || true
+	assert_eq "fakebuild: $PWD/root: Is a directory" "$(cat err)"
 	[ ! -e ran ] || fail "the command ran"
 }
 

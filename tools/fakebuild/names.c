@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fakebuild.h"
@@ -56,14 +57,26 @@ __attribute__((noreturn)) static void bad_line(const char *file, unsigned long l
 	}
 }
 
-/* Every line of FILE must be an entry, blank or a comment. */
+/*
+ * Every line of FILE must be an entry, blank or a comment.  FILE must be
+ * a regular file: the library reads it again by name during the session
+ * (a pipe would be empty by then, and opening a FIFO here would block).
+ */
 static void check(const char *file, int kind, const char *via)
 {
-	FILE *f = fopen(file, "re");
-	if (!f) {
+	struct stat st;
+	FILE *f = NULL;
+	const char *why = NULL;
+	if (stat(file, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file";
+	else if (!(f = fopen(file, "re")))
+		why = strerror(errno);
+	if (why) {
 		if (via)
-			die("%s: %s: %s", via, file, strerror(errno));
-		die("%s: %s", file, strerror(errno));
+			die("%s: %s: %s", via, file, why);
+		die("%s: %s", file, why);
 	}
 	char *line = NULL;
 	size_t cap = 0;
@@ -74,9 +87,9 @@ static void check(const char *file, int kind, const char *via)
 		if (n > 0 && line[n - 1] == '\n')
 			n--;
 		struct fb_pwline l;
-		enum fb_pwline_status st = fb_pwline_parse(line, line + n, kind, &l);
-		if (st != FB_PWL_ENTRY && st != FB_PWL_SKIP)
-			bad_line(file, lineno, kind, st, &l);
+		enum fb_pwline_status rc = fb_pwline_parse(line, line + n, kind, &l);
+		if (rc != FB_PWL_ENTRY && rc != FB_PWL_SKIP)
+			bad_line(file, lineno, kind, rc, &l);
 	}
 	if (ferror(f))
 		die("%s: %s", file, strerror(errno));

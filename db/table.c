@@ -625,6 +625,8 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 		else if (!t->h->xattr_blobs)
 			STORE(&t->h->xattr_blobs, 1);	/* before the record is published */
 	}
+	if (rc == 0 && (r.mode & S_IFMT) != r.real_type && !t->h->faked_types)
+		STORE(&t->h->faked_types, 1);	/* before the record is published */
 	if (rc == 0)
 		rc = publish(t, &r);
 	wunlock(t);
@@ -646,6 +648,11 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 int fb_table_has_xattrs(struct fb_table *t)
 {
 	return LOAD(&t->h->xattr_blobs) != 0;
+}
+
+int fb_table_has_faked_types(struct fb_table *t)
+{
+	return LOAD(&t->h->faked_types) != 0;
 }
 
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)

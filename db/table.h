@@ -66,6 +66,13 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 /* Has any record ever carried an xattr blob?  If not, none has one now. */
 int fb_table_has_xattrs(struct fb_table *t);
 
+/*
+ * Has any record ever faked a file type (a mode whose type is not the real
+ * inode's, as for a device made by mknod)?  If not, none does now: the
+ * flag is set before the first such record is published, never cleared.
+ */
+int fb_table_has_faked_types(struct fb_table *t);
+
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 

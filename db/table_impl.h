@@ -87,6 +87,8 @@ struct fb_thdr {
 	uint64_t changes;	/* bumped by every update */
 	uint64_t saved_changes;	/* `changes` when last loaded or saved: dirty if they differ */
 	uint64_t xattr_blobs;	/* 1 once any record has carried an xattr blob; never reset */
+	uint64_t faked_types;	/* 1 once any record's mode has a file type other than its
+				 * real_type (a device made by mknod); never reset */
 };
 
 struct fb_table {

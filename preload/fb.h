@@ -25,6 +25,21 @@
 #define FB_EXPORT __attribute__((visibility("default")))
 
 /*
+ * A few functions exist in glibc in two versions: today's default, and an
+ * old one kept for binaries linked long ago (nftw before 2.3.3 ignored
+ * unknown flags; i386's readdir64 before 2.2 had another struct dirent64).
+ * A wrapper without a version would answer references to both, and hand
+ * an old binary today's behaviour.  Where the versions are known (x86_64
+ * and i386, see libfakebuild.map), FB_SYMVER binds wrapper FN to glibc's
+ * default version VER only; an old reference then reaches its own wrapper,
+ * or glibc directly.  Elsewhere wrappers stay unversioned.
+ */
+#if (defined(__x86_64__) && defined(__LP64__)) || defined(__i386__)
+#define FB_VERSIONED 1
+#define FB_SYMVER(fn, ver) __asm__(".symver " #fn ", " #fn "@@@" ver)
+#endif
+
+/*
  * Page faults are most of what the library costs a short-lived process,
  * so its zero-initialised state is laid out by use: every small variable
  * first, sharing the page the dynamic loader already writes (GOT, .data),
@@ -119,6 +134,14 @@ int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 /* The faked statx: real statx, then the fake view applied. */
 int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 
+/*
+ * The record of inode (DEV, INO) if its real file type is REAL_MODE's: 1
+ * and *A, else 0.  No system call and no write, and no birth-time check:
+ * for what glibc's walkers and directory entries tell of a file, which
+ * has no birth time.  Each caller says what such a record may decide.
+ */
+int fb_peek(uint64_t dev, uint64_t ino, uint32_t real_mode, struct fb_attr *a);
+
 void fb_path_clean(char *p);
 /* Absolute path of DIRFD/PATH for a record's path hint; 0 or -errno. */
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
@@ -156,6 +179,9 @@ void fb_forget(const struct statx *stx);
  * statx (FB_STATX_MASK) when the caller has just made it, else NULL. */
 int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		  const struct statx *now);
+
+/* syscall(NR, FD, BUF, N) for NR getdents64 or getdents, with d_type fixed (dirent.c). */
+long fb_getdents(long nr, int fd, void *buf, size_t n);
 
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);

@@ -78,6 +78,19 @@ int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct 
 	return 0;
 }
 
+int fb_peek(uint64_t dev, uint64_t ino, uint32_t real_mode, struct fb_attr *a)
+{
+	struct fb_table *t = fb_table();
+	if (!t)
+		return 0;
+	const struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = real_mode };
+	int found;
+	/* Not fb_table_get, which drops a record whose type disagrees: a
+	 * lookup this weak must not write.  No buffer: no xattrs copied. */
+	fb_table_get_xattrs(t, &id, a, &found, NULL, 0);
+	return found;
+}
+
 /* Fill a struct stat or stat64 from a statx; EOVERFLOW where a field does not fit (32-bit stat). */
 #define FILL_STAT(st, x)                                                          \
 	do {                                                                      \

@@ -3,6 +3,8 @@ happens outside fakebuild's control (a remount, an inode number reused).
 
     python3 fbdb.py DB shift-dev N      every record's device number += N
     python3 fbdb.py DB shift-btime N    every record's birth time += N s
+    python3 fbdb.py DB set-mode INO M   the mode of inode INO's record := M
+                                        (e.g. 0o10644: a FIFO on a regular file)
 
 The layout is db/store.h's: chunks under keys b"FBc\\0" + u32, each a u32
 count then records of (dev, ino) u64 pairs, struct fb_disk_rec (48 bytes),
@@ -30,12 +32,18 @@ def rewrite(chunk, fix):
 
 
 def main():
-    path, op, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, op, n = sys.argv[1], sys.argv[2], int(sys.argv[3], 0)
     if op == "shift-dev":
         fix = lambda dev, ino, f: (dev + n, ino, f)
     elif op == "shift-btime":
         def fix(dev, ino, f):
             f[2] += n
+            return dev, ino, f
+    elif op == "set-mode":
+        mode = int(sys.argv[4], 0)
+        def fix(dev, ino, f):
+            if ino == n:
+                f[6] = mode
             return dev, ino, f
     else:
         sys.exit("unknown operation " + op)

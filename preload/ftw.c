@@ -1,0 +1,292 @@
+/*
+ * ftw.c - glibc's tree walkers, nftw and ftw and their *64 forms.  They
+ * stat every entry through internal calls we cannot interpose and hand
+ * the result to the caller's callback, so the walk runs with a
+ * trampoline instead, which fixes the struct stat up and calls the
+ * caller's function.  Core: fake().  ftw is nftw without flags, with
+ * ftw's type flags.
+ *
+ * A callback gets what a stat would say at that moment, not when glibc
+ * stat'ed the entry: a walk that chowns or chmods entries in its callback
+ * sees its changes on later entries, and FTW_DEPTH's directories (stat'ed
+ * before their contents were walked) show what the walk did to them.
+ *  - The entry's record is looked up by glibc's device and inode number,
+ *    without a system call.  No record (the common case): owner 0:0, or
+ *    the real one under -u, and the real mode, as stat would say.
+ *  - A record is checked by a stat through the faked core, by the name
+ *    glibc passes (from the working directory, which FTW_CHDIR moves),
+ *    since only the birth time tells a record from a stale one (a reused
+ *    inode).  If that name no longer leads to the inode, the walk raced a
+ *    rename: the record is used as found.
+ * The type flags need no change: a faked device is FTW_F, as a real one.
+ *
+ * Which walk a trampoline call belongs to.  Each thread keeps a small
+ * stack of the walks it has running (a callback may start another), in
+ * thread-local storage: no malloc, no lock.  A walk is known by glibc's
+ * struct FTW, one pointer for all the callbacks of a walk: the first
+ * callback after a walk starts is its own (nothing else runs in the
+ * thread in between) and binds it; later ones look it up.  A callback
+ * that longjmps out of an inner walk back into an outer one leaves no
+ * wrong callback behind: the outer walk finds its own entry, and the
+ * abandoned ones above it are dropped.  Walks abandoned at top level are
+ * reclaimed when the next walk starts (see push).  Deeper than FB_WALKS,
+ * a walk runs unwrapped: real owners, never a wrong callback.  (nftw
+ * mallocs, so it is not for signal handlers; nothing here expects one.)
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "fb.h"
+
+#define FB_WALKS 8
+
+/* The flags nftw knew before glibc 2.3.3, which ignored any others. */
+#define OLD_FLAGS (FTW_PHYS | FTW_MOUNT | FTW_CHDIR | FTW_DEPTH)
+
+/* Is address A deeper in the stack than B?  (Stacks grow down but on hppa.) */
+#ifdef __hppa__
+#define DEEPER(a, b) ((uintptr_t)(a) > (uintptr_t)(b))
+#else
+#define DEEPER(a, b) ((uintptr_t)(a) < (uintptr_t)(b))
+#endif
+
+union callback {
+	__nftw_func_t nftw;
+	__ftw_func_t ftw;
+	__nftw64_func_t nftw64;
+	__ftw64_func_t ftw64;
+};
+
+struct walk {
+	const struct FTW *ftw;	/* glibc's, from the walk's first callback; NULL before */
+	int is_ftw;		/* the caller's callback is ftw's: three arguments */
+	int flags;		/* the walk's FTW_* flags */
+	union callback cb;
+};
+
+static __thread struct walk walks[FB_WALKS];
+static __thread int nwalks;
+
+/* Start a walk: its index, or -1 when the stack is full. */
+static int push(int is_ftw, int flags, union callback cb)
+{
+	int n = nwalks;
+	/*
+	 * A walk's struct FTW lies in glibc's frame, above every call the
+	 * walk makes: one deeper than this frame belongs to a walk that is no
+	 * longer running (a longjmp left it).  A running walk (one whose
+	 * callback got us here) is never deeper.
+	 */
+	const char here = 0;
+	while (n > 0 && walks[n - 1].ftw && DEEPER(walks[n - 1].ftw, &here))
+		n--;
+	if (n >= FB_WALKS)
+		return -1;
+	walks[n].ftw = NULL;
+	walks[n].is_ftw = is_ftw;
+	walks[n].flags = flags;
+	walks[n].cb = cb;
+	nwalks = n + 1;
+	return n;
+}
+
+/* The walk a callback given W belongs to; NULL if none is (see above: cannot happen). */
+static struct walk *walk_of(const struct FTW *w)
+{
+	int n = nwalks;
+	if (n > 0 && !walks[n - 1].ftw) {
+		walks[n - 1].ftw = w;
+		return &walks[n - 1];
+	}
+	for (int i = n - 1; i >= 0; i--) {
+		if (walks[i].ftw == w) {
+			nwalks = i + 1;	/* the walks above were abandoned */
+			return &walks[i];
+		}
+	}
+	return NULL;
+}
+
+/* The name of entry PATH from the working directory, at a callback of type FLAG. */
+static const char *entry_name(const struct walk *k, const char *path, int flag, const struct FTW *w)
+{
+	if (!(k->flags & FTW_CHDIR))
+		return path;
+	/* glibc reports a directory after its contents before it leaves it. */
+	if (flag == FTW_DP)
+		return ".";
+	const char *name = path + w->base;
+	return *name ? name : ".";	/* "/" */
+}
+
+/* An entry as glibc stat'ed it, then as a stat would show it now. */
+struct ent {
+	uint64_t dev, ino, rdev;
+	uint32_t mode, uid, gid;
+};
+
+static void fake(const char *name, struct ent *e)
+{
+	struct fb_attr a;
+	if (!fb_peek(e->dev, e->ino, e->mode, &a)) {
+		if (!fb.unknown_is_real)
+			e->uid = e->gid = 0;
+		return;
+	}
+	struct statx x;
+	int fl = S_ISLNK(e->mode) ? AT_SYMLINK_NOFOLLOW : 0;
+	if (fb_statx_core(AT_FDCWD, name, fl, FB_STATX_MASK, &x) == 0 && x.stx_ino == e->ino &&
+	    makedev(x.stx_dev_major, x.stx_dev_minor) == e->dev) {
+		a.uid = x.stx_uid;
+		a.gid = x.stx_gid;
+		a.mode = x.stx_mode;
+		a.rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+	}
+	e->uid = a.uid;
+	e->gid = a.gid;
+	e->mode = a.mode;
+	e->rdev = a.rdev;
+}
+
+/* ftw's type flags from nftw's (glibc's own mapping, ftw_arr). */
+static int ftw_flag(int flag)
+{
+	switch (flag) {
+	case FTW_SL: return FTW_F;
+	case FTW_DP: return FTW_D;
+	case FTW_SLN: return FTW_NS;
+	}
+	return flag;
+}
+
+/*
+ * The trampoline for callbacks given a STAT_T.  Only FTW_NS comes without
+ * a stat (an FTW_SLN has the link's, which ftw reports as FTW_NS).  The
+ * caller's errno is kept: an FTW_NS or FTW_DNR callback may read it.
+ */
+#define TRAMPOLINE(name, stat_t, nftw_cb, ftw_cb)                                     \
+	static int name(const char *path, const stat_t *st, int flag, struct FTW *w)  \
+	{                                                                             \
+		struct walk *k = walk_of(w);                                          \
+		if (!k) {                                                             \
+			errno = ENOTRECOVERABLE;                                      \
+			return -1;                                                    \
+		}                                                                     \
+		stat_t fixed;                                                         \
+		if (flag != FTW_NS) {                                                 \
+			int saved = errno;                                            \
+			fixed = *st;                                                  \
+			struct ent e = { .dev = fixed.st_dev, .ino = fixed.st_ino,    \
+					 .rdev = fixed.st_rdev, .mode = fixed.st_mode, \
+					 .uid = fixed.st_uid, .gid = fixed.st_gid };  \
+			fake(entry_name(k, path, flag, w), &e);                       \
+			fixed.st_uid = e.uid;                                         \
+			fixed.st_gid = e.gid;                                         \
+			fixed.st_mode = e.mode;                                       \
+			fixed.st_rdev = e.rdev;                                       \
+			st = &fixed;                                                  \
+			errno = saved;                                                \
+		}                                                                     \
+		if (k->is_ftw)                                                        \
+			return k->cb.ftw_cb(path, st, ftw_flag(flag));                \
+		return k->cb.nftw_cb(path, st, flag, w);                              \
+	}
+
+TRAMPOLINE(tramp, struct stat, nftw, ftw)
+TRAMPOLINE(tramp64, struct stat64, nftw64, ftw64)
+
+/*
+ * The entry points.  ftw runs as nftw without flags (glibc's ftw is just
+ * that, with its own type flags, which the trampoline gives), so that its
+ * callbacks too get the struct FTW that names their walk.
+ */
+#define WALK(real, trampoline, path, nd, flags, is_ftw, cb, unwrapped)                \
+	do {                                                                          \
+		int i_ = push((is_ftw), (flags), (cb));                               \
+		if (i_ < 0)                                                           \
+			return (unwrapped);                                           \
+		int rc_ = (real)((path), (trampoline), (nd), (flags));                \
+		nwalks = i_;                                                          \
+		return rc_;                                                           \
+	} while (0)
+
+FB_EXPORT int nftw(const char *path, __nftw_func_t fn, int nd, int flags)
+{
+	FB_REAL(nftw);
+	if (!real_nftw)
+		return fb_enosys("nftw");
+	if (!fb_enter())
+		return real_nftw(path, fn, nd, flags);
+	WALK(real_nftw, tramp, path, nd, flags, 0, (union callback){ .nftw = fn },
+	     real_nftw(path, fn, nd, flags));
+}
+
+FB_EXPORT int nftw64(const char *path, __nftw64_func_t fn, int nd, int flags)
+{
+	FB_REAL(nftw64);
+	if (!real_nftw64)
+		return fb_enosys("nftw64");
+	if (!fb_enter())
+		return real_nftw64(path, fn, nd, flags);
+	WALK(real_nftw64, tramp64, path, nd, flags, 0, (union callback){ .nftw64 = fn },
+	     real_nftw64(path, fn, nd, flags));
+}
+
+FB_EXPORT int ftw(const char *path, __ftw_func_t fn, int nd)
+{
+	FB_REAL(ftw);
+	FB_REAL(nftw);
+	if (!real_ftw)
+		return fb_enosys("ftw");
+	if (!fb_enter() || !real_nftw)
+		return real_ftw(path, fn, nd);
+	WALK(real_nftw, tramp, path, nd, 0, 1, (union callback){ .ftw = fn },
+	     real_ftw(path, fn, nd));
+}
+
+FB_EXPORT int ftw64(const char *path, __ftw64_func_t fn, int nd)
+{
+	FB_REAL(ftw64);
+	FB_REAL(nftw64);
+	if (!real_ftw64)
+		return fb_enosys("ftw64");
+	if (!fb_enter() || !real_nftw64)
+		return real_ftw64(path, fn, nd);
+	WALK(real_nftw64, tramp64, path, nd, 0, 1, (union callback){ .ftw64 = fn },
+	     real_ftw64(path, fn, nd));
+}
+
+/*
+ * glibc 2.3.3 made nftw refuse unknown flags (EINVAL); binaries linked
+ * before it call the old version, which ignored them.  Today's wrapper
+ * answers today's version only, and the old version gets a wrapper that
+ * keeps the old flags only, as the old nftw did, then walks the same way.
+ */
+#ifdef FB_VERSIONED
+#ifdef __i386__
+#define NFTW_OLD "GLIBC_2.1"
+#else
+#define NFTW_OLD "GLIBC_2.2.5"
+#endif
+FB_SYMVER(nftw, "GLIBC_2.3.3");
+FB_SYMVER(nftw64, "GLIBC_2.3.3");
+__asm__(".symver fb_nftw_old, nftw@" NFTW_OLD);
+__asm__(".symver fb_nftw64_old, nftw64@" NFTW_OLD);
+
+int fb_nftw_old(const char *path, __nftw_func_t fn, int nd, int flags);
+int fb_nftw64_old(const char *path, __nftw64_func_t fn, int nd, int flags);
+
+FB_EXPORT int fb_nftw_old(const char *path, __nftw_func_t fn, int nd, int flags)
+{
+	return nftw(path, fn, nd, flags & OLD_FLAGS);
+}
+
+FB_EXPORT int fb_nftw64_old(const char *path, __nftw64_func_t fn, int nd, int flags)
+{
+	return nftw64(path, fn, nd, flags & OLD_FLAGS);
+}
+#endif

@@ -4,9 +4,9 @@
  * DT_REG where stat says character device, and every program that trusts
  * d_type (GNU find -type, Python's DirEntry.is_file, ls) would disagree
  * with stat.  Every interface that hands out d_type fixes it: readdir,
- * readdir64, readdir_r, readdir64_r, getdents64 and syscall()'s getdents
- * numbers, and the scandir family, whose filter sees entries before the
- * caller does.  Core: dtype().
+ * readdir64, readdir_r, readdir64_r, getdents64, getdirentries{,64} and
+ * syscall()'s getdents numbers, and the scandir family, whose filter sees
+ * entries before the caller does.  Core: dtype_on().
  *
  * Cost.  Nothing while no record in the table fakes a file type (the
  * table's flag, fb_table_has_faked_types: a load).  Then only DT_REG
@@ -170,35 +170,54 @@ struct old_dirent {
 	char d_name[];
 };
 
+/* Where a record of a getdents-like buffer keeps what dtype needs. */
+struct layout {
+	size_t head;		/* bytes before the name, and its NUL, and d_type if last */
+	size_t ino_at, ino_size, reclen_at;
+	long type_at;		/* -1: the record's last byte */
+};
+
+/* getdents64: struct dirent64. */
+static const struct layout dirent64_layout = {
+	offsetof(struct dirent64, d_name) + 1, offsetof(struct dirent64, d_ino),
+	sizeof(((struct dirent64 *)0)->d_ino), offsetof(struct dirent64, d_reclen),
+	offsetof(struct dirent64, d_type),
+};
+/* getdents: the kernel's old record. */
+static const struct layout old_layout = {
+	offsetof(struct old_dirent, d_name) + 2, offsetof(struct old_dirent, d_ino),
+	sizeof(unsigned long), offsetof(struct old_dirent, d_reclen), -1,
+};
+/* getdirentries: glibc's struct dirent (struct dirent64 on 64-bit ABIs). */
+static const struct layout dirent_layout = {
+	offsetof(struct dirent, d_name) + 1, offsetof(struct dirent, d_ino),
+	sizeof(((struct dirent *)0)->d_ino), offsetof(struct dirent, d_reclen),
+	offsetof(struct dirent, d_type),
+};
+
 /*
- * Fix the N bytes of records the kernel wrote to BUF for directory FD
- * (getdents64's layout, struct dirent64, or with OLD getdents').  The
- * caller's buffer need not be aligned: fields are copied.
+ * Fix the N bytes of records of layout L that directory FD gave in BUF.
+ * The caller's buffer need not be aligned: fields are copied.
  */
-static void fix_dents(int fd, void *buf, long n, int old)
+static void fix_dents(int fd, void *buf, long n, const struct layout *l)
 {
-	const size_t head = old ? offsetof(struct old_dirent, d_name) + 2
-				: offsetof(struct dirent64, d_name) + 1;
-	const size_t reclen_at = old ? offsetof(struct old_dirent, d_reclen)
-				     : offsetof(struct dirent64, d_reclen);
 	unsigned char *p = buf;
 	uint64_t dev = 0;
 	int have_dev = 0;
 	for (long off = 0; off < n;) {
 		unsigned short reclen;
-		memcpy(&reclen, p + off + reclen_at, sizeof reclen);
-		if (reclen < head || reclen > n - off)
+		memcpy(&reclen, p + off + l->reclen_at, sizeof reclen);
+		if (reclen < l->head || reclen > n - off)
 			break;
-		unsigned char *type = old ? p + off + reclen - 1
-					  : p + off + offsetof(struct dirent64, d_type);
+		unsigned char *type = p + off + (l->type_at < 0 ? (size_t)reclen - 1 : (size_t)l->type_at);
 		if (suspect(*type)) {
-			uint64_t ino;
-			if (old) {
-				unsigned long v;
-				memcpy(&v, p + off + offsetof(struct old_dirent, d_ino), sizeof v);
+			uint64_t ino = 0;
+			if (l->ino_size == sizeof(uint32_t)) {
+				uint32_t v;
+				memcpy(&v, p + off + l->ino_at, sizeof v);
 				ino = v;
 			} else {
-				memcpy(&ino, p + off + offsetof(struct dirent64, d_ino), sizeof ino);
+				memcpy(&ino, p + off + l->ino_at, sizeof ino);
 			}
 			int saved = errno;
 			if (!have_dev)
@@ -218,7 +237,30 @@ FB_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 		return fb_enosys("getdents64");
 	ssize_t r = real_getdents64(fd, buf, n);
 	if (r > 0)
-		fix_dents(fd, buf, r, 0);
+		fix_dents(fd, buf, r, &dirent64_layout);
+	return r;
+}
+
+/* The old BSD interface: glibc's own records, read with getdents. */
+FB_EXPORT ssize_t getdirentries(int fd, char *buf, size_t n, off_t *base)
+{
+	FB_REAL(getdirentries);
+	if (!real_getdirentries)
+		return fb_enosys("getdirentries");
+	ssize_t r = real_getdirentries(fd, buf, n, base);
+	if (r > 0)
+		fix_dents(fd, buf, r, &dirent_layout);
+	return r;
+}
+
+FB_EXPORT ssize_t getdirentries64(int fd, char *buf, size_t n, off64_t *base)
+{
+	FB_REAL(getdirentries64);
+	if (!real_getdirentries64)
+		return fb_enosys("getdirentries64");
+	ssize_t r = real_getdirentries64(fd, buf, n, base);
+	if (r > 0)
+		fix_dents(fd, buf, r, &dirent64_layout);
 	return r;
 }
 
@@ -230,7 +272,7 @@ long fb_getdents(long nr, int fd, void *buf, size_t n)
 		return fb_enosys("syscall");
 	long r = real_syscall(nr, fd, buf, n);
 	if (r > 0)
-		fix_dents(fd, buf, r, nr != SYS_getdents64);
+		fix_dents(fd, buf, r, nr == SYS_getdents64 ? &dirent64_layout : &old_layout);
 	return r;
 }
 

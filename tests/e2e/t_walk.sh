@@ -304,8 +304,9 @@ test_nftw_old_version_ignores_unknown_flags() {
 }
 
 # types MODE DIR: the d_type of every entry of DIR, sorted, through
-# readdir readdir64 readdir_r readdir64_r getdents64 sys_getdents64
-# sys_getdents scandir scandir64 scandirat (for scandir*, the filter's
+# readdir readdir64 readdir_r readdir64_r getdents64 getdirentries
+# getdirentries64 sys_getdents64 sys_getdents scandir scandir64 scandirat
+# (for scandir*, the filter's
 # view first, "filter NAME TYPE", then the list's).
 types_src() {
 	cat > types.c <<'C'
@@ -378,8 +379,12 @@ int main(int argc, char **argv)
 	char buf[4096] __attribute__((aligned(8)));
 	long n;
 	for (;;) {
-		int old = 0;
+		int old = 0, glibc = 0;
+		off_t base;
+		off64_t base64;
 		if (!strcmp(m, "getdents64")) n = getdents64(fd, buf, sizeof buf);
+		else if (!strcmp(m, "getdirentries")) { n = getdirentries(fd, buf, sizeof buf, &base); glibc = 1; }
+		else if (!strcmp(m, "getdirentries64")) n = getdirentries64(fd, buf, sizeof buf, &base64);
 		else if (!strcmp(m, "sys_getdents64")) n = syscall(SYS_getdents64, fd, buf, sizeof buf);
 #ifdef SYS_getdents
 		else if (!strcmp(m, "sys_getdents")) { n = syscall(SYS_getdents, fd, buf, sizeof buf); old = 1; }
@@ -390,6 +395,10 @@ int main(int argc, char **argv)
 			if (old) {
 				struct old_dirent *e = (void *)(buf + off);
 				show("", e->d_name, (unsigned char)buf[off + e->d_reclen - 1]);
+				off += e->d_reclen;
+			} else if (glibc) {
+				struct dirent *e = (void *)(buf + off);
+				show("", e->d_name, e->d_type);
 				off += e->d_reclen;
 			} else {
 				struct dirent64 *e = (void *)(buf + off);
@@ -419,8 +428,8 @@ sub dir'
 
 check_types() {
 	local t=$1 mode
-	for mode in readdir readdir64 readdir_r readdir64_r getdents64 sys_getdents64 sys_getdents \
-		scandirat; do
+	for mode in readdir readdir64 readdir_r readdir64_r getdents64 getdirentries getdirentries64 \
+		sys_getdents64 sys_getdents scandirat; do
 		out=$(fb $t $mode dd | sort)
 		assert_eq "$DD_TYPES" "$out" "$t $mode"
 	done

@@ -60,7 +60,7 @@ static struct {
 	int fd;		/* the descriptor + 1: 0 is an empty slot */
 	uint64_t stamp;
 	uint64_t dev;
-} dirs[DIRS] FB_BSS_LATE(1);
+} dirs[DIRS] FB_BSS_LATE(2);	/* late: only sessions with faked types touch it */
 
 /* The device of the directory open on FD; 0 or -errno. */
 static int dir_dev(int fd, uint64_t *dev)

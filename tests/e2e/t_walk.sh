@@ -242,6 +242,84 @@ test_nftw_callback_sees_its_own_changes() {
 	done
 }
 
+# Which callback a trampoline call belongs to: walks nested in a
+# callback, a callback that longjmps out of an inner walk back into the
+# outer one (which then goes on, with its own callback), and threads
+# walking at once.
+test_nftw_nested_longjmp_and_threads() {
+	cat > nest.c <<'C'
+#define _GNU_SOURCE
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+static jmp_buf jb;
+static int inner(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	(void)f; (void)w;
+	printf("inner %s %u\n", p, (unsigned)st->st_uid);
+	if (strstr(p, "/x"))
+		longjmp(jb, 1);
+	return 0;
+}
+static int outer(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	printf("outer %s %u\n", p, (unsigned)st->st_uid);
+	if (f == FTW_D && w->level == 1) {
+		if (!setjmp(jb))
+			nftw(p, inner, 4, FTW_PHYS);
+		else
+			printf("jumped out of %s\n", p);
+	}
+	return 0;
+}
+static __thread unsigned seen;
+static int count(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	(void)p; (void)f; (void)w;
+	seen += st->st_uid == 5;
+	return 0;
+}
+static void *thread(void *arg)
+{
+	unsigned bad = 0;
+	for (int i = 0; i < 200; i++) {
+		seen = 0;
+		nftw(arg, count, 4, FTW_PHYS);
+		bad += seen != 5;
+	}
+	return (void *)(size_t)bad;
+}
+int main(int argc, char **argv)
+{
+	if (argc != 2) return 2;
+	nftw(argv[1], outer, 4, FTW_PHYS);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, thread, argv[1]);
+	size_t bad = 0;
+	for (int i = 0; i < 4; i++) { void *r; pthread_join(t[i], &r); bad += (size_t)r; }
+	printf("threads: %zu bad walks\n", bad);
+	return 0;
+}
+C
+	cc -pthread -o nest nest.c
+	mkdir -p t/a t/b
+	: >t/a/x
+	: >t/b/y
+	fb chown -R 5:6 t
+	out=$(fb ./nest t)
+	for d in a b; do
+		f=x
+		[ $d = b ] && f=y
+		assert_match $'(^|\n)outer t/'$d$' 5\ninner t/'$d$' 5\ninner t/'$d/$f$' 5\n' "$out" "inner walk of t/$d"
+		assert_match $'\nouter t/'$d/$f$' 5\n' "$out" "outer walk goes on in t/$d"
+	done
+	# After the longjmp, t/a's own entries go to the outer callback.
+	assert_match $'\njumped out of t/a\nouter t/a/x 5\n' "$out"
+	assert_match $'\nthreads: 0 bad walks$' "$out"
+}
+
 # FTW_ACTIONRETVAL's answers still steer the walk, which still sees
 # faked owners.
 test_nftw_actionretval_skips_and_stops() {

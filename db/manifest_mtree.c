@@ -17,6 +17,11 @@
  * sentinel: after it, an absent uid reads as 0 (documented).
  *
  * A regular file with link= is a hard link to that path (root relative).
+ *
+ * type=socket: libarchive knows no socket type; it warns (with the text
+ * SOCKET_WARNING) and reads the entry as a file.  fakebuild --export and
+ * FreeBSD's mtree write sockets so, so that one warning is taken as the
+ * socket it names.  Any other warning refuses the entry.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -28,6 +33,7 @@
 #define SENT_ID 99999999999LL	/* above any uid_t */
 #define SENT_MODE 01000000	/* above 07777, below AE_IFMT's reach */
 #define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000\n"
+#define SOCKET_WARNING "Unrecognized file type \"socket\"; assuming \"file\""
 
 /* The text with our sentinel line after an optional "#mtree" signature. */
 static char *with_sentinel(const char *buf, size_t len, size_t *outlen)
@@ -53,8 +59,12 @@ static char *with_sentinel(const char *buf, size_t len, size_t *outlen)
 	return out;
 }
 
-static int mtype(struct fb_mctx *c, struct archive_entry *ae, enum fb_mtype *t)
+static int mtype(struct fb_mctx *c, struct archive_entry *ae, int socket, enum fb_mtype *t)
 {
+	if (socket) {
+		*t = FB_M_SOCKET;
+		return 0;
+	}
 	switch (archive_entry_filetype(ae)) {
 	case AE_IFREG:
 		*t = archive_entry_symlink(ae) ? FB_M_HARDLINK : FB_M_FILE;
@@ -66,7 +76,7 @@ static int mtype(struct fb_mctx *c, struct archive_entry *ae, enum fb_mtype *t)
 	case AE_IFIFO: *t = FB_M_FIFO; return 0;
 	case AE_IFSOCK: *t = FB_M_SOCKET; return 0;
 	}
-	return fb_mf_error(c, "expected type=file, dir, link, char, block or fifo");
+	return fb_mf_error(c, "expected type=file, dir, link, char, block, fifo or socket");
 }
 
 static int set_id(struct fb_mctx *c, struct fb_mentry *e, int group, const char *s)
@@ -133,13 +143,13 @@ static int fill(struct fb_mctx *c, struct fb_mentry *e, struct archive_entry *ae
 	return 0;
 }
 
-static int entry(struct fb_mctx *c, struct archive_entry *ae)
+static int entry(struct fb_mctx *c, struct archive_entry *ae, int socket)
 {
 	enum fb_mtype type = FB_M_FILE;
 	struct fb_mentry *e;
 
 	c->entry = archive_entry_pathname(ae);
-	if (mtype(c, ae, &type) < 0)
+	if (mtype(c, ae, socket, &type) < 0)
 		return -1;
 	if ((e = fb_mf_entry_new(c, archive_entry_pathname(ae), type)) == NULL)
 		return -1;
@@ -172,12 +182,14 @@ static int read_entries(struct fb_mctx *c, struct archive *a)
 	/* Headers only: archive_read_next_header skips the data we never ask for. */
 	while ((r = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
 		const char *p = (r == ARCHIVE_OK || r == ARCHIVE_WARN) ? archive_entry_pathname(ae) : NULL;
+		const char *why = r == ARCHIVE_WARN ? archive_error_string(a) : NULL;
+		int socket = why && strcmp(why, SOCKET_WARNING) == 0;
 
 		/* A warning is a line libarchive could not fully read: refuse it. */
 		c->entry = p;
-		if (r != ARCHIVE_OK)
+		if (r != ARCHIVE_OK && !socket)
 			return fb_mf_error(c, "%s", archive_error_string(a));
-		if (entry(c, ae) < 0)
+		if (entry(c, ae, socket) < 0)
 			return -1;
 	}
 	return 0;

@@ -480,6 +480,60 @@ static void test_mtree_unknown_name_with_number_keeps_number(void **state)
 	fb_manifest_free(m);
 }
 
+/* What fakebuild --export writes: the header, every device number Linux allows, hard links. */
+static void test_mtree_export_form(void **state)
+{
+	struct fb_manifest *m = named();
+	const char *t =
+		"#mtree 2.0\n"
+		". type=dir uid=0 gid=0 mode=0755\n"
+		"./dev type=dir uid=0 gid=0 mode=0755\n"
+		"./dev/nvme0n1p1 type=block uid=0 gid=6 mode=0660 device=native,259,1\n"
+		"./dev/c type=char uid=0 gid=0 mode=0600 device=native,166,300\n"
+		"./dev/max type=block uid=0 gid=0 mode=0600 device=native,4095,1048575\n"
+		"./dev/old type=char uid=0 gid=0 mode=0666 device=linux,1,3\n"
+		"./bin/su type=file uid=0 gid=0 mode=4755\n"
+		"./bin/newgrp type=file uid=0 gid=0 mode=4755 link=./bin/su\n"
+		"./run/s\\040p\\303\\251 type=socket uid=0 gid=0 mode=0755\n";
+	const struct fb_mentry *e;
+
+	(void)state;
+	if (fb_manifest_load_mem(m, "x.mtree", t, strlen(t), FB_MF_AUTO) != 0)
+		fail_msg("%s", fb_manifest_error(m));
+	e = must_find(m, "dev/nvme0n1p1");
+	assert_int_equal(e->type, FB_M_BLOCK);
+	assert_true(e->have & FB_MH_RDEV);
+	assert_int_equal(e->dev_major, 259);
+	assert_int_equal(e->dev_minor, 1);
+	e = must_find(m, "dev/c");
+	assert_int_equal(e->dev_major, 166);
+	assert_int_equal(e->dev_minor, 300);
+	e = must_find(m, "dev/max");
+	assert_int_equal(e->dev_major, 4095);
+	assert_int_equal(e->dev_minor, 1048575);
+	e = must_find(m, "dev/old");	/* an export of before: linux,MAJ,MIN */
+	assert_int_equal(e->dev_major, 1);
+	assert_int_equal(e->dev_minor, 3);
+	e = must_find(m, "bin/newgrp");
+	assert_int_equal(e->type, FB_M_HARDLINK);
+	assert_string_equal(e->target, "bin/su");
+	assert_int_equal(e->perm, 04755);
+	e = must_find(m, "run/s p\303\251");
+	assert_int_equal(e->type, FB_M_SOCKET);
+	assert_int_equal(e->perm, 0755);
+	fb_manifest_free(m);
+}
+
+/* libarchive's "linux" format is 8-bit: an old export's large number is refused, by name. */
+static void test_mtree_linux_device_format_is_8_bit(void **state)
+{
+	(void)state;
+	expect_mem_error("o.mtree", "./dev/nvme type=block device=linux,259,1\n",
+			 "o.mtree: entry './dev/nvme': ");
+	/* Only the socket type's warning is taken: another unknown type stays an error. */
+	expect_mem_error("p.mtree", "./x type=pipe\n", "p.mtree: entry './x': Unrecognized file type");
+}
+
 /* --- gen_init_cpio ---------------------------------------------------------- */
 
 static void test_cpiolist_missing_fields_is_error(void **state)
@@ -707,6 +761,8 @@ int main(void)
 		cmocka_unit_test(test_mtree_reader_warning_is_error),
 		cmocka_unit_test(test_mtree_absent_keywords_stay_unset),
 		cmocka_unit_test(test_mtree_unknown_name_with_number_keeps_number),
+		cmocka_unit_test(test_mtree_export_form),
+		cmocka_unit_test(test_mtree_linux_device_format_is_8_bit),
 		cmocka_unit_test(test_cpiolist_missing_fields_is_error),
 		cmocka_unit_test(test_cpiolist_unknown_type_is_error),
 		cmocka_unit_test(test_cpiolist_socket_and_block_device),

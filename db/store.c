@@ -56,7 +56,7 @@ static int gdbm_magic(const char *db)
  * exist.  Checks that it is a gdbm file, ours, of a version we know, and
  * owned by us.
  */
-static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
+static int open_read(const char *db, unsigned flags, GDBM_FILE *out, struct fb_err *err)
 {
 	*out = NULL;
 	struct stat st;
@@ -67,14 +67,19 @@ static int open_read(const char *db, GDBM_FILE *out, struct fb_err *err)
 	}
 	if (!S_ISREG(st.st_mode))
 		return fb_err_set(err, "%s: not a regular file", db);
-	if (st.st_uid != getuid())
+	if (st.st_uid != getuid() && !(flags & FB_STORE_ANY_OWNER))
 		return fb_err_set(err, "%s: owned by uid %u, not by you (uid %u): refusing to use it",
 				  db, (unsigned)st.st_uid, (unsigned)getuid());
 	if (st.st_size == 0)
 		return fb_err_set(err, "%s: empty file: not a fakebuild database", db);
 	if (!gdbm_magic(db))
 		return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
-	GDBM_FILE f = gdbm_open(db, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC, 0, NULL);
+	/*
+	 * Another user's file may be cut short under us while we read it:
+	 * without gdbm's mmap that is a read error, not a SIGBUS.
+	 */
+	int mmap_flag = st.st_uid != getuid() ? GDBM_NOMMAP : 0;
+	GDBM_FILE f = gdbm_open(db, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC | mmap_flag, 0, NULL);
 	if (!f) {
 		if (gdbm_errno == GDBM_BAD_MAGIC_NUMBER || gdbm_errno == GDBM_EMPTY_DATABASE)
 			return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
@@ -175,10 +180,11 @@ static int decode_chunk(const char *db, datum k, datum v, fb_store_visit_fn fn, 
 	return 0;
 }
 
-long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb_err *err)
+long fb_store_foreach_flags(const char *db, unsigned flags, fb_store_visit_fn fn, void *arg,
+			    struct fb_err *err)
 {
 	GDBM_FILE f;
-	if (open_read(db, &f, err) < 0)
+	if (open_read(db, flags, &f, err) < 0)
 		return -1;
 	if (!f)
 		return 0;
@@ -202,6 +208,11 @@ long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb
 		rc = fb_err_set(err, "%s: corrupt or truncated database: %s", db, gdbm_why());
 	gdbm_close(f);
 	return rc < 0 ? -1 : n;
+}
+
+long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb_err *err)
+{
+	return fb_store_foreach_flags(db, 0, fn, arg, err);
 }
 
 /*
@@ -286,17 +297,22 @@ static int load_one(const struct fb_store_rec *s, void *arg)
 	return 0;
 }
 
-long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err)
+long fb_store_load_flags(const char *db, struct fb_table *t, unsigned flags, struct fb_err *err)
 {
 	struct load_ctx c;
 	memset(&c, 0, sizeof c);
 	c.t = t;
 	c.db = db;
 	c.err = err;
-	if (fb_store_foreach(db, sample, &c.remap, err) < 0)
+	if (fb_store_foreach_flags(db, flags, sample, &c.remap, err) < 0)
 		return -1;
-	long n = fb_store_foreach(db, load_one, &c, err);
+	long n = fb_store_foreach_flags(db, flags, load_one, &c, err);
 	return c.rc < 0 ? -1 : n;
+}
+
+long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err)
+{
+	return fb_store_load_flags(db, t, 0, err);
 }
 
 struct save_ctx {

@@ -48,4 +48,14 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err);
 typedef int (*fb_store_visit_fn)(const struct fb_store_rec *r, void *arg);
 long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb_err *err);
 
+/*
+ * The same two with FLAGS.  FB_STORE_ANY_OWNER reads a database another
+ * user owns, which the others refuse: root reading a build user's
+ * database to apply it (protofix --from-db), never to write it.
+ */
+enum { FB_STORE_ANY_OWNER = 1 << 0 };
+long fb_store_load_flags(const char *db, struct fb_table *t, unsigned flags, struct fb_err *err);
+long fb_store_foreach_flags(const char *db, unsigned flags, fb_store_visit_fn fn, void *arg,
+			    struct fb_err *err);
+
 #endif

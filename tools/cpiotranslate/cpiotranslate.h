@@ -71,9 +71,12 @@ struct seen {
 	UT_hash_handle hh;
 };
 
+struct dbsrc;
+
 struct ct {
 	/* options */
-	struct fb_manifest *m;
+	struct fb_manifest *m;		/* -m, or NULL with --db */
+	struct dbsrc *db;		/* --db: the attributes come from the database */
 	char **exc;			/* -e patterns, normalized */
 	size_t nexc;
 	bool strict, drop_unlisted, add_missing, check, verbose;
@@ -101,5 +104,22 @@ void translate_entry(struct ct *ct, struct archive_entry *e);
 void translate_finish(struct ct *ct);
 void write_entry(struct ct *ct, struct archive_entry *e, bool has_data);
 void error(struct ct *ct, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A difference (-n): reported and counted. */
+void diff(struct ct *ct, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* db.c: --db DB --root DIR. */
+void db_open(struct ct *ct, const char *db, const char *root, const char *passwd,
+	     const char *group);
+void db_close(struct ct *ct);
+const char *db_root(const struct ct *ct);
+/*
+ * The entry KEY (NAME normalized) as a session shows the file ROOT/KEY,
+ * with its recorded xattrs kept for db_xattrs; NULL when there is no such
+ * file.  Valid until the next lookup.
+ */
+const struct fb_mentry *db_lookup(struct ct *ct, const char *name, const char *key);
+/* The xattrs and ACLs of E as the session shows the file looked up last. */
+void db_xattrs(struct ct *ct, struct archive_entry *e);
+void db_compare_xattrs(struct ct *ct, struct archive_entry *e, const char *name);
 
 #endif

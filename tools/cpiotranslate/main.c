@@ -25,6 +25,9 @@ static void usage(FILE *f)
 		"           [--passwd FILE] [--group FILE] [--root DIR] [-e EXCEPTIONS]...\n"
 		"           [--strict] [--drop-unlisted] [--add-missing]\n"
 		"           [--format FORMAT] [--filter FILTER] [-f IN] [-o OUT]\n"
+		"       " PROG " [-nv] --db DB --root TREE [--passwd FILE] [--group FILE]\n"
+		"           [-e EXCEPTIONS]... [--strict] [--drop-unlisted]\n"
+		"           [--format FORMAT] [--filter FILTER] [-f IN] [-o OUT]\n"
 		"       " PROG " --help | --version\n");
 }
 
@@ -168,13 +171,14 @@ static int open_temp(const char *out, char **tmp)
 int main(int argc, char **argv)
 {
 	enum { O_PASSWD = 256, O_GROUP, O_ROOT, O_STRICT, O_DROP, O_ADD, O_FORMAT,
-	       O_FILTER, O_HELP, O_VERSION };
+	       O_FILTER, O_HELP, O_VERSION, O_DB };
 	static const struct option longopts[] = {
 		{ "manifest", required_argument, NULL, 'm' },
 		{ "manifest-format", required_argument, NULL, 'F' },
 		{ "passwd", required_argument, NULL, O_PASSWD },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "db", required_argument, NULL, O_DB },
 		{ "file", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "exceptions", required_argument, NULL, 'e' },
@@ -193,7 +197,8 @@ int main(int argc, char **argv)
 	char **mfiles = NULL, **efiles = NULL, *tmp = NULL;
 	size_t nm = 0, ne = 0;
 	enum fb_mformat mfmt = FB_MF_AUTO;
-	const char *passwd = NULL, *group = NULL, *root = NULL;
+	const char *passwd = NULL, *group = NULL, *root = NULL, *db = NULL;
+	bool fflag = false;
 	const char *in_file = NULL, *out_file = NULL;
 	char rootpw[PATH_MAX], rootgr[PATH_MAX];
 	struct archive_entry *e;
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'F':
+			fflag = true;
 			if (fb_manifest_format_parse(optarg, &mfmt) < 0)
 				usage_error("-F %s: unknown manifest format (prototype, ips, mtree, cpiolist, auto)",
 					    optarg);
@@ -225,6 +231,7 @@ int main(int argc, char **argv)
 		case O_PASSWD: passwd = optarg; break;
 		case O_GROUP: group = optarg; break;
 		case O_ROOT: root = optarg; break;
+		case O_DB: db = optarg; break;
 		case 'f': in_file = optarg; break;
 		case 'o': out_file = optarg; break;
 		case O_STRICT: ct.strict = true; break;
@@ -257,9 +264,17 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("%s: unexpected argument (the archive is read from stdin or -f)",
 			    argv[optind]);
-	if (nm == 0)
-		usage_error("no manifest: give one with -m");
-	if (root) {
+	if (db) {
+		/* The database replaces the manifest: a tree, not names, is what --root gives. */
+		if (nm || fflag)
+			usage_error("--db and -m: give the attributes from a database or from manifests, not both");
+		if (!root)
+			usage_error("--db needs --root: the tree the archive was made from");
+		if (ct.add_missing)
+			usage_error("--add-missing needs a manifest: the database lists no paths");
+	} else if (nm == 0) {
+		usage_error("no manifest: give one with -m (or a fakebuild database with --db)");
+	} else if (root) {
 		snprintf(rootpw, sizeof rootpw, "%s/etc/passwd", root);
 		snprintf(rootgr, sizeof rootgr, "%s/etc/group", root);
 		if (!passwd)
@@ -268,7 +283,10 @@ int main(int argc, char **argv)
 			group = rootgr;
 	}
 
-	load_manifests(&ct, mfiles, nm, mfmt, passwd, group);
+	if (db)
+		db_open(&ct, db, root, passwd, group);
+	else
+		load_manifests(&ct, mfiles, nm, mfmt, passwd, group);
 	for (size_t i = 0; i < ne; i++)
 		load_exceptions(&ct, efiles[i]);
 
@@ -328,6 +346,7 @@ int main(int argc, char **argv)
 		free(tmp);
 	}
 	fb_manifest_free(ct.m);
+	db_close(&ct);
 	free(ct.prev);
 	free(mfiles);
 	free(efiles);

@@ -32,8 +32,7 @@ void error(struct ct *ct, const char *fmt, ...)
 	}
 }
 
-__attribute__((format(printf, 2, 3)))
-static void diff(struct ct *ct, const char *fmt, ...)
+void diff(struct ct *ct, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -124,27 +123,27 @@ static bool apply(struct archive_entry *e, const struct fb_mentry *a)
 static void compare(struct ct *ct, struct archive_entry *e, const char *name,
 		    const struct fb_mentry *a)
 {
-	const char *an;
+	const char *an, *src = ct->db ? "the database" : "manifest";
 
 	if (a->have & FB_MH_UID) {
 		if (archive_entry_uid(e) != (la_int64_t)a->uid)
-			diff(ct, "%s: uid: %" PRId64 " in archive, %lu in manifest", name,
-			     (int64_t)archive_entry_uid(e), (unsigned long)a->uid);
+			diff(ct, "%s: uid: %" PRId64 " in archive, %lu in %s", name,
+			     (int64_t)archive_entry_uid(e), (unsigned long)a->uid, src);
 		an = archive_entry_uname(e);
 		if (a->uname && an && *an && strcmp(an, a->uname) != 0)
-			diff(ct, "%s: user: %s in archive, %s in manifest", name, an, a->uname);
+			diff(ct, "%s: user: %s in archive, %s in %s", name, an, a->uname, src);
 	}
 	if (a->have & FB_MH_GID) {
 		if (archive_entry_gid(e) != (la_int64_t)a->gid)
-			diff(ct, "%s: gid: %" PRId64 " in archive, %lu in manifest", name,
-			     (int64_t)archive_entry_gid(e), (unsigned long)a->gid);
+			diff(ct, "%s: gid: %" PRId64 " in archive, %lu in %s", name,
+			     (int64_t)archive_entry_gid(e), (unsigned long)a->gid, src);
 		an = archive_entry_gname(e);
 		if (a->gname && an && *an && strcmp(an, a->gname) != 0)
-			diff(ct, "%s: group: %s in archive, %s in manifest", name, an, a->gname);
+			diff(ct, "%s: group: %s in archive, %s in %s", name, an, a->gname, src);
 	}
 	if ((a->have & FB_MH_MODE) && (archive_entry_perm(e) & 07777) != (a->perm & 07777))
-		diff(ct, "%s: mode: %04o in archive, %04o in manifest", name,
-		     (unsigned)(archive_entry_perm(e) & 07777), (unsigned)(a->perm & 07777));
+		diff(ct, "%s: mode: %04o in archive, %04o in %s", name,
+		     (unsigned)(archive_entry_perm(e) & 07777), (unsigned)(a->perm & 07777), src);
 }
 
 static void skip_data(struct ct *ct, const char *name)
@@ -214,6 +213,13 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 	if ((uint64_t)archive_entry_gid(e) > max)
 		error(ct, "%s: gid %" PRId64 " too large for the %s format (at most %" PRIu64 ")",
 		      name, (int64_t)archive_entry_gid(e), ct->fmt->name, max);
+	/* libarchive's GNU tar writer has six octal digits for each device number. */
+	if (ct->fmt->code == ARCHIVE_FORMAT_TAR_GNUTAR &&
+	    (archive_entry_filetype(e) == AE_IFCHR || archive_entry_filetype(e) == AE_IFBLK) &&
+	    (archive_entry_rdevmajor(e) > 0777777 || archive_entry_rdevminor(e) > 0777777))
+		error(ct, "%s: device %lu,%lu: the GNU tar writer holds numbers up to 262143; "
+		      "write another tar format (--format pax)", name,
+		      (unsigned long)archive_entry_rdevmajor(e), (unsigned long)archive_entry_rdevminor(e));
 	if (ct->out_dead) {
 		if (has_data)
 			skip_data(ct, name);
@@ -358,6 +364,111 @@ static void write_newc_link(struct ct *ct, struct archive_entry *e, const char *
 	}
 }
 
+/* A type a session makes as an empty regular file on disk (mknod). */
+static bool placeholder_type(enum fb_mtype t)
+{
+	return t == FB_M_CHAR || t == FB_M_BLOCK || t == FB_M_FIFO;
+}
+
+/* "char 1,3", "fifo": what a placeholder stands for. */
+static const char *node_name(const struct fb_mentry *me, char *buf, size_t len)
+{
+	if (me->type == FB_M_CHAR || me->type == FB_M_BLOCK) {
+		if (me->have & FB_MH_RDEV)
+			snprintf(buf, len, "%s %u,%u", fb_mtype_name(me->type), me->dev_major,
+				 me->dev_minor);
+		else
+			snprintf(buf, len, "%s (no device numbers)", fb_mtype_name(me->type));
+		return buf;
+	}
+	return fb_mtype_name(me->type);
+}
+
+/*
+ * The archive's type of NAME differs from the source's.  A device or fifo
+ * made in a session is an empty regular file on disk, so an archive made
+ * outside the session holds one where the source says char, block or
+ * fifo: that placeholder becomes the node (returns true).  Any other type
+ * change is refused, and so is a placeholder whose device numbers are
+ * unknown.  A tar hard link to a placeholder stays a link to it.
+ *
+ * With a manifest, "empty" is the archive's word: size 0, and not a name
+ * of a newc link group, whose names but the last have size 0 whatever
+ * the data.  With --db the record says it: the file on disk is regular
+ * and the session shows a node, so the archive gets the node, as the
+ * session's own tar would write it, and any data is left out.
+ */
+static bool resolve_type(struct ct *ct, struct archive_entry *e, const char *name,
+			 const struct fb_mentry *me)
+{
+	mode_t ft = archive_entry_filetype(e);
+	char what[64];
+
+	if (ft == AE_IFREG && placeholder_type(me->type) && archive_entry_hardlink(e))
+		return false;
+	if (ft == AE_IFREG && placeholder_type(me->type) &&
+	    (ct->db || (archive_entry_size(e) == 0 &&
+			!(ct->in_links == LINK_LAST && archive_entry_nlink(e) > 1)))) {
+		node_name(me, what, sizeof what);
+		if (ct->check) {
+			diff(ct, "%s: placeholder: empty file in archive, %s in %s", name, what,
+			     ct->db ? "the database" : "manifest");
+			return false;
+		}
+		if (me->type != FB_M_FIFO && !(me->have & FB_MH_RDEV)) {
+			error(ct, "%s: placeholder for a %s: the manifest gives no device numbers (%s:%u)",
+			      name, fb_mtype_name(me->type), me->file, me->line);
+			return false;
+		}
+		archive_entry_set_filetype(e, fb_mtype_to_ifmt(me->type));
+		archive_entry_set_size(e, 0);
+		if (me->type != FB_M_FIFO) {
+			archive_entry_set_rdevmajor(e, me->dev_major);
+			archive_entry_set_rdevminor(e, me->dev_minor);
+		}
+		return true;
+	}
+	if (ct->db) {
+		error(ct, "%s: type: %s in archive, %s in %s (does the archive match the tree?)",
+		      name, ae_type_name(ft), fb_mtype_name(me->type), db_root(ct));
+		return false;
+	}
+	if (ct->check)
+		diff(ct, "%s: type: %s in archive, %s in manifest", name,
+		     ae_type_name(ft), fb_mtype_name(me->type));
+	else
+		error(ct, "%s: type: %s in archive, %s in manifest (the type is never changed)",
+		      name, ae_type_name(ft), fb_mtype_name(me->type));
+	return false;
+}
+
+/* The manifest's entry for NAME (KEY normalized), and in *ATTR the one whose attributes apply. */
+static const struct fb_mentry *manifest_lookup(struct ct *ct, const char *name, const char *key,
+					       const char *hl, mode_t ft,
+					       const struct fb_mentry **attr)
+{
+	const struct fb_mentry *me = key ? fb_manifest_find(ct->m, key) : NULL;
+
+	/* All names of one inode get the attributes of the name it links to. */
+	*attr = me;
+	if (hl && ft != AE_IFDIR) {
+		const struct fb_mentry *tm = fb_manifest_find(ct->m, hl);
+		if (tm && tm != me) {
+			if (me && !same_attrs(me, tm))
+				warnx("%s: hard link to %s: the manifest gives them different owners or modes; using %s's",
+				      name, hl, hl);
+			*attr = tm;
+		} else if (!tm && me && !ct->drop_unlisted) {
+			/* (With --drop-unlisted the name linked to is gone
+			 * and this one stands alone: its own entry applies.) */
+			warnx("%s: hard link to %s, which is not in the manifest: owner and mode left as they are",
+			      name, hl);
+			*attr = NULL;
+		}
+	}
+	return me;
+}
+
 void translate_entry(struct ct *ct, struct archive_entry *e)
 {
 	const char *name = archive_entry_pathname(e);
@@ -365,7 +476,7 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 	mode_t ft = archive_entry_filetype(e);
 	const struct fb_mentry *me = NULL, *attr;
 	char key[PATH_MAX];
-	bool drop = false;
+	bool drop = false, normal;
 
 	ct->entries++;
 	if (!name)
@@ -374,69 +485,66 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 	 * "./" that find printed, tar keeps it).  "." itself says nothing. */
 	if (!ct->prefix && strcmp(name, ".") != 0 && strcmp(name, "./") != 0)
 		ct->prefix = strncmp(name, "./", 2) == 0 ? "./" : name[0] == '/' ? "/" : "";
-	if (fb_path_normalize(name, key, sizeof key) == 0)
-		me = fb_manifest_find(ct->m, key);
-	else
+	normal = fb_path_normalize(name, key, sizeof key) == 0;
+	if (!normal)
 		snprintf(key, sizeof key, "%s", name);
 
-	/* All names of one inode get the attributes of the name it links to. */
-	attr = me;
-	if (hl && ft != AE_IFDIR) {
-		const struct fb_mentry *tm = fb_manifest_find(ct->m, hl);
-		if (tm && tm != me) {
-			if (me && !same_attrs(me, tm))
-				warnx("%s: hard link to %s: the manifest gives them different owners or modes; using %s's",
-				      name, hl, hl);
-			attr = tm;
-		} else if (!tm && me && !ct->drop_unlisted) {
-			/* (With --drop-unlisted the name linked to is gone
-			 * and this one stands alone: its own entry applies.) */
-			warnx("%s: hard link to %s, which is not in the manifest: owner and mode left as they are",
-			      name, hl);
-			attr = NULL;
-		}
-	}
+	/* --db: every name of an inode is that inode, so no hard link logic. */
+	if (ct->db)
+		attr = me = normal ? db_lookup(ct, name, key) : NULL;
+	else
+		me = manifest_lookup(ct, name, normal ? key : NULL, hl, ft, &attr);
 
 	if (me) {
-		mark_seen(ct, me);
+		if (!ct->db)
+			mark_seen(ct, me);
 	} else {
+		const char *where = ct->db ? "not in the tree" : "not in manifest";
 		ct->unlisted++;
 		if (is_exception(ct, key))
 			ct->expected++;
 		else if (ct->check)
-			diff(ct, "%s: not in manifest", name);
+			diff(ct, "%s: %s", name, where);
 		else if (ct->strict)
-			error(ct, "%s: not in manifest", name);
+			error(ct, "%s: %s", name, where);
 		else
-			warnx("%s: not in manifest", name);
+			warnx("%s: %s", name, where);
 		drop = ct->drop_unlisted;
 	}
 
+	bool converted = false;
 	if (me && ft && ft != fb_mtype_to_ifmt(me->type)) {
-		if (ct->check)
-			diff(ct, "%s: type: %s in archive, %s in manifest", name,
-			     ae_type_name(ft), fb_mtype_name(me->type));
-		else
-			error(ct, "%s: type: %s in archive, %s in manifest (the type is never changed)",
-			      name, ae_type_name(ft), fb_mtype_name(me->type));
+		converted = resolve_type(ct, e, name, me);
+		ft = archive_entry_filetype(e);
 	}
 
 	if (ct->check) {
 		if (attr)
 			compare(ct, e, name, attr);
+		if (attr && ct->db)
+			db_compare_xattrs(ct, e, name);
 		skip_data(ct, name);
 		return;
 	}
-	if (attr && apply(e, attr))
+	if (attr && (apply(e, attr) | converted))
 		ct->changed++;
+	if (attr && ct->db)
+		db_xattrs(ct, e);
 	if (drop)
 		ct->dropped++;
 
+	if (converted) {
+		/* A node has no data: whatever the placeholder held stays out. */
+		if (!drop)
+			write_entry(ct, e, false);
+		skip_data(ct, name);
+		return;
+	}
 	if (ct->in_links == LINK_LAST && ft == AE_IFREG && archive_entry_nlink(e) > 1) {
 		write_newc_link(ct, e, name, drop);
 		return;
 	}
-	if (hl && ct->drop_unlisted && !drop && ct->in_links == LINK_FIRST &&
+	if (hl && ct->drop_unlisted && !drop && ct->in_links == LINK_FIRST && !ct->db &&
 	    !fb_manifest_find(ct->m, hl)) {
 		error(ct, "%s: hard link to %s, which --drop-unlisted removed", name, hl);
 	}
@@ -516,6 +624,12 @@ void translate_finish(struct ct *ct)
 	}
 	if (!ct->prefix)
 		ct->prefix = "./";
+	if (ct->db) {
+		if (ct->verbose)
+			warnx("%lu entries: %lu changed, %lu not in the tree (%lu expected), %lu dropped",
+			      ct->entries, ct->changed, ct->unlisted, ct->expected, ct->dropped);
+		return;
+	}
 	all = fb_manifest_sorted(ct->m, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct fb_mentry *me = all[i];

@@ -159,9 +159,11 @@ test_symlinked_directory_is_not_entered() {
 	ln -s ../outside proto/lib
 	printf './lib type=dir uid=%s gid=%s mode=0755\n./lib/victim type=file uid=0 gid=0 mode=0644\n' \
 		"$(id -u)" "$(id -g)" >>m.mtree
-	assert_status 2 "$PROTOFIX" -m m.mtree proto >out 2>err
+	# A difference of the tree, not an error of the tool: exit 1.
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >out 2>err
 	assert_contains out "lib: type symlink != dir"
-	assert_contains err "lib/victim"
+	assert_contains out "lib/victim: missing, lib is a symlink"
+	[ ! -s err ] || { cat err; fail "an error where a difference was due"; }
 	if grep -q "lib/victim: owner" out; then fail "looked through the symlink"; fi
 }
 
@@ -359,9 +361,9 @@ roottest_symlink_intermediate_component_not_followed() {
 	pf_manifest 0 0
 	ln -s ../../outside proto/usr/lib
 	printf './usr/lib type=dir uid=0 gid=0 mode=0755\n./usr/lib/victim type=file uid=0 gid=0 mode=4777\n' >>m.mtree
-	assert_status 2 "$PROTOFIX" --fix --create -m m.mtree proto >out 2>err
+	assert_status 1 "$PROTOFIX" --fix --create -m m.mtree proto >out 2>err
 	assert_contains out "usr/lib: type symlink != dir"
-	assert_contains err "usr/lib/victim"
+	assert_contains out "usr/lib/victim: missing, usr/lib is a symlink (nothing is created beneath it)"
 	pf_victim_intact
 }
 
@@ -458,4 +460,75 @@ roottest_fix_keeps_setid_bits_the_manifest_does_not_mention() {
 	printf '#mtree\n./usr/bin/tool type=file uid=0 gid=0\n' >m.mtree
 	"$PROTOFIX" --fix -m m.mtree -e /dev/null proto >/dev/null 2>&1 || true
 	assert_eq "0 0 4755" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "tool"
+}
+
+# --- a parent that is not a directory; placeholders (issue 15) ---------------------
+
+# A file where a directory should be: the manifest's entries beneath it are
+# missing, a difference of the tree (exit 1), not an error of the tool.
+test_parent_not_a_directory_is_a_difference() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	: >proto/lib
+	chmod 0644 proto/lib
+	ln -s /etc proto/etc2
+	printf './lib/x type=file mode=0644\n./lib/y/z type=file\n./etc2/passwd type=file\n' >>m.mtree
+	assert_status 1 "$PROTOFIX" -e /dev/null -m m.mtree proto >out 2>err
+	[ ! -s err ] || { cat err; fail "an error where a difference was due"; }
+	assert_contains out "lib/x: missing, lib is not a directory"
+	assert_contains out "lib/y/z: missing, lib is not a directory"
+	assert_contains out "etc2/passwd: missing, etc2 is a symlink"
+	# An unreadable manifest is still an error.
+	assert_status 2 "$PROTOFIX" -m nosuch.mtree proto 2>/dev/null
+}
+
+# A device a session made is an empty regular file on disk: said so, not
+# as a type difference.
+test_placeholder_reported_as_such() {
+	pf_tree
+	pf_manifest "$(id -u)" "$(id -g)"
+	mkdir proto/dev
+	: >proto/dev/null
+	echo data >proto/dev/full
+	printf './dev type=dir\n./dev/null type=char mode=0644 device=native,1,3\n./dev/full type=char device=native,1,7\n' >>m.mtree
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >out
+	assert_contains out "dev/null: placeholder file for char 1,3"
+	assert_contains out "dev/full: type file != char"
+	# --db: the session's own view; --create records the device.
+	"$PROTOFIX" --db --create -m m.mtree proto >out 2>err || true
+	assert_eq "character special file 1,3" "$("$FAKEBUILD" stat -c '%F %t,%T' proto/dev/null)" "recorded"
+	assert_contains out "dev/full: type file != char"
+}
+
+roottest_fix_create_replaces_placeholders() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	mkdir proto/dev
+	: >proto/dev/null
+	: >proto/dev/nvme0n1
+	: >proto/dev/initctl
+	chown -R 65534:65534 proto/dev
+	cat >>m.mtree <<-EOM
+	./dev type=dir uid=0 gid=0 mode=0755
+	./dev/null type=char uid=0 gid=0 mode=0666 device=native,1,3
+	./dev/nvme0n1 type=block uid=0 gid=6 mode=0660 device=native,259,0
+	./dev/initctl type=fifo uid=0 gid=0 mode=0600
+	EOM
+	# Without --create a placeholder stays, reported.
+	assert_status 1 "$PROTOFIX" --fix -m m.mtree proto >out 2>/dev/null
+	assert_contains out "dev/null: placeholder file for char 1,3"
+	assert_eq "regular empty file" "$(stat -c %F proto/dev/null)" "without --create"
+	assert_status 0 "$PROTOFIX" -v --fix --create -m m.mtree proto >out 2>err || { cat out err; fail "--create"; }
+	assert_contains out "dev/null: placeholder file -> char 1,3"
+	assert_eq "character special file 1,3 0 0 666" "$(stat -c '%F %t,%T %u %g %a' proto/dev/null)" "dev/null"
+	assert_eq "block special file 103,0 0 6 660" "$(stat -c '%F %t,%T %u %g %a' proto/dev/nvme0n1)" "nvme0n1"
+	assert_eq "fifo 0 0 600" "$(stat -c '%F %u %g %a' proto/dev/initctl)" "initctl"
+	[ -z "$(ls -A proto/dev | grep protofix)" ] || fail "temporary left in dev"
+	# Beneath a symlink nothing is created: a difference, exit 1.
+	mkdir outside
+	ln -s ../outside proto/var
+	printf './var/lib type=dir uid=0 gid=0 mode=0755\n' >>m.mtree
+	assert_status 1 "$PROTOFIX" --fix --create -m m.mtree proto >out 2>/dev/null
+	assert_contains out "var/lib: missing, var is a symlink (nothing is created beneath it)"
+	[ ! -e outside/lib ] || fail "created beneath the symlink"
 }

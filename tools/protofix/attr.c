@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include "protofix.h"
 #include "session.h"
@@ -32,6 +33,7 @@ static void from_statx(const struct statx *sx, struct pf_attr *out)
 	out->nlink = sx->stx_nlink;
 	out->dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
 	out->ino = sx->stx_ino;
+	out->size = (off_t)sx->stx_size;
 }
 
 /*
@@ -210,4 +212,90 @@ int pf_create(struct pf *pf, int dirfd, const char *name, const struct fb_mentry
 		return -EOPNOTSUPP;
 	}
 	return r < 0 ? -errno : 0;
+}
+
+/* A device or fifo, owner-only: its owner and mode are applied next, like any file's. */
+static int mknode(int dirfd, const char *name, const struct fb_mentry *e)
+{
+	int r = e->type == FB_M_FIFO
+		? mkfifoat(dirfd, name, 0600)
+		: mknodat(dirfd, name, fb_mtype_to_ifmt(e->type) | 0600,
+			  makedev(e->dev_major, e->dev_minor));
+	return r < 0 ? -errno : 0;
+}
+
+/* Is NAME in DIRFD still the placeholder CUR (the same empty regular file)? */
+static bool still_placeholder(int dirfd, const char *name, const struct pf_attr *cur)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == cur->dev &&
+	       st.st_ino == cur->ino && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
+int pf_make_node(struct pf *pf, int dirfd, const char *name, int fd, const struct fb_mentry *e,
+		 const struct pf_attr *cur, const char *path)
+{
+	char tmp[64];
+	int r = -EEXIST;
+
+	if (pf->o.use_db) {
+		/* The store's node is the placeholder itself, recorded as fakebuild's mknod does. */
+		struct fb_attr a = {
+			.mode = fb_mtype_to_ifmt(e->type) | (cur->mode & 07777),
+			.rdev = e->type == FB_M_FIFO ? 0 : makedev(e->dev_major, e->dev_minor),
+		};
+		return db_set(pf, fd, FB_SET_TYPE | FB_SET_PERM, &a, path);
+	}
+	for (int i = 0; r == -EEXIST && i < 100; i++) {
+		snprintf(tmp, sizeof tmp, ".protofix-node.%ld.%d", (long)getpid(), i);
+		r = mknode(dirfd, tmp, e);
+	}
+	if (r < 0)
+		return r;
+	/*
+	 * One step, so the name is never missing and nothing but the file
+	 * checked is replaced: exchange, then look at what came out; if the
+	 * build swapped something else in meanwhile, exchange back.
+	 */
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+		if (!still_placeholder(dirfd, tmp, cur)) {
+			r = renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0 ? -errno : -ESTALE;
+			if (r != -ESTALE)
+				return r;	/* our node holds the name; the other file is at TMP */
+		}
+		unlinkat(dirfd, tmp, 0);
+		return r == -ESTALE ? r : 0;
+	}
+	r = -errno;
+	if (r == -EINVAL || r == -ENOSYS) {
+		/* No RENAME_EXCHANGE on this file system: check, then replace. */
+		r = still_placeholder(dirfd, name, cur) ? 0 : -ESTALE;
+		if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+			r = -errno;
+	}
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+ssize_t pf_xattr_get(int dirfd, const char *name, const char *xname, void *buf, size_t len)
+{
+	char p[PATH_MAX + 32];
+	ssize_t n;
+
+	/* The pinned directory, then one component, not followed: never a path out of the tree. */
+	if (snprintf(p, sizeof p, "/proc/self/fd/%d/%s", dirfd, name) >= (int)sizeof p)
+		return -ENAMETOOLONG;
+	n = lgetxattr(p, xname, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+int pf_xattr_set(int fd, const char *xname, const void *val, size_t len)
+{
+	char p[64];
+
+	/* /proc/self/fd/N is a magic link to the pinned inode, as for chmod. */
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	return setxattr(p, xname, val, len, 0) < 0 ? -errno : 0;
 }

@@ -17,22 +17,16 @@
 #include <unistd.h>
 #include "protofix.h"
 
-struct name {
-	char *s;
-	unsigned char type;
-};
-
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(((const struct name *)a)->s, ((const struct name *)b)->s);
+	return strcmp(((const struct pf_name *)a)->s, ((const struct pf_name *)b)->s);
 }
 
-/* All names of the directory FD (consumed), sorted; *ERR is 0 or -errno. */
-static struct name *read_dir(int fd, size_t *n, int *err)
+struct pf_name *pf_read_dir(int fd, size_t *n, int *err)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
-	struct name *v = NULL;
+	struct pf_name *v = NULL;
 	size_t cap = 0;
 
 	*n = 0;
@@ -57,7 +51,7 @@ static struct name *read_dir(int fd, size_t *n, int *err)
 	return v;
 }
 
-static bool is_dir(int dirfd, const struct name *nm)
+static bool is_dir(int dirfd, const struct pf_name *nm)
 {
 	struct stat st;
 
@@ -68,7 +62,7 @@ static bool is_dir(int dirfd, const struct name *nm)
 
 static void scan(struct pf *pf, int fd, char *path, size_t len);
 
-static void visit(struct pf *pf, int dirfd, const struct name *nm, char *path, size_t len)
+static void visit(struct pf *pf, int dirfd, const struct pf_name *nm, char *path, size_t len)
 {
 	size_t nlen = strlen(nm->s);
 	size_t clen = len ? len + 1 + nlen : nlen;
@@ -102,13 +96,13 @@ out:
 static void scan(struct pf *pf, int fd, char *path, size_t len)
 {
 	int keep = dup(fd);	/* fdopendir takes FD; the children are opened beneath KEEP */
-	struct name *v;
+	struct pf_name *v;
 	size_t i, n;
 	int err;
 
 	if (keep < 0)
 		die("dup: %s", strerror(errno));
-	v = read_dir(fd, &n, &err);
+	v = pf_read_dir(fd, &n, &err);
 	if (err)
 		pf_err(pf, len ? path : ".", "read directory", err);
 	for (i = 0; i < n; i++) {

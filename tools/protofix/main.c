@@ -3,6 +3,7 @@
  * packaging manifest declares, or report where it does not.
  *
  *   protofix [-n|--check] [--fix] [--db [FILE]] -m MANIFEST... [-e EXCEPTIONS] PROTO_ROOT
+ *   protofix [-n|--check] [--fix] --from-db DB [-e EXCEPTIONS] PROTO_ROOT
  *
  * Exit status: 0 the tree matches, 1 it differs (after --fix: differences
  * protofix may not fix remain), 2 errors.
@@ -25,12 +26,14 @@
 
 bool pf_compat;
 
-enum { O_FIX = 256, O_DB, O_PASSWD, O_GROUP, O_ROOT, O_CREATE, O_ALLOW_ROOT, O_HELP, O_VERSION };
+enum { O_FIX = 256, O_DB, O_PASSWD, O_GROUP, O_ROOT, O_CREATE, O_ALLOW_ROOT, O_HELP, O_VERSION,
+       O_FROM_DB };
 
 static const struct option longopts[] = {
 	{ "check", no_argument, NULL, 'n' },
 	{ "fix", no_argument, NULL, O_FIX },
 	{ "db", optional_argument, NULL, O_DB },
+	{ "from-db", required_argument, NULL, O_FROM_DB },
 	{ "manifest", required_argument, NULL, 'm' },
 	{ "exceptions", required_argument, NULL, 'e' },
 	{ "format", required_argument, NULL, 'F' },
@@ -60,7 +63,9 @@ static void usage(FILE *f, int status)
 		"usage: protofix [-n|--check] [--fix [--create]] [--db [FILE]] [-v]\n"
 		"                [-F FORMAT] -m MANIFEST [-m MANIFEST...] [-e EXCEPTIONS]\n"
 		"                [--passwd FILE --group FILE | --root DIR] [--allow-root-dir]\n"
-		"                PROTO_ROOT\n");
+		"                PROTO_ROOT\n"
+		"       protofix [-n|--check] [--fix] [-v] --from-db DB [-e EXCEPTIONS]\n"
+		"                [--allow-root-dir] PROTO_ROOT\n");
 	exit(status);
 }
 
@@ -86,6 +91,7 @@ static void parse(int argc, char **argv, struct pf *pf, struct args *a)
 			a->db_wants_file = optarg == NULL;
 			break;
 		case 'm': add_manifest(a, optarg); break;
+		case O_FROM_DB: pf->o.from_db = optarg; break;
 		case 'e': a->exceptions = optarg; break;
 		case 'F': a->format = optarg; break;
 		case O_PASSWD: a->passwd = optarg; break;
@@ -102,7 +108,17 @@ static void parse(int argc, char **argv, struct pf *pf, struct args *a)
 	/* "--db FILE ROOT": two words left, the first is the database. */
 	if (a->db_wants_file && argc - optind == 2)
 		pf->o.db_file = argv[optind++];
-	if (argc - optind != 1 || a->nmanifests == 0)
+	if (pf->o.from_db) {
+		if (a->nmanifests || pf->o.use_db || a->format || a->passwd || a->group || a->names_root) {
+			warn("--from-db: the database is the manifest; it takes no -m, -F, --db, --passwd, --group or --root");
+			usage(stderr, 2);
+		}
+		/* Nothing is missing from a tree walked: placeholders are what --fix makes nodes of. */
+		pf->o.create = true;
+	} else if (a->nmanifests == 0) {
+		usage(stderr, 2);
+	}
+	if (argc - optind != 1)
 		usage(stderr, 2);
 	pf->root = argv[optind];
 	/* --db records the manifest unless asked only to check. */
@@ -244,20 +260,27 @@ int main(int argc, char **argv)
 	parse(argc, argv, &pf, &a);
 	/* Changing owners needs root; --db is the way for everyone else. */
 	if (pf.o.fix && !pf.o.dry_run && !pf.o.use_db && geteuid() != 0)
-		die("--fix changes owners and needs root (use --db to record them in the fakebuild database)");
+		die(pf.o.from_db ? "--fix changes owners and needs root (the database itself is what fakebuild sessions see)"
+				 : "--fix changes owners and needs root (use --db to record them in the fakebuild database)");
 	pf.rootfd = pf_open_root(pf.root, pf.o.allow_root_dir, &pf.root_owner);
 	if (!(pf.root_abs = realpath(pf.root, NULL)))
 		die("%s: %s", pf.root, strerror(errno));
 	raise_nofile();
-	load(&pf, &a);
-	index_manifest(&pf);
 	if (a.exceptions)
 		pf.exc = pf_except_load(a.exceptions);
-	if (pf.o.use_db)
-		pf_db_open(&pf);
-	pf_walk_manifest(&pf);
-	pf_walk_extra(&pf);
-	pf_db_close(&pf);
+	if (pf.o.from_db) {
+		pf_fromdb_open(&pf);
+		pf_walk_db(&pf);
+		pf_fromdb_close(&pf);
+	} else {
+		load(&pf, &a);
+		index_manifest(&pf);
+		if (pf.o.use_db)
+			pf_db_open(&pf);
+		pf_walk_manifest(&pf);
+		pf_walk_extra(&pf);
+		pf_db_close(&pf);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("stdout: %s", strerror(errno));
 	status = finish(&pf);

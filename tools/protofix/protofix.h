@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include "manifest.h"
 
+struct fb_dbview;
 struct fb_session;
 struct fb_table;
 struct pf_except;
@@ -27,6 +28,7 @@ struct pf_opts {
 	bool allow_root_dir;
 	bool use_db;		/* --db: record in the fakebuild store instead */
 	const char *db_file;	/* --db FILE, or NULL */
+	const char *from_db;	/* --from-db DB: the tree against the database, no manifest */
 };
 
 /* The state of one run. */
@@ -40,6 +42,8 @@ struct pf {
 	uid_t root_owner;	/* owner of the root directory: the build user */
 	struct fb_session *sess;	/* --db */
 	struct fb_table *table;	/* --db */
+	struct fb_dbview *view;	/* --from-db */
+	struct fb_table *view_table;	/* --from-db */
 	struct pf_hashset *ancestors;	/* directories with manifest entries beneath */
 	struct pf_hashset *linked;	/* paths the manifest declares hard-linked */
 	unsigned long ndiff;	/* differences reported (and left) */
@@ -59,6 +63,13 @@ struct pf_attr {
 	nlink_t nlink;
 	dev_t dev;
 	ino_t ino;
+	off_t size;		/* the real size: an empty file may be a placeholder */
+};
+
+/* The faked extended attributes a file should have (--from-db): an xblob.h blob. */
+struct pf_xattrs {
+	const void *blob;
+	size_t len;
 };
 
 /* msg.c: diagnostics.  Only the program prints; stdout carries the differences. */
@@ -110,11 +121,43 @@ int pf_set_owner(struct pf *pf, int fd, const struct pf_attr *cur, uid_t uid, gi
 int pf_set_mode(struct pf *pf, int fd, const struct pf_attr *cur, mode_t perm, const char *path);
 int pf_create(struct pf *pf, int dirfd, const char *name, const struct fb_mentry *e,
 	      const char *path);
+/*
+ * The placeholder NAME in DIRFD (CUR: an empty regular file, as a session
+ * makes a device) becomes the node E declares: made under a temporary
+ * name, exchanged with it in one step, and kept only if what it replaced
+ * is the file checked (else -ESTALE, nothing changed).  With --db, FD
+ * (the placeholder, pinned) is recorded as the node instead.
+ */
+int pf_make_node(struct pf *pf, int dirfd, const char *name, int fd, const struct fb_mentry *e,
+		 const struct pf_attr *cur, const char *path);
+/* The value of attribute XNAME of NAME in DIRFD (never followed); length or -errno. */
+ssize_t pf_xattr_get(int dirfd, const char *name, const char *xname, void *buf, size_t len);
+/* Set XNAME on the pinned file FD (not a symlink); 0 or -errno. */
+int pf_xattr_set(int fd, const char *xname, const void *val, size_t len);
 
 /* walk.c: every manifest entry against the tree. */
 void pf_walk_manifest(struct pf *pf);
+/*
+ * One entry against the tree: report, or with --fix apply.  X, when not
+ * NULL, lists faked xattrs the file should carry (--from-db).  DS holds
+ * the parent directories; entries come parents first.
+ */
+void pf_walk_entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry *e,
+		   const struct pf_xattrs *x);
+void pf_walk_begin(struct pf *pf);
+void pf_walk_end(struct pf *pf);
+/* fromdb.c: --from-db: every file of the tree against the database. */
+void pf_walk_db(struct pf *pf);
+void pf_fromdb_open(struct pf *pf);
+void pf_fromdb_close(struct pf *pf);
 /* extra.c: every file of the tree the manifest does not list. */
 void pf_walk_extra(struct pf *pf);
+/* The names of the directory FD (consumed), sorted; *ERR is 0 or -errno.  Free each .s, then the array. */
+struct pf_name {
+	char *s;
+	unsigned char type;	/* d_type */
+};
+struct pf_name *pf_read_dir(int fd, size_t *n, int *err);
 
 /* db.c: --db. */
 void pf_db_open(struct pf *pf);

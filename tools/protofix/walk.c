@@ -20,10 +20,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "protofix.h"
+#include "xblob.h"
 
 /* What one entry needs. */
 struct need {
-	bool uid, gid, mode;
+	bool uid, gid, mode, xattrs;
 };
 
 static const char *ifmt_name(mode_t m)
@@ -109,6 +110,181 @@ static bool missing(struct pf *pf, const struct fb_mentry *e, struct pf_attr *cu
 	return true;
 }
 
+/*
+ * The parent of E's path could not be opened without following a link
+ * (ELOOP, ENOTDIR): find the first of its directories that is a symbolic
+ * link or no directory at all.  That is a difference of the tree, E is
+ * missing there, and nothing is ever created beneath it: reported, true.
+ * False when no such component is found (the tree changed meanwhile).
+ */
+static bool bad_parent(struct pf *pf, const struct fb_mentry *e)
+{
+	char prefix[PATH_MAX];
+	const char *s;
+
+	for (s = strchr(e->path, '/'); s; s = strchr(s + 1, '/')) {
+		size_t n = (size_t)(s - e->path);
+		struct stat st;
+		int fd;
+
+		if (n >= sizeof prefix)
+			return false;
+		memcpy(prefix, e->path, n);
+		prefix[n] = '\0';
+		/* Its own parents were directories: O_PATH|O_NOFOLLOW opens it as it is. */
+		fd = pf_open_beneath(pf->rootfd, prefix, O_PATH);
+		if (fd < 0)
+			return false;
+		if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		pf_diff(pf, e->path, "missing, %s is %s%s", prefix,
+			S_ISLNK(st.st_mode) ? "a symlink" : "not a directory",
+			pf->o.fix && !pf->o.dry_run && pf->o.create ? " (nothing is created beneath it)" : "");
+		return true;
+	}
+	return false;
+}
+
+static bool node_type(enum fb_mtype t)
+{
+	return t == FB_M_CHAR || t == FB_M_BLOCK || t == FB_M_FIFO;
+}
+
+/* "char 1,3", "fifo": the node a placeholder stands for. */
+static const char *node_name(const struct fb_mentry *e, char *buf, size_t len)
+{
+	if (e->type == FB_M_FIFO)
+		return "fifo";
+	if (!(e->have & FB_MH_RDEV))
+		snprintf(buf, len, "%s (no device numbers)", fb_mtype_name(e->type));
+	else
+		snprintf(buf, len, "%s %u,%u", fb_mtype_name(e->type), e->dev_major, e->dev_minor);
+	return buf;
+}
+
+/*
+ * CUR is an empty regular file where E declares a device or a fifo: what
+ * a fakebuild session makes for mknod.  Reported as such; with --fix
+ * --create (and --from-db --fix) made the node, and CUR read again: true,
+ * go on with owner and mode.  *FD, the placeholder opened for the fix, is
+ * closed when the name now holds another inode.
+ */
+static bool placeholder(struct pf *pf, const struct fb_mentry *e, int *fd, struct pf_attr *cur)
+{
+	char what[64];
+	int dfd, r;
+
+	node_name(e, what, sizeof what);
+	if (!pf->o.fix || pf->o.dry_run || !pf->o.create ||
+	    (e->type != FB_M_FIFO && !(e->have & FB_MH_RDEV))) {
+		pf_diff(pf, e->path, "placeholder file for %s", what);
+		return false;
+	}
+	dfd = open_parent(pf, e->path);
+	if (dfd < 0) {
+		pf_err(pf, e->path, "open parent directory", dfd);
+		pf->nfailed++;
+		return false;
+	}
+	r = pf_make_node(pf, dfd, pf_basename(e->path), *fd, e, cur, e->path);
+	if (!pf->o.use_db && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	if (r == 0)
+		r = *fd >= 0 ? pf_attr_fd(pf, *fd, cur) : pf_attr_at(pf, dfd, pf_basename(e->path), cur);
+	close(dfd);
+	if (r == -ESTALE) {
+		warn("%s: replaced while being checked: not touched", e->path);
+		pf->nfailed++;
+		return false;
+	}
+	if (r < 0) {
+		pf_err(pf, e->path, "make the node", r);
+		pf->nfailed++;
+		return false;
+	}
+	pf_change(pf, e->path, "placeholder file -> %s", what);
+	return true;
+}
+
+/* --- extended attributes (--from-db) ------------------------------------------ */
+
+enum xop { X_COUNT, X_REPORT, X_APPLY };
+
+struct xwalk {
+	struct pf *pf;
+	const struct fb_mentry *e;
+	const struct pf_xattrs *x;
+	int dirfd, fd;
+	const char *name;
+	enum xop op;
+	unsigned ndiff, nfail;
+	char *buf;
+	size_t cap;
+};
+
+/* One recorded attribute against the file. */
+static void xattr_one(const char *n, size_t nl, void *arg)
+{
+	struct xwalk *w = arg;
+	char xname[256 + 16];
+	const void *want;
+	size_t wl;
+	ssize_t got;
+
+	if (nl >= sizeof xname)
+		return;
+	memcpy(xname, n, nl);
+	xname[nl] = '\0';
+	if (fb_xblob_get(w->x->blob, w->x->len, xname, &want, &wl) != 1)
+		return;
+	if (w->cap < wl + 1) {
+		free(w->buf);
+		if (!(w->buf = malloc(wl + 1)))
+			die("out of memory");
+		w->cap = wl + 1;
+	}
+	/* One byte more than wanted: a longer value is a different one. */
+	got = pf_xattr_get(w->dirfd, w->name, xname, w->buf, wl + 1);
+	if (got == (ssize_t)wl && memcmp(w->buf, want, wl) == 0)
+		return;
+	if (got < 0 && got != -ENODATA && got != -ERANGE && got != -ENOTSUP) {
+		pf_err(w->pf, w->e->path, xname, (int)got);
+		return;
+	}
+	w->ndiff++;
+	if (w->op == X_REPORT) {
+		pf_diff(w->pf, w->e->path, "xattr %s %s", xname, got == -ENODATA || got == -ENOTSUP
+			? "missing" : "differs");
+	} else if (w->op == X_APPLY) {
+		int r = pf_xattr_set(w->fd, xname, want, wl);
+		if (r < 0) {
+			pf_err(w->pf, w->e->path, xname, r);
+			w->nfail++;
+		} else {
+			pf_change(w->pf, w->e->path, "xattr %s set", xname);
+		}
+	}
+}
+
+/* The recorded attributes of E that NAME in DIRFD lacks: counted, reported or set on FD. */
+static unsigned xattrs(struct pf *pf, const struct fb_mentry *e, const struct pf_xattrs *x,
+		       int dirfd, const char *name, int fd, enum xop op, unsigned *nfail)
+{
+	struct xwalk w = { pf, e, x, dirfd, fd, name, op, 0, 0, NULL, 0 };
+
+	if (x && x->len && fb_xblob_names(x->blob, x->len, xattr_one, &w) < 0)
+		pf_err(pf, e->path, "recorded xattrs", -EBADMSG);
+	free(w.buf);
+	if (nfail)
+		*nfail = w.nfail;
+	return w.ndiff;
+}
+
 static void check_symlink(struct pf *pf, const struct fb_mentry *e, int dirfd, const char *name)
 {
 	char buf[PATH_MAX];
@@ -188,7 +364,13 @@ static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct 
 		return false;
 	if (pf_hashset_has(pf->linked, e->path))
 		return false;
-	if (now->uid == pf->root_owner || ((e->have & FB_MH_UID) && now->uid == e->uid))
+	/*
+	 * The manifest is the admin's word; the database is the build user's,
+	 * who could have recorded /etc/shadow's inode as a file to make 4777:
+	 * with --from-db only the build user's own files are touched.
+	 */
+	if (now->uid == pf->root_owner ||
+	    (!pf->o.from_db && (e->have & FB_MH_UID) && now->uid == e->uid))
 		return false;
 	warn("%s: has %lu names and belongs to uid %u: not touched (a hard link to a file outside the tree?)",
 	     e->path, (unsigned long)now->nlink, (unsigned)now->uid);
@@ -296,7 +478,7 @@ static int reopen(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
  * Takes FD.
  */
 static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur, struct need n,
-		  int fd)
+		  int fd, const struct pf_xattrs *x, int dirfd, const char *name)
 {
 	struct pf_attr now = *cur;
 	int mode, r = 0;
@@ -325,6 +507,18 @@ static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 			pf_change(pf, e->path, "mode %04o -> %04o", (unsigned)(now.mode & 07777),
 				  (unsigned)mode);
 	}
+	/* Attributes last: chown(2) removes security.capability. */
+	if (r == 0 && n.xattrs) {
+		unsigned failed = 0;
+		if (S_ISLNK(now.mode)) {
+			pf_err(pf, e->path, "xattrs of a symbolic link are not set", -EOPNOTSUPP);
+			failed = 1;
+		} else {
+			xattrs(pf, e, x, dirfd, name, fd, X_APPLY, &failed);
+		}
+		if (failed)
+			r = -EIO;
+	}
 	close_later(pf, fd);
 	if (r < 0)
 		pf->nfailed++;
@@ -332,7 +526,8 @@ static void apply(struct pf *pf, const struct fb_mentry *e, const struct pf_attr
 		pf->nchanged++;
 }
 
-static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry *e)
+void pf_walk_entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry *e,
+		   const struct pf_xattrs *x)
 {
 	char dir[PATH_MAX];
 	const char *name = strcmp(e->path, ".") == 0 ? "." : pf_basename(e->path);
@@ -343,6 +538,9 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 
 	r = pf_dirname(e->path, dir, sizeof dir);
 	dfd = r < 0 ? r : pf_dirstack_get(ds, dir);
+	/* A symlink or a file where a parent directory should be: never followed. */
+	if ((dfd == -ELOOP || dfd == -ENOTDIR) && bad_parent(pf, e))
+		return;
 	/*
 	 * Fixing: open the file from the root once and check what that
 	 * descriptor names, so the inode compared is the inode changed, with
@@ -363,15 +561,18 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	if (r == -ENOENT && !(created = missing(pf, e, &cur)))
 		return;
 	if (r < 0 && r != -ENOENT) {
-		/* ELOOP/ENOTDIR: a symlink where a directory should be; never followed. */
 		pf_err(pf, e->path, dfd < 0 ? "open parent directory" : "stat", r);
 		return;
 	}
 	if ((cur.mode & S_IFMT) != fb_mtype_to_ifmt(e->type)) {
-		pf_diff(pf, e->path, "type %s != %s", ifmt_name(cur.mode), fb_mtype_name(e->type));
-		if (fd >= 0)
-			close_later(pf, fd);
-		return;
+		bool empty_file = S_ISREG(cur.mode) && cur.size == 0 && node_type(e->type);
+		if (!empty_file)
+			pf_diff(pf, e->path, "type %s != %s", ifmt_name(cur.mode), fb_mtype_name(e->type));
+		if (!empty_file || !(created = placeholder(pf, e, &fd, &cur))) {
+			if (fd >= 0)
+				close_later(pf, fd);
+			return;
+		}
 	}
 	if (e->type == FB_M_SYMLINK)
 		check_symlink(pf, e, dfd < 0 ? pf->rootfd : dfd, name);
@@ -380,17 +581,36 @@ static void entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry 
 	check_device(pf, e, &cur);
 	bool named = names_resolved(pf, e);
 	n = compare(e, &cur);
-	if (!named || (!n.uid && !n.gid && !n.mode)) {
+	if (x && dfd >= 0)
+		n.xattrs = xattrs(pf, e, x, dfd, name, -1, X_COUNT, NULL) > 0;
+	if (!named || (!n.uid && !n.gid && !n.mode && !n.xattrs)) {
 		if (named)
 			pf->nchanged += created;
 		if (fd >= 0)
 			close_later(pf, fd);
 		return;
 	}
-	if (!pf->o.fix || pf->o.dry_run)
+	if (!pf->o.fix || pf->o.dry_run) {
 		report(pf, e, &cur, n);
-	else
-		apply(pf, e, &cur, n, fd);
+		if (n.xattrs)
+			xattrs(pf, e, x, dfd, name, -1, X_REPORT, NULL);
+	} else {
+		apply(pf, e, &cur, n, fd, x, dfd, name);
+	}
+}
+
+void pf_walk_begin(struct pf *pf)
+{
+	/* The batch takes at most an eighth of the descriptors allowed. */
+	struct rlimit rl;
+	const int most = (int)(sizeof pf->closing / sizeof pf->closing[0]);
+	pf->closing_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < (rlim_t)most
+				  ? (int)(rl.rlim_cur / 8) : most;
+}
+
+void pf_walk_end(struct pf *pf)
+{
+	close_pending(pf);
 }
 
 void pf_walk_manifest(struct pf *pf)
@@ -399,14 +619,10 @@ void pf_walk_manifest(struct pf *pf)
 	const struct fb_mentry *const *v;
 	size_t i, n;
 
-	/* The batch takes at most an eighth of the descriptors allowed. */
-	struct rlimit rl;
-	const int most = (int)(sizeof pf->closing / sizeof pf->closing[0]);
-	pf->closing_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < (rlim_t)most
-				  ? (int)(rl.rlim_cur / 8) : most;
+	pf_walk_begin(pf);
 	v = fb_manifest_sorted(pf->m, &n);
 	for (i = 0; i < n; i++)
-		entry(pf, ds, v[i]);
-	close_pending(pf);
+		pf_walk_entry(pf, ds, v[i], NULL);
+	pf_walk_end(pf);
 	pf_dirstack_free(ds);
 }

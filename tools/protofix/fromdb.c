@@ -1,0 +1,173 @@
+/*
+ * fromdb.c - --from-db DB: the tree against what a fakebuild session shows
+ * of it, file by file, with no manifest: the database is the manifest.
+ *
+ * Every file of the tree is an entry: a file with a record should have
+ * the record's owner, group, mode, type (a placeholder becomes its device
+ * or fifo) and faked extended attributes (security.capability, trusted.*,
+ * ACLs: the ones mtree cannot carry); a file without one should be
+ * root:root with its own mode, as a session shows it.  The entries go
+ * through the manifest walk's own checks and fixes (walk.c), parents
+ * first, so everything said there about safety holds here.  The database
+ * is the build user's word, like a manifest the build wrote; hard-linked
+ * files that are not the build user's own are not touched (walk.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "dbview.h"
+#include "protofix.h"
+#include "view.h"
+
+struct scan {
+	struct pf *pf;
+	struct pf_dirstack *ds;
+	void *blob;
+	size_t cap;
+	char path[PATH_MAX];
+};
+
+void pf_fromdb_open(struct pf *pf)
+{
+	struct fb_err err;
+
+	/* Root reads the build user's database: the gdbm file, never their live table. */
+	if (fb_dbview_open(pf->o.from_db, FB_DBVIEW_ANY_OWNER, &pf->view, &err) < 0)
+		die("%s", err.msg);
+	pf->view_table = fb_dbview_table(pf->view);
+}
+
+void pf_fromdb_close(struct pf *pf)
+{
+	fb_dbview_close(pf->view);
+	pf->view = NULL;
+	pf->view_table = NULL;
+}
+
+static enum fb_mtype mtype_of(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return FB_M_DIR;
+	case S_IFLNK: return FB_M_SYMLINK;
+	case S_IFCHR: return FB_M_CHAR;
+	case S_IFBLK: return FB_M_BLOCK;
+	case S_IFIFO: return FB_M_FIFO;
+	case S_IFSOCK: return FB_M_SOCKET;
+	default: return FB_M_FILE;
+	}
+}
+
+/* The entry the database makes of NAME in DIRFD (PATH in the tree); the file's real type in *REAL. */
+static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
+{
+	struct statx stx;
+	struct fb_ident id;
+	struct fb_attr a;
+	int found;
+	long n;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &stx) < 0)
+		return -errno;
+	*real = stx.stx_mode;
+	fb_ident_from_statx(&id, &stx);
+	while ((n = fb_table_get_xattrs(s->pf->view_table, &id, &a, &found, s->blob, s->cap)) >
+	       (long)s->cap) {
+		free(s->blob);
+		if (!(s->blob = malloc((size_t)n)))
+			die("out of memory");
+		s->cap = (size_t)n;
+	}
+	if (!found)
+		fb_view(NULL, &stx, 0, &a);	/* no record: root's, with the real mode */
+	struct fb_mentry e = {
+		.path = s->path,
+		.type = mtype_of(a.mode),
+		.have = FB_MH_UID | FB_MH_GID | FB_MH_MODE,
+		.uid = a.uid,
+		.gid = a.gid,
+		.perm = a.mode & 07777,
+		.file = s->pf->o.from_db,
+	};
+	if (S_ISCHR(a.mode) || S_ISBLK(a.mode)) {
+		e.have |= FB_MH_RDEV;
+		e.dev_major = major(a.rdev);
+		e.dev_minor = minor(a.rdev);
+	}
+	struct pf_xattrs x = { s->blob, found && n > 0 ? (size_t)n : 0 };
+	pf_walk_entry(s->pf, s->ds, &e, &x);
+	return 0;
+}
+
+/* The directory FD (consumed), PATH its path in the tree ("" for the root). */
+static void scan_dir(struct scan *s, int fd, size_t len)
+{
+	int keep = dup(fd);	/* fdopendir takes FD; the children are opened beneath KEEP */
+	struct pf_name *v;
+	size_t i, n;
+	int err;
+
+	if (keep < 0)
+		die("dup: %s", strerror(errno));
+	v = pf_read_dir(fd, &n, &err);
+	if (err)
+		pf_err(s->pf, len ? s->path : ".", "read directory", err);
+	for (i = 0; i < n; i++) {
+		size_t nl = strlen(v[i].s), clen = len ? len + 1 + nl : nl;
+		mode_t real = 0;
+		int r;
+
+		if (clen >= sizeof s->path) {
+			pf_err(s->pf, s->path, v[i].s, -ENAMETOOLONG);
+			free(v[i].s);
+			continue;
+		}
+		if (len)
+			s->path[len] = '/';
+		memcpy(s->path + (len ? len + 1 : 0), v[i].s, nl + 1);
+		if (!pf_except_match(s->pf->exc, s->path)) {
+			r = visit(s, keep, v[i].s, &real);
+			if (r < 0 && r != -ENOENT)
+				pf_err(s->pf, s->path, "stat", r);
+			/* Entered without following a link: a directory swapped for one is an error. */
+			if (r == 0 && S_ISDIR(real)) {
+				int cfd = openat(keep, v[i].s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (cfd < 0)
+					pf_err(s->pf, s->path, "open", -errno);
+				else
+					scan_dir(s, cfd, clen);
+			}
+		}
+		s->path[len] = '\0';
+		free(v[i].s);
+	}
+	free(v);
+	close(keep);
+}
+
+void pf_walk_db(struct pf *pf)
+{
+	struct scan s = { .pf = pf };
+	mode_t real;
+	int fd, r;
+
+	s.ds = pf_dirstack_new(pf->rootfd);
+	pf_walk_begin(pf);
+	strcpy(s.path, ".");
+	r = visit(&s, pf->rootfd, ".", &real);
+	if (r < 0)
+		pf_err(pf, pf->root, "stat", r);
+	s.path[0] = '\0';
+	fd = pf_open_beneath(pf->rootfd, ".", O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		pf_err(pf, pf->root, "open", fd);
+	else
+		scan_dir(&s, fd, 0);
+	pf_walk_end(pf);
+	pf_dirstack_free(s.ds);
+	free(s.blob);
+}

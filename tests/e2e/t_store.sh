@@ -159,12 +159,13 @@ test_export_is_sorted_mtree() {
 	fb sh -c 'chown 1:2 t/f; chmod 4755 t/f; mknod t/n c 1 3; ln -s f t/l; chmod 0700 t/d'
 	fb --export t > out.mtree
 	cat > want <<'W'
+#mtree 2.0
 . type=dir uid=0 gid=0 mode=0755
 ./d type=dir uid=0 gid=0 mode=0700
 ./d/x type=file uid=0 gid=0 mode=0644
 ./f type=file uid=1 gid=2 mode=4755
 ./l type=link uid=0 gid=0 mode=0777 link=f
-./n type=char uid=0 gid=0 mode=0644 device=linux,1,3
+./n type=char uid=0 gid=0 mode=0644 device=native,1,3
 W
 	diff -u want out.mtree || fail "export differs"
 	need bsdtar

@@ -47,7 +47,8 @@ struct pf_name *pf_read_dir(int fd, size_t *n, int *err)
 	}
 	*err = -errno;
 	closedir(d);
-	qsort(v, *n, sizeof *v, cmp_name);
+	if (*n)		/* an empty directory has no array: qsort(NULL) is undefined */
+		qsort(v, *n, sizeof *v, cmp_name);
 	return v;
 }
 

@@ -288,6 +288,8 @@ test_from_db_checks_the_tree_against_the_database() {
 	assert_status 2 "$PROTOFIX" --from-db nosuch.db proto 2>err
 	assert_contains err "nosuch.db: no such fakebuild database"
 	assert_status 2 "$PROTOFIX" --from-db "$FAKEBUILD_DB" -m x.mtree proto 2>err
+	assert_status 2 "$PROTOFIX" --from-db "$FAKEBUILD_DB" --create proto 2>err
+	assert_contains err "takes no -m"
 }
 
 roottest_from_db_fix_makes_the_tree_what_the_session_saw() {

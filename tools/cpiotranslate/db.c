@@ -139,7 +139,8 @@ void db_open(struct ct *ct, const char *db, const char *root, const char *passwd
 	if (d->rootfd < 0 || fstat(d->rootfd, &st) < 0)
 		die("%s: the tree (--root): %s", root, strerror(errno));
 	read_names(d);
-	if (fb_dbview_open(db, 0, &d->view, &err) < 0)
+	/* Root may read a build user's database (its file only, see dbview.h). */
+	if (fb_dbview_open(db, FB_DBVIEW_ANY_OWNER, &d->view, &err) < 0)
 		die("%s", err.msg);
 	d->t = fb_dbview_table(d->view);
 	if (ct->verbose)

@@ -109,12 +109,12 @@ static void parse(int argc, char **argv, struct pf *pf, struct args *a)
 	if (a->db_wants_file && argc - optind == 2)
 		pf->o.db_file = argv[optind++];
 	if (pf->o.from_db) {
-		if (a->nmanifests || pf->o.use_db || a->format || a->passwd || a->group || a->names_root) {
-			warn("--from-db: the database is the manifest; it takes no -m, -F, --db, --passwd, --group or --root");
+		if (a->nmanifests || pf->o.use_db || a->format || a->passwd || a->group || a->names_root ||
+		    pf->o.create) {
+			warn("--from-db: the database is the manifest; it takes no -m, -F, --db, --passwd, --group, "
+			     "--root or --create (--fix makes placeholders devices; nothing else is missing)");
 			usage(stderr, 2);
 		}
-		/* Nothing is missing from a tree walked: placeholders are what --fix makes nodes of. */
-		pf->o.create = true;
 	} else if (a->nmanifests == 0) {
 		usage(stderr, 2);
 	}

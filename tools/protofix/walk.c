@@ -168,8 +168,9 @@ static const char *node_name(const struct fb_mentry *e, char *buf, size_t len)
 /*
  * CUR is an empty regular file where E declares a device or a fifo: what
  * a fakebuild session makes for mknod.  Reported as such; with --fix
- * --create (and --from-db --fix) made the node, and CUR read again: true,
- * go on with owner and mode.  *FD, the placeholder opened for the fix, is
+ * --create, or --from-db --fix (where nothing else is created: a file
+ * gone since the walk saw it stays gone), made the node, and CUR read
+ * again: true, go on with owner and mode.  *FD, the placeholder opened for the fix, is
  * closed when the name now holds another inode.
  */
 static bool placeholder(struct pf *pf, const struct fb_mentry *e, int *fd, struct pf_attr *cur)
@@ -178,7 +179,7 @@ static bool placeholder(struct pf *pf, const struct fb_mentry *e, int *fd, struc
 	int dfd, r;
 
 	node_name(e, what, sizeof what);
-	if (!pf->o.fix || pf->o.dry_run || !pf->o.create ||
+	if (!pf->o.fix || pf->o.dry_run || !(pf->o.create || pf->o.from_db) ||
 	    (e->type != FB_M_FIFO && !(e->have & FB_MH_RDEV))) {
 		pf_diff(pf, e->path, "placeholder file for %s", what);
 		return false;

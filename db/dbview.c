@@ -74,13 +74,17 @@ static int preloaded(void)
 	return found;
 }
 
-/* DB.live beside DB: a session is running on DB, or one was killed. */
-static int has_live(const char *db)
+/* DB.live beside DB: a session is running on DB, or one was killed.  Its owner in *UID. */
+static int has_live(const char *db, uid_t *uid)
 {
 	char live[PATH_MAX + 8];
 	struct stat st;
 	snprintf(live, sizeof live, "%s.live", db);
-	return lstat(live, &st) == 0;
+	if (lstat(live, &st) < 0)
+		return 0;
+	if (uid)
+		*uid = st.st_uid;
+	return 1;
 }
 
 int fb_dbview_open(const char *db, unsigned flags, struct fb_dbview **out, struct fb_err *err)
@@ -92,22 +96,26 @@ int fb_dbview_open(const char *db, unsigned flags, struct fb_dbview **out, struc
 				  "state instead of the files on disk the records are found by", db);
 	if (fb_db_path(db, path, sizeof path, err) < 0)
 		return -1;
+	uid_t owner, live_owner;
 	int exists = lstat(path, &st) == 0;
 	if (!exists && errno != ENOENT)
 		return fb_err_set(err, "%s: %s", path, strerror(errno));
-	if (!exists && !has_live(path))
+	int live = has_live(path, &live_owner);
+	if (!exists && !live)
 		return fb_err_set(err, "%s: no such fakebuild database", path);
 	if (exists && !S_ISREG(st.st_mode))
 		return fb_err_set(err, "%s: not a regular file, so not a fakebuild database", path);
-	int mine = !exists || st.st_uid == getuid();
+	/* A database a session has not saved yet is its live table's owner's. */
+	owner = exists ? st.st_uid : live_owner;
+	int mine = owner == getuid();
 	if (!mine && !(flags & FB_DBVIEW_ANY_OWNER))
 		return fb_err_set(err, "%s: owned by uid %u, not by you (uid %u): refusing to use it",
-				  path, (unsigned)st.st_uid, (unsigned)getuid());
-	if (!mine && has_live(path))
+				  path, (unsigned)owner, (unsigned)getuid());
+	if (!mine && live)
 		return fb_err_set(err, "%s.live: a fakebuild session of uid %u is using %s, or one was "
 				  "killed: its changes are not in the database yet; let it end (after a "
 				  "killed one, `fakebuild -d %s true` as uid %u saves them)",
-				  path, (unsigned)st.st_uid, path, path, (unsigned)st.st_uid);
+				  path, (unsigned)live_owner, path, path, (unsigned)live_owner);
 	struct fb_dbview *v = calloc(1, sizeof *v);
 	if (!v)
 		return fb_err_set(err, "out of memory");
@@ -118,7 +126,7 @@ int fb_dbview_open(const char *db, unsigned flags, struct fb_dbview **out, struc
 	 * table would hold DB.users, and a session starting meanwhile would
 	 * take us for a session whose table is missing.
 	 */
-	if (mine && has_live(path)) {
+	if (mine && live) {
 		rc = fb_session_join(path, FB_SESSION_READONLY, &v->sess, err);
 		if (rc == 0 && fb_session_table(v->sess)) {
 			v->source = "the live table of a running session";

@@ -330,3 +330,24 @@ roottest_from_db_leaves_foreign_hard_links() {
 	assert_contains err "etc/shadow: has 2 names"
 	assert_eq "1234 1234 600" "$(stat -c '%u %g %a' outside/shadow)" "outside file"
 }
+
+# Root reads the build user's database file, never their live table: while
+# a session runs on it (its changes not yet in the file), refused.
+roottest_from_db_refuses_a_database_in_use() {
+	mkdir -p home proto && chown 65534:65534 home proto
+	local db=$PWD/home/fb.db
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env FAKEBUILD_DB="$db" \
+		"$FAKEBUILD" sh -c 'touch proto/f; chmod 4711 proto/f; : >home/started; while [ ! -e home/done ]; do sleep 0.05; done' &
+	local pid=$! i
+	for i in $(seq 1 200); do [ -e home/started ] && break; sleep 0.05; done
+	local rc=0
+	"$PROTOFIX" --from-db "$db" proto >out 2>err || rc=$?
+	: >home/done
+	wait $pid
+	assert_eq 2 "$rc" "exit status while in use"
+	assert_contains err "a fakebuild session of uid 65534 is using"
+	# Once it has ended, the file has it all.
+	assert_status 1 "$PROTOFIX" --from-db "$db" proto >out 2>err
+	assert_contains out "f: mode 0711 != 4711"
+	[ ! -e "$db.lock" ] || [ "$(stat -c %u "$db.lock")" = 65534 ] || fail "root left a lock file in the user's directory"
+}

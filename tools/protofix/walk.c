@@ -170,8 +170,8 @@ static const char *node_name(const struct fb_mentry *e, char *buf, size_t len)
  * a fakebuild session makes for mknod.  Reported as such; with --fix
  * --create, or --from-db --fix (where nothing else is created: a file
  * gone since the walk saw it stays gone), made the node, and CUR read
- * again: true, go on with owner and mode.  *FD, the placeholder opened for the fix, is
- * closed when the name now holds another inode.
+ * again: true, go on with owner and mode.  *FD, the placeholder opened
+ * for the fix, is closed when the name now holds another inode.
  */
 static bool placeholder(struct pf *pf, const struct fb_mentry *e, int *fd, struct pf_attr *cur)
 {

@@ -1161,3 +1161,16 @@ mode_t fb_mtype_to_ifmt(enum fb_mtype t)
 	}
 	return 0;
 }
+
+enum fb_mtype fb_mtype_of_ifmt(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return FB_M_DIR;
+	case S_IFLNK: return FB_M_SYMLINK;
+	case S_IFCHR: return FB_M_CHAR;
+	case S_IFBLK: return FB_M_BLOCK;
+	case S_IFIFO: return FB_M_FIFO;
+	case S_IFSOCK: return FB_M_SOCKET;
+	default: return FB_M_FILE;
+	}
+}

@@ -116,5 +116,7 @@ int fb_path_normalize(const char *path, char *out, size_t outlen);
 const char *fb_mtype_name(enum fb_mtype t);
 /* The S_IFMT bits of a type (S_IFREG for FB_M_HARDLINK). */
 mode_t fb_mtype_to_ifmt(enum fb_mtype t);
+/* The type of a file whose st_mode is MODE (a regular file for FB_M_FILE). */
+enum fb_mtype fb_mtype_of_ifmt(mode_t mode);
 
 #endif

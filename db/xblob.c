@@ -5,6 +5,12 @@
 
 #include "xblob.h"
 
+int fb_xattr_faked(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
+	       strcmp(name, FB_XATTR_ACL_ACCESS) == 0 || strcmp(name, FB_XATTR_ACL_DEFAULT) == 0;
+}
+
 struct hdr {
 	uint16_t nlen;
 	uint32_t vlen;

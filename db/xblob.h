@@ -10,6 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define FB_XATTR_ACL_ACCESS "system.posix_acl_access"
+#define FB_XATTR_ACL_DEFAULT "system.posix_acl_default"
+
+/*
+ * Is NAME an attribute a session fakes (security.*, trusted.*, POSIX
+ * ACLs)?  Those are recorded in the blob and shown from it alone; others
+ * (user.*) are the file's real ones.
+ */
+int fb_xattr_faked(const char *name);
+
 /* Find NAME: 1 and *val, *vlen set; 0 when absent; -1 for a damaged blob. */
 int fb_xblob_get(const void *blob, size_t len, const char *name, const void **val, size_t *vlen);
 

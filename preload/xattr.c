@@ -29,14 +29,6 @@ struct xt {
 	int fd;
 };
 
-#define ACL_ACCESS "system.posix_acl_access"
-#define ACL_DEFAULT "system.posix_acl_default"
-
-static int faked(const char *name)
-{
-	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
-	       strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0;
-}
 
 static int xt_statx(const struct xt *x, struct statx *stx)
 {
@@ -155,14 +147,14 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	int exists = fb_xblob_get(blob, len, name, &old, &oldlen) == 1;
 	if (is_acl && S_ISLNK(stx.stx_mode))
 		rc = -EOPNOTSUPP;
-	else if (strcmp(name, ACL_DEFAULT) == 0 && !S_ISDIR(stx.stx_mode))
+	else if (strcmp(name, FB_XATTR_ACL_DEFAULT) == 0 && !S_ISDIR(stx.stx_mode))
 		rc = -EACCES;
 	else if ((flags & XATTR_CREATE) && exists)
 		rc = -EEXIST;
 	else if ((flags & XATTR_REPLACE) && !exists)
 		rc = -ENODATA;
 	int keep = 1;
-	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0) {
+	if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0) {
 		mode_t perm;
 		int minimal;
 		rc = acl_mode(val, size, &perm, &minimal);
@@ -188,7 +180,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	if (rc == 0)
 		rc = store(x, &stx, &a, nb, (size_t)nl, known);
 	/* The ACL's permission bits reach the disk as a chmod would put them. */
-	if (rc == 0 && strcmp(name, ACL_ACCESS) == 0)
+	if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0)
 		rc = acl_chmod(x, a.mode, NULL);
 	free(blob);
 	free(nb);
@@ -362,7 +354,7 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 	FB_EXPORT int fn(T arg, const char *name, const void *value, size_t size, int flags) \
 	{                                                                                \
 		FB_PROLOGUE(fn, arg, name, value, size, flags);                          \
-		if (!faked(name))                                                        \
+		if (!fb_xattr_faked(name))                                                        \
 			return real_##fn(arg, name, value, size, flags);                 \
 		struct xt x = XT_##kind(arg);                                            \
 		return fb_ret(set_core(&x, name, value, size, flags));                   \
@@ -373,7 +365,7 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 		FB_REAL(fn);                                                             \
 		if (!real_##fn)                                                          \
 			return fb_enosys(#fn);                                           \
-		if (!fb_enter() || !faked(name))                                         \
+		if (!fb_enter() || !fb_xattr_faked(name))                                         \
 			return real_##fn(arg, name, value, size);                        \
 		int saved = errno;                                                       \
 		struct xt x = XT_##kind(arg);                                            \
@@ -398,7 +390,7 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 	FB_EXPORT int fn(T arg, const char *name)                                        \
 	{                                                                                \
 		FB_PROLOGUE(fn, arg, name);                                              \
-		if (!faked(name))                                                        \
+		if (!fb_xattr_faked(name))                                                        \
 			return real_##fn(arg, name);                                     \
 		struct xt x = XT_##kind(arg);                                            \
 		return fb_ret(remove_core(&x, name));                                    \

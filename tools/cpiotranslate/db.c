@@ -169,19 +169,6 @@ const char *db_root(const struct ct *ct)
 	return ct->db->root;
 }
 
-static enum fb_mtype mtype_of(uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR: return FB_M_DIR;
-	case S_IFLNK: return FB_M_SYMLINK;
-	case S_IFCHR: return FB_M_CHAR;
-	case S_IFBLK: return FB_M_BLOCK;
-	case S_IFIFO: return FB_M_FIFO;
-	case S_IFSOCK: return FB_M_SOCKET;
-	default: return FB_M_FILE;
-	}
-}
-
 /* The record of the inode STX describes, with its xattr blob; 0 when there is none. */
 static int get_record(struct dbsrc *d, const struct statx *stx, struct fb_attr *a)
 {
@@ -221,7 +208,7 @@ const struct fb_mentry *db_lookup(struct ct *ct, const char *name, const char *k
 	snprintf(d->path, sizeof d->path, "%s", key);
 	memset(e, 0, sizeof *e);
 	e->path = d->path;
-	e->type = mtype_of(a.mode);
+	e->type = fb_mtype_of_ifmt(a.mode);
 	e->have = FB_MH_UID | FB_MH_GID | FB_MH_MODE;
 	e->uid = a.uid;
 	e->gid = a.gid;
@@ -239,15 +226,6 @@ const struct fb_mentry *db_lookup(struct ct *ct, const char *name, const char *k
 
 /* --- extended attributes ------------------------------------------------------ */
 
-#define ACL_ACCESS "system.posix_acl_access"
-#define ACL_DEFAULT "system.posix_acl_default"
-
-/* The namespaces a session fakes (preload/xattr.c): it shows the recorded values only. */
-static bool faked(const char *name)
-{
-	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
-	       strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0;
-}
 
 struct xattr {
 	char *name;
@@ -310,10 +288,10 @@ static void put_recorded(const char *n, size_t nl, void *arg)
 	name[nl] = '\0';
 	if (fb_xblob_get(c->blob, c->len, name, &v, &vl) != 1)
 		return;
-	if (strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0) {
+	if (strcmp(name, FB_XATTR_ACL_ACCESS) == 0 || strcmp(name, FB_XATTR_ACL_DEFAULT) == 0) {
 		if (!c->acls)
 			return;
-		int type = strcmp(name, ACL_ACCESS) == 0 ? ARCHIVE_ENTRY_ACL_TYPE_ACCESS
+		int type = strcmp(name, FB_XATTR_ACL_ACCESS) == 0 ? ARCHIVE_ENTRY_ACL_TYPE_ACCESS
 							 : ARCHIVE_ENTRY_ACL_TYPE_DEFAULT;
 		if (add_acl(c->e, type, v, vl) < 0)
 			warnx("%s: %s: the recorded ACL is malformed; left out",
@@ -339,7 +317,7 @@ void db_xattrs(struct ct *ct, struct archive_entry *e)
 	if (archive_entry_xattr_count(e) > 0) {
 		archive_entry_xattr_reset(e);
 		while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-			if (faked(name))
+			if (fb_xattr_faked(name))
 				continue;
 			if (!(keep = realloc(keep, (nkeep + 1) * sizeof *keep)) ||
 			    !(keep[nkeep].name = strdup(name)) ||
@@ -401,7 +379,7 @@ void db_compare_xattrs(struct ct *ct, struct archive_entry *e, const char *name)
 
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK) {
-		if (!faked(xn) || strncmp(xn, "system.", 7) == 0)
+		if (!fb_xattr_faked(xn) || strncmp(xn, "system.", 7) == 0)
 			continue;
 		if (fb_xblob_get(d->blob, d->blen, xn, &rv, &rl) != 1)
 			diff(ct, "%s: xattr %s: in archive, not in the database", name, xn);

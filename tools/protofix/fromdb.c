@@ -49,19 +49,6 @@ void pf_fromdb_close(struct pf *pf)
 	pf->view_table = NULL;
 }
 
-static enum fb_mtype mtype_of(uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR: return FB_M_DIR;
-	case S_IFLNK: return FB_M_SYMLINK;
-	case S_IFCHR: return FB_M_CHAR;
-	case S_IFBLK: return FB_M_BLOCK;
-	case S_IFIFO: return FB_M_FIFO;
-	case S_IFSOCK: return FB_M_SOCKET;
-	default: return FB_M_FILE;
-	}
-}
-
 /* The entry the database makes of NAME in DIRFD (PATH in the tree); the file's real type in *REAL. */
 static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
 {
@@ -86,7 +73,7 @@ static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
 		fb_view(NULL, &stx, 0, &a);	/* no record: root's, with the real mode */
 	struct fb_mentry e = {
 		.path = s->path,
-		.type = mtype_of(a.mode),
+		.type = fb_mtype_of_ifmt(a.mode),
 		.have = FB_MH_UID | FB_MH_GID | FB_MH_MODE,
 		.uid = a.uid,
 		.gid = a.gid,

@@ -183,6 +183,24 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 /* syscall(NR, FD, BUF, N) for NR getdents64 or getdents, with d_type fixed (dirent.c). */
 long fb_getdents(long nr, int fd, void *buf, size_t n);
 
+/*
+ * Device nodes bound over their placeholders (dev.c).  fb_dev_bound: STX
+ * (a real statx) is a character device at the root of a mount, the one
+ * case where fb_sys_statx looks beneath (fb_dev_beneath).  fb_dev_bind:
+ * after mknod, bind the host's node over the placeholder where allowed.
+ * fb_dev_unbind: detach such a bind so its name can go; 0 or -1.
+ */
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+static inline int fb_dev_bound(const struct statx *stx)
+{
+	return (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) && S_ISCHR(stx->stx_mode);
+}
+void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev);
+void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+int fb_dev_unbind(int dirfd, const char *path);
+
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);

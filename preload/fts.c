@@ -20,6 +20,13 @@ static int has_stat(int info)
 	return 0;
 }
 
+/* fts saw the device bound over a placeholder, the faked stat the placeholder (dev.c). */
+static int bound_dev(mode_t mode, dev_t rdev, const struct statx *x)
+{
+	return S_ISCHR(mode) && S_ISCHR(x->stx_mode) &&
+	       rdev == makedev(x->stx_rdev_major, x->stx_rdev_minor);
+}
+
 /* Re-stat one entry through the faked core (fts_accpath is valid from the current directory). */
 #define FIX_ENT(p, statfield_t)                                                     \
 	do {                                                                        \
@@ -27,7 +34,9 @@ static int has_stat(int info)
 		statfield_t *st = (p)->fts_statp;                                   \
 		int fl = S_ISLNK(st->st_mode) ? AT_SYMLINK_NOFOLLOW : 0;            \
 		if (fb_statx_core(AT_FDCWD, (p)->fts_accpath, fl, FB_STATX_MASK, &x) == 0 && \
-		    x.stx_ino == st->st_ino) {                                      \
+		    (x.stx_ino == st->st_ino || bound_dev(st->st_mode, st->st_rdev, &x))) { \
+			st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);     \
+			st->st_ino = x.stx_ino;                                     \
 			st->st_uid = x.stx_uid;                                     \
 			st->st_gid = x.stx_gid;                                     \
 			st->st_mode = x.stx_mode;                                   \

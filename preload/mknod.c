@@ -3,7 +3,10 @@
  *
  * A device node cannot be made without privilege, so it is an empty
  * regular file on disk and a record that says "character device 5,1".
- * FIFOs and sockets need no privilege and are made for real.
+ * Where the process may mount, a node of a small safe set (null, zero,
+ * urandom, ...) also gets the host's node bound over it, so the build can
+ * use it (dev.c).  FIFOs and sockets need no privilege and are made for
+ * real.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -48,6 +51,8 @@ static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
 	int rc = record_new(dirfd, path, type, mode, dev);
 	if (rc < 0)
 		real_unlinkat(dirfd, path, 0);	/* no half-made node */
+	else
+		fb_dev_bind(dirfd, path, type, dev);	/* usable, where we may mount */
 	return rc;
 }
 

@@ -50,8 +50,11 @@ int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 	static int no_statx;
 	FB_REAL(statx);
 	if (real_statx && !no_statx) {
-		if (real_statx(dirfd, path, flags, mask, stx) == 0)
+		if (real_statx(dirfd, path, flags, mask, stx) == 0) {
+			if (__builtin_expect(fb_dev_bound(stx), 0))
+				fb_dev_beneath(dirfd, path, flags, mask, stx);
 			return 0;
+		}
 		/* Old kernels and some seccomp filters refuse statx itself. */
 		if (errno != ENOSYS && errno != EPERM)
 			return -errno;

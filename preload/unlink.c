@@ -33,8 +33,14 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	struct statx stx;
 	fb_memo_drop();
 	int have = peek(dirfd, path, &stx);
-	if (real_unlinkat(dirfd, path, flags) < 0)
-		return -errno;
+	if (real_unlinkat(dirfd, path, flags) < 0) {
+		int e = errno;
+		/* A device placeholder with the host's node bound over it (dev.c). */
+		if (e != EBUSY || (flags & AT_REMOVEDIR) || fb_dev_unbind(dirfd, path) < 0)
+			return -e;
+		if (real_unlinkat(dirfd, path, flags) < 0)
+			return -errno;
+	}
 	if (have && last_name(&stx))
 		fb_forget(&stx);
 	return 0;

@@ -276,6 +276,53 @@ static int preload_lacks(const char *entry)
 }
 
 /*
+ * An exec with LD_TRACE_LOADED_OBJECTS set (ldd) runs no program: the
+ * loader lists the libraries and exits.  The list must be the program's,
+ * as outside a session: convert-usrmerge copies every library `ldd
+ * /bin/cp` names into /usr, initramfs-tools and dracut copy them into the
+ * image.  So such an exec gets LD_PRELOAD without our library (in PRE),
+ * instead of having it put back.  Returns ENVP when nothing is to drop.
+ */
+static char *const *traced_env(char *const envp[], char **out, char *pre, size_t prelen)
+{
+	const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+	size_t ll = lib ? strlen(lib) : 0;
+	size_t n = 0;
+	for (size_t i = 0; envp[i]; i++) {
+		if (var_index(envp[i]) != V_PRELOAD || !ll) {
+			out[n++] = envp[i];
+			continue;
+		}
+		/* Copy the entry's words except LIB (separated by spaces or colons). */
+		size_t o = (size_t)snprintf(pre, prelen, "LD_PRELOAD=");
+		for (const char *p = value(envp[i]); *p;) {
+			size_t w = strcspn(p, " :");
+			if (w && !(w == ll && memcmp(p, lib, ll) == 0) && o + w + 2 <= prelen) {
+				if (pre[o - 1] != '=')
+					pre[o++] = ' ';
+				memcpy(pre + o, p, w);
+				o += w;
+			}
+			p += w;
+			p += strspn(p, " :");
+		}
+		pre[o] = 0;
+		if (pre[o - 1] != '=')
+			out[n++] = pre;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+static int traced(char *const envp[])
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (envp[i][0] == 'L' && strncmp(envp[i], "LD_TRACE_LOADED_OBJECTS=", 24) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * ENVP with the session variables it lacks put back (the current
  * environment's value first: setuid() updates FAKEBUILD_IDS, else the
  * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
@@ -285,6 +332,8 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 {
 	if (!session())
 		return envp;
+	if (traced(envp))
+		return traced_env(envp, out, pre, prelen);
 	int have[V_NVARS] = { 0 };
 	const char *old_pre = NULL;
 	int missing = 0;

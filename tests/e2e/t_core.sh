@@ -16,7 +16,7 @@ test_arguments_pass_through() {
 
 test_setuid_seen_by_process_and_children() {
 	need python3
-	out=$(fb python3 -c 'import os; os.setgid(50); os.setuid(1000); print(os.getuid(), os.geteuid(), os.getgid()); os.system("id -u")')
+	out=$(fb python3 -c 'import os; os.setgid(50); os.setuid(1000); print(os.getuid(), os.geteuid(), os.getgid(), flush=True); os.system("id -u")')
 	assert_eq "1000 1000 50
 1000" "$out"
 	# Without privilege, setuid(0) must now fail as the kernel would.

@@ -25,8 +25,8 @@
 #include "fakebuild.h"
 #include "store.h"
 
-#ifndef FB_LIBDIR
-#define FB_LIBDIR "/usr/local/lib/fakebuild"
+#ifndef FB_LIBFILE
+#define FB_LIBFILE "/usr/local/lib/fakebuild/lib/libfakebuild.so"
 #endif
 #define FB_VERSION "0.1"
 
@@ -86,7 +86,12 @@ static void usage(FILE *f)
 		"cannot be executed, 127 if not found; 1 for fakebuild's own errors.\n");
 }
 
-/* The preload library: -l, else beside our own binary, else the installed one. */
+/*
+ * The preload library: -l, else beside our own binary (the build tree, or
+ * an installation moved elsewhere: ../lib/fakebuild/lib/ from `make
+ * install`, ../lib/TRIPLET/fakebuild/ as in Debian's packages), else where
+ * it was installed (FB_LIBFILE).
+ */
 static void find_lib(const char *opt, char *out, size_t len)
 {
 	if (opt) {
@@ -101,7 +106,12 @@ static void find_lib(const char *opt, char *out, size_t len)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			const char *rel[] = { "../lib/libfakebuild.so", "../lib/fakebuild/lib/libfakebuild.so" };
+			const char *rel[] = {
+				"../lib/libfakebuild.so", "../lib/fakebuild/lib/libfakebuild.so",
+#ifdef FB_MULTIARCH
+				"../lib/" FB_MULTIARCH "/fakebuild/libfakebuild.so",
+#endif
+			};
 			for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 				char cand[PATH_MAX + 64];
 				snprintf(cand, sizeof cand, "%s/%s", self, rel[i]);
@@ -110,37 +120,48 @@ static void find_lib(const char *opt, char *out, size_t len)
 			}
 		}
 	}
-	snprintf(out, len, "%s/lib/libfakebuild.so", FB_LIBDIR);
+	snprintf(out, len, "%s", FB_LIBFILE);
 	if (access(out, R_OK) != 0)
-		die("cannot find libfakebuild.so (looked beside %s and in %s/lib): use -l LIB",
-		    n > 0 ? self : "the fakebuild binary", FB_LIBDIR);
+		die("cannot find libfakebuild.so (looked beside %s and at %s): use -l LIB",
+		    n > 0 ? self : "the fakebuild binary", FB_LIBFILE);
 }
 
 /*
- * With a 32-bit library beside the 64-bit one (BASE/lib/TRIPLET/ for each
- * class, made by the build), preload BASE/$LIB/libfakebuild.so: the loader
- * expands $LIB per process, so 32-bit and 64-bit programs each get theirs.
- * LIB is BASE/lib/libfakebuild.so.
+ * With the library of the other ELF class installed too, preload a path
+ * with the loader's $LIB in it: the loader expands it per process, so 32-bit
+ * and 64-bit programs each get their own.  On Debian, $LIB is
+ * lib/x86_64-linux-gnu for amd64, lib/i386-linux-gnu for the loader of
+ * libc6:i386 and lib32 for that of libc6-i386.  Two layouts, recognised by
+ * the end of LIB's path:
+ *   BASE/lib/libfakebuild.so, with BASE/lib/TRIPLET/ and BASE/lib32/ beside
+ *     (the build tree, `make install`): BASE/$LIB/libfakebuild.so;
+ *   BASE/lib/TRIPLET/fakebuild/libfakebuild.so, each class's library in a
+ *     package of its own (Debian's libfakebuild, Multi-Arch: same):
+ *     BASE/$LIB/fakebuild/libfakebuild.so.
  */
 static void multilib(char *lib, size_t len)
 {
 #if defined(FB_MULTIARCH) && defined(FB_MULTIARCH32)
-	char base[PATH_MAX];
-	snprintf(base, sizeof base, "%s", lib);
-	char *slash = strrchr(base, '/');
-	if (!slash)
+	static const char *const layout[][2] = {	/* end of LIB's path, below $LIB */
+		{ "/lib/libfakebuild.so", "libfakebuild.so" },
+		{ "/lib/" FB_MULTIARCH "/fakebuild/libfakebuild.so", "fakebuild/libfakebuild.so" },
+	};
+	size_t n = strlen(lib);
+	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+		size_t end = strlen(layout[i][0]);
+		if (n <= end || strcmp(lib + n - end, layout[i][0]) != 0)
+			continue;
+		int base = (int)(n - end);
+		const char *sub = layout[i][1];
+		char c64[PATH_MAX + 64], c32[PATH_MAX + 64];
+		snprintf(c64, sizeof c64, "%.*s/lib/%s/%s", base, lib, FB_MULTIARCH, sub);
+		snprintf(c32, sizeof c32, "%.*s/lib/%s/%s", base, lib, FB_MULTIARCH32, sub);
+		/* BASE stays where it is: only the end of LIB is rewritten. */
+		if (access(c64, R_OK) == 0 && access(c32, R_OK) == 0 &&
+		    (size_t)base + sizeof "/$LIB/" + strlen(sub) <= len)
+			snprintf(lib + base, len - (size_t)base, "/$LIB/%s", sub);
 		return;
-	*slash = 0;			/* BASE/lib */
-	slash = strrchr(base, '/');
-	if (!slash || strcmp(slash, "/lib") != 0)
-		return;
-	*slash = 0;			/* BASE */
-	char c64[PATH_MAX + 64], c32[PATH_MAX + 64];
-	snprintf(c64, sizeof c64, "%s/lib/%s/libfakebuild.so", base, FB_MULTIARCH);
-	snprintf(c32, sizeof c32, "%s/lib/%s/libfakebuild.so", base, FB_MULTIARCH32);
-	if (access(c64, R_OK) == 0 && access(c32, R_OK) == 0 &&
-	    strlen(base) + sizeof "/$LIB/libfakebuild.so" <= len)
-		snprintf(lib, len, "%.*s/$LIB/libfakebuild.so", (int)(len - sizeof "/$LIB/libfakebuild.so"), base);
+	}
 #else
 	(void)lib;
 	(void)len;

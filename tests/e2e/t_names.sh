@@ -223,7 +223,7 @@ test_names_initgroups_uses_target_groups() {
 	out=$(fbn python3 -c '
 import os
 os.initgroups("app", 1234)
-print(sorted(os.getgroups()))
+print(sorted(os.getgroups()), flush=True)
 os.execvp("id", ["id", "-G"])')
 	assert_eq "[29, 300, 1234]
 0 1234 29 300" "$out"

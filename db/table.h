@@ -109,6 +109,17 @@ int fb_table_set_at(struct fb_table *t, int dirfd, const char *name, int atflags
 		    unsigned what, const struct fb_attr *a, const char *path_hint);
 
 /*
+ * Copy into DST every record of SRC whose path hint lies in one of the N
+ * directories DIRS (absolute, without a trailing slash; "/" is every
+ * path): the private table of a build root is seeded with the records of
+ * the trees it shows, and nothing of the user's other trees, not even
+ * their names (tools/fakebuild/root.c).  Records without a hint are not
+ * copied.  Returns the number copied or -errno.  Tools only.
+ */
+long fb_table_copy_under(struct fb_table *dst, struct fb_table *src, const char *const *dirs,
+			 size_t n);
+
+/*
  * Drop the records whose path hint no longer leads to their inode (the
  * file is gone).  Records without a hint are kept and counted in
  * *unknown.  Returns the number dropped or -errno.  Tools only.

@@ -12,6 +12,25 @@
 void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx);
 
 /*
+ * Overlays of a build root (fakebuild --root).  overlayfs reports a device
+ * of its own, new at every mount, so its files are keyed by the device of
+ * the layer the inode number comes from: the one filesystem under every
+ * layer (SHIFT 0), or, when the layers span filesystems and the overlay
+ * was mounted with xino=on, layer fsid INO >> SHIFT with the inode number
+ * in the bits below (bit SHIFT - 1 set: a number the kernel could not map;
+ * left alone).  Birth time is not compared there: a copy-up gives the file
+ * a new one (see fakebuild(7), "Build roots").
+ *
+ * SPEC is "OVL:SHIFT:DEV0[:DEV1...]" entries joined by ',', in decimal
+ * (the value of FAKEBUILD_DEVMAP).  Replaces the map; an empty SPEC
+ * clears it.  0, or -EINVAL and the map cleared.  Not thread-safe: set it
+ * before any lookup (preload/init.c, once per process).
+ */
+#define FB_DEVMAP_MAX 16	/* overlays */
+#define FB_DEVMAP_LAYERS 8	/* filesystems under one overlay */
+int fb_devmap_set(const char *spec);
+
+/*
  * The fake attributes of the inode STX describes: its record when the
  * table holds a valid one (returns 1), else uid 0 and gid 0 (the real ones
  * when UNKNOWN_IS_REAL) with the real mode and rdev (returns 0).  T may be

@@ -27,8 +27,13 @@ void fb_init(void)
 	const char *t = getenv("FAKEBUILD_TABLE");
 	const char *u = getenv("FAKEBUILD_UNKNOWN_IS_REAL");
 	const char *d = getenv("FAKEBUILD_DEBUG");
+	const char *m = getenv("FAKEBUILD_DEVMAP");
 	fb.unknown_is_real = u && *u == '1';
 	fb.debug = d ? atoi(d) : 0;
+	/* A build root's overlays (db/view.h), before anything is looked up. */
+	if (m && fb_devmap_set(m) < 0)
+		fb_warn("FAKEBUILD_DEVMAP=%s: not understood; files of the root's overlays "
+			"will not show their recorded owners", m);
 	__atomic_store_n(&fb.active, t && *t ? 1 : 0, __ATOMIC_RELEASE);
 }
 

@@ -11,6 +11,12 @@ extern const char *progname;
 __attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
 
+/* main.c, shared with a build root's pid 1 (ns.c) */
+void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real);
+void pass_table(void);
+void exec_cmd(char **argv);
+int exec_errno(const char *cmd, int e);
+
 /* --export [DIR]: print the fake state of DIR as mtree(5). Returns an exit status. */
 int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);
 

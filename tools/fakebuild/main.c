@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fakebuild.h"
+#include "root.h"
 #include "store.h"
 
 #ifndef FB_LIBFILE
@@ -75,6 +76,21 @@ static void usage(FILE *f)
 		"      --passwd FILE      user names and ids from FILE, not the host's\n"
 		"      --group FILE       group names, ids and members from FILE, not the host's\n"
 		"      --sysroot DIR      both from DIR/etc/passwd and DIR/etc/group\n"
+		"\n"
+		"Build roots (fakebuild(7), \"Build roots\"): run COMMAND in a root of its own,\n"
+		"in new user, mount, pid, IPC, UTS and network namespaces:\n"
+		"      --root BASE        the base: a directory, an archive (unpacked once into\n"
+		"                         $XDG_CACHE_HOME/fakebuild), or / (the host's system\n"
+		"                         directories, read-only); again for layers on top\n"
+		"      --bind SRC[:DST]   SRC writable at DST inside (default: the same path)\n"
+		"      --ro-bind SRC[:DST]  the same, read-only\n"
+		"      --overlay SRC[:DST]  SRC writable inside; the host copy does not change\n"
+		"      --upper DIR        keep the root's changes in DIR (default: thrown away)\n"
+		"      --keep FILE        write the changes as an archive FILE (.tar.zst, ...)\n"
+		"      --changes FILE     list the changes (A, M, D and the path) in FILE, - stdout\n"
+		"      --net              share the host's network\n"
+		"      --limit NAME=VALUE[,...]  as, cpu, nproc, fsize, nofile (setrlimit);\n"
+		"                         memory, pids, cpus (cgroup v2, when delegated)\n"
 		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
 		"      --check            verify the database and report problems; change nothing\n"
 		"      --gc               drop the records of files that no longer exist\n"
@@ -168,7 +184,7 @@ static void multilib(char *lib, size_t len)
 #endif
 }
 
-static void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real)
+void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *pre;
@@ -198,7 +214,7 @@ static void setup_env(const char *lib, const char *db, const char *table, int un
  * execvp reports EACCES when some directory of PATH was unreadable even if
  * the command exists nowhere; the shell says "not found" then, and so do we.
  */
-static int exec_errno(const char *cmd, int e)
+int exec_errno(const char *cmd, int e)
 {
 	if (e != EACCES || strchr(cmd, '/'))
 		return e;
@@ -223,7 +239,7 @@ static int exec_errno(const char *cmd, int e)
  * exec of the session goes: it warns about a statically linked command.
  * The library is loaded only in the child, which is about to exec anyway.
  */
-static void exec_cmd(char **argv)
+void exec_cmd(char **argv)
 {
 	const char *lib = getenv("FAKEBUILD_LIB");
 	void *h = lib ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
@@ -299,7 +315,7 @@ static void kill_group(pid_t pgid)
  * with fstat and mmap instead of opening it by name (see preload/init.c).
  * In the child, just before exec; failing here only costs that speed.
  */
-static void pass_table(void)
+void pass_table(void)
 {
 	const char *path = getenv("FAKEBUILD_TABLE");
 	int fd = path ? open(path, O_RDWR | O_NOFOLLOW) : -1;
@@ -384,7 +400,7 @@ static int nested(char **argv)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT };
+	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT, OPT_ROOT };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "unknown-is-real", no_argument, NULL, 'u' },
@@ -399,14 +415,25 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "bind", required_argument, NULL, OPT_ROOT },
+		{ "ro-bind", required_argument, NULL, OPT_ROOT },
+		{ "overlay", required_argument, NULL, OPT_ROOT },
+		{ "upper", required_argument, NULL, OPT_ROOT },
+		{ "keep", required_argument, NULL, OPT_ROOT },
+		{ "changes", required_argument, NULL, OPT_ROOT },
+		{ "net", no_argument, NULL, OPT_ROOT },
+		{ "limit", required_argument, NULL, OPT_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct fb_root root;
+	fb_root_init(&root);
 	const char *dbopt = NULL, *libopt = NULL, *loadfile = NULL, *savefile = NULL;
 	const char *passwd = NULL, *group = NULL, *sysroot = NULL;
 	int unknown_is_real = 0, do_kill = 0, quiet = 0, mode = 0;
-	int c;
+	int c, li = 0;
 	/* '+': options end at the command's name, as for env(1). */
-	while ((c = getopt_long(argc, argv, "+d:ul:i:s:f:qhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:ul:i:s:f:qhv", opts, &li)) != -1) {
 		switch (c) {
 		case 'd': dbopt = optarg; break;
 		case 'u': unknown_is_real = 1; break;
@@ -420,6 +447,7 @@ int main(int argc, char **argv)
 		case OPT_PASSWD: passwd = optarg; break;
 		case OPT_GROUP: group = optarg; break;
 		case OPT_SYSROOT: sysroot = optarg; break;
+		case OPT_ROOT: fb_root_option(&root, opts[li].name, optarg); break;
 		case 'h': usage(stdout); return 0;
 		case 'v': printf("fakebuild %s\n", FB_VERSION); return 0;
 		default: usage(stderr); return 1;
@@ -433,11 +461,21 @@ int main(int argc, char **argv)
 		shell_argv[1] = NULL;
 		cmd = shell_argv;
 	}
+	int rooted = root.nlayers > 0;
+	if (!rooted && (root.nm || root.upper || root.keep || root.changes || root.net || root.nlim))
+		die("--bind, --ro-bind, --overlay, --upper, --keep, --changes, --net and --limit "
+		    "need --root BASE");
+	if (rooted && mode != 0)
+		die("--root cannot be combined with --export, --check or --gc");
 	if ((passwd || group || sysroot) && mode != 0)
 		die("--passwd, --group and --sysroot apply to a command, not to --export, --check or --gc");
+	/* Inside a root, names come from the root's own etc/passwd and etc/group. */
+	if ((passwd || group || sysroot) && rooted)
+		die("--passwd, --group and --sysroot name host files: inside --root the root's own "
+		    "etc/passwd and etc/group are used");
 	if (mode == 0)
 		fb_names_setup(passwd, group, sysroot);
-	if (mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)
+	if (!rooted && mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)
 		return nested(cmd);
 
 	struct fb_err err = { { 0 } };
@@ -452,6 +490,14 @@ int main(int argc, char **argv)
 		find_lib(libopt, lib, sizeof lib);
 		if (!libopt)
 			multilib(lib, sizeof lib);
+	}
+	if (rooted) {
+		root.lib = lib;
+		root.db = db;
+		root.unknown_is_real = unknown_is_real;
+		root.quiet = quiet;
+		root.default_shell = cmd == shell_argv;
+		return fb_root_run(&root, cmd);
 	}
 	struct fb_session *s;
 	if (fb_session_join(db, 0, &s, &err) < 0)

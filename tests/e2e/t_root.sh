@@ -1,0 +1,463 @@
+# Build roots (issue 16): fakebuild --root BASE [options] [--] [command].
+# Each test runs as the unprivileged test user; a machine that refuses it
+# user namespaces skips them with a message.
+#
+# Test-only hook: FAKEBUILD_TEST_OVERLAYFS=TYPE makes fakebuild mount TYPE
+# where it would mount "overlay", to stand for a kernel without overlayfs
+# (nothing else can make overlayfs unavailable to one process only).
+
+need_userns() {
+	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+}
+
+# mkroot DIR: a small root made of host programs and their libraries.
+mkroot() {
+	local d=$1 p l
+	mkdir -p "$d/usr/bin" "$d/usr/lib" "$d/etc" "$d/srv"
+	ln -s usr/bin "$d/bin"; ln -s usr/lib "$d/lib"; ln -s usr/lib64 "$d/lib64"
+	for p in sh id stat ls cat touch chown chmod mknod mkdir rm ln sleep true env tail getcap \
+		setsid mount chroot readlink; do
+		p=$(type -P $p) || continue
+		cp -L "$p" "$d/usr/bin/"
+		ldd "$p" 2>/dev/null | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'
+	done | sort -u | while read -r l; do
+		[ -f "$l" ] || continue
+		mkdir -p "$d/usr$(dirname "${l#/usr}")"
+		cp -L "$l" "$d/usr${l#/usr}"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
+	printf 'root:x:0:\nshadow:x:42:\n' >"$d/etc/group"
+}
+
+# Processes of this test (HOME is its directory) that are neither this
+# shell, its ancestors (the runner) nor its children: what a root left.
+strays() {
+	local p q up=" " anc=" " ppid env
+	q=$$
+	while [ "$q" -gt 1 ]; do
+		anc="$anc$q "
+		q=$(awk '/^PPid:/ { print $2 }' /proc/$q/status 2>/dev/null) || break
+		[ -n "$q" ] || break
+	done
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ -O /proc/$p ] || continue
+		grep -q '^State:.*[ZX]' /proc/$p/status 2>/dev/null && continue
+		env=$(tr '\0' '\n' </proc/$p/environ 2>/dev/null) || continue
+		grep -qx "HOME=$PWD" <<<"$env" || continue
+		case "$anc" in *" $p "*) continue ;; esac
+		q=$p
+		while [ "$q" -gt 1 ] && [ "$q" != $$ ]; do
+			q=$(awk '/^PPid:/ { print $2 }' /proc/$q/status 2>/dev/null) || break
+			[ -n "$q" ] || break
+		done
+		[ "$q" = $$ ] && continue
+		echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+	done
+}
+
+# Nothing of the session may be left: no process, no mount of ours, no
+# half-made cache entry, no work directory.
+assert_nothing_left() {
+	local i s
+	for i in $(seq 50); do
+		s=$(strays)
+		[ -z "$s" ] && break
+		sleep 0.1
+	done
+	[ -z "$s" ] || { echo "$s" >&2; fail "processes left running"; }
+	grep -F "$PWD" /proc/self/mountinfo && fail "mounts left"
+	if [ -d .cache/fakebuild/roots ]; then
+		ls -A .cache/fakebuild/roots | grep '^\.tmp' && fail "a half-made cache entry left"
+	fi
+	ls -d .fakebuild-work.* 2>/dev/null && fail "a work directory left"
+	return 0
+}
+
+# ---- the root ------------------------------------------------------------
+
+test_root_host_runs_the_command_as_fake_root_in_its_own_pid_namespace() {
+	need_userns
+	out=$(fb --root / -- sh -c 'id -u; echo $$; cat /proc/1/comm; test -e /proc/'$$' || echo "no host pids"')
+	assert_eq "0
+2
+fakebuild
+no host pids" "$out"
+}
+
+test_root_host_hides_home_tmp_and_the_rest_of_the_host() {
+	need_userns
+	echo secret > secret
+	mkdir -p "${TMPDIR:-/tmp}/fbroot.$$" && echo x > "${TMPDIR:-/tmp}/fbroot.$$/hosttmp"
+	out=$(fb --root / -- sh -c "cat $PWD/secret 2>&1; ls -A /tmp; ls /home /root /run/user 2>&1 | wc -l; ls /" || true)
+	grep -q 'No such file' <<<"$out" || fail "\$HOME readable: $out"
+	grep -q hosttmp <<<"$out" && fail "the host's /tmp is visible"
+	# only the system directories, read-only
+	assert_eq "bin dev etc lib lib32 lib64 libx32 opt proc run sbin tmp usr var" \
+		"$(fb --root / ls / | tr '\n' ' ' | sed 's/ $//')" "/ inside"
+	assert_status 1 fb --root / -- sh -c 'touch /usr/x 2>/dev/null'
+	rm -rf "${TMPDIR:-/tmp}/fbroot.$$"
+}
+
+test_root_network_and_abstract_sockets_are_isolated() {
+	need_userns
+	need python3
+	python3 - <<'EOF' &
+import socket, time, os
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", 0)); t.listen(5)
+u = socket.socket(socket.AF_UNIX); u.bind("\0fbroot-test-%d" % os.getppid()); u.listen(5)
+open("port", "w").write(str(t.getsockname()[1]))
+time.sleep(60)
+EOF
+	srv=$!
+	for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+	port=$(cat port)
+	probe='import socket, sys, os
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2); print("tcp ok")
+except OSError as e: print("tcp refused")
+u = socket.socket(socket.AF_UNIX)
+try:
+    u.connect("\0fbroot-test-" + sys.argv[2]); print("unix ok")
+except OSError as e: print("unix refused")'
+	out=$(fb --root / -- python3 -c "$probe" "$port" "$$")
+	assert_eq "tcp refused
+unix refused" "$out" "without --net"
+	out=$(fb --root / --net -- python3 -c "$probe" "$port" "$$")
+	assert_eq "tcp ok
+unix ok" "$out" "with --net"
+	kill $srv
+}
+
+test_root_daemons_do_not_outlive_the_build() {
+	need_userns
+	fb --root / -- sh -c 'setsid sleep 3071 & (sleep 3072 &) ; echo started' > out 2> err
+	assert_contains out started
+	assert_contains err "ended, still running when the command exited: sleep"
+	assert_nothing_left
+}
+
+test_root_exit_status_and_signals_pass_through() {
+	need_userns
+	assert_status 3 fb --root / -- sh -c 'exit 3'
+	assert_status 143 fb --root / -- sh -c 'kill -TERM $$'
+	assert_status 127 fb --root / -- no-such-command-here
+	# SIGTERM to fakebuild reaches the command
+	"$FAKEBUILD" --root / -- sh -c 'trap "echo got TERM; exit 7" TERM; echo up; sleep 3081 & wait' > out &
+	pid=$!
+	for i in $(seq 50); do grep -q up out && break; sleep 0.1; done
+	kill -TERM $pid
+	rc=0; wait $pid || rc=$?
+	assert_eq 7 "$rc" "status after SIGTERM"
+	assert_contains out "got TERM"
+	assert_nothing_left
+}
+
+test_root_interactive_shell_gets_the_terminal() {
+	need_userns
+	command -v script >/dev/null || skip "script (util-linux) not installed"
+	# In a terminal, the command's process group is the foreground one.
+	script -qec "$FAKEBUILD --root / -- sh -c 'read pid comm st ppid pgrp sess tty tpgid rest </proc/self/stat; \
+		[ \$pgrp = \$tpgid ] && echo foreground || echo background; test -c /dev/console && echo console'" /dev/null \
+		</dev/null > out 2>&1 || { cat out >&2; fail "script failed"; }
+	assert_contains out foreground
+	assert_contains out console
+}
+
+test_root_sigkill_of_fakebuild_leaves_nothing() {
+	need_userns
+	mkroot base
+	mkdir up
+	"$FAKEBUILD" --root base --upper up -- sh -c 'sleep 3091 & setsid sleep 3092 & echo up; wait' > out &
+	pid=$!
+	for i in $(seq 100); do grep -q up out && break; sleep 0.1; done
+	grep -q up out || fail "the root did not start"
+	ls -d .fakebuild-work.* >/dev/null || fail "no work directory beside --upper while running"
+	kill -KILL $pid
+	wait $pid || true
+	assert_nothing_left
+}
+
+test_root_setup_errors_leave_nothing() {
+	need_userns
+	mkroot base
+	# the mount point is in a read-only part of a --root / root: pid 1 fails
+	mkdir src
+	assert_status 1 fb --root / --bind "$PWD/src:/usr/nonexistent/x" -- true 2> err
+	assert_contains err "cannot mount on /usr/nonexistent/x inside the root"
+	assert_nothing_left
+	mkdir up
+	assert_status 1 fb --root base --upper up --bind "$PWD/src:/bin/sh/x" -- true 2> err
+	assert_contains err "--bind"
+	assert_nothing_left
+}
+
+# ---- bases, layers, identity ---------------------------------------------
+
+# A base archive made in an earlier session: owners, setuid, a device, a
+# capability, a group.
+make_base_archive() {
+	need zstd setcap
+	mkroot base
+	fb sh -c 'cd base && chown 0:42 etc/passwd && chmod 0640 etc/passwd && chmod 4755 usr/bin/id &&
+		mknod srv/null c 1 3 && mknod srv/sda b 8 0 && setcap cap_net_raw+ep usr/bin/stat &&
+		mkdir -p var/mail && chown 0:8 var/mail && chmod 2775 var/mail &&
+		tar --zstd --xattrs --xattrs-include="*" -cf ../base.tar.zst .'
+}
+
+test_root_archive_base_shows_its_recorded_ownership() {
+	need_userns
+	make_base_archive
+	rm -rf base .state
+	out=$(fb --root base.tar.zst -- sh -c 'stat -c "%A %u:%g %t:%T %n" /etc/passwd /usr/bin/id /srv/null /srv/sda /var/mail; getcap /usr/bin/stat' 2>err)
+	assert_eq "-rw-r----- 0:42 0:0 /etc/passwd
+-rwsr-xr-x 0:0 0:0 /usr/bin/id
+crw-r--r-- 0:0 1:3 /srv/null
+brw-r--r-- 0:0 8:0 /srv/sda
+drwxrwsr-x 0:8 0:0 /var/mail
+/usr/bin/stat cap_net_raw=ep" "$out"
+	assert_contains err "unpacking"
+	# unpacked once: the second run does not say so
+	fb --root base.tar.zst -- true 2> err2
+	[ ! -s err2 ] || { cat err2 >&2; fail "unpacked again"; }
+	# the cache entry is the user's own, without real setuid bits
+	entry=$(echo .cache/fakebuild/roots/*/root)
+	[ -u "$entry/usr/bin/id" ] && fail "a real setuid bit in the cache"
+	[ -f "$entry/srv/null" ] || fail "a device in the cache is not a plain file"
+	# a changed archive is unpacked again
+	touch base.tar.zst
+	fb --root base.tar.zst -- true 2> err3
+	assert_contains err3 "unpacking"
+}
+
+test_root_truncated_archive_leaves_no_cache_entry() {
+	need_userns
+	make_base_archive
+	head -c $(( $(stat -c %s base.tar.zst) / 2 )) base.tar.zst > cut.tar.zst
+	assert_status 1 fb --root cut.tar.zst -- true 2> err
+	assert_contains err "truncated or corrupt"
+	assert_contains err "nothing was cached"
+	[ -z "$(ls -A .cache/fakebuild/roots)" ] || { ls -la .cache/fakebuild/roots >&2; fail "a cache entry was left"; }
+	printf 'not an archive\n' > junk.tar
+	assert_status 1 fb --root junk.tar -- true 2> err
+	assert_contains err "not an archive fakebuild can read"
+	assert_nothing_left
+}
+
+test_root_copy_up_keeps_the_owner_and_keep_stacks_as_a_layer() {
+	need_userns
+	make_base_archive
+	fb --root base.tar.zst --keep layer.tar.gz -- sh -c \
+		'echo more >> /etc/passwd; chmod 0600 /usr/bin/id; stat -c "%A %u:%g" /etc/passwd; rm /srv/sda; mknod /srv/new c 4 5' > out
+	assert_eq "-rw-r----- 0:42" "$(cat out)" "owner after copy-up"
+	tar -tvf layer.tar.gz > list
+	assert_contains list "-rw-r----- 0/42"
+	assert_contains list "./srv/.wh.sda"
+	assert_contains list "crw-r--r-- 0/0"
+	# the kept layer on its base: the changes, their owners, the deletion
+	out=$(fb --root base.tar.zst --root layer.tar.gz -- sh -c \
+		'stat -c "%A %u:%g %n" /etc/passwd /usr/bin/id; tail -n 1 /etc/passwd; ls /srv; stat -c "%t:%T" /srv/new')
+	assert_eq "-rw-r----- 0:42 /etc/passwd
+-rw------- 0:0 /usr/bin/id
+more
+new
+null
+4:5" "$out"
+	# nothing was kept of a failed command
+	assert_status 1 fb --root base.tar.zst --keep l2.tar.gz -- sh -c 'touch /x; exit 1' 2> err
+	assert_contains err "not written"
+	[ ! -e l2.tar.gz ] || fail "a layer of a failed command"
+}
+
+test_root_upper_persists_and_its_owners_reach_plain_sessions() {
+	need_userns
+	mkroot base
+	fb --root base --upper up -- sh -c 'touch /u1; chown 3:4 /u1; chmod 4711 /u1; chown 0:42 /etc/passwd; echo y >> /etc/passwd'
+	assert_eq "3:4 4711
+0:42 644" "$(fb stat -c '%u:%g %a' up/u1 up/etc/passwd)" "plain fakebuild, on the upper"
+	assert_eq "3:4 4711
+0:42 644
+y" "$(fb --root base --upper up -- sh -c 'stat -c "%u:%g %a" /u1 /etc/passwd; tail -n 1 /etc/passwd')" "a second session"
+	# the base never changed
+	[ "$(tail -n 1 base/etc/passwd)" != y ] || fail "the base was written"
+	# a kept upper used as a layer
+	assert_eq "3:4 4711" "$(fb --root base --root up -- stat -c '%u:%g %a' /u1)" "upper as a layer"
+	assert_nothing_left
+}
+
+test_root_overlay_leaves_the_source_identical_and_lists_changes() {
+	need_userns
+	mkroot base
+	mkdir -p src/d; echo a > src/a; echo b > src/b; echo c > src/d/c
+	before=$(cd src && find . -printf '%p %m %s\n' | sort && find . -type f -exec sha256sum {} + | sort)
+	fb --root base --overlay "$PWD/src:/src" --changes changes --keep k.tar -- sh -c \
+		'cd /src && echo new > n && chown 5:5 n && echo more >> a && rm b && rm -r d && mkdir e && pwd'
+	after=$(cd src && find . -printf '%p %m %s\n' | sort && find . -type f -exec sha256sum {} + | sort)
+	assert_eq "$before" "$after" "the host copy"
+	assert_eq "M /src/a
+D /src/b
+D /src/d
+A /src/e/
+A /src/n" "$(sort -k2 changes)" "the listed changes"
+	tar -tvf k.tar > list
+	assert_contains list "5/5"
+	grep -q './src/b' list && fail "a deleted file was kept"
+	# the working directory inside, when it is shown there
+	cd src
+	assert_eq "$PWD" "$(fb --root ../base --overlay "$PWD" -- sh -c 'pwd')" "cwd"
+}
+
+test_root_bind_changes_reach_plain_sessions() {
+	need_userns
+	mkdir w; touch w/f
+	fb --root / --bind "$PWD/w" -- sh -c "cd $PWD/w && chown 7:8 f && touch g && chmod 4755 g && mknod n c 1 3"
+	assert_eq "7:8 644
+0:0 4755
+0:0 1:3" "$(fb stat -c '%u:%g %a' w/f w/g && fb stat -c '%u:%g %t:%T' w/n)"
+	# read-only binds are read-only
+	assert_status 1 fb --root / --ro-bind "$PWD/w" -- sh -c "touch $PWD/w/x 2>/dev/null"
+}
+
+# A build may write any record into the root's table; only records of files
+# in the kept trees reach the user's database.
+test_root_build_cannot_forge_records_outside_the_kept_trees() {
+	need_userns
+	need cc
+	mkdir w outside
+	echo secret > outside/tool
+	touch w/mine
+	cat > forge.c <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "table.h"
+int main(int argc, char **argv)
+{
+	struct fb_table *t;
+	if (fb_table_attach(getenv("FAKEBUILD_TABLE"), &t) < 0)
+		return 2;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		struct fb_ident id = { .dev = strtoull(argv[i], 0, 10), .ino = strtoull(argv[i + 1], 0, 10),
+				       .real_mode = S_IFREG | 0644 };
+		struct fb_attr a = { .uid = 0, .gid = 0, .mode = S_IFREG | 04755 };
+		if (fb_table_put(t, &id, &a, "/forged") < 0)
+			return 3;
+	}
+	return 0;
+}
+EOF
+	cc -D_GNU_SOURCE -I"$TOP/db" -o w/forge forge.c "$TOP/db/table.c" -lpthread || skip "cannot build the helper"
+	key() { stat -c '%d %i' "$1"; }
+	fb --root / --bind "$PWD/w" -- w/forge $(key outside/tool) $(key w/mine) ||
+		fail "the helper could not write the root's table"
+	assert_eq 644 "$(fb stat -c %a outside/tool)" "a file outside the kept trees"
+	assert_eq 4755 "$(fb stat -c %a w/mine)" "a file in a writable bind (the build's to change)"
+}
+
+test_root_chroot_inside_keeps_the_library() {
+	need_userns
+	out=$(fb --root / -- sh -c '
+		c=/tmp/c; mkdir -p $c/usr $c/proc $c/tmp
+		mount --bind /usr $c/usr
+		for l in bin sbin lib lib64 lib32 libx32; do [ -L /$l ] && ln -s $(readlink /$l) $c/$l; done
+		mount -t proc proc $c/proc
+		chroot $c /bin/sh -c "touch /tmp/y; chown 5:6 /tmp/y; stat -c %u:%g /tmp/y; id -u"
+		umount $c/proc
+		chroot $c /bin/true' 2>err)
+	assert_eq "5:6
+0" "$out"
+	assert_contains err "programs started in it run without fakebuild"
+}
+
+test_root_limits() {
+	need_userns
+	assert_eq "20" "$(fb --root / --limit nofile=20 -- sh -c 'ulimit -n')" "nofile"
+	assert_eq "7" "$(fb --root / --limit cpu=7,fsize=1K -- sh -c 'ulimit -t')" "cpu"
+	assert_status 153 fb --root / --limit fsize=1K -- sh -c 'head -c 4096 /dev/zero > /tmp/big'	# SIGXFSZ
+	assert_status 1 fb --root / --limit as=64M -- sh -c 'python3 -c "x = bytearray(200 << 20)" 2>/dev/null'
+	assert_status 2 fb --root / --limit nproc=3 -- sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done 2>/dev/null; wait' 2>/dev/null
+	assert_status 1 fb --root / --limit bogus=1 -- true 2> err
+	assert_contains err "expected NAME=VALUE"
+	# cgroup limits need a delegated cgroup v2 subtree: say what is missing
+	assert_status 1 fb --root / --limit memory=1G -- true 2> err
+	assert_contains err "--limit memory: needs a cgroup v2 'memory' controller delegated to you"
+}
+
+# ---- errors a user can act on --------------------------------------------
+
+test_root_userns_disabled_is_explained() {
+	need_userns
+	# user.max_user_namespaces is per user namespace: 0 inside our own
+	unshare -U -r sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" --root / -- true' \
+		"$FAKEBUILD" 2> err && fail "ran without user namespaces"
+	assert_contains err "user.max_user_namespaces is 0"
+	assert_nothing_left
+}
+
+test_root_overlayfs_unavailable_is_explained() {
+	need_userns
+	mkroot base
+	FAKEBUILD_TEST_OVERLAYFS=nosuchfs assert_status 1 fb --root base -- true 2> err
+	assert_contains err "overlayfs is not available in this kernel"
+	tar -C base -cf base.tar .
+	FAKEBUILD_TEST_OVERLAYFS=nosuchfs assert_status 1 fb --root base.tar -- true 2> err
+	assert_contains err "overlayfs is not available"
+	[ ! -d .cache/fakebuild/roots ] || [ -z "$(ls -A .cache/fakebuild/roots)" ] ||
+		fail "unpacked although overlayfs was missing"
+	assert_nothing_left
+}
+
+test_root_bad_bases_and_options_are_refused() {
+	need_userns
+	mkdir notaroot up
+	check() { # MESSAGE ARGS...
+		local m=$1; shift
+		assert_status 1 fb "$@" -- true 2> err
+		assert_contains err "$m"
+	}
+	check "--root /nonexistent: No such file or directory" --root /nonexistent
+	check "not a root: no usr, bin or etc" --root notaroot
+	check "--upper and --keep need a base" --root / --upper up
+	check "refusing to make the host's / writable" --root / --bind /
+	check "--bind $PWD/missing: No such file or directory" --root / --bind "$PWD/missing"
+	check "not a name of an archive" --root up --keep out.nosuch
+	check "need --root BASE" --bind "$PWD/up"
+	check "the destination after ':' must be an absolute path" --root / --bind "$PWD/up:rel"
+	[ -z "$(ls -A up)" ] || fail "something was written"
+	assert_nothing_left
+}
+
+# ---- real use: the bundled examples ----------------------------------------
+
+test_root_hello_make_install_gives_the_same_archive() {
+	need_userns
+	need make cc tar
+	mkdir host root
+	cp -r "$TOP/examples/hello" host/ && cp -r "$TOP/examples/hello" root/
+	fb make -s -C host/hello install DESTDIR="$PWD/host/proto" >/dev/null
+	fb --root / --bind "$PWD/root" -- make -s -C "$PWD/root/hello" install DESTDIR="$PWD/root/proto" >/dev/null
+	tarit() { fb tar --sort=name --mtime=@0 --numeric-owner --format=gnu -C "$1" -cf - . | sha256sum; }
+	assert_eq "$(tarit host/proto)" "$(tarit root/proto)" "archive of the root's install, made on the host"
+	assert_eq "$(tarit host/proto)" \
+		"$(fb --root / --bind "$PWD/root" -- tar --sort=name --mtime=@0 --numeric-owner --format=gnu -C "$PWD/root/proto" -cf - . | sha256sum)" \
+		"archive made inside the root"
+	fb tar -tvf - -C root/proto . < /dev/null >/dev/null 2>&1 || true
+	assert_eq "-rwsr-xr-x 0/0" "$(fb tar --numeric-owner -C root/proto -cf - ./usr/bin/hello | tar -tvf - | awk '{print $1, $2}')"
+}
+
+test_root_dpkg_buildpackage_gives_the_same_deb() {
+	need_userns
+	need dpkg-buildpackage dh dpkg-deb make cc
+	mkdir host root
+	cp -r "$TOP/examples/debpkg" host/pkg && cp -r "$TOP/examples/debpkg" root/pkg
+	(cd host/pkg && fb dpkg-buildpackage -b -us -uc > ../log 2>&1) || { tail -n 20 host/log >&2; fail "host build"; }
+	fb --root / --bind "$PWD/root" -- sh -c "cd $PWD/root/pkg && dpkg-buildpackage -b -us -uc" > root/log 2>&1 ||
+		{ tail -n 20 root/log >&2; fail "build in the root"; }
+	h=$(echo host/fbdemo_*.deb) r=$(echo root/fbdemo_*.deb)
+	assert_eq "$(dpkg-deb -c "$h" | awk '{print $1, $2, $6}')" "$(dpkg-deb -c "$r" | awk '{print $1, $2, $6}')" "contents"
+	grep -q '^-rwsr-xr-x root/root ./usr/bin/fbdemo$' <<<"$(dpkg-deb -c "$r" | awk '{print $1, $2, $6}')" ||
+		fail "setuid root binary not in the package built in the root"
+	assert_eq "$(dpkg-deb -I "$h" control)" "$(dpkg-deb -I "$r" control)" "control"
+	cmp "$h" "$r" || fail "the .deb files differ"
+}

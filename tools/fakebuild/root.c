@@ -1,0 +1,673 @@
+/*
+ * root.c - fakebuild --root: the parent's side of a build root.
+ *
+ * fakebuild stays outside the namespaces, as the parent of pid 1 (ns.c):
+ *   1. check every option and open every path the user named (a
+ *      descriptor each, so that nothing is looked up by name again)
+ *   2. archive bases: make sure user namespaces and overlayfs work, then
+ *      unpack once into the cache (unpack.c)
+ *   3. join the user's session (the database of plain fakebuild) when
+ *      the root shows any tree it may hold records of
+ *   4. clone pid 1 in new user, mount, pid, IPC, UTS and network
+ *      namespaces, and map uid and gid 0 inside to the user (setgroups
+ *      denied: nothing can drop the groups the user has)
+ *   5. when pid 1 has built the root, seed the root's own table: records
+ *      are a trust boundary, the build only ever sees a table of its own
+ *   6. wait, forwarding signals; then merge back what the user keeps
+ *      (walk.c), leave the session
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <archive.h>
+
+#include "fakebuild.h"
+#include "root.h"
+#include "store.h"
+#include "view.h"
+
+void fb_root_init(struct fb_root *r)
+{
+	memset(r, 0, sizeof *r);
+	r->scratch_fd = r->upper_fd = r->work_fd = r->skel_fd = -1;
+	r->lib_fd[0] = r->lib_fd[1] = -1;
+	r->ovl_fd = -1;
+}
+
+/* SRC[:DST], DST absolute: split at the last ":/". */
+static void split_mount(struct fb_mount *m, const char *arg)
+{
+	const char *colon = NULL;
+	for (const char *p = arg; (p = strstr(p, ":/")); p++)
+		colon = p;
+	size_t sl = colon ? (size_t)(colon - arg) : strlen(arg);
+	if (sl == 0 || sl >= sizeof m->src)
+		die("%s %s: expected SOURCE[:DESTINATION]", m->opt, arg);
+	memcpy(m->src, arg, sl);
+	m->src[sl] = 0;
+	if (colon)
+		snprintf(m->dst, sizeof m->dst, "%s", colon + 1);
+}
+
+void fb_root_option(struct fb_root *r, const char *opt, const char *arg)
+{
+	if (strcmp(opt, "root") == 0) {
+		if (r->nlayers == FB_ROOT_LAYERS)
+			die("--root: at most %d layers", FB_ROOT_LAYERS);
+		r->layer[r->nlayers].opt = arg;
+		r->layer[r->nlayers].fd = -1;
+		r->nlayers++;
+	} else if (strcmp(opt, "bind") == 0 || strcmp(opt, "ro-bind") == 0 || strcmp(opt, "overlay") == 0) {
+		if (r->nm == FB_ROOT_MOUNTS)
+			die("--%s: at most %d mounts", opt, FB_ROOT_MOUNTS);
+		struct fb_mount *m = &r->m[r->nm++];
+		m->kind = opt[0] == 'b' ? FB_BIND : opt[0] == 'r' ? FB_RO_BIND : FB_OVERLAY;
+		m->opt = opt[0] == 'b' ? "--bind" : opt[0] == 'r' ? "--ro-bind" : "--overlay";
+		m->fd = m->scratch_fd = m->ovl_fd = m->upper_fd = -1;
+		split_mount(m, arg);
+	} else if (strcmp(opt, "upper") == 0) {
+		r->upper = arg;
+	} else if (strcmp(opt, "keep") == 0) {
+		r->keep = arg;
+	} else if (strcmp(opt, "changes") == 0) {
+		r->changes = arg;
+	} else if (strcmp(opt, "net") == 0) {
+		r->net = 1;
+	} else if (strcmp(opt, "limit") == 0) {
+		fb_limit_parse(r, arg);
+	}
+}
+
+/* ---- checking the options ----------------------------------------------- */
+
+/* PATH made absolute and clean (no "." or ".." components, no doubled or trailing slash). */
+static void clean_abs(const char *what, const char *path, char *out, size_t len)
+{
+	if (path[0] != '/')
+		die("%s: %s: the destination must be an absolute path", what, path);
+	size_t n = 0;
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t l = strcspn(p, "/");
+		if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			die("%s: %s: the destination may not contain . or ..", what, path);
+		if (n + l + 2 > len)
+			die("%s: %s: path too long", what, path);
+		out[n++] = '/';
+		memcpy(out + n, p, l);
+		n += l;
+		p += l;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = 0;
+}
+
+/* Is PATH DIR or below it? */
+static int is_under(const char *path, const char *dir)
+{
+	size_t l = strlen(dir);
+	if (l == 1)
+		return 1;
+	return strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == 0);
+}
+
+static void check_layers(struct fb_root *r)
+{
+	for (int i = 0; i < r->nlayers; i++) {
+		struct fb_layer *l = &r->layer[i];
+		struct stat st;
+		if (!realpath(l->opt, l->path) || stat(l->path, &st) < 0)
+			die("--root %s: %s", l->opt, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			if (strcmp(l->path, "/") == 0) {
+				if (r->nlayers > 1)
+					die("--root /: the host's system directories cannot be a layer "
+					    "of another base");
+				r->host = 1;
+				continue;
+			}
+			l->fd = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (l->fd < 0)
+				die("--root %s: %s", l->opt, strerror(errno));
+			l->dev = st.st_dev;
+		} else if (S_ISREG(st.st_mode)) {
+			snprintf(l->archive, sizeof l->archive, "%s", l->path);
+			l->path[0] = 0;	/* its cache entry, found or made by fb_unpack */
+		} else {
+			die("--root %s: neither a directory nor an archive", l->opt);
+		}
+	}
+	if (r->host && (r->upper || r->keep))
+		die("--root /: the host's system directories are read-only inside the root, so there "
+		    "is nothing to keep: --upper and --keep need a base that is a directory or an "
+		    "archive (use --bind for what the build should write)");
+}
+
+static void check_mounts(struct fb_root *r)
+{
+	for (int i = 0; i < r->nm; i++) {
+		struct fb_mount *m = &r->m[i];
+		char given[4096];
+		snprintf(given, sizeof given, "%s", m->src);
+		struct stat st;
+		if (!realpath(given, m->src) || stat(m->src, &st) < 0) {
+			if (!m->dst[0] && strchr(given, ':'))
+				die("%s %s: %s (the destination after ':' must be an absolute path)",
+				    m->opt, given, strerror(errno));
+			die("%s %s: %s", m->opt, given, strerror(errno));
+		}
+		m->is_dir = S_ISDIR(st.st_mode);
+		m->dev = st.st_dev;
+		if (m->kind == FB_OVERLAY && !m->is_dir)
+			die("%s %s: not a directory", m->opt, given);
+		if (m->kind != FB_RO_BIND && strcmp(m->src, "/") == 0)
+			die("%s /: refusing to make the host's / writable inside the root "
+			    "(use --ro-bind for a read-only view)", m->opt);
+		char dst[4096];
+		snprintf(dst, sizeof dst, "%s", m->dst[0] ? m->dst : m->src);
+		clean_abs(m->opt, dst, m->dst, sizeof m->dst);
+		if (strcmp(m->dst, "/") == 0)
+			die("%s %s: cannot mount over the root itself (use --root)", m->opt, given);
+		m->fd = open(m->src, O_PATH | O_CLOEXEC);
+		if (m->fd < 0)
+			die("%s %s: %s", m->opt, given, strerror(errno));
+	}
+}
+
+static void check_outputs(struct fb_root *r)
+{
+	if (r->upper) {
+		if (mkdir(r->upper, 0755) < 0 && errno != EEXIST)
+			die("--upper %s: %s", r->upper, strerror(errno));
+		struct stat st;
+		if (!realpath(r->upper, r->upper_path) || stat(r->upper_path, &st) < 0)
+			die("--upper %s: %s", r->upper, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			die("--upper %s: not a directory", r->upper);
+		if (st.st_uid != getuid())
+			die("--upper %s: owned by uid %u, not by you", r->upper, (unsigned)st.st_uid);
+		for (int i = 0; i < r->nlayers; i++)
+			if (r->layer[i].fd >= 0 && (is_under(r->upper_path, r->layer[i].path) ||
+						    is_under(r->layer[i].path, r->upper_path)))
+				die("--upper %s: overlaps the base %s", r->upper, r->layer[i].opt);
+		r->upper_fd = open(r->upper_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (r->upper_fd < 0)
+			die("--upper %s: %s", r->upper, strerror(errno));
+	}
+	if (r->keep) {
+		struct archive *a = archive_write_new();
+		int ok = a && archive_write_set_format_filter_by_ext(a, r->keep) == ARCHIVE_OK;
+		archive_write_free(a);
+		if (!ok)
+			die("--keep %s: not a name of an archive fakebuild can write "
+			    "(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .tar.bz2, .cpio, ...)", r->keep);
+	}
+	for (const char *const *o = (const char *const[]){ r->keep, r->changes, NULL }; *o; o++) {
+		if (strcmp(*o, "-") == 0)
+			continue;
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", *o);
+		char *slash = strrchr(dir, '/');
+		const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
+		if (access(d, W_OK | X_OK) < 0)
+			die("%s %s: cannot write in %s: %s", *o == r->keep ? "--keep" : "--changes", *o, d,
+			    strerror(errno));
+	}
+}
+
+/* The library, both ELF classes, as descriptors: pid 1 copies them into the root. */
+static void open_lib(struct fb_root *r)
+{
+	const char *dollar = strstr(r->lib, "/$LIB/");
+#if defined(FB_MULTIARCH) && defined(FB_MULTIARCH32)
+	if (dollar) {
+		const char *ma[2] = { FB_MULTIARCH, FB_MULTIARCH32 };
+		for (int i = 0; i < 2; i++) {
+			char p[PATH_MAX + 64];
+			snprintf(r->lib_rel[i], sizeof r->lib_rel[i], "lib/%s/libfakebuild.so", ma[i]);
+			snprintf(p, sizeof p, "%.*s/%s", (int)(dollar - r->lib), r->lib, r->lib_rel[i]);
+			r->lib_fd[i] = open(p, O_RDONLY | O_CLOEXEC);
+			if (r->lib_fd[i] < 0)
+				die("%s: %s", p, strerror(errno));
+		}
+		return;
+	}
+#endif
+	if (dollar)
+		die("%s: cannot tell the library's classes apart: use -l LIB", r->lib);
+	snprintf(r->lib_rel[0], sizeof r->lib_rel[0], "libfakebuild.so");
+	r->lib_fd[0] = open(r->lib, O_RDONLY | O_CLOEXEC);
+	if (r->lib_fd[0] < 0)
+		die("%s: %s", r->lib, strerror(errno));
+}
+
+static void mkdirs(const char *what, char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return;
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdirs(what, dir);
+		*slash = '/';
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		die("%s %s: %s", what, dir, strerror(errno));
+}
+
+static void cache_dir(struct fb_root *r)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (x && *x == '/')
+		snprintf(r->cache, sizeof r->cache, "%s/fakebuild", x);
+	else if (home && *home == '/')
+		snprintf(r->cache, sizeof r->cache, "%s/.cache/fakebuild", home);
+	else
+		die("--root: no cache directory: set XDG_CACHE_HOME or HOME");
+	mkdirs("cache", r->cache);
+}
+
+/* ---- namespaces --------------------------------------------------------- */
+
+static long read_sysctl(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+/* Why the kernel refused a user namespace, in terms of what to change. */
+__attribute__((noreturn)) static void userns_refused(int e)
+{
+	if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
+		die("--root: user namespaces are disabled: user.max_user_namespaces is 0 "
+		    "(as root: sysctl -w user.max_user_namespaces=10000)");
+	if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		die("--root: unprivileged user namespaces are disabled: "
+		    "kernel.unprivileged_userns_clone is 0 "
+		    "(as root: sysctl -w kernel.unprivileged_userns_clone=1)");
+	if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+		die("--root: AppArmor restricts unprivileged user namespaces: "
+		    "kernel.apparmor_restrict_unprivileged_userns is 1 (as root: set it to 0, "
+		    "or give fakebuild an AppArmor profile that allows userns)");
+	if (e == ENOSPC || e == EUSERS)
+		die("--root: cannot create a user namespace: the limit is reached "
+		    "(user.max_user_namespaces is %ld, or namespaces are nested too deep)",
+		    read_sysctl("/proc/sys/user/max_user_namespaces"));
+	if (e == EINVAL)
+		die("--root: cannot create a user namespace: this kernel has no user namespaces "
+		    "(CONFIG_USER_NS)");
+	die("--root: cannot create a user namespace: %s (a seccomp filter or security "
+	    "module of this container may forbid them)", strerror(e));
+}
+
+static void write_file(pid_t pid, const char *name, const char *text)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, name);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text);
+	if (fd < 0 || write(fd, text, (size_t)len) != len) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		die("--root: cannot write %s of the new user namespace: %s", name, strerror(e));
+	}
+	close(fd);
+}
+
+/* uid and gid 0 inside are the user; no other id exists there. */
+static void map_ids(pid_t pid)
+{
+	char m[64];
+	snprintf(m, sizeof m, "0 %u 1\n", (unsigned)getuid());
+	write_file(pid, "uid_map", m);
+	/* Required before gid_map without privilege; it also keeps the build
+	 * from dropping a supplementary group that denies it access. */
+	write_file(pid, "setgroups", "deny\n");
+	snprintf(m, sizeof m, "0 %u 1\n", (unsigned)getgid());
+	write_file(pid, "gid_map", m);
+}
+
+#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+
+/*
+ * Before unpacking an archive into the cache (the one slow step that
+ * writes): can we make a user namespace and mount overlayfs in it?  A
+ * child tries, on tmpfs, and reports the errno that stopped it.
+ */
+static void probe(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int step = 0, e = 0;
+		char m[64];
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+			e = errno;
+			goto out;
+		}
+		step = 1;
+		int fd = open("/proc/self/setgroups", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "deny", 4) < 0)
+				e = errno;
+			close(fd);
+		}
+		snprintf(m, sizeof m, "0 %u 1", (unsigned)getuid());
+		fd = open("/proc/self/uid_map", O_WRONLY);
+		if (fd < 0 || write(fd, m, strlen(m)) < 0) {
+			e = errno;
+			goto out;
+		}
+		close(fd);
+		snprintf(m, sizeof m, "0 %u 1", (unsigned)getgid());
+		fd = open("/proc/self/gid_map", O_WRONLY);
+		if (fd < 0 || write(fd, m, strlen(m)) < 0) {
+			e = errno;
+			goto out;
+		}
+		close(fd);
+		step = 2;
+		const char *type = getenv("FAKEBUILD_TEST_OVERLAYFS");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", "/tmp", "tmpfs", 0, NULL) < 0 ||
+		    mkdir("/tmp/l", 0755) < 0 || mkdir("/tmp/u", 0755) < 0 || mkdir("/tmp/w", 0755) < 0 ||
+		    mkdir("/tmp/m", 0755) < 0) {
+			e = errno;
+			goto out;
+		}
+		step = 3;
+		if (mount("overlay", "/tmp/m", type && *type ? type : "overlay", 0,
+			  "lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w,userxattr") < 0)
+			e = errno;
+	out:;
+		int msg[2] = { step, e };
+		ssize_t w = write(p[1], msg, sizeof msg);
+		(void)w;
+		_exit(0);
+	}
+	close(p[1]);
+	int msg[2] = { 0, 0 };
+	ssize_t n = read(p[0], msg, sizeof msg);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	if (n != (ssize_t)sizeof msg)
+		die("--root: the namespace probe died");
+	if (msg[1] == 0)
+		return;
+	if (msg[0] == 0)
+		userns_refused(msg[1]);
+	if (msg[0] < 3) {
+		if (msg[1] == EPERM &&
+		    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+			userns_refused(EPERM);
+		die("--root: a user namespace works, but mounting in it does not: %s", strerror(msg[1]));
+	}
+	if (msg[1] == ENODEV)
+		die("--root: overlayfs is not available in this kernel (as root: modprobe overlay)");
+	die("--root: the kernel refused an overlayfs mount in a user namespace (%s): "
+	    "Linux 5.11 or later is needed, with overlayfs allowed for unprivileged users",
+	    strerror(msg[1]));
+}
+
+/* ---- on disk -------------------------------------------------------------- */
+
+/*
+ * --upper DIR: overlayfs needs a work directory on DIR's filesystem, not
+ * inside DIR: a temporary one beside it, which the watcher removes if we
+ * are killed.  (Everything else of a root is in a tmpfs of its namespace.)
+ */
+static void upper_work(struct fb_root *r, int w)
+{
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%s", r->upper_path);
+	char *slash = strrchr(parent, '/');
+	*slash = 0;
+	snprintf(r->work_path, sizeof r->work_path, "%s/.fakebuild-work.XXXXXX", parent);
+	if (!mkdtemp(r->work_path))
+		die("--upper %s: cannot make a work directory beside it: %s", r->upper, strerror(errno));
+	fb_watch_add(w, r->work_path);
+	r->work_fd = open(r->work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->work_fd < 0)
+		die("%s: %s", r->work_path, strerror(errno));
+}
+
+static void remove_work(struct fb_root *r)
+{
+	if (!r->work_path[0])
+		return;
+	int rc = fb_remove_tree(AT_FDCWD, r->work_path);
+	if (rc < 0)
+		warnx_("%s: cannot remove: %s", r->work_path, strerror(-rc));
+}
+
+/* ---- seeding the root's table ------------------------------------------- */
+
+/* The trees the root shows whose records the user's table may hold. */
+static void seed(struct fb_root *r, struct fb_table *rt, struct fb_table *ut)
+{
+	const char *dirs[FB_ROOT_LAYERS + FB_ROOT_MOUNTS + 12];
+	size_t n = 0;
+	if (r->host) {
+		static const char *const sys[] = { "/usr", "/etc", "/opt", "/var/lib", "/bin", "/sbin",
+						   "/lib", "/lib32", "/lib64", "/libx32" };
+		for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+			dirs[n++] = sys[i];
+	}
+	for (int i = 0; i < r->nlayers; i++)
+		if (!r->layer[i].records[0] && r->layer[i].fd >= 0)
+			dirs[n++] = r->layer[i].path;
+	for (int i = 0; i < r->nm; i++)
+		dirs[n++] = r->m[i].src;
+	if (r->upper_path[0])
+		dirs[n++] = r->upper_path;
+	long c = n && ut ? fb_table_copy_under(rt, ut, dirs, n) : 0;
+	if (c < 0)
+		die("--root: cannot seed the root's table: %s", strerror((int)-c));
+	struct fb_err err = { { 0 } };
+	for (int i = 0; i < r->nlayers; i++)
+		if (r->layer[i].records[0] && fb_store_load(r->layer[i].records, rt, &err) < 0)
+			die("--root %s: %s", r->layer[i].opt, err.msg);
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/*
+ * Does the root show anything the user's database may hold records of?
+ * Not a root made only of cached archives: it then starts without
+ * touching the database at all.
+ */
+static int needs_user_db(const struct fb_root *r)
+{
+	if (r->host || r->nm || r->upper)
+		return 1;
+	for (int i = 0; i < r->nlayers; i++)
+		if (!r->layer[i].records[0] && !r->layer[i].archive[0])
+			return 1;
+	return 0;
+}
+
+int fb_root_run(struct fb_root *r, char **cmd)
+{
+	if (getenv("FAKEBUILD_TABLE"))
+		die("--root: cannot run inside a fakebuild session (leave it first)");
+	check_layers(r);
+	check_mounts(r);
+	check_outputs(r);
+	fb_limit_check(r);
+	open_lib(r);
+	if (!getcwd(r->cwd, sizeof r->cwd))
+		r->cwd[0] = 0;
+	r->tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+
+	/* Archives: checked that namespaces work before the slow part that writes. */
+	int w = -1;
+	for (int i = 0; i < r->nlayers; i++) {
+		struct fb_layer *l = &r->layer[i];
+		if (!l->archive[0])
+			continue;
+		if (!r->cache[0])
+			cache_dir(r);
+		if (fb_unpack_cached(r, l))
+			continue;
+		if (w < 0) {
+			probe();
+			w = fb_watch_start();
+		}
+		if (fb_unpack(r, l, w) < 0) {
+			fb_watch_done(w);
+			return 1;
+		}
+	}
+	if (!r->host && !fb_looks_like_root(r->layer[0].fd))
+		die("--root %s: not a root: no usr, bin or etc directory in it", r->layer[0].opt);
+
+	if (r->upper) {
+		if (w < 0)
+			w = fb_watch_start();
+		upper_work(r, w);
+	}
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	fflush(NULL);
+	unsigned long flags = NS_FLAGS | (r->net ? 0 : CLONE_NEWNET) | SIGCHLD;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		int e = errno;
+		remove_work(r);
+		fb_watch_done(w);
+		userns_refused(e);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		fb_ns_main(r, sv[1], cmd);
+	}
+	close(sv[1]);
+	/* The namespaces exist: now the database, if the root needs it. */
+	struct fb_err err = { { 0 } };
+	struct fb_session *s = NULL;
+	if (needs_user_db(r) && fb_session_join(r->db, 0, &s, &err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		remove_work(r);
+		fb_watch_done(w);
+		die("%s", err.msg);
+	}
+	fb_watch_pid(w, pid);
+	child_pid = pid;
+	struct sigaction sa = { .sa_handler = forward };
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	map_ids(pid);
+	fb_msg_send(sv[0], FB_MSG_MAPS, NULL, 0, NULL, 0);
+
+	/* The root is built: its table, and each overlay with its upper directory. */
+	int fds[FB_MSG_FDS], nfds = FB_MSG_FDS;
+	unsigned char msg[4096];
+	size_t len = sizeof msg;
+	struct fb_table *rt = NULL;
+	int status = 1, ready = fb_msg_recv(sv[0], msg, &len, fds, &nfds) == FB_MSG_READY;
+	if (ready) {
+		int k = 0, nov = 0;
+		int rc = fb_table_attach_fd(fds[k++], 0, 0, &rt);
+		if (rc < 0)
+			die("--root: cannot map the root's table: %s", strerror(-rc));
+		if (!r->host) {
+			r->ovl_fd = fds[k++];
+			if (r->upper_fd >= 0)
+				close(r->upper_fd);
+			r->upper_fd = fds[k++];
+		}
+		for (int i = 0; i < r->nm; i++) {
+			if (r->m[i].kind != FB_OVERLAY)
+				continue;
+			r->m[i].ovl_fd = fds[k++];
+			r->m[i].upper_fd = fds[k++];
+			nov++;
+		}
+		/* the devices: the root overlay's (0 for --root /), then each --overlay's */
+		uint64_t devs[FB_ROOT_MOUNTS + 1];
+		size_t dl = sizeof devs[0] * (size_t)(nov + 1);
+		if (k != nfds || len <= dl)
+			die("--root: pid 1 sent a malformed message");
+		memcpy(devs, msg, dl);
+		msg[len - 1] = 0;
+		snprintf(r->devmap, sizeof r->devmap, "%s", (char *)msg + dl);
+		r->ovl_dev = (dev_t)devs[0];
+		for (int i = 0, j = 1; i < r->nm; i++)
+			if (r->m[i].kind == FB_OVERLAY)
+				r->m[i].ovl_dev = (dev_t)devs[j++];
+		if (fb_devmap_set(r->devmap) < 0)
+			die("--root: bad device map %s", r->devmap);
+		seed(r, rt, s ? fb_session_table(s) : NULL);
+		if (r->upper)
+			fb_walk_seed_upper(r, rt, fb_session_table(s));
+		fb_msg_send(sv[0], FB_MSG_GO, NULL, 0, NULL, 0);
+	}
+	close(sv[0]);
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	child_pid = 0;
+	if (r->tty) {
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(STDIN_FILENO, getpgrp());
+	}
+	status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+	if (!ready)
+		status = 1;	/* pid 1 said why */
+	else if (fb_walk_finish(r, rt, s ? fb_session_table(s) : NULL, status) < 0 && status == 0)
+		status = 1;
+	if (rt)
+		fb_table_detach(rt);
+	remove_work(r);
+	fb_watch_done(w);
+	if (s && fb_session_leave(s, &err) < 0) {
+		warnx_("%s", err.msg);
+		status = status ? status : 1;
+	}
+	return status;
+}

@@ -1,0 +1,430 @@
+/*
+ * unpack.c - an archive base, unpacked once into the cache:
+ *
+ *   $XDG_CACHE_HOME/fakebuild/roots/KEY/root        the tree, owned by the user
+ *   $XDG_CACHE_HOME/fakebuild/roots/KEY/records.db  its owners, modes, devices
+ *                                                   and xattrs (a fakebuild database)
+ *   $XDG_CACHE_HOME/fakebuild/roots/KEY/source      what it was made from
+ *
+ * KEY names the archive's path, device, inode, size and change times: a
+ * changed archive is unpacked anew (the old entry stays until removed).
+ * The entry is made under a temporary name and renamed into place when
+ * complete, so an interrupted or failed unpack leaves no entry; the
+ * watcher removes the temporary directory if fakebuild is killed.
+ *
+ * Files are written the way a fakebuild session writes them: owned by the
+ * user, the owner able to read and write (and search directories), no real
+ * setuid or setgid bits, device nodes as empty regular files; what the
+ * archive says goes into the records.  Only entries that differ from what
+ * a file without a record shows (uid 0, gid 0, its real mode) get one.
+ * OCI whiteouts (.wh.NAME, .wh..wh..opq, what --keep writes) become
+ * overlayfs whiteouts and opaque directories, so a kept layer stacks on
+ * its base.  libarchive reads every format and compression it knows and
+ * extracts (archive_write_disk, with its symlink and ".." protections).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "fakebuild.h"
+#include "root.h"
+#include "store.h"
+#include "util.h"
+#include "view.h"
+#include "xblob.h"
+
+static void cache_key(const char *archive, const struct stat *st, char *out, size_t len)
+{
+	uint64_t h = 0x6a09e667f3bcc908ull;
+	for (const char *p = archive; *p; p++)
+		h = fb_mix64(h ^ (unsigned char)*p);
+	const uint64_t f[] = { st->st_dev, st->st_ino, (uint64_t)st->st_size,
+			       (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+			       (uint64_t)st->st_ctim.tv_sec, (uint64_t)st->st_ctim.tv_nsec };
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		h = fb_mix64(h ^ f[i]);
+	snprintf(out, len, "%016llx", (unsigned long long)h);
+}
+
+int fb_looks_like_root(int dirfd)
+{
+	static const char *const names[] = { "usr", "bin", "etc" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct stat st;
+		if (fstatat(dirfd, names[i], &st, 0) == 0 && S_ISDIR(st.st_mode))
+			return 1;
+	}
+	return 0;
+}
+
+/* The entry of L's archive: KEY into ENTRY. */
+static int entry_of(struct fb_root *r, struct fb_layer *l, char *entry, size_t len, char *key, size_t klen)
+{
+	struct stat st;
+	if (stat(l->archive, &st) < 0)
+		die("--root %s: %s", l->opt, strerror(errno));
+	cache_key(l->archive, &st, key, klen);
+	return snprintf(entry, len, "%s/roots/%s", r->cache, key) >= (int)len ? -1 : 0;
+}
+
+static int use_entry(struct fb_layer *l, const char *entry)
+{
+	snprintf(l->path, sizeof l->path, "%s/root", entry);
+	l->fd = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (l->fd < 0)
+		return 0;
+	struct stat st;
+	fstat(l->fd, &st);
+	l->dev = st.st_dev;
+	snprintf(l->records, sizeof l->records, "%s/records.db", entry);
+	if (access(l->records, F_OK) < 0)
+		l->records[0] = 0;
+	return 1;
+}
+
+int fb_unpack_cached(struct fb_root *r, struct fb_layer *l)
+{
+	char entry[4200], key[32];
+	if (entry_of(r, l, entry, sizeof entry, key, sizeof key) < 0)
+		die("--root %s: cache path too long", l->opt);
+	return use_entry(l, entry);
+}
+
+/* ---- one entry ----------------------------------------------------------- */
+
+static int faked_xattr(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
+	       strncmp(name, "system.", 7) == 0;
+}
+
+struct unpack {
+	const char *archive, *opt;
+	char final_root[4300];	/* the tree's path once renamed into place (for hints) */
+	int rootfd;		/* the tree being written */
+	struct fb_table *t;
+	long records;
+	unsigned char blob[65536];
+};
+
+/* "./a/b" and "/a/b" -> "a/b"; "." and "./" -> "". */
+static const char *relative(const char *p)
+{
+	for (;;) {
+		if (p[0] == '/')
+			p++;
+		else if (p[0] == '.' && (p[1] == '/' || p[1] == 0))
+			p += 1;
+		else
+			return p;
+	}
+}
+
+/* An OCI whiteout entry: make the overlayfs form.  1 handled, 0 not one, -1 error. */
+static int whiteout(struct unpack *u, const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	if (strncmp(base, ".wh.", 4) != 0)
+		return 0;
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.*s", (int)(base - rel), rel);
+	if (!dir[0])
+		snprintf(dir, sizeof dir, ".");
+	int dfd = openat(u->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		warnx_("--root %s: %s: %s", u->opt, rel, strerror(errno));
+		return -1;
+	}
+	int rc;
+	if (strcmp(base, ".wh..wh..opq") == 0)
+		rc = fsetxattr(dfd, "user.overlay.opaque", "y", 1, 0);
+	else
+		rc = mknodat(dfd, base + 4, S_IFCHR | 0000, makedev(0, 0));
+	int e = errno;
+	close(dfd);
+	if (rc < 0) {
+		warnx_("--root %s: %s: cannot make the whiteout: %s", u->opt, rel, strerror(e));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Turn ENTRY into what is written to disk, and its fake attributes into
+ * A and the xattr blob (returned length).  -1 if the blob overflows.
+ */
+static long prepare(struct unpack *u, struct archive_entry *e, struct fb_attr *a)
+{
+	mode_t mode = archive_entry_mode(e);
+	a->uid = (uint32_t)archive_entry_uid(e);
+	a->gid = (uint32_t)archive_entry_gid(e);
+	a->mode = mode;
+	a->rdev = 0;
+	mode_t type = mode & S_IFMT;
+	if (type == S_IFCHR || type == S_IFBLK) {
+		a->rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_size(e, 0);
+		type = S_IFREG;
+	}
+	mode_t perm = (mode & 0777) | 0600 | (type == S_IFDIR ? 0100 : 0);
+	archive_entry_set_perm(e, perm);
+
+	/* Keep user.* xattrs on disk (but never overlayfs' own); fake the rest. */
+	long blen = 0;
+	const char *name;
+	const void *val;
+	size_t vlen;
+	struct {
+		char *name;
+		void *val;
+		size_t len;
+	} keep[64];
+	int nkeep = 0;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &vlen) == ARCHIVE_OK) {
+		if (faked_xattr(name)) {
+			unsigned char tmp[sizeof u->blob];
+			long n = fb_xblob_set(u->blob, (size_t)blen, name, val, vlen, tmp, sizeof tmp);
+			if (n < 0)
+				return -1;
+			memcpy(u->blob, tmp, (size_t)n);
+			blen = n;
+		} else if (strncmp(name, "user.overlay.", 13) != 0 && nkeep < 64) {
+			keep[nkeep].name = strdup(name);
+			keep[nkeep].val = malloc(vlen ? vlen : 1);
+			if (keep[nkeep].name && keep[nkeep].val) {
+				memcpy(keep[nkeep].val, val, vlen);
+				keep[nkeep++].len = vlen;
+			}
+		}
+	}
+	archive_entry_xattr_clear(e);
+	for (int i = 0; i < nkeep; i++) {
+		archive_entry_xattr_add_entry(e, keep[i].name, keep[i].val, keep[i].len);
+		free(keep[i].name);
+		free(keep[i].val);
+	}
+	/* Owner and group on disk are the user's (the writer never chowns
+	 * without ARCHIVE_EXTRACT_OWNER); setuid bits never reach the disk. */
+	return blen;
+}
+
+/* The record of REL, if its fake attributes differ from what no record shows. */
+static int record(struct unpack *u, const char *rel, const struct fb_attr *a, long blen,
+		  struct archive_entry *e)
+{
+	mode_t real = archive_entry_mode(e);
+	if (a->uid == 0 && a->gid == 0 && a->mode == real && blen == 0)
+		return 0;
+	struct statx x;
+	if (statx(u->rootfd, rel[0] ? rel : ".", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0) {
+		warnx_("--root %s: %s: %s", u->opt, rel, strerror(errno));
+		return -1;
+	}
+	struct fb_ident id;
+	fb_ident_from_statx(&id, &x);
+	char hint[8400];
+	snprintf(hint, sizeof hint, "%s%s%s", u->final_root, rel[0] ? "/" : "", rel);
+	int rc = fb_table_put_xattrs(u->t, &id, a, blen ? u->blob : NULL, (size_t)blen, hint);
+	if (rc < 0) {
+		warnx_("--root %s: %s: cannot record its owner: %s", u->opt, rel, strerror(-rc));
+		return -1;
+	}
+	u->records++;
+	return 0;
+}
+
+/* The entry's data: 0, -1 when the archive could not be read, -2 when the file not written. */
+static int copy_data(struct archive *in, struct archive *out)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	for (;;) {
+		int rc = archive_read_data_block(in, &buf, &size, &off);
+		if (rc == ARCHIVE_EOF)
+			return 0;
+		if (rc < ARCHIVE_WARN)
+			return -1;
+		if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+			return -2;
+	}
+}
+
+/* Unpack the archive into the current directory (the new tree). */
+static int extract(struct unpack *u)
+{
+	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+	if (!in || !out)
+		return warnx_("out of memory"), -1;
+	archive_read_support_filter_all(in);
+	archive_read_support_format_all(in);
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+				       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+				       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	int ret = -1, n = 0;
+	if (archive_read_open_filename(in, u->archive, 65536) != ARCHIVE_OK) {
+		warnx_("--root %s: not an archive fakebuild can read: %s", u->opt, archive_error_string(in));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e;
+		int rc = archive_read_next_header(in, &e);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN) {
+			if (n == 0)
+				warnx_("--root %s: not an archive fakebuild can read: %s", u->opt,
+				       archive_error_string(in));
+			else
+				warnx_("--root %s: truncated or corrupt archive, after %d entries: %s",
+				       u->opt, n, archive_error_string(in));
+			goto out;
+		}
+		n++;
+		char rel[4096];
+		snprintf(rel, sizeof rel, "%s", relative(archive_entry_pathname(e)));
+		size_t rl = strlen(rel);
+		while (rl && rel[rl - 1] == '/')
+			rel[--rl] = 0;
+		int wo = rel[0] ? whiteout(u, rel) : 0;
+		if (wo < 0)
+			goto out;
+		if (wo)
+			continue;
+		struct fb_attr a;
+		long blen = prepare(u, e, &a);
+		if (blen < 0) {
+			warnx_("--root %s: %s: too many extended attributes", u->opt, rel);
+			goto out;
+		}
+		archive_entry_set_pathname(e, rel[0] ? rel : ".");
+		const char *hl = archive_entry_hardlink(e);
+		char hlrel[4096];
+		if (hl) {
+			snprintf(hlrel, sizeof hlrel, "%s", relative(hl));
+			archive_entry_set_hardlink(e, hlrel);
+		}
+		rc = archive_write_header(out, e);
+		int data = 0;
+		if (rc >= ARCHIVE_WARN && archive_entry_size(e) > 0)
+			data = copy_data(in, out);
+		if (data == -1) {
+			warnx_("--root %s: truncated or corrupt archive, at %s: %s", u->opt, rel,
+			       archive_error_string(in));
+			goto out;
+		}
+		if (rc >= ARCHIVE_WARN && data == 0)
+			rc = archive_write_finish_entry(out);
+		if (rc < ARCHIVE_WARN || data < 0) {
+			const char *why = archive_error_string(out);
+			warnx_("--root %s: %s: cannot write it into the cache: %s", u->opt, rel[0] ? rel : ".",
+			       why ? why : "error");
+			goto out;
+		}
+		if (record(u, rel, &a, blen, e) < 0)
+			goto out;
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		warnx_("--root %s: %s", u->opt, archive_error_string(out));
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_read_free(in);
+	archive_write_free(out);
+	return ret;
+}
+
+int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
+{
+	char entry[4200], key[32], roots[4200], tmp[4300];
+	if (entry_of(r, l, entry, sizeof entry, key, sizeof key) < 0)
+		die("--root %s: cache path too long", l->opt);
+	snprintf(roots, sizeof roots, "%s/roots", r->cache);
+	if (mkdir(roots, 0700) < 0 && errno != EEXIST)
+		die("%s: %s", roots, strerror(errno));
+	snprintf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", roots, key);
+	if (!mkdtemp(tmp))
+		die("%s: %s", roots, strerror(errno));
+	fb_watch_add(w, tmp);
+	if (!r->quiet)
+		warnx_("unpacking %s into the cache (once)", l->archive);
+
+	struct unpack *u = calloc(1, sizeof *u);
+	if (!u)
+		die("out of memory");
+	u->archive = l->archive;
+	u->opt = l->opt;
+	snprintf(u->final_root, sizeof u->final_root, "%s/root", entry);
+	char p[4400];
+	snprintf(p, sizeof p, "%s/root", tmp);
+	int ok = mkdir(p, 0755) == 0;
+	u->rootfd = ok ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	snprintf(p, sizeof p, "%s/table", tmp);
+	int rc = u->rootfd >= 0 ? fb_table_create(p, FB_TABLE_DEFAULT_CAPACITY, &u->t) : -errno;
+	if (rc < 0) {
+		warnx_("%s: %s", tmp, strerror(-rc));
+		ok = 0;
+	}
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ok && fchdir(u->rootfd) < 0)
+		ok = 0;
+	if (ok)
+		ok = extract(u) == 0;
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0)
+			ok = 0;
+		close(cwd);
+	}
+	if (ok) {
+		struct fb_err err = { { 0 } };
+		snprintf(p, sizeof p, "%s/records.db", tmp);
+		if (fb_store_save(p, u->t, &err) < 0) {
+			warnx_("%s", err.msg);
+			ok = 0;
+		}
+		snprintf(p, sizeof p, "%s/source", tmp);
+		FILE *f = fopen(p, "we");
+		if (f) {
+			fprintf(f, "%s\n%ld records\n", l->archive, u->records);
+			fclose(f);
+		}
+	}
+	if (u->t)
+		fb_table_detach(u->t);
+	snprintf(p, sizeof p, "%s/table", tmp);
+	unlink(p);
+	if (u->rootfd >= 0)
+		close(u->rootfd);
+	free(u);
+	if (ok && rename(tmp, entry) < 0) {
+		/* Another fakebuild unpacked it meanwhile: use that one. */
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			warnx_("%s: %s", entry, strerror(errno));
+			ok = 0;
+		}
+		fb_remove_tree(AT_FDCWD, tmp);
+	}
+	if (!ok) {
+		fb_remove_tree(AT_FDCWD, tmp);
+		warnx_("--root %s: nothing was cached", l->opt);
+		return -1;
+	}
+	if (!use_entry(l, entry)) {
+		warnx_("%s: %s", entry, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,646 @@
+/*
+ * walk.c - what a build root leaves: records merged back into the user's
+ * database, --keep, --changes; and the removal of scratch directories.
+ *
+ * All of it runs in fakebuild, outside the namespaces, after pid 1 and
+ * with it every process of the build are gone: nothing the build runs can
+ * race these walks.  A changed tree is walked on the host (the upper
+ * directory, or a writable --bind source, through descriptors opened
+ * before the build), and the same path is looked up in the overlay as the
+ * build saw it (its mount, held open by a descriptor; the namespace and
+ * whatever the build mounted on top are gone).  Each file then has two
+ * identities: the real inode (what plain fakebuild sessions will look up)
+ * and the one the build's records are keyed by (db/view.h's map of the
+ * overlay: the lower inode for a file copied up).
+ *
+ * Trust: the build could write any record into the root's table.  Only
+ * records of files found in a kept tree are copied to the user's table,
+ * re-keyed to those files' real inodes: a build cannot forge the owner of
+ * a file it was not given to change.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <uthash.h>
+
+#include "fakebuild.h"
+#include "root.h"
+#include "view.h"
+#include "xblob.h"
+
+#define FB_VIEW_STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
+
+int fb_remove_tree(int at, const char *name)
+{
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM && errno != EACCES)
+		return -errno;
+	/* Overlayfs leaves its work directory mode 000; a build may leave
+	 * others so: make each writable before emptying it. */
+	fchmodat(at, name, 0700, 0);
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		int r = fb_remove_tree(dirfd(d), e->d_name);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	closedir(d);
+	if (unlinkat(at, name, AT_REMOVEDIR) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* ---- walking a changed tree ----------------------------------------------- */
+
+enum walk_mode { W_SEED, W_MERGE, W_KEEP, W_CHANGES };
+
+struct hardlink {
+	uint64_t dev, ino;
+	char *path;
+	UT_hash_handle hh;
+};
+
+struct walker {
+	enum walk_mode mode;
+	struct fb_table *rt, *ut;	/* the root's table, the user's */
+	dev_t ovl_dev;			/* the overlay seen through ovl descriptors */
+	const int *lower;		/* --changes: the layers under it (top first) */
+	int nlower;
+	struct archive *a;		/* --keep */
+	struct hardlink *links;
+	FILE *list;			/* --changes */
+	char host[8192];		/* the host path of the directory walked */
+	char inside[8192];		/* its path inside the root, "" for / */
+	size_t base;			/* --changes: where the walked tree starts in inside[] */
+	int failed;
+	unsigned char blob[65536];
+};
+
+static const char *opaque_name = "user.overlay.opaque";
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in directory FD, sorted (an archive's order should not depend on the disk's). */
+static char **names_of(int fd, size_t *n)
+{
+	int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return NULL;
+	}
+	size_t cap = 64, k = 0;
+	char **v = malloc(cap * sizeof *v);
+	struct dirent *e;
+	while (v && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (k == cap) {
+			char **nv = realloc(v, (cap *= 2) * sizeof *v);
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[k++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (v)
+		qsort(v, k, sizeof *v, by_name);
+	*n = k;
+	return v;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Does REL exist in one of the lower layers (a whiteout there: no)? */
+static int in_lower(const struct walker *w, const char *rel)
+{
+	for (int i = 0; i < w->nlower; i++) {
+		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+					.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+		long fd = syscall(SYS_openat2, w->lower[i], rel, &how, sizeof how);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		int wo = fstat((int)fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+		close((int)fd);
+		return !wo;
+	}
+	return 0;
+}
+
+static int is_whiteout(const struct statx *x)
+{
+	return S_ISCHR(x->stx_mode) && x->stx_rdev_major == 0 && x->stx_rdev_minor == 0;
+}
+
+static void join(char *out, size_t len, const char *dir, const char *name)
+{
+	snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* The fake attributes of the file the build saw as VIEW (its statx), and its blob. */
+static long view_of(struct walker *w, const struct statx *view, struct fb_attr *a, int *found)
+{
+	struct fb_ident id;
+	fb_ident_from_statx(&id, view);
+	long n = fb_table_get_xattrs(w->rt, &id, a, found, w->blob, sizeof w->blob);
+	if (!*found) {
+		fb_view(NULL, view, 0, a);
+		return 0;
+	}
+	return n > (long)sizeof w->blob ? -1 : n;
+}
+
+static void merge(struct walker *w, const char *name, const struct statx *real, const struct statx *view)
+{
+	struct fb_attr a;
+	int found;
+	long blen = view_of(w, view, &a, &found);
+	if (!found)
+		return;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, real);
+	char hint[8400];
+	join(hint, sizeof hint, w->host, name);
+	int rc = blen > 0 ? fb_table_put_xattrs(w->ut, &id, &a, w->blob, (size_t)blen, hint)
+			  : fb_table_put(w->ut, &id, &a, hint);
+	if (rc < 0) {
+		warnx_("%s: cannot record its owner in your database: %s", hint, strerror(-rc));
+		w->failed = 1;
+	}
+}
+
+/* A reused --upper: its records, from the user's table, keyed as the overlay shows the files. */
+static void seed_one(struct walker *w, const char *name, const struct statx *real, const struct statx *view)
+{
+	struct fb_ident id, vid;
+	fb_ident_from_statx(&id, real);
+	fb_ident_from_statx(&vid, view);
+	if (id.dev == vid.dev && id.ino == vid.ino)
+		return;		/* the same key: seeded by path already */
+	struct fb_attr a;
+	int found;
+	long blen = fb_table_get_xattrs(w->ut, &id, &a, &found, w->blob, sizeof w->blob);
+	if (!found || blen > (long)sizeof w->blob)
+		return;
+	char hint[8400];
+	join(hint, sizeof hint, w->host, name);
+	fb_table_put_xattrs(w->rt, &vid, &a, blen > 0 ? w->blob : NULL, blen > 0 ? (size_t)blen : 0, hint);
+}
+
+static void list(struct walker *w, char what, const char *name, int dir)
+{
+	fprintf(w->list, "%c %s/%s%s\n", what, w->inside, name, dir ? "/" : "");
+}
+
+/* The xattrs of a record's blob, into an archive entry. */
+struct blob_ctx {
+	struct archive_entry *e;
+	const void *blob;
+	size_t len;
+};
+
+static void blob_xattr(const char *name, size_t nlen, void *arg)
+{
+	struct blob_ctx *c = arg;
+	char n[512];
+	const void *val;
+	size_t vlen;
+	if (nlen >= sizeof n)
+		return;
+	memcpy(n, name, nlen);
+	n[nlen] = 0;
+	if (fb_xblob_get(c->blob, c->len, n, &val, &vlen) == 1)
+		archive_entry_xattr_add_entry(c->e, n, val, vlen);
+}
+
+static void blob_xattrs(struct archive_entry *e, const void *blob, size_t len)
+{
+	struct blob_ctx c = { e, blob, len };
+	fb_xblob_names(blob, len, blob_xattr, &c);
+}
+
+static int keep_one(struct walker *w, int dirfd, const char *name, const struct statx *real,
+		    const struct statx *view)
+{
+	char path[8400];
+	snprintf(path, sizeof path, ".%s/%s", w->inside, name);
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
+		return -1;
+	if (is_whiteout(real)) {
+		char wh[8400];
+		snprintf(wh, sizeof wh, ".%s/.wh.%s", w->inside, name);
+		archive_entry_set_pathname(e, wh);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, 0);
+		int rc = archive_write_header(w->a, e);
+		archive_entry_free(e);
+		return rc < ARCHIVE_WARN ? -1 : 0;
+	}
+	struct fb_attr a;
+	int found;
+	long blen = view_of(w, view ? view : real, &a, &found);
+	if (blen < 0)
+		blen = 0;
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_uid(e, a.uid);
+	archive_entry_set_gid(e, a.gid);
+	archive_entry_set_mode(e, a.mode);
+	archive_entry_set_mtime(e, real->stx_mtime.tv_sec, real->stx_mtime.tv_nsec);
+	if (S_ISCHR(a.mode) || S_ISBLK(a.mode))
+		archive_entry_set_rdev(e, a.rdev);
+	if (blen > 0)
+		blob_xattrs(e, w->blob, (size_t)blen);
+	int fd = -1;
+	if (S_ISREG(real->stx_mode) && !S_ISCHR(a.mode) && !S_ISBLK(a.mode)) {
+		if (real->stx_nlink > 1) {
+			struct hardlink *h, key = { .dev = makedev(real->stx_dev_major, real->stx_dev_minor),
+						    .ino = real->stx_ino };
+			HASH_FIND(hh, w->links, &key.dev, 2 * sizeof(uint64_t), h);
+			if (h) {
+				archive_entry_set_hardlink(e, h->path);
+				archive_entry_set_size(e, 0);
+				goto write;
+			}
+			h = calloc(1, sizeof *h);
+			if (h && (h->path = strdup(path))) {
+				h->dev = key.dev;
+				h->ino = key.ino;
+				HASH_ADD(hh, w->links, dev, 2 * sizeof(uint64_t), h);
+			}
+		}
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			warnx_("--keep: %s: %s", path + 1, strerror(errno));
+			archive_entry_free(e);
+			return -1;
+		}
+		archive_entry_set_size(e, (la_int64_t)real->stx_size);
+	} else if (S_ISLNK(real->stx_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
+		if (n < 0) {
+			archive_entry_free(e);
+			return -1;
+		}
+		target[n] = 0;
+		archive_entry_set_symlink(e, target);
+	} else {
+		archive_entry_set_size(e, 0);
+	}
+	/* user.* xattrs are real; overlayfs' own are not the build's. */
+	char names[65536];
+	ssize_t nl = S_ISLNK(real->stx_mode) ? 0 : (fd >= 0 ? flistxattr(fd, names, sizeof names) : 0);
+	for (ssize_t off = 0; off < nl; off += (ssize_t)strlen(names + off) + 1) {
+		const char *xn = names + off;
+		if (strncmp(xn, "user.", 5) != 0 || strncmp(xn, "user.overlay.", 13) == 0)
+			continue;
+		char v[65536];
+		ssize_t vl = fgetxattr(fd, xn, v, sizeof v);
+		if (vl >= 0)
+			archive_entry_xattr_add_entry(e, xn, v, (size_t)vl);
+	}
+write:;
+	int rc = archive_write_header(w->a, e);
+	for (la_int64_t left = archive_entry_size(e); rc >= ARCHIVE_WARN && fd >= 0 && left > 0;) {
+		char buf[65536];
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0) {
+			rc = ARCHIVE_FATAL;
+			break;
+		}
+		if (archive_write_data(w->a, buf, (size_t)n) < 0)
+			rc = ARCHIVE_FATAL;
+		left -= n;
+	}
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	if (rc < ARCHIVE_WARN) {
+		warnx_("--keep: %s: %s", path + 1, archive_error_string(w->a));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Walk directory UP (the host's side: an upper directory or a --bind
+ * source) with OVL (the same directory in the overlay, or -1: the same
+ * files).
+ */
+static void walk_dir(struct walker *w, int up, int ovl)
+{
+	size_t n = 0;
+	char **names = names_of(up, &n);
+	if (!names) {
+		warnx_("%s: cannot read: %s", w->host[0] ? w->host : "/", strerror(errno));
+		w->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < n && !(w->failed && w->mode == W_KEEP); i++) {
+		const char *name = names[i];
+		struct statx real, view;
+		if (statx(up, name, AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, &real) < 0)
+			continue;
+		const struct statx *vp = &real;
+		int have_view = 1;
+		if (ovl >= 0) {
+			have_view = statx(ovl, name, AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, &view) == 0 &&
+				    makedev(view.stx_dev_major, view.stx_dev_minor) == w->ovl_dev;
+			vp = have_view ? &view : NULL;
+		}
+		int dir = S_ISDIR(real.stx_mode);
+		char rel[8400];	/* relative to the top of the walk, for the lower layers */
+		const char *in = w->inside + w->base;
+		snprintf(rel, sizeof rel, "%s%s%s", in[0] ? in + 1 : "", in[0] ? "/" : "", name);
+		switch (w->mode) {
+		case W_SEED:
+			if (have_view && !is_whiteout(&real))
+				seed_one(w, name, &real, vp);
+			break;
+		case W_MERGE:
+			if (have_view && !is_whiteout(&real))
+				merge(w, name, &real, vp);
+			break;
+		case W_KEEP:
+			if (keep_one(w, up, name, &real, vp) < 0)
+				w->failed = 1;
+			break;
+		case W_CHANGES:
+			if (is_whiteout(&real))
+				list(w, 'D', name, 0);
+			else if (!in_lower(w, rel))
+				list(w, 'A', name, dir);
+			else if (!dir)
+				list(w, 'M', name, 0);
+			break;
+		}
+		if (!dir)
+			continue;
+		int sub = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int osub = -1;
+		if (ovl >= 0 && have_view) {
+			/* In the overlay, never across a mount (there are none left, but
+			 * the check is cheap): a bind of another tree must not lend its
+			 * records to this one. */
+			osub = openat(ovl, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat st;
+			if (osub >= 0 && (fstat(osub, &st) < 0 || st.st_dev != w->ovl_dev)) {
+				close(osub);	/* not the overlay: the walk stays in it */
+				osub = -1;
+			}
+		}
+		if (sub < 0) {
+			warnx_("%s/%s: cannot read: %s", w->host, name, strerror(errno));
+			w->failed = 1;
+		} else {
+			if (w->mode == W_KEEP) {
+				char v[8];
+				ssize_t vl = fgetxattr(sub, opaque_name, v, sizeof v);
+				if (vl == 1 && v[0] == 'y') {
+					char opq[8400];
+					snprintf(opq, sizeof opq, ".%s/%s/.wh..wh..opq", w->inside, name);
+					struct archive_entry *e = archive_entry_new();
+					archive_entry_set_pathname(e, opq);
+					archive_entry_set_filetype(e, AE_IFREG);
+					archive_entry_set_perm(e, 0644);
+					archive_entry_set_size(e, 0);
+					if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+						w->failed = 1;
+					archive_entry_free(e);
+				}
+			}
+			size_t hl = strlen(w->host), il = strlen(w->inside);
+			snprintf(w->host + hl, sizeof w->host - hl, "/%s", name);
+			snprintf(w->inside + il, sizeof w->inside - il, "/%s", name);
+			walk_dir(w, sub, osub);
+			w->host[hl] = 0;
+			w->inside[il] = 0;
+			close(sub);
+		}
+		if (osub >= 0)
+			close(osub);
+	}
+	free_names(names, n);
+}
+
+/* ---- the entry points ------------------------------------------------------ */
+
+static int open_dir(int pathfd)
+{
+	return openat(pathfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int fb_walk_seed_upper(struct fb_root *r, struct fb_table *rt, struct fb_table *ut)
+{
+	struct walker *w = calloc(1, sizeof *w);
+	if (!w)
+		return -1;
+	*w = (struct walker){ .mode = W_SEED, .rt = rt, .ut = ut, .ovl_dev = r->ovl_dev };
+	snprintf(w->host, sizeof w->host, "%s", r->upper_path);
+	int up = open_dir(r->upper_fd);
+	if (up >= 0) {
+		walk_dir(w, up, r->ovl_fd);
+		close(up);
+	}
+	free(w);
+	return 0;
+}
+
+/* Records of the files in the kept trees, into the user's table. */
+static void merge_kept(struct fb_root *r, struct walker *w)
+{
+	w->mode = W_MERGE;
+	if (r->upper_path[0]) {
+		int up = open_dir(r->upper_fd);
+		snprintf(w->host, sizeof w->host, "%s", r->upper_path);
+		w->ovl_dev = r->ovl_dev;
+		if (up >= 0) {
+			walk_dir(w, up, r->ovl_fd);
+			close(up);
+		}
+	}
+	for (int i = 0; i < r->nm; i++) {
+		struct fb_mount *m = &r->m[i];
+		if (m->kind != FB_BIND)
+			continue;
+		if (!m->is_dir) {
+			/* One file: its own record (the walk takes a directory). */
+			struct statx x;
+			if (statx(m->fd, "", AT_EMPTY_PATH, FB_VIEW_STATX_MASK, &x) == 0) {
+				char *slash = strrchr(m->src, '/');
+				snprintf(w->host, sizeof w->host, "%.*s", (int)(slash - m->src), m->src);
+				merge(w, slash + 1, &x, &x);
+			}
+			continue;
+		}
+		int d = open_dir(m->fd);
+		snprintf(w->host, sizeof w->host, "%s", strcmp(m->src, "/") ? m->src : "");
+		if (d >= 0) {
+			walk_dir(w, d, -1);
+			close(d);
+		}
+	}
+}
+
+static void changes(struct fb_root *r, struct walker *w, FILE *f)
+{
+	w->mode = W_CHANGES;
+	w->list = f;
+	if (!r->host) {
+		int lower[FB_ROOT_LAYERS];
+		for (int i = 0; i < r->nlayers; i++)
+			lower[i] = r->layer[r->nlayers - 1 - i].fd;
+		w->lower = lower;
+		w->nlower = r->nlayers;
+		w->inside[0] = 0;
+		w->base = 0;
+		int up = open_dir(r->upper_fd);
+		if (up >= 0) {
+			walk_dir(w, up, -1);
+			close(up);
+		}
+	}
+	for (int i = 0; i < r->nm; i++) {
+		struct fb_mount *m = &r->m[i];
+		if (m->kind != FB_OVERLAY)
+			continue;
+		w->lower = &m->fd;
+		w->nlower = 1;
+		snprintf(w->inside, sizeof w->inside, "%s", m->dst);
+		w->base = strlen(w->inside);
+		int up = open_dir(m->upper_fd);
+		if (up >= 0) {
+			walk_dir(w, up, -1);
+			close(up);
+		}
+	}
+	w->lower = NULL;
+	w->nlower = 0;
+}
+
+static int keep(struct fb_root *r, struct walker *w)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", r->keep, (int)getpid());
+	w->mode = W_KEEP;
+	w->a = archive_write_new();
+	if (!w->a || archive_write_set_format_filter_by_ext(w->a, r->keep) != ARCHIVE_OK ||
+	    archive_write_open_filename(w->a, tmp) != ARCHIVE_OK) {
+		warnx_("--keep %s: %s", r->keep, w->a ? archive_error_string(w->a) : "out of memory");
+		archive_write_free(w->a);
+		return -1;
+	}
+	if (!r->host) {
+		w->inside[0] = 0;
+		w->ovl_dev = r->ovl_dev;
+		int up = open_dir(r->upper_fd);
+		if (up >= 0) {
+			walk_dir(w, up, r->ovl_fd);
+			close(up);
+		}
+	}
+	/* An --overlay's directory is not part of the base: what it holds at
+	 * the end goes into the layer whole (not as changes to SRC, which
+	 * the layer will not be stacked on), read through the overlay. */
+	for (int i = 0; i < r->nm && !w->failed; i++) {
+		struct fb_mount *m = &r->m[i];
+		if (m->kind != FB_OVERLAY)
+			continue;
+		snprintf(w->inside, sizeof w->inside, "%s", m->dst);
+		int d = openat(m->ovl_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d >= 0) {
+			walk_dir(w, d, -1);
+			close(d);
+		}
+	}
+	int rc = archive_write_close(w->a) == ARCHIVE_OK ? 0 : -1;
+	if (rc < 0 && !w->failed)
+		warnx_("--keep %s: %s", r->keep, archive_error_string(w->a));
+	archive_write_free(w->a);
+	struct hardlink *h, *t;
+	HASH_ITER(hh, w->links, h, t) {
+		HASH_DEL(w->links, h);
+		free(h->path);
+		free(h);
+	}
+	if (rc == 0 && !w->failed && rename(tmp, r->keep) == 0)
+		return 0;
+	if (rc == 0 && !w->failed)
+		warnx_("--keep %s: %s", r->keep, strerror(errno));
+	unlink(tmp);
+	return -1;
+}
+
+int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status)
+{
+	struct walker *w = calloc(1, sizeof *w);
+	if (!w)
+		return -1;
+	w->rt = rt;
+	w->ut = ut;
+	int rc = 0;
+	if (ut)
+		merge_kept(r, w);
+	if (w->failed)
+		rc = -1;
+	if (r->changes) {
+		FILE *f = strcmp(r->changes, "-") == 0 ? stdout : fopen(r->changes, "we");
+		if (!f) {
+			warnx_("--changes %s: %s", r->changes, strerror(errno));
+			rc = -1;
+		} else {
+			w->failed = 0;
+			changes(r, w, f);
+			if ((f == stdout ? fflush(f) : fclose(f)) != 0 || w->failed) {
+				warnx_("--changes %s: %s", r->changes, w->failed ? "incomplete" : strerror(errno));
+				rc = -1;
+			}
+		}
+	}
+	if (r->keep && status != 0) {
+		warnx_("--keep %s: not written: the command failed (exit status %d)", r->keep, status);
+	} else if (r->keep) {
+		w->failed = 0;
+		if (keep(r, w) < 0)
+			rc = -1;
+	}
+	free(w);
+	return rc;
+}

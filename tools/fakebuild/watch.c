@@ -1,0 +1,137 @@
+/*
+ * watch.c - the watcher: a small process that removes a build root's
+ * scratch directories if fakebuild itself is killed (SIGKILL leaves it no
+ * chance to clean up).
+ *
+ * fakebuild tells it, over a pipe only fakebuild holds, which paths to
+ * remove and which process (pid 1 of the root) to wait for.  On a normal
+ * end fakebuild cleans up itself and says so; the watcher then exits.
+ * If the pipe closes without that, fakebuild died: its pid 1 dies with it
+ * (PR_SET_PDEATHSIG), the kernel ends the namespace and its mounts, and
+ * once pid 1 is gone the watcher removes the paths.  It runs in a session
+ * of its own, holds no terminal or output, and ignores the signals a
+ * terminal or a group kill would send.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fakebuild.h"
+#include "root.h"
+
+#define WATCH_PATHS 8
+
+static void put(int w, char tag, const char *s)
+{
+	char buf[4200];
+	int n = snprintf(buf, sizeof buf, "%c%s", tag, s);
+	if (w < 0 || n < 0 || (size_t)n >= sizeof buf)
+		return;
+	/* One write of at most PIPE_BUF bytes is atomic; paths are shorter. */
+	ssize_t r = write(w, buf, (size_t)n + 1);
+	(void)r;
+}
+
+void fb_watch_add(int w, const char *path)
+{
+	put(w, '+', path);
+}
+
+void fb_watch_pid(int w, pid_t pid)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%d", (int)pid);
+	put(w, 'p', b);
+}
+
+void fb_watch_done(int w)
+{
+	if (w < 0)
+		return;
+	put(w, '.', "");
+	close(w);
+}
+
+/* Wait until PID has exited (it is not our child: a pidfd tells). */
+static void wait_gone(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;		/* already gone */
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	close(fd);
+}
+
+__attribute__((noreturn)) static void watcher(int rd)
+{
+	char *paths[WATCH_PATHS];
+	int n = 0, done = 0;
+	pid_t pid = 0;
+	char buf[4200 * 2];
+	size_t have = 0;
+	for (;;) {
+		ssize_t got = read(rd, buf + have, sizeof buf - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		char *p = buf, *end;
+		while ((end = memchr(p, 0, have - (size_t)(p - buf)))) {
+			if (*p == '+' && n < WATCH_PATHS)
+				paths[n++] = strdup(p + 1);
+			else if (*p == 'p')
+				pid = (pid_t)atoi(p + 1);
+			else if (*p == '.')
+				done = 1;
+			p = end + 1;
+		}
+		have -= (size_t)(p - buf);
+		memmove(buf, p, have);
+	}
+	if (!done) {
+		if (pid > 0)
+			wait_gone(pid);
+		for (int i = 0; i < n; i++)
+			if (paths[i])
+				fb_remove_tree(AT_FDCWD, paths[i]);
+	}
+	_exit(0);
+}
+
+int fb_watch_start(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		setsid();
+		const int ign[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
+		for (size_t i = 0; i < sizeof ign / sizeof ign[0]; i++)
+			signal(ign[i], SIG_IGN);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3; fd++)
+			if (null >= 0)
+				dup2(null, fd);
+		int rd = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+		close_range(3, rd - 1, 0);
+		close_range((unsigned)rd + 1, ~0u, 0);
+		if (chdir("/") < 0)
+			_exit(1);
+		watcher(rd);
+	}
+	close(p[0]);
+	return p[1];
+}

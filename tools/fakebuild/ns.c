@@ -827,6 +827,8 @@ static int reopen(const char *path, int old, int dir)
 {
 	int fd = open(path, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
 	struct stat a, b;
+	if (fd >= 0 && old < 0)
+		return fd;	/* made by fakebuild after the clone (--upper) */
 	if (fd < 0 || fstat(fd, &a) < 0 || fstat(old, &b) < 0)
 		ns_die("%s: %s", path, strerror(errno));
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
@@ -842,10 +844,10 @@ static void reopen_all(struct fb_root *r)
 			r->layer[i].fd = reopen(r->layer[i].path, r->layer[i].fd, 1);
 	for (int i = 0; i < r->nm; i++)
 		r->m[i].fd = reopen(r->m[i].src, r->m[i].fd, r->m[i].is_dir);
-	if (r->upper_path[0])
-		r->upper_fd = reopen(r->upper_path, r->upper_fd, 1);
-	if (r->work_path[0])
-		r->work_fd = reopen(r->work_path, r->work_fd, 1);
+	if (r->upper_path[0]) {
+		r->upper_fd = reopen(r->upper_path, -1, 1);
+		r->work_fd = reopen(r->work_path, -1, 1);
+	}
 }
 
 static int mkdir_open(int dirfd, const char *name, mode_t mode)

@@ -194,22 +194,37 @@ static void check_mounts(struct fb_root *r)
 static void check_outputs(struct fb_root *r)
 {
 	if (r->upper) {
-		if (mkdir(r->upper, 0755) < 0 && errno != EEXIST)
-			die("--upper %s: %s", r->upper, strerror(errno));
+		/* Made after the namespaces are known to work: an error before
+		 * that leaves nothing behind. */
 		struct stat st;
-		if (!realpath(r->upper, r->upper_path) || stat(r->upper_path, &st) < 0)
+		if (stat(r->upper, &st) < 0) {
+			char dir[4096], abs[PATH_MAX];
+			snprintf(dir, sizeof dir, "%s", r->upper);
+			char *slash = strrchr(dir, '/');
+			const char *base = slash ? slash + 1 : dir;
+			const char *parent = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
+			if (errno != ENOENT || !*base || !realpath(parent, abs) ||
+			    snprintf(r->upper_path, sizeof r->upper_path, "%s/%s", strcmp(abs, "/") ? abs : "",
+				     base) >= (int)sizeof r->upper_path)
+				die("--upper %s: %s", r->upper, strerror(errno));
+			r->upper_create = 1;
+		} else if (!realpath(r->upper, r->upper_path)) {
 			die("--upper %s: %s", r->upper, strerror(errno));
-		if (!S_ISDIR(st.st_mode))
+		} else if (!S_ISDIR(st.st_mode)) {
 			die("--upper %s: not a directory", r->upper);
-		if (st.st_uid != getuid())
+		} else if (st.st_uid != getuid()) {
 			die("--upper %s: owned by uid %u, not by you", r->upper, (unsigned)st.st_uid);
+		}
 		for (int i = 0; i < r->nlayers; i++)
 			if (r->layer[i].fd >= 0 && (is_under(r->upper_path, r->layer[i].path) ||
 						    is_under(r->layer[i].path, r->upper_path)))
 				die("--upper %s: overlaps the base %s", r->upper, r->layer[i].opt);
-		r->upper_fd = open(r->upper_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (r->upper_fd < 0)
-			die("--upper %s: %s", r->upper, strerror(errno));
+		/* Its work directory, which overlayfs wants on the same
+		 * filesystem and not inside it: beside it, made with it. */
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s", r->upper_path);
+		*strrchr(parent, '/') = 0;
+		snprintf(r->work_path, sizeof r->work_path, "%s/.fakebuild-work.%d", parent, (int)getpid());
 	}
 	if (r->keep) {
 		struct archive *a = archive_write_new();
@@ -219,8 +234,9 @@ static void check_outputs(struct fb_root *r)
 			die("--keep %s: not a name of an archive fakebuild can write "
 			    "(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .tar.bz2, .cpio, ...)", r->keep);
 	}
-	for (const char *const *o = (const char *const[]){ r->keep, r->changes, NULL }; *o; o++) {
-		if (strcmp(*o, "-") == 0)
+	const char *outs[] = { r->keep, r->changes };
+	for (const char *const *o = outs; o < outs + 2; o++) {
+		if (!*o || strcmp(*o, "-") == 0)
 			continue;
 		char dir[4096];
 		snprintf(dir, sizeof dir, "%s", *o);
@@ -443,23 +459,29 @@ static void probe(void)
 /* ---- on disk -------------------------------------------------------------- */
 
 /*
- * --upper DIR: overlayfs needs a work directory on DIR's filesystem, not
- * inside DIR: a temporary one beside it, which the watcher removes if we
- * are killed.  (Everything else of a root is in a tmpfs of its namespace.)
+ * --upper DIR (made now if missing) and its work directory beside it,
+ * which the watcher removes if we are killed.  (Everything else of a
+ * root is in a tmpfs of its namespace.)
  */
-static void upper_work(struct fb_root *r, int w)
+static int upper_dirs(struct fb_root *r, int w)
 {
-	char parent[4096];
-	snprintf(parent, sizeof parent, "%s", r->upper_path);
-	char *slash = strrchr(parent, '/');
-	*slash = 0;
-	snprintf(r->work_path, sizeof r->work_path, "%s/.fakebuild-work.XXXXXX", parent);
-	if (!mkdtemp(r->work_path))
-		die("--upper %s: cannot make a work directory beside it: %s", r->upper, strerror(errno));
+	if (r->upper_create && mkdir(r->upper_path, 0755) < 0 && errno != EEXIST) {
+		warnx_("--upper %s: %s", r->upper, strerror(errno));
+		return -1;
+	}
 	fb_watch_add(w, r->work_path);
-	r->work_fd = open(r->work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (r->work_fd < 0)
-		die("%s: %s", r->work_path, strerror(errno));
+	if (mkdir(r->work_path, 0700) < 0) {
+		warnx_("--upper %s: cannot make a work directory beside it: %s: %s", r->upper,
+		       r->work_path, strerror(errno));
+		r->work_path[0] = 0;
+		return -1;
+	}
+	r->upper_fd = open(r->upper_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->upper_fd < 0) {
+		warnx_("--upper %s: %s", r->upper, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void remove_work(struct fb_root *r)
@@ -560,12 +582,6 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	if (!r->host && !fb_looks_like_root(r->layer[0].fd))
 		die("--root %s: not a root: no usr, bin or etc directory in it", r->layer[0].opt);
 
-	if (r->upper) {
-		if (w < 0)
-			w = fb_watch_start();
-		upper_work(r, w);
-	}
-
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("socketpair: %s", strerror(errno));
@@ -574,7 +590,6 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		int e = errno;
-		remove_work(r);
 		fb_watch_done(w);
 		userns_refused(e);
 	}
@@ -586,12 +601,22 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	/* The namespaces exist: now the database, if the root needs it. */
 	struct fb_err err = { { 0 } };
 	struct fb_session *s = NULL;
-	if (needs_user_db(r) && fb_session_join(r->db, 0, &s, &err) < 0) {
+	int ok = !needs_user_db(r) || fb_session_join(r->db, 0, &s, &err) == 0;
+	if (!ok)
+		warnx_("%s", err.msg);
+	if (ok && r->upper) {
+		if (w < 0)
+			w = fb_watch_start();
+		ok = upper_dirs(r, w) == 0;
+	}
+	if (!ok) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		remove_work(r);
 		fb_watch_done(w);
-		die("%s", err.msg);
+		if (s)
+			fb_session_leave(s, &err);
+		return 1;
 	}
 	fb_watch_pid(w, pid);
 	child_pid = pid;

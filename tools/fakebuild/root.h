@@ -80,6 +80,7 @@ struct fb_root {
 	char cache[4096];	/* $XDG_CACHE_HOME/fakebuild */
 	int scratch_fd;		/* pid 1: the namespace's scratch tmpfs */
 	char upper_path[4096];	/* --upper DIR, absolute */
+	int upper_create;	/* it does not exist yet */
 	int upper_fd;		/* the root overlay's upper (scratch or --upper) */
 	char work_path[4200];	/* --upper's work directory (temporary, beside it) */
 	int work_fd;

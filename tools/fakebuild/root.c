@@ -31,16 +31,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <archive.h>
-
+#include "archive_dl.h"
 #include "fakebuild.h"
 #include "root.h"
 #include "store.h"
 #include "view.h"
 
+/* R is zeroed static storage: no memset, whose half a megabyte of page
+ * faults every plain session would pay. */
 void fb_root_init(struct fb_root *r)
 {
-	memset(r, 0, sizeof *r);
 	r->scratch_fd = r->upper_fd = r->work_fd = r->skel_fd = -1;
 	r->lib_fd[0] = r->lib_fd[1] = -1;
 	r->ovl_fd = -1;
@@ -227,6 +227,7 @@ static void check_outputs(struct fb_root *r)
 		snprintf(r->work_path, sizeof r->work_path, "%s/.fakebuild-work.%d", parent, (int)getpid());
 	}
 	if (r->keep) {
+		fb_archive_load();
 		struct archive *a = archive_write_new();
 		int ok = a && archive_write_set_format_filter_by_ext(a, r->keep) == ARCHIVE_OK;
 		archive_write_free(a);

@@ -95,6 +95,7 @@ struct fb_root {
 };
 
 /* root.c */
+/* R must be zeroed (static) storage. */
 void fb_root_init(struct fb_root *r);
 /* One of the root options of main.c (OPT is its long name); dies on a bad value. */
 void fb_root_option(struct fb_root *r, const char *opt, const char *arg);

@@ -32,9 +32,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
+#include "archive_dl.h"
 #include "fakebuild.h"
 #include "root.h"
 #include "store.h"
@@ -362,6 +361,7 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 	if (!r->quiet)
 		warnx_("unpacking %s into the cache (once)", l->archive);
 
+	fb_archive_load();
 	struct unpack *u = calloc(1, sizeof *u);
 	if (!u)
 		die("out of memory");

@@ -31,10 +31,9 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <uthash.h>
 
+#include "archive_dl.h"
 #include "fakebuild.h"
 #include "root.h"
 #include "view.h"

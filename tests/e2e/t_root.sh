@@ -423,6 +423,9 @@ test_root_bad_bases_and_options_are_refused() {
 	check "--bind $PWD/missing: No such file or directory" --root / --bind "$PWD/missing"
 	check "not a name of an archive" --root up --keep out.nosuch
 	check "need --root BASE" --bind "$PWD/up"
+	check "cannot be combined with -i" --root / -s x.db
+	assert_status 1 fb sh -c '"$0" --root / -- true' "$FAKEBUILD" 2> err
+	assert_contains err "cannot run inside a fakebuild session"
 	check "the destination after ':' must be an absolute path" --root / --bind "$PWD/up:rel"
 	[ -z "$(ls -A up)" ] || fail "something was written"
 	assert_nothing_left

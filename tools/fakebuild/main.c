@@ -465,8 +465,8 @@ int main(int argc, char **argv)
 	if (!rooted && (root.nm || root.upper || root.keep || root.changes || root.net || root.nlim))
 		die("--bind, --ro-bind, --overlay, --upper, --keep, --changes, --net and --limit "
 		    "need --root BASE");
-	if (rooted && mode != 0)
-		die("--root cannot be combined with --export, --check or --gc");
+	if (rooted && (mode != 0 || loadfile || savefile))
+		die("--root cannot be combined with -i, -s, --export, --check or --gc");
 	if ((passwd || group || sysroot) && mode != 0)
 		die("--passwd, --group and --sysroot apply to a command, not to --export, --check or --gc");
 	/* Inside a root, names come from the root's own etc/passwd and etc/group. */

@@ -147,6 +147,11 @@ static void check_layers(struct fb_root *r)
 			if (l->fd < 0)
 				die("--root %s: %s", l->opt, strerror(errno));
 			l->dev = st.st_dev;
+			/* Only the user is mapped inside: others' files stay read-only there. */
+			if (st.st_uid != getuid() && !r->quiet)
+				warnx_("warning: --root %s is owned by uid %u: its files are read-only inside "
+				       "the root, even to fake root (give an archive of it, or a copy you own)",
+				       l->opt, (unsigned)st.st_uid);
 		} else if (S_ISREG(st.st_mode)) {
 			snprintf(l->archive, sizeof l->archive, "%s", l->path);
 			l->path[0] = 0;	/* its cache entry, found or made by fb_unpack */

@@ -132,7 +132,13 @@ unix ok" "$out" "with --net"
 
 test_root_daemons_do_not_outlive_the_build() {
 	need_userns
-	fb --root / -- sh -c 'setsid sleep 3071 & (sleep 3072 &) ; echo started' > out 2> err
+	# The command ends only once both daemons run sleep (not a forked sh
+	# yet to exec), so the report can name them on a loaded machine too.
+	fb --root / -- sh -c 'setsid sleep 3071 & (sleep 3072 &)
+		for i in $(seq 200); do
+			[ "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c "^sleep$")" = 2 ] && break
+			sleep 0.05
+		done; echo started' > out 2> err
 	assert_contains out started
 	assert_contains err "ended, still running when the command exited: sleep"
 	assert_nothing_left

@@ -25,6 +25,7 @@
 
 #include "session.h"
 #include "store.h"
+#include "table_impl.h"
 
 struct fb_session {
 	char db[PATH_MAX];
@@ -124,9 +125,30 @@ static const char *table_why(int rc)
 	}
 }
 
-static int attach_leftover(struct fb_session *s, struct fb_err *err)
+/* The layout version written in the table file LIVE (0: unreadable). */
+static unsigned table_version(const char *live)
+{
+	struct { char magic[8]; uint32_t version; } h = { { 0 }, 0 };
+	int fd = open(live, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ssize_t n = pread(fd, &h, sizeof h, 0);
+	close(fd);
+	return n == (ssize_t)sizeof h ? h.version : 0;
+}
+
+/* RUNNING: another session uses the table now (else a killed one left it). */
+static int attach_leftover(struct fb_session *s, int running, struct fb_err *err)
 {
 	int rc = fb_table_attach(s->live, &s->t);
+	if (rc == -EPROTONOSUPPORT)
+		return fb_err_set(err, "%s: %s (table layout %u, this fakebuild reads layout %u): %s",
+				  s->live, table_why(rc), table_version(s->live), FB_TABLE_VERSION,
+				  running ? "a session of that version is running on this database; "
+					    "let it end first, or use another database (-d)" :
+					    "a killed session of that version left it; end it with that "
+					    "version (it saves the changes), or move it away to start "
+					    "from the database alone");
 	if (rc < 0)
 		return fb_err_set(err, "%s: %s (it may hold changes of a killed session: "
 				  "move it away to start from %s alone)", s->live, table_why(rc), s->db);
@@ -158,6 +180,13 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 		s->t = NULL;
 		unlink(tmp);
 		return fb_err_set(err, "%s: %s", s->live, strerror(e));
+	}
+	/* Where this process opens it again for the writer lock (wlock.c). */
+	if ((rc = fb_table_set_path(s->t, s->live)) < 0) {
+		fb_table_detach(s->t);
+		s->t = NULL;
+		unlink(s->live);
+		return fb_err_set(err, "%s: %s", s->live, strerror(-rc));
 	}
 	return 0;
 }
@@ -207,18 +236,18 @@ static int start(struct fb_session *s, struct fb_err *err)
 	if (!alone) {
 		if (!have_live)
 			return fb_err_set(err, "%s: missing while another session is running", s->live);
-		return attach_leftover(s, err);
+		return attach_leftover(s, 1, err);
 	}
 	if (!(s->flags & FB_SESSION_READONLY))
 		remove_temporaries(s);
 	if (s->flags & FB_SESSION_READONLY) {
 		/* --check/--export with nobody running: read the leftover table if any, create nothing. */
-		return have_live ? attach_leftover(s, err) : 0;
+		return have_live ? attach_leftover(s, 0, err) : 0;
 	}
 	if (!have_live)
 		return create_table(s, err);
 	/* A killed session's table: merge it into the database first. */
-	if (attach_leftover(s, err) < 0)
+	if (attach_leftover(s, 0, err) < 0)
 		return -1;
 	return fb_store_save(s->db, s->t, err);
 }

@@ -11,12 +11,16 @@
  *    copy may belong to a reused record, and the lookup starts again.
  *  - A rebuild writes the inactive index and flips `gen`; readers load gen
  *    before and after a lookup and retry when it moved.
- * Writers hold the robust mutex.  A writer killed mid-update leaves at
- * worst a leaked record or arena bytes: every publication is one store.
+ * Writers hold the writer lock (wlock.c).  A writer killed mid-update
+ * leaves at worst a leaked record or arena bytes: every publication is one
+ * store.  The next writer takes the lock over and recounts (wlock below).
+ *
+ * _FILE_OFFSET_BITS: the 32-bit library maps tables past 2 GiB and on
+ * filesystems with 64-bit inode numbers too.
  */
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,20 +89,6 @@ static int map_file(int fd, size_t size, struct fb_table *t)
 	return 0;
 }
 
-static int init_mutex(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t a;
-	int rc = pthread_mutexattr_init(&a);
-	if (rc == 0)
-		rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	if (rc == 0)
-		rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	if (rc == 0)
-		rc = pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-	return -rc;
-}
-
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 {
 	if (capacity < 64 || capacity > 0xfffffff0u)
@@ -124,25 +114,30 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
+	struct stat st;
 	struct fb_table *t = calloc(1, sizeof *t);
+	if (t)
+		fb_wlock_init(t);
 	if (!t)
 		rc = -ENOMEM;
-	else if (ftruncate(fd, (off_t)g.file_size) < 0)
+	else if (ftruncate(fd, (off_t)g.file_size) < 0 || fstat(fd, &st) < 0)
 		rc = -errno;
 	else if (pwrite(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
 		rc = -EIO;
-	else
+	else if ((rc = fb_table_set_path(t, path)) == 0)
 		rc = map_file(fd, g.file_size, t);
-	if (rc == 0)
-		rc = init_mutex(&t->h->lock);
 	close(fd);
 	if (rc < 0) {
 		if (t && t->base)
 			munmap(t->base, t->size);
+		if (t)
+			fb_wlock_fini(t);
 		free(t);
 		unlink(path);
 		return rc;
 	}
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
 	t->h->arena_next = 8;	/* offset 0 means "none" */
 	*out = t;
 	return 0;
@@ -171,7 +166,7 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 	int rc = 0;
 	if (memcmp(g.magic, FB_TABLE_MAGIC, 7) != 0)
 		rc = -EPROTO;
-	else if (g.version != FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7])
+	else if (g.version != FB_TABLE_VERSION || g.magic[7] != FB_TABLE_MAGIC[7] || g.incompat)
 		rc = -EPROTONOSUPPORT;
 	else if (g.hdr_size != FB_TABLE_HDR_SIZE || g.geom_check != fb_table_geom_check(&g) ||
 		 (uint64_t)st.st_size < g.file_size || g.nslots & (g.nslots - 1) ||
@@ -190,6 +185,9 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 	t->index = (uint32_t *)(t->base + g.index_off);
 	t->recs = (struct fb_trec *)(t->base + g.rec_off);
 	t->arena = t->base + g.arena_off;
+	fb_wlock_init(t);
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
 	*out = t;
 	return 0;
 }
@@ -201,6 +199,10 @@ int fb_table_attach(const char *path, struct fb_table **out)
 		return -errno;
 	int rc = fb_table_attach_fd(fd, 0, 0, out);
 	close(fd);
+	if (rc == 0 && (rc = fb_table_set_path(*out, path)) < 0) {
+		fb_table_detach(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -208,6 +210,7 @@ void fb_table_detach(struct fb_table *t)
 {
 	if (!t)
 		return;
+	fb_wlock_fini(t);
 	munmap(t->base, t->size);
 	free(t);
 }
@@ -230,25 +233,26 @@ static void recount(struct fb_table *t)
 }
 
 /*
- * Take the writer lock.  If its holder died, the mutex says so
- * (EOWNERDEAD): every publication is a single store, so the structure is
- * sound; only the counters may be off by the interrupted operation, and a
- * rebuild in progress was never made active.  Recount and carry on.
+ * Take the writer lock.  If it was taken over from a dead holder: every
+ * publication is a single store, so the structure is sound; only the
+ * counters may be off by the interrupted operation, and a rebuild in
+ * progress was never made active.  Recount, and count a change, so that
+ * whatever the dead writer published before its `changes++` is saved.
  */
 static int wlock(struct fb_table *t, int try)
 {
-	int rc = try ? pthread_mutex_trylock(&t->h->lock) : pthread_mutex_lock(&t->h->lock);
-	if (rc == EOWNERDEAD) {
+	int recovered;
+	int rc = fb_wlock(t, try, &recovered);
+	if (rc == 0 && recovered) {
 		recount(t);
-		pthread_mutex_consistent(&t->h->lock);
-		rc = 0;
+		t->h->changes++;
 	}
-	return -rc;
+	return rc;
 }
 
 static void wunlock(struct fb_table *t)
 {
-	pthread_mutex_unlock(&t->h->lock);
+	fb_wunlock(t);
 }
 
 /* ---- records ------------------------------------------------------- */
@@ -617,16 +621,20 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 	}
 	if (!r.hint_off && path_hint)
 		r.hint_off = hint_put(t, path_hint, &r.hint_len);
+	uint32_t flags = 0;
 	if (xattrs && len) {
 		r.xattr_off = arena_put(t, blob, len);
 		r.xattr_len = (uint32_t)len;
 		if (!r.xattr_off)
 			rc = -ENOSPC;
-		else if (!t->h->xattr_blobs)
-			STORE(&t->h->xattr_blobs, 1);	/* before the record is published */
+		flags |= FB_TF_XATTRS;
 	}
-	if (rc == 0 && (r.mode & S_IFMT) != r.real_type && !t->h->faked_types)
-		STORE(&t->h->faked_types, 1);	/* before the record is published */
+	if ((r.mode & S_IFMT) != r.real_type)
+		flags |= FB_TF_TYPES;
+	/* Before the record is published: a reader that sees the record
+	 * (acquire on its slot) sees the flag. */
+	if (rc == 0 && (t->h->flags & flags) != flags)
+		__atomic_fetch_or(&t->h->flags, flags, __ATOMIC_RELEASE);
 	if (rc == 0)
 		rc = publish(t, &r);
 	wunlock(t);
@@ -647,12 +655,12 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 
 int fb_table_has_xattrs(struct fb_table *t)
 {
-	return LOAD(&t->h->xattr_blobs) != 0;
+	return (LOAD(&t->h->flags) & FB_TF_XATTRS) != 0;
 }
 
 int fb_table_has_faked_types(struct fb_table *t)
 {
-	return LOAD(&t->h->faked_types) != 0;
+	return (LOAD(&t->h->flags) & FB_TF_TYPES) != 0;
 }
 
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)

@@ -10,7 +10,9 @@
  * Readers take no lock: every record is published once and never modified
  * in place (an update writes a new record and swaps the index slot), and a
  * per-record sequence number detects reuse of a freed record under a
- * reader's feet.  Writers serialise on a robust process-shared mutex.
+ * reader's feet.  Writers serialise on a futex word in the file that
+ * 32-bit and 64-bit processes share, and that a killed holder cannot
+ * wedge (db/wlock.c).
  */
 #ifndef FB_TABLE_H
 #define FB_TABLE_H
@@ -41,7 +43,7 @@ struct fb_ident {
 #define FB_TABLE_DEFAULT_CAPACITY (4u << 20)
 
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
-/* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT newer version, -EBADMSG damaged header. */
+/* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT another layout version, -EBADMSG damaged header. */
 int fb_table_attach(const char *path, struct fb_table **out);
 /* The same on an open descriptor; DEV/INO (when not 0) must be its file, else -ESTALE. */
 int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out);
@@ -65,6 +67,23 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 
 /* Has any record ever carried an xattr blob?  If not, none has one now. */
 int fb_table_has_xattrs(struct fb_table *t);
+/* Has any record ever faked a file type its inode does not have (a device,
+ * FIFO or socket that is a regular file on disk)?  If not, none does now. */
+int fb_table_has_faked_types(struct fb_table *t);
+
+/*
+ * The writer lock's registration (db/wlock.c): before its first write a
+ * process opens the table file again by PATH (fb_table_attach and
+ * fb_table_create set it; after fb_table_attach_fd or a rename, the caller
+ * does) and keeps that descriptor, close-on-exec, for as long as it lives:
+ * its lock tells other writers this process is alive.  0 or -ENOMEM.
+ */
+int fb_table_set_path(struct fb_table *t, const char *path);
+/* That descriptor (-1: none yet).  Code closing descriptors on a program's
+ * behalf leaves it open (the preload library's close family). */
+int fb_table_lock_fd(struct fb_table *t);
+/* Move it to another number (a dup2 or dup3 onto it is coming); 0 or -errno. */
+int fb_table_move_lock_fd(struct fb_table *t);
 
 /*
  * Has any record ever faked a file type (a mode whose type is not the real

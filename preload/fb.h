@@ -83,6 +83,8 @@ int fb_parse_ulls(const char *s, char sep, unsigned long long *v, int n);
 
 /* The mapped live table, mapping it on first use; NULL when unavailable. */
 struct fb_table *fb_table(void);
+/* The live table if this process has mapped it already, else NULL (no mapping). */
+struct fb_table *fb_table_mapped(void);
 
 void *fb_real_sym(const char *name);
 int fb_enosys(const char *name);

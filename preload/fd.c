@@ -11,10 +11,18 @@
  * a wrong guess never changes what a file looks like, only where --gc and
  * remount recovery look for it.  The stamps also guard the last stat a
  * chown or chmod may reuse (memo.c).
+ *
+ * One descriptor is the library's own: the one whose lock tells other
+ * writers that this process lives (db/wlock.c).  Closing it would let
+ * them take the table's writer lock from under a writer of this process,
+ * so close, close_range and closefrom leave it open (a program that closes
+ * "everything" never opened it), and dup2 or dup3 onto its number move it
+ * elsewhere first.  It is close-on-exec: nothing else ever sees it.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <linux/close_range.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
@@ -75,9 +83,17 @@ int fb_fd_origin(int fd, int *dirfd, const char **name)
 	return 1;
 }
 
+/* The writer lock's descriptor, or -1 (no table mapped, or never written). */
+static int lock_fd(void)
+{
+	return fb_table_lock_fd(fb_table_mapped());
+}
+
 FB_EXPORT int close(int fd)
 {
 	FB_REAL(close);
+	if (fd >= 0 && fd == lock_fd())
+		return 0;
 	retire(fd);
 	return real_close ? real_close(fd) : fb_enosys("close");
 }
@@ -93,21 +109,49 @@ FB_EXPORT int closedir(DIR *d)
 FB_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	FB_REAL(close_range);
+	if (!real_close_range)
+		return fb_enosys("close_range");
 	__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
-	return real_close_range ? real_close_range(first, last, flags) : fb_enosys("close_range");
+	int keep = lock_fd();
+	if (keep < 0 || (unsigned)keep < first || (unsigned)keep > last || (flags & CLOSE_RANGE_CLOEXEC))
+		return real_close_range(first, last, flags);
+	/* Around it.  CLOSE_RANGE_UNSHARE unshares at the first call; the second is then a no-op for it. */
+	int rc = 0;
+	if ((unsigned)keep > first)
+		rc = real_close_range(first, (unsigned)keep - 1, flags);
+	if (rc == 0 && (unsigned)keep < last)
+		rc = real_close_range((unsigned)keep + 1, last, flags);
+	return rc;
 }
 
 FB_EXPORT void closefrom(int low)
 {
 	FB_REAL(closefrom);
+	FB_REAL(close_range);
 	__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
+	int keep = lock_fd();
+	if (keep >= 0 && keep >= low && real_close_range) {
+		if (keep > low && real_close_range((unsigned)low, (unsigned)keep - 1, 0) < 0)
+			for (int fd = low < 0 ? 0 : low; fd < keep; fd++)
+				close(fd);
+		low = keep + 1;
+	}
 	if (real_closefrom)
 		real_closefrom(low);
+}
+
+/* A program taking the lock descriptor's number gets it: ours moves first. */
+static void make_room(int new)
+{
+	if (new >= 0 && new == lock_fd())
+		fb_table_move_lock_fd(fb_table_mapped());
 }
 
 FB_EXPORT int dup2(int old, int new)
 {
 	FB_REAL(dup2);
+	if (old != new)
+		make_room(new);
 	retire(new);
 	return real_dup2 ? real_dup2(old, new) : fb_enosys("dup2");
 }
@@ -115,6 +159,8 @@ FB_EXPORT int dup2(int old, int new)
 FB_EXPORT int dup3(int old, int new, int flags)
 {
 	FB_REAL(dup3);
+	if (old != new)
+		make_room(new);
 	retire(new);
 	return real_dup3 ? real_dup3(old, new, flags) : fb_enosys("dup3");
 }

@@ -108,18 +108,30 @@ struct fb_table *fb_table(void)
 	const char *path = getenv("FAKEBUILD_TABLE");
 	struct fb_table *t = NULL;
 	int rc = inherited(&t);
-	if (rc < 0)
+	/* The writer lock opens the table by name (db/wlock.c). */
+	if (rc == 0 && path && fb_table_set_path(t, path) < 0) {
+		fb_table_detach(t);
+		rc = -ENOMEM;
+	} else if (rc < 0)
 		rc = path ? fb_table_attach(path, &t) : -ENOENT;
 	fb_guard--;
 	if (rc < 0) {
 		fb_warn("cannot map the live table %s: %s; ownership changes will fail",
-			path ? path : "(FAKEBUILD_TABLE unset)", strerror(-rc));
+			path ? path : "(FAKEBUILD_TABLE unset)",
+			rc == -EPROTONOSUPPORT ? "its layout is of another fakebuild version than "
+						 "this library (a session of another version?)" :
+						 strerror(-rc));
 		__atomic_store_n(&table_state, 3, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	table = t;
 	__atomic_store_n(&table_state, 2, __ATOMIC_RELEASE);
 	return t;
+}
+
+struct fb_table *fb_table_mapped(void)
+{
+	return __atomic_load_n(&table_state, __ATOMIC_ACQUIRE) == 2 ? table : NULL;
 }
 
 void *fb_real_sym(const char *name)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -644,9 +645,6 @@ static void test_concurrent_readers_see_consistent_records(void **state)
 	drop(f, t);
 }
 
-/* The futex word of a robust mutex whose owner died carries this bit. */
-#define OWNER_DIED 0x40000000
-
 static void test_killed_writer_does_not_wedge_next_writer(void **state)
 {
 	struct fx *f = *state;
@@ -677,11 +675,13 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 		int st;
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		assert_true(WIFSIGNALED(st));
-		died_locked = (__atomic_load_n(&t->h->lock.__data.__lock, __ATOMIC_ACQUIRE) & OWNER_DIED) != 0;
+		died_locked = (__atomic_load_n(&t->h->lock, __ATOMIC_ACQUIRE) & FB_LOCK_OWNER) != 0;
 	}
 	assert_true(died_locked);
 
-	/* The next writer gets the lock (EOWNERDEAD, recovered) and carries on. */
+	/* The next writer takes the lock over (recovered) and carries on;
+	 * if it waited for the dead forever, SIGALRM would end the tests. */
+	alarm(60);
 	struct fb_attr b = derived(12345);
 	assert_int_equal(fb_table_put(t, &id, &b, NULL), 0);
 	assert_attr(t, &id, 12345, 12345, b.mode);
@@ -698,7 +698,7 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 		live += (uint64_t)fb_table_get(t, &other, &x);
 	}
 	assert_int_equal(fb_table_count(t), live);
-	/* And another process can take the lock too (it was made consistent). */
+	/* And another process can take the lock too (it was released). */
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -709,8 +709,255 @@ static void test_killed_writer_does_not_wedge_next_writer(void **state)
 		_exit(fb_table_put(c, &id, &z, NULL) == 0 ? 0 : 3);
 	}
 	assert_true(child_ok(pid));
+	alarm(0);
 	assert_attr(t, &id, 7, 7, derived(7).mode);
 	drop(f, t);
+}
+
+/*
+ * A child that takes the writer lock of F's table and stops (SIGSTOP)
+ * holding it; SIGCONT makes it release the lock and exit 0.  Returns its
+ * pid once it is stopped.  FORK_FIRST: it first writes (registering) and
+ * forks a grandchild that sleeps, whose pid goes to *GRANDCHILD.
+ */
+static pid_t stopped_holder(struct fx *f, int fork_first, pid_t *grandchild)
+{
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		struct fb_table *c;
+		if (fb_table_attach(f->table, &c) < 0)
+			_exit(2);
+		pid_t g = 0;
+		if (fork_first) {
+			struct fb_ident id = ident(6, 1);
+			struct fb_attr a = derived(1);
+			if (fb_table_put(c, &id, &a, NULL) < 0)
+				_exit(3);
+			g = fork();
+			if (g == 0) {
+				for (;;)
+					pause();
+			}
+		}
+		if (write(pfd[1], &g, sizeof g) != (ssize_t)sizeof g)
+			_exit(4);
+		int rec;
+		if (fb_wlock(c, 0, &rec) < 0)
+			_exit(5);
+		raise(SIGSTOP);
+		fb_wunlock(c);
+		_exit(0);
+	}
+	close(pfd[1]);
+	pid_t g = 0;
+	assert_int_equal(read(pfd[0], &g, sizeof g), (ssize_t)sizeof g);
+	close(pfd[0]);
+	if (grandchild)
+		*grandchild = g;
+	int st;
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(st));
+	return pid;
+}
+
+/* A child that writes one record to F's table; it fails (SIGALRM) after SECS. */
+static pid_t put_child(struct fx *f, uint64_t ino, uint32_t v, unsigned secs)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(secs);
+		struct fb_table *c;
+		if (fb_table_attach(f->table, &c) < 0)
+			_exit(2);
+		struct fb_ident id = ident(6, ino);
+		struct fb_attr a = derived(v);
+		_exit(fb_table_put(c, &id, &a, NULL) == 0 ? 0 : 3);
+	}
+	return pid;
+}
+
+static void test_dead_holder_is_taken_over(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 256);
+	struct fb_ident id = ident(6, 100);
+	struct fb_attr a = derived(5);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	uint64_t changes = fb_table_changes(t);
+	pid_t holder = stopped_holder(f, 0, NULL);
+	uint32_t word = __atomic_load_n(&t->h->lock, __ATOMIC_ACQUIRE);
+	assert_true((word & FB_LOCK_OWNER) != 0);
+	kill(holder, SIGKILL);
+	assert_int_equal(waitpid(holder, NULL, 0), holder);
+	/* The word still names the dead holder; the next writer takes over. */
+	assert_int_equal(__atomic_load_n(&t->h->lock, __ATOMIC_ACQUIRE) & FB_LOCK_OWNER,
+			 word & FB_LOCK_OWNER);
+	assert_true(child_ok(put_child(f, 100, 6, 10)));	/* no hang: SIGALRM fails it */
+	assert_attr(t, &id, 6, 6, derived(6).mode);
+	assert_int_equal(__atomic_load_n(&t->h->lock, __ATOMIC_ACQUIRE), 0);
+	/* Recovery counts a change of its own: the table is saved. */
+	assert_true(fb_table_changes(t) >= changes + 2);
+	assert_int_equal(fb_table_count(t), 1);
+	drop(f, t);
+}
+
+static void test_stopped_holder_is_waited_for(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 256);
+	pid_t holder = stopped_holder(f, 0, NULL);
+	/* Alive, so never taken over, however long it holds the lock. */
+	pid_t w = put_child(f, 7, 7, 30);
+	usleep(300000);	/* 30 liveness checks */
+	int st;
+	assert_int_equal(waitpid(w, &st, WNOHANG), 0);
+	struct fb_ident id = ident(6, 7);
+	assert_missing(t, &id);
+	kill(holder, SIGCONT);
+	assert_true(child_ok(holder));
+	assert_true(child_ok(w));
+	assert_attr(t, &id, 7, 7, derived(7).mode);
+	drop(f, t);
+}
+
+/* A forked child does not keep its dead parent looking alive (atfork). */
+static void test_forked_child_does_not_keep_dead_holder_alive(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 256);
+	pid_t g = 0;
+	pid_t holder = stopped_holder(f, 1, &g);
+	assert_true(g > 0);
+	kill(holder, SIGKILL);
+	assert_int_equal(waitpid(holder, NULL, 0), holder);
+	pid_t w = put_child(f, 8, 8, 10);
+	int ok = child_ok(w);
+	kill(g, SIGKILL);
+	assert_true(ok);
+	drop(f, t);
+}
+
+static void test_lock_fd_moves_and_stays_locked(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	assert_int_equal(fb_table_lock_fd(t), -1);	/* nothing written yet */
+	struct fb_ident id = ident(6, 9);
+	struct fb_attr a = derived(9);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	int fd = fb_table_lock_fd(t);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fb_table_move_lock_fd(t), 0);
+	int moved = fb_table_lock_fd(t);
+	assert_true(moved >= 0 && moved != fd);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);	/* the old number is free */
+	/* Another process still sees this one alive: its byte is locked. */
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET,
+		.l_start = FB_LOCK_LIVE_BASE + t->token, .l_len = 1,
+	};
+	int other = open(f->table, O_RDONLY);
+	assert_true(other >= 0);
+	assert_int_equal(fcntl(other, F_OFD_GETLK, &fl), 0);
+	assert_int_equal(fl.l_type, F_RDLCK);
+	close(other);
+	drop(f, t);
+}
+
+static void test_writer_holding_lock_gets_edeadlk_not_a_hang(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(6, 10);
+	struct fb_attr a = derived(10);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	int rec;
+	alarm(30);	/* waiting on itself would hang: SIGALRM fails the tests */
+	assert_int_equal(fb_wlock(t, 0, &rec), 0);
+	/* What a signal handler that interrupted this writer would do. */
+	struct fb_attr b = derived(11);
+	assert_int_equal(fb_table_put(t, &id, &b, NULL), -EDEADLK);
+	assert_int_equal(fb_wlock(t, 1, &rec), -EBUSY);
+	fb_wunlock(t);
+	assert_int_equal(fb_table_put(t, &id, &b, NULL), 0);
+	alarm(0);
+	assert_attr(t, &id, 11, 11, b.mode);
+	drop(f, t);
+}
+
+struct thr {
+	struct fb_table *t;
+	uint32_t base;
+};
+
+static void *thread_writer(void *arg)
+{
+	struct thr *w = arg;
+	for (uint32_t i = 0; i < 500; i++) {
+		struct fb_ident id = ident(8, w->base + i);
+		struct fb_attr a = derived(w->base + i);
+		if (fb_table_put(w->t, &id, &a, NULL) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Threads share one token and registration; the word still excludes them. */
+static void test_threads_and_processes_write_concurrently(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 8192);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fb_table *c;
+		if (fb_table_attach(f->table, &c) < 0)
+			_exit(2);
+		for (uint32_t i = 0; i < 2000; i++) {
+			struct fb_ident id = ident(8, 100000 + i);
+			struct fb_attr a = derived(i);
+			if (fb_table_put(c, &id, &a, NULL) != 0)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	pthread_t th[4];
+	struct thr w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct thr){ t, (uint32_t)i * 1000 };
+		assert_int_equal(pthread_create(&th[i], NULL, thread_writer, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		assert_int_equal(pthread_join(th[i], &r), 0);
+		assert_null(r);
+	}
+	assert_true(child_ok(pid));
+	assert_int_equal(fb_table_count(t), 4 * 500 + 2000);
+	for (uint32_t i = 0; i < 4 * 1000; i += 1000)
+		for (uint32_t k = 0; k < 500; k += 50) {
+			struct fb_ident id = ident(8, i + k);
+			assert_attr(t, &id, i + k, i + k, derived(i + k).mode);
+		}
+	assert_int_equal(__atomic_load_n(&t->h->lock, __ATOMIC_ACQUIRE), 0);
+	drop(f, t);
+}
+
+static void test_attach_rejects_unknown_incompat_feature(void **state)
+{
+	struct fx *f = *state;
+	made_table(f);
+	uint32_t v = 1;
+	patch_file(f->table, offsetof(struct fb_thdr, incompat), &v, sizeof v);
+	struct fb_table *t = NULL;
+	assert_int_equal(fb_table_attach(f->table, &t), -EPROTONOSUPPORT);
+	assert_null(t);
 }
 
 /* ---- fb_view ------------------------------------------------------------ */
@@ -931,6 +1178,28 @@ static void test_has_xattrs_once_a_blob_was_stored(void **state)
 	assert_true(fb_table_has_xattrs(t));
 	assert_int_equal(fb_table_del(t, &id), 0);
 	assert_true(fb_table_has_xattrs(t));
+	assert_false(fb_table_has_faked_types(t));
+	drop(f, t);
+}
+
+static void test_has_faked_types_once_a_record_fakes_one(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(5, 1), dir = ident(5, 2);
+	dir.real_mode = S_IFDIR | 0755;
+	struct fb_attr reg = attr(0, 0, S_IFREG | 0644), d = attr(0, 0, S_IFDIR | 0700);
+	assert_int_equal(fb_table_put(t, &id, &reg, NULL), 0);
+	assert_int_equal(fb_table_put(t, &dir, &d, NULL), 0);
+	assert_false(fb_table_has_faked_types(t));
+	/* mknod: an empty regular file on disk, a device in the record. */
+	struct fb_attr dev = attr(0, 0, S_IFCHR | 0644);
+	dev.rdev = makedev(1, 3);
+	assert_int_equal(fb_table_put(t, &id, &dev, NULL), 0);
+	assert_true(fb_table_has_faked_types(t));
+	assert_false(fb_table_has_xattrs(t));
+	assert_int_equal(fb_table_del(t, &id), 0);
+	assert_true(fb_table_has_faked_types(t));	/* never cleared */
 	drop(f, t);
 }
 
@@ -1098,7 +1367,15 @@ int main(void)
 		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_has_faked_types_after_load),
 		T(test_consecutive_inodes_stay_near_home_slot),
+		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_killed_writer_does_not_wedge_next_writer),
+		T(test_dead_holder_is_taken_over),
+		T(test_stopped_holder_is_waited_for),
+		T(test_forked_child_does_not_keep_dead_holder_alive),
+		T(test_lock_fd_moves_and_stays_locked),
+		T(test_writer_holding_lock_gets_edeadlk_not_a_hang),
+		T(test_threads_and_processes_write_concurrently),
+		T(test_attach_rejects_unknown_incompat_feature),
 		T(test_view_unknown_file_is_root_owned_with_real_mode),
 		T(test_view_unknown_is_real_gives_real_owner),
 		T(test_view_known_file_gives_its_record),

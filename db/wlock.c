@@ -82,6 +82,8 @@ static __thread struct fb_table *taking;
 /* Mappings registered by this process, for the atfork handler. */
 static struct fb_table *registered;
 static int list_busy;
+/* Locks taken by this process, for test_hook. */
+static unsigned nlocks;
 
 static void list_lock(void)
 {
@@ -118,6 +120,7 @@ static void forked_child(void)
 	struct fb_table *t = registered;
 	registered = NULL;
 	list_busy = 0;
+	nlocks = 0;
 	while (t) {
 		struct fb_table *next = t->reg_next;
 		t->reg_next = NULL;
@@ -325,18 +328,18 @@ static void contended(struct fb_table *t, uint32_t me, int *recovered)
 }
 
 /* FAKEBUILD_TEST_STOP_LOCKED=N: the process stops (SIGSTOP) holding the
- * lock the Nth time it takes it, for tests that kill a holder. */
+ * lock the Nth time it takes it (a forked child counts from 0 again), for
+ * tests that kill a holder (tests/e2e/t_multilib.sh). */
 static void test_hook(void)
 {
 	static int stop_at = -1;
-	static unsigned n;
 	int at = __atomic_load_n(&stop_at, __ATOMIC_RELAXED);
 	if (at < 0) {
 		const char *e = getenv("FAKEBUILD_TEST_STOP_LOCKED");
 		at = e ? atoi(e) : 0;
 		__atomic_store_n(&stop_at, at, __ATOMIC_RELAXED);
 	}
-	if (at > 0 && __atomic_add_fetch(&n, 1, __ATOMIC_RELAXED) == (unsigned)at)
+	if (at > 0 && __atomic_add_fetch(&nlocks, 1, __ATOMIC_RELAXED) == (unsigned)at)
 		raise(SIGSTOP);
 }
 

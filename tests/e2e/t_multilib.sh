@@ -1,25 +1,64 @@
-# 32-bit and 64-bit processes in one session (issue 8, point 2).
+# 32-bit and 64-bit processes in one session (issues 8 and 14).
+#
+# The 32-bit programs run natively where the kernel runs i386 programs,
+# and through qemu-i386-static (Debian's qemu-user-static) where that is
+# installed: every test below runs once per way that works, and skips only
+# when neither does.  Under qemu the 32-bit program brings its own loader
+# (/lib/ld-linux.so.2 of libc6-i386), which expands $LIB in the session's
+# LD_PRELOAD (BASE/$LIB/libfakebuild.so) to "lib32": it loads
+# BASE/lib32/libfakebuild.so, the 32-bit library, as a native run does.
+# (Debian's own i386 loader expands $LIB to lib/i386-linux-gnu, the
+# symlink the build makes beside the 64-bit library.)
 
-# Build a 32-bit program that chowns and stats its argument, or skip.
-build32() {
-	cat > p.c <<'C'
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-	struct stat st;
-	if (argc > 2 && chown(argv[1], 11, 12) != 0)
-		return 2;
-	if (stat(argv[1], &st) != 0)
-		return 3;
-	printf("%u %u %u\n", (unsigned)getuid(), (unsigned)st.st_uid, (unsigned)st.st_gid);
-	return 0;
+ABI_SRC=$TOP/tests/e2e/fixtures/multilib/abi.c
+
+# Build abi32 and abi64 (fixtures/multilib/abi.c) and set RUNNERS to the
+# ways a 32-bit program runs here: "native", "qemu"; skip if none does.
+setup_abi() {
+	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
+	cc -m32 -o abi32 "$ABI_SRC" 2>/dev/null || skip "no 32-bit toolchain (gcc-multilib)"
+	cc -o abi64 "$ABI_SRC"
+	RUNNERS=
+	if ./abi32 stat . >/dev/null 2>&1; then RUNNERS=native; fi
+	if command -v qemu-i386-static >/dev/null 2>&1 &&
+		qemu-i386-static ./abi32 stat . >/dev/null 2>&1; then
+		RUNNERS="$RUNNERS qemu"
+	fi
+	[ -n "$RUNNERS" ] || skip "this kernel cannot run i386 programs and qemu-i386-static is not installed (qemu-user-static)"
+	echo "32-bit programs run: $RUNNERS"
 }
-C
-	cc -m32 -o p32 p.c 2>/dev/null || skip "no 32-bit toolchain (gcc-multilib)"
-	./p32 p.c >/dev/null 2>&1 || skip "this kernel cannot run 32-bit programs"
+
+# A fresh directory and database for runner $1, and R32: how a 32-bit
+# program is started there (the prefix of its command line), exported
+# for the sessions' shells.
+enter() {
+	cd "$HOME"
+	mkdir "$1"
+	cp abi32 abi64 "$1/"
+	cd "$1"
+	export FAKEBUILD_DB=$PWD/.state/fb.db
+	case $1 in
+	native) R32= ;;
+	qemu) R32=qemu-i386-static ;;
+	esac
+	export R32
 }
+
+# Shell functions for the sessions' scripts: wait until process $1 is
+# stopped (the writer lock's test hook raised SIGSTOP holding the lock);
+# is process $1 still running (not a zombie)?
+SH_LIB='
+stopped() { [ "$(sed "s/.*) //" /proc/$1/stat 2>/dev/null | cut -c1)" = T ]; }
+running() { s=$(sed "s/.*) //" /proc/$1/stat 2>/dev/null | cut -c1); [ -n "$s" ] && [ "$s" != Z ]; }
+wait_stopped() {
+	n=0
+	until stopped $1; do
+		n=$((n + 1))
+		[ $n -lt 2000 ] || { echo "process $1 never stopped holding the lock" >&2; exit 1; }
+		sleep 0.01
+	done
+}
+'
 
 test_session_preloads_per_elf_class() {
 	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
@@ -28,11 +67,136 @@ test_session_preloads_per_elf_class() {
 }
 
 test_32bit_and_64bit_share_state() {
-	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
-	build32
-	touch f g
-	assert_eq "0 11 12" "$(fb ./p32 f chown)" "32-bit chown"
-	assert_eq "11 12" "$(fb stat -c '%u %g' f)" "seen by a 64-bit stat"
-	fb chown 21:22 g
-	assert_eq "0 21 22" "$(fb ./p32 g)" "64-bit chown seen by a 32-bit stat"
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f g
+		assert_eq "0 11 12" "$(fb sh -c '$R32 ./abi32 chown f 11 12 && $R32 ./abi32 stat f')" "$r: 32-bit chown"
+		assert_eq "11 12" "$(fb stat -c '%u %g' f)" "$r: seen by a 64-bit stat"
+		fb chown 21:22 g
+		assert_eq "0 21 22" "$(fb sh -c '$R32 ./abi32 stat g')" "$r: 64-bit chown seen by a 32-bit stat"
+	done
+}
+
+# (a) of issue 14: seen inside the session, and saved by its end.
+test_32bit_chown_seen_by_64bit_in_session_and_after() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		assert_eq "0 31 32" "$(fb sh -c '$R32 ./abi32 chown f 31 32 && ./abi64 stat f')" \
+			"$r: 64-bit stat in the 32-bit writer's session"
+		[ -s "$FAKEBUILD_DB" ] || fail "$r: the session's end wrote no database"
+		assert_eq "0 31 32" "$(fb ./abi64 stat f)" "$r: 64-bit stat in the next session"
+		assert_eq "0 31 32" "$(fb sh -c '$R32 ./abi32 stat f')" "$r: 32-bit stat in the next session"
+	done
+}
+
+# Every file dN/fK must show K:K; prints what is wrong.
+check_owners() {
+	stat -c '%n %u %g' d/f* | awk '
+		{ k = $1; sub(/^d\/f/, "", k); n++ }
+		$2 != k || $3 != k { print "wrong owner: " $0; bad = 1; exit }
+		END { if (!bad && n != 1600) print n " files, expected 1600" }'
+}
+
+# (b): 4 x 32-bit and 4 x 64-bit writers at once, 200 distinct chowns each.
+test_concurrent_32bit_and_64bit_writers_lose_nothing() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		mkdir d
+		(cd d && seq -f 'f%g' 1000 2599 | xargs touch)
+		out=$(fb sh -c '
+			pids=
+			for i in 0 1 2 3; do $R32 ./abi32 chowns d 200 $((1000 + i * 200)) & pids="$pids $!"; done
+			for i in 4 5 6 7; do ./abi64 chowns d 200 $((1000 + i * 200)) & pids="$pids $!"; done
+			for p in $pids; do wait $p || { echo "writer $p failed"; exit 1; }; done
+			'"$(declare -f check_owners)"'
+			check_owners')
+		assert_eq "" "$out" "$r: in the session"
+		assert_eq "" "$(fb sh -c "$(declare -f check_owners); check_owners")" "$r: in the next session"
+	done
+}
+
+# (c): a writer killed while it holds the lock (stopped there by the test
+# hook FAKEBUILD_TEST_STOP_LOCKED) wedges nobody; while it lives, even
+# stopped, the others wait for it.  HOLDER is the program that holds it.
+# (timeout: a wedged writer fails the test instead of hanging it.)
+killed_holder() {
+	local holder=$1 out
+	touch a b c d e
+	out=$(fb sh -c "$SH_LIB"'
+		FAKEBUILD_TEST_STOP_LOCKED=1 '"$holder"' chown a 5 6 & p=$!
+		wait_stopped $p
+		timeout 60 ./abi64 chown b 7 8 & q=$!
+		timeout 60 $R32 ./abi32 chown c 9 10 & q2=$!
+		sleep 0.3
+		running $q && running $q2 || { echo "a writer took the lock from a live holder"; exit 1; }
+		kill -9 $p
+		wait $q && wait $q2 || { echo "a waiting writer failed"; exit 1; }
+		./abi64 chown d 11 12 && $R32 ./abi32 chown e 13 14 || exit 1
+		stat -c "%n %u %g" a b c d e')
+	assert_eq "a 0 0 b 7 8 c 9 10 d 11 12 e 13 14" "$(echo $out)" "$r: in the session"
+	assert_eq "a 0 0 b 7 8 c 9 10 d 11 12 e 13 14" "$(echo $(fb stat -c '%n %u %g' a b c d e))" \
+		"$r: in the next session"
+	assert_eq "0 13 14" "$(fb sh -c '$R32 ./abi32 stat e')" "$r: 32-bit stat in the next session"
+}
+
+test_killed_32bit_holder_does_not_wedge_the_session() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		killed_holder '$R32 ./abi32'
+	done
+}
+
+test_killed_64bit_holder_does_not_wedge_the_session() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		killed_holder ./abi64
+	done
+}
+
+# (d): faked xattrs and device nodes made by 32-bit programs persist.
+test_32bit_xattrs_and_mknod_persist() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		fb sh -c '$R32 ./abi32 setxattr f trusted.fb v32 && $R32 ./abi32 mknod dev 1 3'
+		assert_eq v32 "$(fb ./abi64 getxattr f trusted.fb)" "$r: 64-bit getxattr, next session"
+		assert_eq v32 "$(fb sh -c '$R32 ./abi32 getxattr f trusted.fb')" "$r: 32-bit getxattr, next session"
+		assert_eq "character special file 1 3 640" "$(fb stat -c '%F %t %T %a' dev)" "$r: the device"
+		[ -z "$(getfattr -n trusted.fb f 2>/dev/null)" ] || fail "$r: trusted.fb reached the real file"
+	done
+}
+
+# A writer whose program closed every descriptor (close_range, closefrom)
+# and forked still holds the lock for as long as it lives: the
+# descriptor that says so was kept open, and the child has its own.
+closeall_holder() {
+	local prog=$1 out
+	touch h h.c w
+	out=$(fb sh -c "$SH_LIB"'
+		FAKEBUILD_TEST_STOP_LOCKED=2 '"$prog"' closeall-fork h 20 21 & p=$!
+		wait_stopped $p
+		timeout 60 ./abi64 chown w 30 31 & q=$!
+		sleep 0.3
+		running $q || { echo "took the lock from a live holder that closed its descriptors"; exit 1; }
+		kill -9 $p
+		wait $q || exit 1
+		stat -c "%n %u %g" h h.c w')
+	assert_eq "h 20 21 h.c 21 22 w 30 31" "$(echo $out)" "$r: $prog"
+}
+
+test_writer_lock_survives_closing_every_descriptor_and_fork() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		closeall_holder '$R32 ./abi32'
+		rm -f h h.c w
+		closeall_holder ./abi64
+	done
 }

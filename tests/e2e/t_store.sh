@@ -222,3 +222,20 @@ test_gc_keeps_files_created_through_descriptors() {
 	assert_match '^1 records dropped' "$(fb --gc)"
 	assert_eq "3 4|3 4|3 4" "$(fb stat -c '%u %g' dst/a dst/d sub/here | paste -sd'|')"
 }
+
+# A live table of another layout version (a killed session of an older
+# fakebuild left it) is refused, named with both versions, and left as it is.
+test_live_table_of_another_layout_is_refused() {
+	touch f
+	setsid "$FAKEBUILD" sh -c 'chown 3:3 f; touch done; sleep 30' &
+	sid=$!
+	while [ ! -e done ]; do sleep 0.01; done
+	pkill -9 -s "$sid"; wait "$sid" 2>/dev/null || true
+	# The layout version is the 32-bit word at offset 8 (db/table_impl.h).
+	printf '\003\000\000\000' | dd of="$FAKEBUILD_DB.live" bs=1 seek=8 conv=notrunc status=none
+	sum=$(md5sum < "$FAKEBUILD_DB.live")
+	rc=0; out=$(fb true 2>&1) || rc=$?
+	assert_eq 1 "$rc"
+	assert_match 'fb\.db\.live: live table of another fakebuild version \(table layout 3, this fakebuild reads layout [0-9]+\): a killed session of that version left it' "$out"
+	assert_eq "$sum" "$(md5sum < "$FAKEBUILD_DB.live")" "the table is left as it was"
+}

@@ -67,3 +67,16 @@ check_W7() {
 	got=$(awk '{ $1 = $1; print }' "$2/final" 2>/dev/null)
 	[ "$got" = "$NENT root root" ] || { echo "final walk: '$got', expected '$NENT root root'"; return 1; }
 }
+
+# Every 100th node and the last, as the program saw them: root's character
+# device 10,i (mode 020xxx in octal).
+check_W8() {
+	awk -v want="$NNODES" '
+	{ n++; last = $1 }
+	($1 % 100 && $1 != want) || $2 != 0 || $3 != 0 || $4 !~ /^20[0-7][0-7][0-7]$/ || $5 != 10 || $6 != $1 {
+		print "node: " $0; bad = 1; exit }
+	END {
+		if (!bad && (last != want || n != int(want / 100) + (want % 100 != 0))) {
+			print n " nodes seen, last " last ", expected up to " want; bad = 1 }
+		exit bad }' "$2/seen"
+}

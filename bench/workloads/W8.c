@@ -1,0 +1,50 @@
+/*
+ * W8's program: mkdir DIR, then mknod(2) of N character devices DIR/c1
+ * ... DIR/cN (major 10, minor i), in one process, then the stat of every
+ * 100th node (and the last) as the process sees it, one line each in OUT:
+ * "i uid gid mode-in-octal major minor".  Built by bench/run.
+ * Usage: W8 DIR N OUT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: W8 DIR N OUT\n");
+		return 2;
+	}
+	long n = atol(argv[2]);
+	char p[4096];
+	if (mkdir(argv[1], 0755) != 0) {
+		perror(argv[1]);
+		return 1;
+	}
+	for (long i = 1; i <= n; i++) {
+		snprintf(p, sizeof p, "%s/c%ld", argv[1], i);
+		if (mknod(p, S_IFCHR | 0644, makedev(10, i)) != 0) {
+			perror(p);
+			return 1;
+		}
+	}
+	FILE *out = fopen(argv[3], "w");
+	if (!out) {
+		perror(argv[3]);
+		return 1;
+	}
+	for (long i = 1; i <= n; i++) {
+		if (i % 100 && i != n)
+			continue;
+		struct stat st;
+		snprintf(p, sizeof p, "%s/c%ld", argv[1], i);
+		if (stat(p, &st) != 0) {
+			perror(p);
+			return 1;
+		}
+		fprintf(out, "%ld %u %u %o %u %u\n", i, (unsigned)st.st_uid, (unsigned)st.st_gid,
+			(unsigned)st.st_mode, major(st.st_rdev), minor(st.st_rdev));
+	}
+	return fclose(out) != 0;
+}

@@ -15,7 +15,6 @@
  * common case (an intact environment, a dynamic program) costs one open,
  * one or two preads and a close.
  */
-#include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
@@ -27,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exe.h"
 #include "fb.h"
 
 extern char **environ;
@@ -82,49 +82,6 @@ static int session(void)
 
 /* ---- static programs ---------------------------------------------------- */
 
-/* An ELF executable without PT_INTERP: the kernel runs it with no loader. */
-static int elf_is_static(int fd)
-{
-	union {
-		unsigned char ident[EI_NIDENT];
-		Elf64_Ehdr e64;
-		Elf32_Ehdr e32;
-	} h;
-	if (pread(fd, &h, sizeof h, 0) < (ssize_t)sizeof h.e32 || memcmp(h.ident, ELFMAG, SELFMAG) != 0)
-		return 0;	/* a script, or too short to be a program */
-	int is64 = h.ident[EI_CLASS] == ELFCLASS64;
-	unsigned type = is64 ? h.e64.e_type : h.e32.e_type;
-	if (type != ET_EXEC && type != ET_DYN)
-		return 0;
-	uint64_t off = is64 ? h.e64.e_phoff : h.e32.e_phoff;
-	unsigned num = is64 ? h.e64.e_phnum : h.e32.e_phnum;
-	unsigned size = is64 ? h.e64.e_phentsize : h.e32.e_phentsize;
-	unsigned want = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	if (num == 0 || num > 128 || size < want)
-		return 0;	/* not something we understand: assume dynamic */
-	unsigned char ph[128 * sizeof(Elf64_Phdr)];
-	if (size > sizeof(Elf64_Phdr) * 2)
-		return 0;
-	size_t len = (size_t)num * size;
-	if (len > sizeof ph || pread(fd, ph, len, (off_t)off) != (ssize_t)len)
-		return 0;
-	for (unsigned i = 0; i < num; i++) {
-		uint32_t pt;
-		memcpy(&pt, ph + (size_t)i * size, sizeof pt);	/* p_type is first in both classes */
-		if (pt == PT_INTERP)
-			return 0;
-	}
-	return 1;
-}
-
-/* The dynamic loader itself has no PT_INTERP, and `ldd` runs it directly. */
-static int is_loader(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	return strncmp(b, "ld-", 3) == 0 || strncmp(b, "ld.so", 5) == 0 || strncmp(b, "ld64.so", 7) == 0;
-}
-
 /*
  * First time this session execs this program (by inode)?  A marker file
  * per program in $FAKEBUILD_TABLE.static, made with O_EXCL, answers it
@@ -151,12 +108,12 @@ static int first_time(const struct stat *st)
 static void check_static_fd(int fd, int dirfd, const char *path)
 {
 	struct stat st;
-	if (!elf_is_static(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (!fb_elf_is_static(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
 	char abs[PATH_MAX];
 	if (fb_path_hint(dirfd, path, abs, sizeof abs) < 0)
 		snprintf(abs, sizeof abs, "%s", path);
-	if (is_loader(abs))
+	if (fb_elf_is_loader(abs))
 		return;
 	const char *q = getenv("FAKEBUILD_QUIET");
 	if (q && *q == '1')
@@ -226,27 +183,9 @@ static void check_static_path(const char *file)
 		path = "/bin:/usr/bin";
 	if (seen(name_key(file, path, AT_FDCWD)))
 		return;
-	size_t fl = strlen(file);
-	if (!fl || fl > NAME_MAX)
-		return;
 	char cand[PATH_MAX];
-	for (const char *d = path;; d++) {
-		size_t dl = strcspn(d, ":");
-		if (dl + fl + 2 <= sizeof cand) {
-			memcpy(cand, d, dl);
-			size_t off = dl;
-			if (dl)
-				cand[off++] = '/';
-			memcpy(cand + off, file, fl + 1);
-			if (access(cand, X_OK) == 0) {
-				check_static(AT_FDCWD, cand, 0);
-				return;
-			}
-		}
-		d += dl;
-		if (!*d)
-			return;
-	}
+	if (fb_exec_search(file, path, cand, sizeof cand) == 0)
+		check_static(AT_FDCWD, cand, 0);
 }
 
 /* ---- the session in the child's environment ----------------------------- */

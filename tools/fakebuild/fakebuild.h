@@ -13,7 +13,7 @@ __attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
 
 /* main.c, shared with a build root's pid 1 (ns.c) */
 void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real);
-void pass_table(void);
+int pass_table(void);
 void exec_cmd(char **argv);
 int exec_errno(const char *cmd, int e);
 

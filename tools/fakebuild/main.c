@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exe.h"
 #include "fakebuild.h"
 #include "root.h"
 #include "store.h"
@@ -235,8 +236,25 @@ int exec_errno(const char *cmd, int e)
 }
 
 /*
- * Exec the command through the preload library's execvpe, as every later
- * exec of the session goes: it warns about a statically linked command.
+ * Is the program execvp(ARGV0) would run statically linked?  Then no
+ * library reaches it, and the session warns (preload/exec.c).
+ */
+static int static_cmd(const char *argv0)
+{
+	char path[PATH_MAX];
+	if (fb_exec_search(argv0, getenv("PATH"), path, sizeof path) < 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int st = fb_elf_is_static(fd) && !fb_elf_is_loader(path);
+	close(fd);
+	return st;
+}
+
+/*
+ * Exec a static command through the preload library's execvpe, as every
+ * later exec of the session goes: it warns about it once per session.
  * The library is loaded only in the child, which is about to exec anyway.
  */
 void exec_cmd(char **argv)
@@ -313,23 +331,59 @@ static void kill_group(pid_t pgid)
  * Leave the live table open for the session on a high descriptor, named
  * with its identity in FAKEBUILD_TABLE_FD: every process then maps it
  * with fstat and mmap instead of opening it by name (see preload/init.c).
- * In the child, just before exec; failing here only costs that speed.
+ * Opened here, inherited by the command; the caller closes it once the
+ * command runs.  Failing here only costs that speed.  Returns it or -1.
  */
-void pass_table(void)
+int pass_table(void)
 {
 	const char *path = getenv("FAKEBUILD_TABLE");
 	int fd = path ? open(path, O_RDWR | O_NOFOLLOW) : -1;
 	if (fd < 0)
-		return;
+		return -1;
 	int high = fcntl(fd, F_DUPFD, 900);
 	close(fd);
 	struct stat st;
-	if (high < 0 || fstat(high, &st) < 0)
-		return;
+	if (high < 0 || fstat(high, &st) < 0) {
+		if (high >= 0)
+			close(high);
+		return -1;
+	}
 	char v[96];
 	snprintf(v, sizeof v, "%d:%llu:%llu", high, (unsigned long long)st.st_dev,
 		 (unsigned long long)st.st_ino);
 	setenv("FAKEBUILD_TABLE_FD", v, 1);
+	return high;
+}
+
+/*
+ * Start ARGV in a process group of its own (the terminal's foreground
+ * group when TTY); an exec failure's errno goes to PFD[1].  A dynamic
+ * command (the rule) is started with vfork: the child shares our memory
+ * until it execs, so neither process copies a page, and it makes only
+ * system calls (execvp's search allocates nothing).  A static one goes
+ * through the library's exec, with fork (exec_cmd).
+ */
+static pid_t start(char **argv, int tty, const int pfd[2])
+{
+	int is_static = static_cmd(argv[0]);
+	pid_t pid = is_static ? fork() : vfork();
+	if (pid != 0)
+		return pid;
+	setpgid(0, 0);
+	if (tty) {
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(STDIN_FILENO, getpid());
+		signal(SIGTTOU, SIG_DFL);
+	}
+	close(pfd[0]);
+	if (is_static)
+		exec_cmd(argv);
+	else
+		execvp(argv[0], argv);
+	int e = exec_errno(argv[0], errno);
+	ssize_t w = write(pfd[1], &e, sizeof e);
+	(void)w;
+	_exit(127);
 }
 
 /* Run ARGV in a new process group; returns the shell-style exit status. */
@@ -339,24 +393,12 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
 	int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
-	pid_t pid = fork();
+	int table_fd = pass_table();
+	pid_t pid = start(argv, tty, pfd);
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		setpgid(0, 0);
-		if (tty) {
-			signal(SIGTTOU, SIG_IGN);
-			tcsetpgrp(STDIN_FILENO, getpid());
-			signal(SIGTTOU, SIG_DFL);
-		}
-		close(pfd[0]);
-		pass_table();
-		exec_cmd(argv);
-		int e = exec_errno(argv[0], errno);
-		ssize_t w = write(pfd[1], &e, sizeof e);
-		(void)w;
-		_exit(127);
-	}
+	if (table_fd >= 0)
+		close(table_fd);
 	setpgid(pid, pid);
 	child_pgid = pid;
 	struct sigaction sa = { .sa_handler = forward };

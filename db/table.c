@@ -308,6 +308,33 @@ static void populate_ahead(unsigned char *area, uint64_t size, uint64_t off, uin
 		fb_populate(area + first * FB_POPULATE_BLOCK, end - first * FB_POPULATE_BLOCK);
 }
 
+/*
+ * The index is written at random slots, so a process that writes many
+ * records faults on most of its pages one by one (a new table's index is
+ * 32 pages).  Once it has written a record for every FB_INDEX_PAGES_PER
+ * pages of the active index (and at least FB_INDEX_AFTER records), map the
+ * whole index at once.  Processes that write a few records (install)
+ * never do.
+ */
+#define FB_INDEX_AFTER 8u
+#define FB_INDEX_PAGES_PER 8u
+
+static void populate_index(struct fb_table *t)
+{
+	static unsigned writes;
+	static uint64_t done_gen = ~0ull, done_n;
+	writes++;
+	const uint64_t gen = t->h->gen, n = active_slots(t->h, gen);
+	if (writes < FB_INDEX_AFTER || (done_gen == gen && done_n == n))
+		return;
+	const uint64_t bytes = n * 2 * sizeof *t->index;	/* both indexes interleaved */
+	if ((uint64_t)writes * FB_INDEX_PAGES_PER * 4096 < bytes)
+		return;
+	fb_populate(t->index, bytes);
+	done_gen = gen;
+	done_n = n;
+}
+
 static uint32_t rec_alloc(struct fb_table *t)
 {
 	struct fb_thdr *h = t->h;
@@ -541,6 +568,7 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	}
 	const uint64_t mask = n - 1;
 	uint32_t *ix = ix_of(t, h->gen);
+	populate_index(t);
 	uint64_t s = fb_table_slot_of(rec->dev, rec->ino, mask);
 	int64_t tomb = -1;
 	for (;; s = (s + 1) & mask) {

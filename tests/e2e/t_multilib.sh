@@ -174,13 +174,14 @@ test_32bit_xattrs_and_mknod_persist() {
 }
 
 # A writer whose program closed every descriptor (close_range, closefrom)
-# and forked still holds the lock for as long as it lives: the
-# descriptor that says so was kept open, and the child has its own.
+# and forked, or took the numbers of the library's descriptors with dup2,
+# still holds the lock for as long as it lives: the descriptor that says
+# so was kept open or moved, and the child has its own.
 closeall_holder() {
-	local prog=$1 out
+	local prog=$1 how=${2:-closeall-fork} out
 	touch h h.c w
 	out=$(fb sh -c "$SH_LIB"'
-		FAKEBUILD_TEST_STOP_LOCKED=2 '"$prog"' closeall-fork h 20 21 & p=$!
+		FAKEBUILD_TEST_STOP_LOCKED=2 '"$prog $how"' h 20 21 & p=$!
 		wait_stopped $p
 		timeout 60 ./abi64 chown w 30 31 & q=$!
 		sleep 0.3
@@ -188,7 +189,11 @@ closeall_holder() {
 		kill -9 $p
 		wait $q || exit 1
 		stat -c "%n %u %g" h h.c w')
-	assert_eq "h 20 21 h.c 21 22 w 30 31" "$(echo $out)" "$r: $prog"
+	if [ "$how" = closeall-fork ]; then
+		assert_eq "h 20 21 h.c 21 22 w 30 31" "$(echo $out)" "$r: $prog $how"
+	else
+		assert_eq "h 20 21 h.c 0 0 w 30 31" "$(echo $out)" "$r: $prog $how"
+	fi
 }
 
 test_writer_lock_survives_closing_every_descriptor_and_fork() {
@@ -198,5 +203,15 @@ test_writer_lock_survives_closing_every_descriptor_and_fork() {
 		closeall_holder '$R32 ./abi32'
 		rm -f h h.c w
 		closeall_holder ./abi64
+	done
+}
+
+test_writer_lock_survives_dup2_over_its_descriptor() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		closeall_holder '$R32 ./abi32' dup2-over
+		rm -f h h.c w
+		closeall_holder ./abi64 dup2-over
 	done
 }

@@ -11,10 +11,13 @@ int fb_xattr_faked(const char *name)
 	       strcmp(name, FB_XATTR_ACL_ACCESS) == 0 || strcmp(name, FB_XATTR_ACL_DEFAULT) == 0;
 }
 
+/* In the live table's arena, which 32-bit and 64-bit processes share:
+ * packed, fixed widths, the same 6 bytes on every ABI. */
 struct hdr {
 	uint16_t nlen;
 	uint32_t vlen;
 } __attribute__((packed));
+_Static_assert(sizeof(struct hdr) == 6, "xattr blob entry header: 6 bytes on every ABI");
 
 /* Walk the blob: calls FN per entry; stops when FN returns non-zero.  -1 if damaged. */
 static int walk(const void *blob, size_t len,

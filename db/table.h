@@ -85,13 +85,6 @@ int fb_table_lock_fd(struct fb_table *t);
 /* Move it to another number (a dup2 or dup3 onto it is coming); 0 or -errno. */
 int fb_table_move_lock_fd(struct fb_table *t);
 
-/*
- * Has any record ever faked a file type (a mode whose type is not the real
- * inode's, as for a device made by mknod)?  If not, none does now: the
- * flag is set before the first such record is published, never cleared.
- */
-int fb_table_has_faked_types(struct fb_table *t);
-
 /* Drop the record of ID, if any. */
 int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 

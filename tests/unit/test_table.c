@@ -1203,28 +1203,6 @@ static void test_has_faked_types_once_a_record_fakes_one(void **state)
 	drop(f, t);
 }
 
-/* readdir fixes d_type only once a record has faked a file type; then for good. */
-static void test_has_faked_types_once_a_record_fakes_one(void **state)
-{
-	struct fx *f = *state;
-	struct fb_table *t = new_table(f, 64);
-	struct fb_ident file = ident(5, 1), dev = ident(5, 2), dir = ident(5, 3);
-	dir.real_mode = S_IFDIR | 0755;
-	struct fb_attr a = attr(1, 2, S_IFREG | 04755);
-	assert_false(fb_table_has_faked_types(t));
-	assert_int_equal(fb_table_put(t, &file, &a, "/f"), 0);
-	a = attr(0, 0, S_IFDIR | 0555);
-	assert_int_equal(fb_table_put(t, &dir, &a, "/d"), 0);
-	assert_false(fb_table_has_faked_types(t));
-	/* mknod c 1 3: an empty regular file recorded as a character device. */
-	struct fb_attr c = { .uid = 0, .gid = 0, .mode = S_IFCHR | 0666, .rdev = makedev(1, 3) };
-	assert_int_equal(fb_table_put(t, &dev, &c, "/c"), 0);
-	assert_true(fb_table_has_faked_types(t));
-	assert_int_equal(fb_table_del(t, &dev), 0);
-	assert_true(fb_table_has_faked_types(t));
-	drop(f, t);
-}
-
 /* Loading a database with a device record sets the flag too. */
 static void test_has_faked_types_after_load(void **state)
 {
@@ -1367,7 +1345,6 @@ int main(void)
 		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_has_faked_types_after_load),
 		T(test_consecutive_inodes_stay_near_home_slot),
-		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_dead_holder_is_taken_over),
 		T(test_stopped_holder_is_waited_for),

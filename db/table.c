@@ -126,6 +126,8 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 		rc = -EIO;
 	else if ((rc = fb_table_set_path(t, path)) == 0)
 		rc = map_file(fd, g.file_size, t);
+	if (rc == 0)
+		fb_wlock_adopt(t, fd);	/* the creator's own description */
 	close(fd);
 	if (rc < 0) {
 		if (t && t->base)
@@ -186,6 +188,7 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 	t->recs = (struct fb_trec *)(t->base + g.rec_off);
 	t->arena = t->base + g.arena_off;
 	fb_wlock_init(t);
+	t->srcfd = fd;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	*out = t;

@@ -191,6 +191,7 @@ struct fb_table {
 	/* This mapping's writer registration (wlock.c). */
 	uint64_t dev, ino;	/* the mapped file */
 	char *path;		/* where to open it again; NULL: unknown */
+	int srcfd;		/* the descriptor it was mapped from (attach_fd); -1: none */
 	int regfd;		/* our own open file description of it; -1: none */
 	uint32_t token;		/* our owner token; 0: not registered */
 	int reg_state;		/* 0 none, 1 being registered, 2 registered */
@@ -212,6 +213,12 @@ void fb_wunlock(struct fb_table *t);
 void fb_wlock_init(struct fb_table *t);
 /* Drop this mapping's registration (detach). */
 void fb_wlock_fini(struct fb_table *t);
+/* Register this process at once through FD, a descriptor of its own open
+ * file description on the mapped file (fb_table_create's): not consumed.
+ * A table then works for its creator even once its name is gone (a
+ * private table unlinked after mapping).  Failing, it registers by name
+ * on its first write, as any process. */
+void fb_wlock_adopt(struct fb_table *t, int fd);
 
 /* The home slot of a key in an index of MASK + 1 slots (for tests). */
 uint64_t fb_table_slot_of(uint64_t dev, uint64_t ino, uint64_t mask);

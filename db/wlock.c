@@ -57,6 +57,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -132,6 +133,7 @@ static void forked_child(void)
 void fb_wlock_init(struct fb_table *t)
 {
 	t->path = NULL;
+	t->srcfd = -1;
 	t->regfd = -1;
 	t->token = 0;
 	t->reg_state = 0;
@@ -182,14 +184,24 @@ int fb_table_move_lock_fd(struct fb_table *t)
 	return 0;
 }
 
-/* Open the mapped file again, a description of our own, out of the way. */
+/*
+ * Open the mapped file again, a description of our own, out of the way:
+ * by its path, else (the path is not there: a chroot that does not show
+ * the session's directory) through the descriptor it was mapped from,
+ * when the program still has it and /proc is mounted.
+ */
 static int open_own(struct fb_table *t)
 {
-	if (!t->path)
-		return -ENOENT;
-	int fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Links are followed (fakebuild --root names the table /proc/self/fd/N):
+	 * what counts is that the file opened is the one mapped, checked below. */
+	int fd = t->path ? open(t->path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0 && t->srcfd >= 0) {
+		char self[40];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", t->srcfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
-		return -errno;
+		return t->path || t->srcfd >= 0 ? -errno : -ENOENT;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != t->dev || (uint64_t)st.st_ino != t->ino) {
 		close(fd);
@@ -203,12 +215,11 @@ static int open_own(struct fb_table *t)
 	return fd;
 }
 
-static int register_once(struct fb_table *t)
+/* Register with FD, a description of this process's own on the mapped
+ * file (consumed). */
+static int register_fd(struct fb_table *t, int fd)
 {
 	static int atfork;
-	int fd = open_own(t);
-	if (fd < 0)
-		return fd;
 	int rc = -EAGAIN;
 	for (int i = 0; i < 64; i++) {
 		uint32_t tok = __atomic_add_fetch(&t->h->last_token, 1, __ATOMIC_RELAXED) & FB_LOCK_OWNER;
@@ -239,6 +250,27 @@ static int register_once(struct fb_table *t)
 	registered = t;
 	list_unlock();
 	return 0;
+}
+
+static int register_once(struct fb_table *t)
+{
+	int fd = open_own(t);
+	return fd < 0 ? fd : register_fd(t, fd);
+}
+
+void fb_wlock_adopt(struct fb_table *t, int fd)
+{
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, LOCK_FD_MIN);
+	if (own < 0)
+		own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int st = 0;
+	if (own < 0 || !__atomic_compare_exchange_n(&t->reg_state, &st, 1, 0, __ATOMIC_ACQUIRE,
+						   __ATOMIC_ACQUIRE)) {
+		if (own >= 0)
+			close(own);
+		return;
+	}
+	STORE(&t->reg_state, register_fd(t, own) == 0 ? 2 : 0);
 }
 
 /* Register this process for T's lock, once (threads wait for each other). */

@@ -846,7 +846,7 @@ static void test_lock_fd_moves_and_stays_locked(void **state)
 {
 	struct fx *f = *state;
 	struct fb_table *t = new_table(f, 64);
-	assert_int_equal(fb_table_lock_fd(t), -1);	/* nothing written yet */
+	assert_true(fb_table_lock_fd(t) >= 0);	/* the creator registers at once */
 	struct fb_ident id = ident(6, 9);
 	struct fb_attr a = derived(9);
 	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
@@ -867,6 +867,21 @@ static void test_lock_fd_moves_and_stays_locked(void **state)
 	assert_int_equal(fcntl(other, F_OFD_GETLK, &fl), 0);
 	assert_int_equal(fl.l_type, F_RDLCK);
 	close(other);
+	drop(f, t);
+}
+
+/* A private table, unlinked once made (cpiotranslate --db), takes its
+ * creator's writes: it registered through the descriptor that made it. */
+static void test_creator_writes_a_table_whose_name_is_gone(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	assert_int_equal(unlink(f->table), 0);
+	struct fb_ident id = ident(6, 12);
+	struct fb_attr a = derived(12), got;
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_int_equal(fb_table_get(t, &id, &got), 1);
+	assert_int_equal(got.uid, a.uid);
 	drop(f, t);
 }
 
@@ -1350,6 +1365,7 @@ int main(void)
 		T(test_stopped_holder_is_waited_for),
 		T(test_forked_child_does_not_keep_dead_holder_alive),
 		T(test_lock_fd_moves_and_stays_locked),
+		T(test_creator_writes_a_table_whose_name_is_gone),
 		T(test_writer_holding_lock_gets_edeadlk_not_a_hang),
 		T(test_threads_and_processes_write_concurrently),
 		T(test_attach_rejects_unknown_incompat_feature),

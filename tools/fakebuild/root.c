@@ -639,12 +639,17 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	unsigned char msg[4096];
 	size_t len = sizeof msg;
 	struct fb_table *rt = NULL;
+	int rt_fd = -1;
 	int status = 1, ready = fb_msg_recv(sv[0], msg, &len, fds, &nfds) == FB_MSG_READY;
 	if (ready) {
 		int k = 0, nov = 0;
-		int rc = fb_table_attach_fd(fds[k++], 0, 0, &rt);
+		rt_fd = fds[k++];
+		int rc = fb_table_attach_fd(rt_fd, 0, 0, &rt);
 		if (rc < 0)
 			die("--root: cannot map the root's table: %s", strerror(-rc));
+		/* Kept open until detach: the table's file has no name we can
+		 * reach, so the writer lock registers through /proc/self/fd of
+		 * this descriptor (db/wlock.c). */
 		if (!r->host) {
 			r->ovl_fd = fds[k++];
 			if (r->upper_fd >= 0)
@@ -694,6 +699,8 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		status = 1;
 	if (rt)
 		fb_table_detach(rt);
+	if (rt_fd >= 0)
+		close(rt_fd);
 	remove_work(r);
 	fb_watch_done(w);
 	if (s && fb_session_leave(s, &err) < 0) {

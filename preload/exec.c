@@ -39,8 +39,24 @@ static const char *const var_name[V_NVARS] = {
 	"FAKEBUILD_UNKNOWN_IS_REAL", "FAKEBUILD_IDS", "FAKEBUILD_GROUPS", "FAKEROOTKEY",
 	"FAKEBUILD_PASSWD_FILE", "FAKEBUILD_GROUP_FILE", "FAKEBUILD_DEVMAP",
 };
-/* "NAME=value" as this process saw them at load time. */
+/*
+ * "NAME=value" as this process saw them at load time, and a hash of each:
+ * pointers into the strings the kernel put on the stack, which a program
+ * may overwrite later (perl's $0 and setproctitle() reuse the argument and
+ * environment area for the process title).  saved_entry() hands one out
+ * only while its hash still matches.  Copies would cost every process a
+ * page of memory, and such a page fault costs more than the exec check.
+ */
 static const char *saved[V_NVARS];
+static uint64_t saved_hash[V_NVARS];
+
+static uint64_t entry_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
 
 /* Which session variable ENTRY ("NAME=value") is; -1 if none.  Cheap reject first. */
 static int var_index(const char *entry)
@@ -64,14 +80,45 @@ __attribute__((constructor)) static void capture(void)
 {
 	for (char **e = environ; e && *e; e++) {
 		int i = var_index(*e);
-		if (i >= 0 && !saved[i])
+		if (i >= 0 && !saved[i]) {
 			saved[i] = *e;
+			saved_hash[i] = entry_hash(*e);
+		}
 	}
 }
 
 static const char *value(const char *entry)
 {
 	return strchr(entry, '=') + 1;
+}
+
+/* The entry of variable I saved at load, if it is intact; else NULL. */
+static const char *saved_entry(int i)
+{
+	const char *e = saved[i];
+	return e && entry_hash(e) == saved_hash[i] ? e : NULL;
+}
+
+/*
+ * "NAME=value" of session variable I: the current environment's, else the
+ * one saved at load if intact; NULL if there is neither.  environ itself,
+ * not getenv: bash has a getenv of its own that returns the value of a
+ * shell variable, which is not part of a "NAME=value" string.
+ */
+static const char *session_entry(int i)
+{
+	size_t n = strlen(var_name[i]);
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, var_name[i], n) == 0 && (*e)[n] == '=')
+			return *e;
+	return saved_entry(i);
+}
+
+/* The library the session preloads (FAKEBUILD_LIB), or NULL. */
+static const char *session_lib(void)
+{
+	const char *e = session_entry(V_LIB);
+	return e ? value(e) : NULL;
 }
 
 /* In a session, and not our own code calling exec. */
@@ -90,7 +137,10 @@ static int session(void)
 static int first_time(const struct stat *st)
 {
 	char p[PATH_MAX];
-	int n = snprintf(p, sizeof p, "%s.static", value(saved[V_TABLE]));
+	const char *table = session_entry(V_TABLE);
+	if (!table)
+		return 1;
+	int n = snprintf(p, sizeof p, "%s.static", value(table));
 	if (n < 0 || (size_t)n + 40 > sizeof p)
 		return 1;
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
@@ -203,7 +253,7 @@ static size_t env_room(char *const envp[])
 /* LD_PRELOAD value lacking our library? */
 static int preload_lacks(const char *entry)
 {
-	const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+	const char *lib = session_lib();
 	if (!lib || !*lib)
 		return 0;
 	const char *v = value(entry);
@@ -224,7 +274,7 @@ static int preload_lacks(const char *entry)
  */
 static char *const *traced_env(char *const envp[], char **out, char *pre, size_t prelen)
 {
-	const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+	const char *lib = session_lib();
 	size_t ll = lib ? strlen(lib) : 0;
 	size_t n = 0;
 	for (size_t i = 0; envp[i]; i++) {
@@ -287,7 +337,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 		}
 	}
 	for (int v = 0; v < V_NVARS; v++)
-		if (!have[v] && (saved[v] || getenv(var_name[v])))
+		if (!have[v] && session_entry(v))
 			missing = 1;
 	if (!missing)
 		return envp;
@@ -298,21 +348,18 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 	for (int v = 0; v < V_NVARS; v++) {
 		if (v == V_PRELOAD)
 			continue;
-		const char *cur = have[v] ? NULL : getenv(var_name[v]);
-		/* getenv returns the value; its entry starts name-length + 1 before it. */
-		if (cur)
-			out[n++] = (char *)(cur - strlen(var_name[v]) - 1);
-		else if (!have[v] && saved[v])
-			out[n++] = (char *)saved[v];
+		const char *e = have[v] ? NULL : session_entry(v);
+		if (e)
+			out[n++] = (char *)e;
 	}
 	if (old_pre || !have[V_PRELOAD]) {
-		const char *lib = saved[V_LIB] ? value(saved[V_LIB]) : NULL;
+		const char *lib = session_lib(), *sp;
 		if (lib && old_pre && *value(old_pre))
 			snprintf(pre, prelen, "LD_PRELOAD=%s %s", lib, value(old_pre));
 		else if (lib)
 			snprintf(pre, prelen, "LD_PRELOAD=%s", lib);
-		else if (saved[V_PRELOAD])
-			snprintf(pre, prelen, "%s", saved[V_PRELOAD]);
+		else if ((sp = saved_entry(V_PRELOAD)))
+			snprintf(pre, prelen, "%s", sp);
 		else
 			pre = NULL;
 		if (pre)
@@ -326,10 +373,11 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 static size_t pre_room(char *const envp[])
 {
 	size_t n = 16;
-	if (saved[V_LIB])
-		n += strlen(saved[V_LIB]);
-	if (saved[V_PRELOAD])
-		n += strlen(saved[V_PRELOAD]);
+	const char *lib = session_entry(V_LIB), *sp = saved_entry(V_PRELOAD);
+	if (lib)
+		n += strlen(lib);
+	if (sp)
+		n += strlen(sp);
 	for (size_t i = 0; envp && envp[i]; i++)
 		if (var_index(envp[i]) == V_PRELOAD)
 			n += strlen(envp[i]);

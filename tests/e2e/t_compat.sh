@@ -316,3 +316,28 @@ XEOF
 		assert_eq 0 "$(fb ./ex $how)" "$how"
 	done
 }
+
+# A program may overwrite the strings the kernel gave it as its
+# environment (perl's $0 and setproctitle() reuse that area for the
+# process title): its later execs must still run, as fake root.  adduser
+# sets $0 before it runs groupadd; every such exec crashed once.
+test_exec_after_environment_area_is_overwritten() {
+	need perl
+	touch f
+	out=$(fb perl -e '$0 = "x"; system("id", "-u"); print "$?\n";
+		$0 = "y" x 4000; system("sh", "-c", "chown 5:6 f && stat -c %u:%g f"); print "$?\n"' 2>&1)
+	assert_eq "0
+0
+5:6
+0" "$out"
+}
+
+# bash has a getenv of its own, whose values are shell variables rather
+# than parts of "NAME=value" strings: the exec check must not take one for
+# the other (a version that did crashed bash's children).
+test_exec_from_bash_keeps_session() {
+	need bash
+	touch f
+	assert_eq "0
+5:6" "$(fb bash -c 'id -u; chown 5:6 f; stat -c %u:%g f')"
+}

@@ -238,6 +238,37 @@ static void check_static_path(const char *file)
 		check_static(AT_FDCWD, cand, 0);
 }
 
+/* ---- the table's descriptor ------------------------------------------------ */
+
+/*
+ * fakebuild leaves the live table open for the session on a descriptor
+ * named in FAKEBUILD_TABLE_FD ("fd:dev:ino"), so that a process maps it
+ * without opening it by name (init.c).  apt marks every descriptor above 2
+ * close-on-exec before it runs dpkg (and others close what they do not
+ * know): dpkg then had to find the table by name, which inside a chroot
+ * names nothing.  So an exec keeps that one descriptor open, if it is
+ * still the table (device and inode compared).  One fcntl per exec; an
+ * fstat and a second fcntl only when the flag was set.  A descriptor
+ * closed outright stays closed.
+ */
+static void keep_table_fd(void)
+{
+	static const char name[] = "FAKEBUILD_TABLE_FD=";
+	const char *v = NULL;
+	for (char **e = environ; e && *e && !v; e++)
+		if (strncmp(*e, name, sizeof name - 1) == 0)
+			v = *e + sizeof name - 1;
+	unsigned long long x[3];
+	if (!v || fb_parse_ulls(v, ':', x, 3) < 0 || x[0] > INT_MAX)
+		return;
+	int fd = (int)x[0];
+	int fl = fcntl(fd, F_GETFD);
+	struct stat st;
+	if (fl < 0 || !(fl & FD_CLOEXEC) || fstat(fd, &st) < 0 || st.st_dev != x[1] || st.st_ino != x[2])
+		return;
+	fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+}
+
 /* ---- the session in the child's environment ----------------------------- */
 
 /* How many entries fixed_env() may need for ENVP: envp's own, ours, the NULL. */
@@ -404,6 +435,7 @@ FB_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		return real_execve(path, argv, envp);
 	fb_guard++;
 	check_static(AT_FDCWD, path, 0);
+	keep_table_fd();
 	fb_guard--;
 	/* A program may hand us a different envp than ours. */
 	FIXED_ENV(envp, env);
@@ -417,6 +449,7 @@ FB_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 		return real_execveat(dirfd, path, argv, envp, flags);
 	fb_guard++;
 	check_static(dirfd, path, flags);
+	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
 	return real_execveat(dirfd, path, argv, env, flags);
@@ -429,6 +462,7 @@ FB_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 		return real_fexecve(fd, argv, envp);
 	fb_guard++;
 	check_static_fd(fd, fd, "");
+	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
 	return real_fexecve(fd, argv, env);
@@ -446,6 +480,7 @@ FB_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 		return real_execvpe(file, argv, envp);
 	fb_guard++;
 	check_static_path(file);
+	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
 	return real_execvpe(file, argv, env);
@@ -505,6 +540,7 @@ FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 		return real_posix_spawn(pid, path, fa, attr, argv, envp);
 	fb_guard++;
 	check_static(AT_FDCWD, path, 0);
+	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
 	return real_posix_spawn(pid, path, fa, attr, argv, env);
@@ -520,6 +556,7 @@ FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
 	fb_guard++;
 	check_static_path(file);
+	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
 	return real_posix_spawnp(pid, file, fa, attr, argv, env);

@@ -341,3 +341,27 @@ test_exec_from_bash_keeps_session() {
 	assert_eq "0
 5:6" "$(fb bash -c 'id -u; chown 5:6 f; stat -c %u:%g f')"
 }
+
+# apt marks every descriptor above 2 close-on-exec before it runs dpkg:
+# the table's descriptor (FAKEBUILD_TABLE_FD) still reaches the child,
+# which then needs no path to the table (inside a chroot there is none).
+test_table_descriptor_survives_close_on_exec() {
+	need python3
+	touch f
+	cat > cloexec.py <<-'XEOF'
+	import fcntl, os, sys
+	for fd in range(3, 1024):
+	    try:
+	        fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+	    except OSError:
+	        pass
+	os.environ["FAKEBUILD_TABLE"] = "/nonexistent/table"
+	sys.stdout.flush()
+	os.execvp(sys.argv[1], sys.argv[1:])
+	XEOF
+	out=$(fb python3 cloexec.py sh -c 'chown 5:6 f && stat -c %u:%g f' 2>&1)
+	assert_eq "5:6" "$out"
+	# A descriptor that is no longer the table is left alone.
+	assert_status 1 fb sh -c 'exec 3</dev/null; FAKEBUILD_TABLE_FD=3:1:1 exec python3 cloexec.py chown 7:8 f' 2>/dev/null
+	assert_eq "5:6" "$(fb stat -c %u:%g f)"
+}

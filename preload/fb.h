@@ -158,6 +158,13 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
  * path remembered for it can be trusted while the stamp is unchanged.
  */
 uint64_t fb_fd_stamp(int fd);
+/* After chroot: every remembered path is stale. */
+void fb_fd_rooted(void);
+/*
+ * The path of this process's root as the session's root sees it (chroot.c,
+ * FAKEBUILD_CHROOT): its length and *P, or 0 when it is the session's root.
+ */
+size_t fb_chroot_prefix(const char **p);
 /* Remember that FD was opened as DIRFD/NAME (open with O_CREAT). */
 void fb_fd_opened(int fd, int dirfd, const char *name);
 /* The remembered DIRFD and NAME of FD, if still valid: 1, else 0. */

@@ -4,7 +4,7 @@
  * Each descriptor slot has a generation, bumped when the descriptor is
  * closed or replaced (close, closedir, dup2, dup3); close_range and closefrom bump
  * an epoch that covers every slot; chdir and fchdir bump the working
- * directory's, and chroot both.  A path remembered with a descriptor's stamp is valid
+ * directory's, and chroot (chroot.c) both.  A path remembered with a descriptor's stamp is valid
  * while the stamp is unchanged.  Files created through open(O_CREAT) have
  * their directory descriptor and name remembered, so fchown(fd) on them
  * needs no readlink of /proc/self/fd.  All of this only feeds hints:
@@ -179,47 +179,9 @@ FB_EXPORT int fchdir(int fd)
 	return real_fchdir ? real_fchdir(fd) : fb_enosys("fchdir");
 }
 
-/*
- * chroot: every absolute name now means another file, so remembered paths
- * and the last stat go.  Inside a build root the library is preloaded
- * from /proc/1/fd/N/... (tools/fakebuild/ns.c): programs started in the
- * new root find it only if the root has /proc mounted, as debootstrap,
- * mmdebstrap and schroot do; say so once when it has not.
- */
-static void check_lib_reachable(const char *path)
+/* chroot (chroot.c): every absolute name now means another file. */
+void fb_fd_rooted(void)
 {
-	static int warned;
-	const char *lib = getenv("FAKEBUILD_LIB");
-	if (!lib || !*lib || warned)
-		return;
-	char dir[PATH_MAX];
-	const char *end = strstr(lib, "/$LIB/");
-	if (!end)
-		end = strrchr(lib, '/');
-	size_t n = end ? (size_t)(end - lib) : 0;
-	if (n == 0 || n >= sizeof dir)
-		return;
-	memcpy(dir, lib, n);
-	dir[n] = 0;
-	fb_guard++;
-	int ok = access(dir, X_OK) == 0;
-	fb_guard--;
-	if (!ok) {
-		warned = 1;
-		fb_warn("chroot %s: programs started in it run without fakebuild: %s is not "
-			"reachable there (mount proc on %s/proc first)", path, dir, path);
-	}
-}
-
-FB_EXPORT int chroot(const char *path)
-{
-	FB_PROLOGUE(chroot, path);
-	int rc = real_chroot(path) < 0 ? -errno : 0;
-	if (rc == 0) {
-		__atomic_fetch_add(&cwd_gen, 1, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
-		fb_memo_drop();
-		check_lib_reachable(path);
-	}
-	return fb_ret(rc);
+	__atomic_fetch_add(&cwd_gen, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&epoch, 1, __ATOMIC_RELEASE);
 }

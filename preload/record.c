@@ -129,6 +129,18 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 	}
 	buf[dl] = 0;
 	fb_path_clean(buf);
+	/* Inside a chroot: the path as the session's root sees it. */
+	const char *pre;
+	size_t n = fb_chroot_prefix(&pre);
+	if (n) {
+		size_t bl = strlen(buf);
+		if (n + bl + 1 > len)
+			return -ENAMETOOLONG;
+		memmove(buf + n, buf, bl + 1);
+		memcpy(buf, pre, n);
+		if (bl == 1)
+			buf[n] = 0;	/* the root itself: no trailing slash */
+	}
 	return 0;
 }
 

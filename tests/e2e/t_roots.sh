@@ -1,15 +1,19 @@
-# Roots made from packages (issue 17, the parts that need no `--root`):
-# mounts and device nodes in a user namespace, ldd, the root listing
-# (tests/rootlist), and a small root made offline from local .deb files by
-# `dpkg --root`, as the unprivileged user inside `unshare -U -r -m -p`.
-# The namespace stands in for a build root until `fakebuild --root` lands.
+# Roots made from packages (issue 17), offline: mounts and device nodes
+# in a build root, chroot inside one (the library, the table and the path
+# hints across it), ldd, the root listing (tests/rootlist), and small
+# roots made from local .deb files by dpkg, then used as a base.  The part
+# that needs Debian's archive (mmdebstrap, debootstrap, apt, package
+# builds) is scripts/check-roots (`make check-roots`).
 
-# Run "$@" in new user, mount and pid namespaces, mapped to root (no subuid).
+# Run "$@" in new user, mount and pid namespaces, mapped to root (no subuid):
+# what the kernel does without fakebuild, or a plain session that may chroot.
 ns() { unshare -U -r -m -p -f --mount-proc "$@"; }
 need_userns() {
 	need unshare
 	ns true 2>/dev/null || skip "user namespaces are refused here (sysctl user.max_user_namespaces, AppArmor)"
 }
+# "$@" in a build root of the host's system, this directory writable.
+inroot() { fb --root / --bind "$PWD" -- "$@"; }
 
 # The kernel refuses gid=5 (unmapped) for devpts in a user namespace;
 # under fakebuild the mount is made without it, mode= kept.
@@ -17,33 +21,37 @@ test_mount_devpts_with_unmapped_gid() {
 	need_userns
 	mkdir pts
 	assert_status 32 ns mount -t devpts -o newinstance,gid=5,mode=620,ptmxmode=666 devpts pts 2>/dev/null
-	out=$(ns "$FAKEBUILD" sh -c 'mount -t devpts -o newinstance,gid=5,uid=5,mode=620,ptmxmode=666 devpts pts &&
+	out=$(inroot sh -c 'mount -t devpts -o newinstance,gid=5,uid=5,mode=620,ptmxmode=666 devpts pts &&
 		grep " $PWD/pts " /proc/self/mountinfo')
 	assert_match ' - devpts devpts rw,mode=620,ptmxmode=666$' "$out" "mount options"
 	# A mapped id is not dropped: root's gid 0 stays (mountinfo shows it
 	# as the host sees it).
-	out=$(ns "$FAKEBUILD" sh -c 'mount -t devpts -o newinstance,gid=0,mode=620 devpts pts &&
+	out=$(inroot sh -c 'mount -t devpts -o newinstance,gid=0,mode=620 devpts pts &&
 		grep " $PWD/pts " /proc/self/mountinfo')
 	assert_match 'gid=[0-9]+,mode=620' "$out" "mapped gid kept"
 }
 
 # What the kernel refuses for other reasons stays refused: no session mounts
-# outside a namespace, and sysfs needs the network namespace.
+# outside a namespace, and sysfs needs the network namespace (a root with
+# --net shares the host's).
 test_mount_refusals_stay() {
 	mkdir m
 	assert_status 32 fb mount -t tmpfs none m 2>/dev/null
 	assert_status 32 fb mount -t devpts -o gid=5 devpts m 2>/dev/null
 	need_userns
-	assert_status 32 ns "$FAKEBUILD" mount -t sysfs sysfs m 2>/dev/null
-	assert_eq "" "$(ns "$FAKEBUILD" sh -c 'mount -t sysfs sysfs m 2>/dev/null; ls m')" "nothing mounted"
+	assert_status 32 fb --root / --net --bind "$PWD" -- mount -t sysfs sysfs m 2>/dev/null
+	assert_eq "" "$(fb --root / --net --bind "$PWD" -- sh -c 'mount -t sysfs sysfs m 2>/dev/null; ls m')" "nothing mounted"
+	# Nor in a root of its own: the kernel wants a sysfs already visible
+	# in the mount namespace, and a root shows none of the host's.
+	assert_status 32 inroot mount -t sysfs sysfs m 2>/dev/null
 }
 
-# mknod in a namespace: the safe set gets the host's node bound over the
+# mknod in a build root: the safe set gets the host's node bound over the
 # placeholder; stat, chmod, tar and rm see the recorded node; the rest
 # (console) stays a placeholder.  Nothing stays mounted after rm.
 test_mknod_safe_devices_usable_in_namespace() {
 	need_userns
-	out=$(ns "$FAKEBUILD" sh -c '
+	out=$(inroot sh -c '
 		mkdir -p r/dev && cd r/dev
 		mknod -m 600 null c 1 3 && mknod urandom c 1 9 && mknod console c 5 1
 		chmod 666 null && chown 0:5 urandom
@@ -76,7 +84,7 @@ removed
 # removing it fails as the kernel says.
 test_foreign_device_bind_left_alone() {
 	need_userns
-	out=$(ns "$FAKEBUILD" sh -c '
+	out=$(inroot sh -c '
 		touch plain && mount --bind /dev/null plain
 		stat -c "%F %t,%T" plain
 		rm plain 2>&1 | sed "s/.*: //"
@@ -136,22 +144,107 @@ test_rootlist_lists_and_compares() {
 	assert_contains err "bad:1: expected 'PATTERN FIELDS # why'"
 }
 
+# ---- chroot inside a build root -------------------------------------------
+
+# mktarget DIR: a directory to chroot into, with the root's /usr mounted
+# read-only on DIR/usr (run inside a build root) and a /proc directory
+# with nothing on it, as debootstrap's first chroots and `dpkg --root`
+# meet it.
+mktarget() {
+	mkdir -p "$1/usr" "$1/proc" "$1/etc"
+	local d
+	for d in bin sbin lib lib64 lib32; do [ -e /$d ] && ln -s usr/$d "$1/$d"; done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' > "$1/etc/passwd"
+	printf 'root:x:0:\n' > "$1/etc/group"
+	touch "$1/f"
+}
+bindusr() { echo "mount --bind /usr $1/usr && mount -o remount,bind,ro $1/usr"; }
+
+# The library is reached as /proc/1/fd/N/...: a chroot whose target has
+# no proc mounted gets one in a mount namespace of its own, which the
+# process that chrooted never sees (nothing in the target changes, no
+# mount for its cleanup to meet), and which goes with the chrooted
+# processes.  The records made inside are the session's.
+test_chroot_without_proc_keeps_the_library() {
+	need_userns
+	mktarget t
+	cat > inner.sh <<-'EOF'
+	id -u; chown 12:34 /f; stat -c %u:%g /f
+	grep -c ' /proc .* - proc ' /proc/self/mountinfo
+	sleep 3
+	EOF
+	out=$(inroot sh -c "$(bindusr t)"'
+		find t -path t/usr -prune -o -print | sort > before
+		chroot t sh -s < inner.sh > in &
+		sleep 1.5
+		echo outside $(grep -c " $PWD/t/proc " /proc/self/mountinfo)
+		wait
+		cat in
+		echo after $(grep -c " $PWD/t/proc " /proc/self/mountinfo)
+		umount t/usr
+		find t -path t/usr -prune -o -print | sort > after
+		cmp before after && echo unchanged
+		stat -c %u:%g t/f
+		rm -r --one-file-system t && echo removed')
+	assert_eq "outside 0
+0
+12:34
+1
+after 0
+unchanged
+12:34
+removed" "$out"
+}
+
+# A target without a /proc directory is left as it is: programs started
+# there run without the session, and it is said once.
+test_chroot_without_proc_directory_says_so() {
+	need_userns
+	mktarget t
+	rmdir t/proc
+	out=$(inroot sh -c "$(bindusr t)"'
+		chroot t sh -c "chown 12:34 /f 2>/dev/null || echo refused; chown 12:34 /f 2>/dev/null || echo refused"
+		ls t | grep -c proc' 2>err) || true
+	assert_eq "refused
+refused
+0" "$out"
+	assert_eq 1 "$(grep -c 'run without fakebuild: it has no /proc directory' err)" "one warning"
+}
+
+# Records made inside a chroot carry the path the session sees
+# (FAKEBUILD_CHROOT in front of the chroot's own), so `fakebuild --gc`
+# keeps them: in a plain session (here one that may chroot, in `unshare
+# -r`, the library bound into the target) and after a build root.
+test_chroot_records_keep_their_paths_for_gc() {
+	need_userns
+	mktarget t
+	mkdir -p "t$B"
+	ns sh -c "$(bindusr t) && mount --bind $B t$B && mount -o remount,bind,ro t$B &&
+		\"$FAKEBUILD\" sh -c 'chroot t sh -c \"chown 12:34 /f; echo \\\$FAKEBUILD_CHROOT\"'"' > hint'
+	assert_eq "$PWD/t" "$(cat hint)" "FAKEBUILD_CHROOT"
+	fb --gc > gc
+	assert_contains gc "0 records dropped"
+	assert_eq 12:34 "$(fb stat -c %u:%g t/f)" "after --gc, plain session"
+	rmdir "t$B" 2>/dev/null || true
+	touch t/g
+	inroot sh -c "$(bindusr t)"'; chroot t chown 56:78 /g'
+	fb --gc > gc
+	assert_contains gc "0 records dropped"
+	assert_eq 56:78 "$(fb stat -c %u:%g t/g)" "after --gc, build root"
+}
+
+# ---- roots from local packages ----------------------------------------------
+
 # A package's .deb, built as fake root from directory $1 (DEBIAN/ inside).
 deb() {
 	fb dpkg-deb --build -Zgzip "$1" "$1.deb" >/dev/null
 }
 
-# A small root from local .deb files, offline, as the unprivileged user:
-# dpkg --root runs the maintainer scripts chrooted into the root, where
-# useradd/groupadd make names that exist only there, chown and
-# dpkg-statoverride use them, mknod makes a usable /dev/null and the
-# root's /dev/urandom gives bytes.  The root's /usr is the host's
-# (read-only); the library is bound at its own path inside (the stopgap
-# for `fakebuild --root`'s chroot support, see
-# tools/fakebuild/ROOTS-FROM-PACKAGES.md).
-test_root_from_local_debs() {
-	need_userns
-	need dpkg dpkg-deb useradd groupadd dpkg-statoverride python3
+# Two packages: fbt-base (a setuid file; a postinst that adds a group and
+# a user only the root has, chowns by those names, mknods a usable
+# /dev/null and reads the root's /dev/urandom) and fbt-app (a postinst
+# that runs dpkg-statoverride with those names).
+mkdebs() {
 	mkdir -p base/DEBIAN base/opt/fbt/bin base/opt/fbt/share app/DEBIAN app/opt/fbt/bin
 	printf 'Package: fbt-base\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: base\n' > base/DEBIAN/control
 	printf 'Package: fbt-app\nVersion: 1.0\nArchitecture: all\nDepends: fbt-base\nMaintainer: t <t@t>\nDescription: app\n' > app/DEBIAN/control
@@ -178,38 +271,103 @@ test_root_from_local_debs() {
 	EOF
 	chmod 755 base/DEBIAN/postinst app/DEBIAN/postinst
 	deb base; deb app
-	mkdir -p root/etc root/usr root/dev root/proc root/tmp root/var/log root/var/lib/dpkg/info root/var/lib/dpkg/updates
-	for d in bin sbin lib lib64 lib32; do [ -e /$d ] && ln -s usr/$d root/$d; done
-	: > root/var/lib/dpkg/status
-	printf 'root:x:0:0:root:/root:/bin/sh\n' > root/etc/passwd
-	printf 'root:*:19000:0:99999:7:::\n' > root/etc/shadow
-	printf 'root:x:0:\nshadow:x:42:\n' > root/etc/group
-	printf 'root:*::\nshadow:*::\n' > root/etc/gshadow
-	cp /etc/login.defs root/etc/ 2>/dev/null || true
-	cat > setup.sh <<-EOF
-	set -e
-	mount --bind /usr root/usr && mount -o remount,bind,ro root/usr
-	mount -t proc proc root/proc
-	mkdir -p root$B && mount --bind $B root$B && mount -o remount,bind,ro root$B
-	"$FAKEBUILD" sh -c '
-		mknod -m 666 root/dev/null c 1 3 && mknod -m 666 root/dev/urandom c 1 9 &&
-		chown 0:42 root/etc/shadow root/etc/gshadow && chmod 640 root/etc/shadow root/etc/gshadow &&
-		dpkg --root="\$PWD/root" --log="\$PWD/root/var/log/dpkg.log" --force-unsafe-io -i base.deb app.deb >dpkg.log 2>&1 ||
-			{ cat dpkg.log >&2; exit 1; }
-		"$TOP/tests/rootlist" root/opt && "$TOP/tests/rootlist" root/etc' > list
-	EOF
-	ns sh setup.sh
-	# Names from the root's own passwd and group, not the host's.
-	uid=$(awk -F: '$1 == "fbtuser" {print $3}' root/etc/passwd)
-	gid=$(awk -F: '$1 == "fbtgroup" {print $3}' root/etc/group)
+}
+
+# The root's etc and dpkg database, as a bootstrap starts them.
+mketc() {
+	local d=$1
+	mkdir -p "$d/etc" "$d/dev" "$d/proc" "$d/tmp" "$d/opt" "$d/var/log" "$d/var/lib/dpkg/info" \
+		"$d/var/lib/dpkg/updates" "$d/var/lib/dpkg/triggers"
+	: > "$d/var/lib/dpkg/status"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' > "$d/etc/passwd"
+	printf 'root:*:19000:0:99999:7:::\n' > "$d/etc/shadow"
+	printf 'root:x:0:\nshadow:x:42:\n' > "$d/etc/group"
+	printf 'root:*::\nshadow:*::\n' > "$d/etc/gshadow"
+	cp /etc/login.defs "$d/etc/" 2>/dev/null || true
+}
+
+# mkdpkgroot DIR: a root of its own that can run dpkg and the postinsts
+# above: those programs and their libraries, copied from the host.
+mkdpkgroot() {
+	local d=$1 p l
+	mketc "$d"
+	mkdir -p "$d/usr/bin" "$d/usr/sbin" "$d/usr/lib"
+	ln -s usr/bin "$d/bin"; ln -s usr/sbin "$d/sbin"; ln -s usr/lib "$d/lib"; ln -s usr/lib64 "$d/lib64"
+	for p in sh rm tar dpkg dpkg-deb dpkg-query dpkg-statoverride dpkg-trigger dpkg-split ldconfig \
+		start-stop-daemon groupadd useradd chown chmod mknod head wc stat cat mkdir ln ls id cp mv \
+		sed grep env touch true rmdir diff find sha256sum; do
+		p=$(type -P $p) || continue
+		case $p in */sbin/*) cp -L "$p" "$d/usr/sbin/" ;; *) cp -L "$p" "$d/usr/bin/" ;; esac
+		ldd "$p" 2>/dev/null | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'
+	done | sort -u | while read -r l; do
+		[ -f "$l" ] || continue
+		mkdir -p "$d/usr$(dirname "${l#/usr}")"
+		cp -L "$l" "$d/usr${l#/usr}"
+	done
+}
+
+# What the postinsts above must have left in root DIR ($1), as listed by
+# `fakebuild tests/rootlist` in file $2.
+check_debs_installed() {
+	local uid gid
+	uid=$(awk -F: '$1 == "fbtuser" {print $3}' "$1/etc/passwd")
+	gid=$(awk -F: '$1 == "fbtgroup" {print $3}' "$1/etc/group")
 	[ -n "$uid" ] && [ -n "$gid" ] || fail "useradd/groupadd did not write the root's files"
 	! getent passwd fbtuser >/dev/null || skip "the host has a user fbtuser"
-	assert_contains list "/fbt/share/data f $uid:$gid 0644"
-	assert_contains list "/fbt/bin/suid f 0:0 4755"
-	assert_contains list "/fbt/bin/tool f $uid:$gid 4750"
-	assert_contains list "/fbt/null c 0:0 0666 c 1,3"
-	assert_contains list "/shadow f 0:42 0640"
-	assert_contains root/var/lib/dpkg/statoverride "fbtuser fbtgroup 4750 /opt/fbt/bin/tool"
+	assert_contains "$2" "/opt/fbt/share/data f $uid:$gid 0644"
+	assert_contains "$2" "/opt/fbt/bin/suid f 0:0 4755"
+	assert_contains "$2" "/opt/fbt/bin/tool f $uid:$gid 4750"
+	assert_contains "$2" "/opt/fbt/null c 0:0 0666 c 1,3"
+	assert_contains "$2" "/etc/shadow f 0:42 0640"
+	assert_contains "$1/var/lib/dpkg/statoverride" "fbtuser fbtgroup 4750 /opt/fbt/bin/tool"
+}
+
+# A small root from local .deb files, offline, as the unprivileged user in
+# a build root: `dpkg --root` runs the maintainer scripts chrooted into
+# the root, which has no proc mounted (the library still loads: a proc of
+# their own), and whose /usr is the host's, read-only.
+test_root_from_local_debs() {
+	need_userns
+	need dpkg dpkg-deb useradd groupadd dpkg-statoverride python3
+	mkdebs
+	mketc root
+	mkdir -p root/usr
+	for d in bin sbin lib lib64 lib32; do [ -e /$d ] && ln -s usr/$d root/$d; done
+	inroot sh -c "$(bindusr root)"' &&
+		mknod -m 666 root/dev/null c 1 3 && mknod -m 666 root/dev/urandom c 1 9 &&
+		chown 0:42 root/etc/shadow root/etc/gshadow && chmod 640 root/etc/shadow root/etc/gshadow &&
+		dpkg --root="$PWD/root" --log="$PWD/root/var/log/dpkg.log" --force-unsafe-io -i base.deb app.deb >dpkg.log 2>&1 ||
+			{ cat dpkg.log >&2; exit 1; }
+		umount root/usr'
+	fb "$TOP/tests/rootlist" root > list
+	check_debs_installed root list
+	grep -q "run without fakebuild" dpkg.log && fail "a maintainer script ran without the session"
 	# On disk, everything is the user's and nothing is setuid.
-	[ -z "$(find root/opt root/etc -perm /6000 -o ! -user "$(id -u)")" ] || fail "real setuid bits or foreign owners on disk"
+	[ -z "$(find root -perm /6000 -o ! -user "$(id -u)")" ] || fail "real setuid bits or foreign owners on disk"
+}
+
+# That root as a base: archived in one build root, then used by another
+# (--root root.tar), where dpkg installs the packages as fake root; the
+# base archive does not change, and each root starts from it afresh.
+test_root_from_local_debs_as_a_base() {
+	need_userns
+	need dpkg dpkg-deb useradd groupadd dpkg-statoverride python3 sha256sum
+	mkdebs
+	mkdpkgroot r
+	inroot sh -c 'chown 0:42 r/etc/shadow r/etc/gshadow && chmod 640 r/etc/shadow r/etc/gshadow &&
+		mknod -m 666 r/dev/null c 1 3 && mknod -m 666 r/dev/urandom c 1 9 &&
+		tar --numeric-owner -cf root.tar -C r .'
+	sum=$(sha256sum < root.tar)
+	mkdir debs && mv base.deb app.deb debs/
+	out=$(fb --root root.tar --ro-bind "$PWD/debs:/debs" -- sh -c '
+		dpkg -i /debs/base.deb /debs/app.deb > /tmp/log 2>&1 || { cat /tmp/log >&2; exit 1; }
+		id -u; stat -c "%U:%G %a" /opt/fbt/bin/tool /opt/fbt/share/data
+		grep -c fbtuser /etc/passwd')
+	assert_eq "0
+fbtuser:fbtgroup 4750
+fbtuser:fbtgroup 644
+1" "$out"
+	assert_eq "$sum" "$(sha256sum < root.tar)" "the base archive is unchanged"
+	# A fresh root from the same base has none of it.
+	assert_eq "0" "$(fb --root root.tar -- sh -c 'ls /opt | wc -l; grep -c fbtuser /etc/passwd || true' | sed -n 2p)"
 }

@@ -130,6 +130,28 @@ unix ok" "$out" "with --net"
 	kill $srv
 }
 
+# With --net, names resolve as on the host: the host's resolv.conf shows
+# in the root whether the base has one, none, or a link into /run; the
+# base itself is not changed.  Without --net the base's own is left.
+test_root_net_brings_the_hosts_resolv_conf() {
+	need_userns
+	[ -r /etc/resolv.conf ] || skip "the host has no /etc/resolv.conf"
+	mkroot base
+	find base | sort > before
+	assert_eq "$(cat /etc/resolv.conf)" "$(fb --root base --net -- cat /etc/resolv.conf)" "none in the base"
+	assert_status 1 fb --root base -- cat /etc/resolv.conf 2>/dev/null
+	mkdir -p base/run
+	ln -s ../run/resolvconf/resolv.conf base/etc/resolv.conf
+	assert_eq "$(cat /etc/resolv.conf)" "$(fb --root base --net -- cat /etc/resolv.conf)" "a link into /run"
+	rm base/etc/resolv.conf
+	echo "nameserver 192.0.2.1" > base/etc/resolv.conf
+	assert_eq "$(cat /etc/resolv.conf)" "$(fb --root base --net -- cat /etc/resolv.conf)" "a file of its own"
+	assert_eq "nameserver 192.0.2.1" "$(fb --root base -- cat /etc/resolv.conf)" "without --net"
+	rm base/etc/resolv.conf; rmdir base/run
+	find base | sort > after
+	cmp before after || fail "the base changed"
+}
+
 test_root_daemons_do_not_outlive_the_build() {
 	need_userns
 	# The command ends only once both daemons run sleep (not a forked sh

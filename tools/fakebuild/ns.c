@@ -231,6 +231,33 @@ static int resolve(int root, const char *path, int create, int file)
 	return -ENOENT;
 }
 
+/*
+ * PATH inside ROOT is a symbolic link whose target is missing: its target,
+ * made as a file where resolve() may create (our tmpfs: /run, /tmp).  One
+ * level only.  An O_PATH descriptor, or -errno.
+ */
+static int resolve_link_target(int root, const char *path, int create)
+{
+	while (*path == '/')
+		path++;
+	long l = openat2_(root, path, O_PATH | O_NOFOLLOW | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (l < 0)
+		return -errno;
+	char target[PATH_MAX], full[PATH_MAX + 4096];
+	ssize_t n = readlinkat((int)l, "", target, sizeof target - 1);
+	close((int)l);
+	if (n <= 0)
+		return -ENOENT;
+	target[n] = 0;
+	if (target[0] == '/') {
+		snprintf(full, sizeof full, "%s", target);
+	} else {
+		const char *slash = strrchr(path, '/');
+		snprintf(full, sizeof full, "/%.*s%s", slash ? (int)(slash - path + 1) : 0, path, target);
+	}
+	return resolve(root, full, create, 1);
+}
+
 /* The mount flags a read-only remount must keep: a user namespace may not
  * clear nosuid, nodev, noexec or the atime flags of a mount it did not make. */
 static unsigned long kept_flags(int fd)
@@ -549,9 +576,16 @@ static void build_root(struct fb_root *r, struct built *b)
 		mount_fs(b->root, "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0);
 	}
 	if (r->net && !r->host) {
-		/* Sharing the host's network includes its name servers. */
+		/* Sharing the host's network includes its name servers, so
+		 * apt and the rest resolve names as on the host: the host's
+		 * file, read-only, on the base's.  A base without one shows
+		 * the skeleton's; one whose resolv.conf is a link into /run
+		 * (systemd-resolved, resolvconf) gets the file made on our
+		 * tmpfs there. */
 		struct stat st;
-		int rc = resolve(b->root, "/etc/resolv.conf", 0, 0);
+		int rc = resolve(b->root, "/etc/resolv.conf", create, 1);
+		if (rc == -ENOENT)
+			rc = resolve_link_target(b->root, "/etc/resolv.conf", create);
 		int host = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
 		if (rc >= 0 && fstat(rc, &st) == 0 && S_ISREG(st.st_mode) && host >= 0)
 			bind_into(b->root, host, "/etc/resolv.conf", 0, 1, 0, "/etc/resolv.conf");
@@ -867,10 +901,12 @@ static int mkdir_open(int dirfd, const char *name, mode_t mode)
 static void skeleton(struct fb_root *r)
 {
 	r->skel_fd = mkdir_open(r->scratch_fd, "skel", 0755);
-	const char *fixed[] = { "/proc", "/dev", "/tmp" };
-	for (int i = 0; i < r->nm + 3; i++) {
-		const char *dst = i < 3 ? fixed[i] : r->m[i - 3].dst;
-		int file = i >= 3 && !r->m[i - 3].is_dir;
+	/* With --net, a file for the host's resolv.conf where the base has none. */
+	const char *fixed[] = { "/proc", "/dev", "/tmp", "/etc/resolv.conf" };
+	int nfixed = r->net ? 4 : 3;
+	for (int i = 0; i < r->nm + nfixed; i++) {
+		const char *dst = i < nfixed ? fixed[i] : r->m[i - nfixed].dst;
+		int file = i < nfixed ? i == 3 : !r->m[i - nfixed].is_dir;
 		char p[4096];
 		snprintf(p, sizeof p, "%s", dst + 1);
 		for (char *c = p;; c++) {

@@ -1,0 +1,94 @@
+# fakebuild-pkgbuild, offline: the errors a user meets before anything is
+# downloaded, and an unreachable mirror for --create (a port nothing
+# listens on).  Building real packages needs Debian's archive:
+# scripts/check-roots (`make check-roots`) builds examples/debpkg and hello.
+
+PKGBUILD=$B/bin/fakebuild-pkgbuild
+pkgbuild() { "$PKGBUILD" "$@"; }
+
+need_userns() {
+	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+}
+
+# No temporary directory of fakebuild-pkgbuild's left in DIR ($1).
+no_temp_left() {
+	ls -A "$1" | grep -q '^\.\?fakebuild-pkgbuild\.' && { ls -la "$1" >&2; fail "a temporary directory was left in $1"; }
+	return 0
+}
+
+test_pkgbuild_usage_and_bad_input() {
+	assert_status 0 pkgbuild --help > help
+	assert_contains help "usage: fakebuild-pkgbuild [options] BASE SOURCE"
+	assert_status 2 pkgbuild 2> err
+	assert_contains err "usage:"
+	assert_status 2 pkgbuild --bogus a b 2> err
+	assert_contains err "unknown option --bogus"
+	assert_status 2 pkgbuild nobase.tar src 2> err
+	assert_contains err "nobase.tar: no such base (make one with fakebuild-pkgbuild --create SUITE nobase.tar)"
+	touch base.tar
+	assert_status 2 pkgbuild base.tar nosrc 2> err
+	assert_contains err "nosrc: no such source package"
+	mkdir tree
+	assert_status 2 pkgbuild base.tar tree 2> err
+	assert_contains err "tree: not a Debian source tree (no debian/control or debian/changelog)"
+	mkdir tree/debian && touch tree/debian/control && echo 'garbage' > tree/debian/changelog
+	assert_status 2 pkgbuild base.tar tree 2> err
+	assert_contains err "tree/debian/changelog: line 1: expected 'SOURCE (VERSION) ...'"
+	echo x > p.tar.gz
+	assert_status 2 pkgbuild base.tar p.tar.gz 2> err
+	assert_contains err "p.tar.gz: neither a .dsc file nor a source directory"
+	printf 'Format: 3.0 (quilt)\nSource: p\nVersion: 1.0-1\nFiles:\n 0123 10 p_1.0.orig.tar.gz\n 4567 20 p_1.0-1.debian.tar.xz\n' > p_1.0-1.dsc
+	touch p_1.0.orig.tar.gz
+	assert_status 2 pkgbuild base.tar p_1.0-1.dsc 2> err
+	assert_contains err "p_1.0-1.dsc: p_1.0-1.debian.tar.xz is missing beside it"
+	printf 'Source: p\nVersion: 1.0-1\n' > q.dsc
+	assert_status 2 pkgbuild base.tar q.dsc 2> err
+	assert_contains err "q.dsc: no Files: field"
+	touch p_1.0-1.debian.tar.xz notdir
+	assert_status 2 pkgbuild -o notdir/out base.tar p_1.0-1.dsc 2> err
+	assert_contains err "notdir/out: cannot write there"
+	# --create: a name mmdebstrap can write, in a directory we can write.
+	assert_status 2 pkgbuild --create bookworm base.img 2> err
+	assert_contains err "base.img: not a tarball name"
+	assert_status 2 pkgbuild --create bookworm /nonexistent/b.tar 2> err
+	assert_contains err "/nonexistent/b.tar: cannot write in /nonexistent"
+	mkdir d.tar
+	assert_status 2 pkgbuild --create bookworm d.tar 2> err
+	assert_contains err "d.tar: a directory"
+	no_temp_left .
+}
+
+# A base archive cut short: the root cannot be made (exit 3), fakebuild's
+# reason is in the message, and nothing is left: no cache entry, no
+# temporary directory, no process; the output directory holds the log.
+test_pkgbuild_truncated_base() {
+	need_userns
+	mkdir -p base/etc base/usr/bin src/debian
+	head -c 300000 /dev/urandom > base/usr/bin/big
+	tar -czf base.tar.gz -C base .
+	head -c $(( $(stat -c %s base.tar.gz) / 2 )) base.tar.gz > cut.tar.gz
+	printf 'p (1.0) unstable; urgency=low\n' > src/debian/changelog
+	touch src/debian/control
+	mkdir tmp
+	export TMPDIR=$PWD/tmp
+	assert_status 3 pkgbuild -q -o out cut.tar.gz src 2> err
+	assert_contains err "fakebuild-pkgbuild: p 1.0: cannot prepare the root (base, network or Build-Depends): fakebuild: --root cut.tar.gz: truncated or corrupt archive"
+	assert_contains err "see $PWD/out/p_1.0_"
+	[ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
+	[ -z "$(ls -A .cache/fakebuild/roots 2>/dev/null)" ] || fail "a cache entry was made"
+	[ "$(ls out)" = "p_1.0_$(dpkg --print-architecture 2>/dev/null || uname -m).build" ] || fail "out: $(ls out)"
+}
+
+# --create with a mirror that cannot be reached: mmdebstrap's error, exit
+# 3, no base and no temporary directory, nothing mounted or running.
+test_pkgbuild_create_unreachable_mirror() {
+	need_userns
+	need mmdebstrap
+	assert_status 3 pkgbuild -q --create bookworm "$PWD/b.tar" http://127.0.0.1:9/debian 2> err
+	assert_contains err "Could not connect to 127.0.0.1:9"
+	assert_contains err "fakebuild-pkgbuild: mmdebstrap bookworm failed: $PWD/b.tar not made"
+	[ ! -e b.tar ] || fail "a base was left"
+	no_temp_left .
+	grep -F "$PWD" /proc/self/mountinfo && fail "mounts left"
+	return 0
+}

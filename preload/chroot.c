@@ -110,11 +110,13 @@ static int proc_for(const char *root)
 		return 0;	/* not a build root's library: nothing to do here */
 	if (snprintf(p, sizeof p, "%s/proc", strcmp(root, "/") ? root : "") >= (int)sizeof p)
 		return -1;
-	struct stat st;
-	struct statfs sf;
+	/* The 64-bit forms: a 32-bit process gets EOVERFLOW for large inode
+	 * and block numbers from the others. */
+	struct stat64 st;
+	struct statfs64 sf;
 	/* A symbolic link would be followed here, in the old root: not the
 	 * new root's /proc. */
-	if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || statfs(p, &sf) < 0)
+	if (lstat64(p, &st) < 0 || !S_ISDIR(st.st_mode) || statfs64(p, &sf) < 0)
 		return -1;
 	if (sf.f_type == PROC_SUPER_MAGIC)
 		return 0;
@@ -143,8 +145,8 @@ static void check_reachable(const char *path)
 	if (access(dir, X_OK) == 0)
 		return;
 	warned = 1;
-	struct stat st;
-	if (strncmp(dir, "/proc/", 6) == 0 && (stat("/proc", &st) < 0 || !S_ISDIR(st.st_mode)))
+	struct stat64 st;
+	if (strncmp(dir, "/proc/", 6) == 0 && (stat64("/proc", &st) < 0 || !S_ISDIR(st.st_mode)))
 		fb_warn("chroot %s: programs started in it run without fakebuild: it has no /proc "
 			"directory to reach %s through", path, dir);
 	else if (strncmp(dir, "/proc/", 6) == 0)

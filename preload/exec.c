@@ -263,8 +263,8 @@ static void keep_table_fd(void)
 		return;
 	int fd = (int)x[0];
 	int fl = fcntl(fd, F_GETFD);
-	struct stat st;
-	if (fl < 0 || !(fl & FD_CLOEXEC) || fstat(fd, &st) < 0 || st.st_dev != x[1] || st.st_ino != x[2])
+	struct stat64 st;	/* a 32-bit process's fstat fails on large inode numbers */
+	if (fl < 0 || !(fl & FD_CLOEXEC) || fstat64(fd, &st) < 0 || st.st_dev != x[1] || st.st_ino != x[2])
 		return;
 	fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 }

@@ -218,9 +218,16 @@ refused
 test_chroot_records_keep_their_paths_for_gc() {
 	need_userns
 	mktarget t
-	mkdir -p "t$B"
+	# The plain session's library and its live table's directory are
+	# mounted at their own paths in the target (a build root needs
+	# neither: see the first test).
+	local state
+	state=$(dirname "$FAKEBUILD_DB")
+	mkdir -p "t$B" "$state" "t$state"
 	ns sh -c "$(bindusr t) && mount --bind $B t$B && mount -o remount,bind,ro t$B &&
+		mount --bind $state t$state &&
 		\"$FAKEBUILD\" sh -c 'chroot t sh -c \"chown 12:34 /f; echo \\\$FAKEBUILD_CHROOT\"'"' > hint'
+	rmdir "t$state" 2>/dev/null || true
 	assert_eq "$PWD/t" "$(cat hint)" "FAKEBUILD_CHROOT"
 	fb --gc > gc
 	assert_contains gc "0 records dropped"

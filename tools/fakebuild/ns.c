@@ -756,8 +756,8 @@ static void command(struct fb_root *r, char **cmd, int rt, int tty)
 		tcsetpgrp(STDIN_FILENO, getpid());
 		signal(SIGTTOU, SIG_DFL);
 	}
-	if (!r->cwd[0] || chdir(r->cwd) < 0)
-		chdir("/");
+	if ((!r->cwd[0] || chdir(r->cwd) < 0) && chdir("/") < 0)
+		warnx_("chdir /: %s", strerror(errno));
 	const char *tmp = getenv("TMPDIR");
 	if (tmp && access(tmp, W_OK | X_OK) < 0)
 		setenv("TMPDIR", "/tmp", 1);	/* the host's is not in the root */

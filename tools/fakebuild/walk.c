@@ -48,8 +48,10 @@ int fb_remove_tree(int at, const char *name)
 	if (errno != EISDIR && errno != EPERM && errno != EACCES)
 		return -errno;
 	/* Overlayfs leaves its work directory mode 000; a build may leave
-	 * others so: make each writable before emptying it. */
-	fchmodat(at, name, 0700, 0);
+	 * others so: make each writable before emptying it.  If that fails,
+	 * the open or the unlinks below say why. */
+	if (fchmodat(at, name, 0700, 0) < 0)
+		errno = 0;
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -489,11 +489,17 @@ test_root_hello_make_install_gives_the_same_archive() {
 test_root_dpkg_buildpackage_gives_the_same_deb() {
 	need_userns
 	need dpkg-buildpackage dh dpkg-deb make cc
-	mkdir host root
-	cp -r "$TOP/examples/debpkg" host/pkg && cp -r "$TOP/examples/debpkg" root/pkg
-	(cd host/pkg && fb dpkg-buildpackage -b -us -uc > ../log 2>&1) || { tail -n 20 host/log >&2; fail "host build"; }
-	fb --root / --bind "$PWD/root" -- sh -c "cd $PWD/root/pkg && dpkg-buildpackage -b -us -uc" > root/log 2>&1 ||
+	# Both builds in one directory, b/pkg: build flags from the
+	# environment (an outer dpkg-buildpackage's, in the Debian package's
+	# own build) may map another prefix than the build directory, which
+	# then goes into the binary.
+	mkdir host root b
+	cp -r "$TOP/examples/debpkg" b/pkg
+	(cd b/pkg && fb dpkg-buildpackage -b -us -uc > ../../host/log 2>&1) || { tail -n 20 host/log >&2; fail "host build"; }
+	mv b/fbdemo_* host/ && rm -rf b/pkg && cp -r "$TOP/examples/debpkg" b/pkg
+	fb --root / --bind "$PWD/b" -- sh -c "cd $PWD/b/pkg && dpkg-buildpackage -b -us -uc" > root/log 2>&1 ||
 		{ tail -n 20 root/log >&2; fail "build in the root"; }
+	mv b/fbdemo_* root/
 	h=$(echo host/fbdemo_*.deb) r=$(echo root/fbdemo_*.deb)
 	assert_eq "$(dpkg-deb -c "$h" | awk '{print $1, $2, $6}')" "$(dpkg-deb -c "$r" | awk '{print $1, $2, $6}')" "contents"
 	grep -q '^-rwsr-xr-x root/root ./usr/bin/fbdemo$' <<<"$(dpkg-deb -c "$r" | awk '{print $1, $2, $6}')" ||

@@ -587,6 +587,11 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	}
 	if (!r->host && !fb_looks_like_root(r->layer[0].fd))
 		die("--root %s: not a root: no usr, bin or etc directory in it", r->layer[0].opt);
+	/* --limit memory, pids, cpus: the build's cgroup, once nothing is left to refuse. */
+	if (fb_limit_cgroup(r, &w) < 0) {
+		fb_watch_done(w);
+		return 1;
+	}
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -596,6 +601,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		int e = errno;
+		fb_limit_release(r);
 		fb_watch_done(w);
 		userns_refused(e);
 	}
@@ -607,8 +613,9 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	/* The namespaces exist: now the database, if the root needs it. */
 	struct fb_err err = { { 0 } };
 	struct fb_session *s = NULL;
-	int ok = !needs_user_db(r) || fb_session_join(r->db, 0, &s, &err) == 0;
-	if (!ok)
+	int entered = fb_limit_enter(r, pid) == 0;	/* before it runs anything */
+	int ok = entered && (!needs_user_db(r) || fb_session_join(r->db, 0, &s, &err) == 0);
+	if (!ok && entered)
 		warnx_("%s", err.msg);
 	if (ok && r->upper) {
 		if (w < 0)
@@ -619,6 +626,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		remove_work(r);
+		fb_limit_release(r);
 		fb_watch_done(w);
 		if (s)
 			fb_session_leave(s, &err);
@@ -702,6 +710,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	if (rt_fd >= 0)
 		close(rt_fd);
 	remove_work(r);
+	fb_limit_release(r);
 	fb_watch_done(w);
 	if (s && fb_session_leave(s, &err) < 0) {
 		warnx_("%s", err.msg);

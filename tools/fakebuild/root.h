@@ -53,7 +53,19 @@ struct fb_layer {
 struct fb_limit {
 	int resource;		/* RLIMIT_*, or -1 for a cgroup limit */
 	const char *name;	/* as written: as, cpu, nproc, fsize, nofile, memory, cpus, pids */
-	uint64_t value;
+	uint64_t value;		/* cpus: in thousandths of a CPU */
+};
+
+/* --limit's cgroup v2 part (limit.c): the cgroups fakebuild made, to undo. */
+struct fb_cgroup {
+	char dir[4096];		/* fakebuild's own cgroup C; the build's is C/fakebuild-PID-build */
+	unsigned need;		/* the controllers the limits use (limit.c's bits) */
+	unsigned enabled;	/* those fakebuild enabled in C's cgroup.subtree_control */
+	int wanted;		/* a cgroup limit was asked for */
+	int is_root;		/* C is the hierarchy's root: no rule against processes there */
+	int moved;		/* fakebuild (and its watcher) moved into C/fakebuild-PID */
+	int made;		/* C/fakebuild-PID-build made */
+	pid_t owner;		/* fakebuild's pid: the PID of those names */
 };
 
 struct fb_root {
@@ -69,6 +81,7 @@ struct fb_root {
 	int net;		/* --net */
 	struct fb_limit lim[FB_ROOT_LIMITS];
 	int nlim;
+	struct fb_cgroup cg;
 
 	/* from the plain session */
 	const char *lib;	/* the preload library, maybe with $LIB */
@@ -133,12 +146,23 @@ int fb_remove_tree(int dirfd, const char *name);
 int fb_watch_start(void);
 void fb_watch_add(int w, const char *path);	/* remove PATH if we die */
 void fb_watch_pid(int w, pid_t pid);		/* ...once this process is gone */
+void fb_watch_cgroup(int w, const char *spec);	/* undo the cgroups (fb_limit_undo) if we die */
 void fb_watch_done(int w);			/* we cleaned up ourselves */
+pid_t fb_watch_process(void);			/* the watcher's pid, 0 when none runs */
 
 /* limit.c */
 void fb_limit_parse(struct fb_root *r, const char *arg);
-/* Before the namespaces: cgroup limits need a delegated subtree; dies with what is missing. */
+/* Before anything is made: cgroup limits need a delegated subtree; dies naming what is missing. */
 void fb_limit_check(struct fb_root *r);
+/* Before the clone: the build's cgroup, with its limits; starts the watcher (*W) if
+ * none runs.  0, or -1 after printing why (what was made is removed). */
+int fb_limit_cgroup(struct fb_root *r, int *w);
+/* Move pid 1 (PID), still waiting for its ids, into the build's cgroup.  0 or -1 after printing. */
+int fb_limit_enter(struct fb_root *r, pid_t pid);
+/* When pid 1 is gone (or never was): remove the cgroups, undo the rest.  Again: no-op. */
+void fb_limit_release(struct fb_root *r);
+/* The watcher's fb_limit_release, from what fb_watch_cgroup told it. */
+void fb_limit_undo(const char *spec);
 /* In the command's process, before exec: setrlimit.  0 or -1 after printing why. */
 int fb_limit_apply(const struct fb_root *r);
 

@@ -32,3 +32,23 @@ assert_contains() {
 	grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }
 }
 am_root() { [ "$(id -u)" -eq 0 ]; }
+
+# copy_programs DIR PROGRAM...: the host's PROGRAMs (those found) and the
+# libraries they load, copied into the small root DIR under usr/bin or
+# usr/sbin as on the host, with the bin, sbin, lib and lib64 links of a
+# merged /usr.  For build-root tests that need a root of their own.
+copy_programs() {
+	local d=$1 p l
+	shift
+	mkdir -p "$d/usr/bin" "$d/usr/sbin" "$d/usr/lib"
+	for l in bin sbin lib lib64; do [ -e "$d/$l" ] || ln -s "usr/$l" "$d/$l"; done
+	for p; do
+		p=$(type -P "$p") || continue
+		case $p in */sbin/*) cp -L "$p" "$d/usr/sbin/" ;; *) cp -L "$p" "$d/usr/bin/" ;; esac
+		ldd "$p" 2>/dev/null | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'
+	done | sort -u | while read -r l; do
+		[ -f "$l" ] || continue
+		mkdir -p "$d/usr$(dirname "${l#/usr}")"
+		cp -L "$l" "$d/usr${l#/usr}"
+	done
+}

@@ -12,19 +12,10 @@ need_userns() {
 
 # mkroot DIR: a small root made of host programs and their libraries.
 mkroot() {
-	local d=$1 p l
-	mkdir -p "$d/usr/bin" "$d/usr/lib" "$d/etc" "$d/srv"
-	ln -s usr/bin "$d/bin"; ln -s usr/lib "$d/lib"; ln -s usr/lib64 "$d/lib64"
-	for p in sh id stat ls cat touch chown chmod mknod mkdir rm ln sleep true env tail getcap \
-		setsid mount chroot readlink; do
-		p=$(type -P $p) || continue
-		cp -L "$p" "$d/usr/bin/"
-		ldd "$p" 2>/dev/null | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'
-	done | sort -u | while read -r l; do
-		[ -f "$l" ] || continue
-		mkdir -p "$d/usr$(dirname "${l#/usr}")"
-		cp -L "$l" "$d/usr${l#/usr}"
-	done
+	local d=$1
+	mkdir -p "$d/etc" "$d/srv"
+	copy_programs "$d" sh id stat ls cat touch chown chmod mknod mkdir rm ln sleep true env tail \
+		getcap setsid mount chroot readlink
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
 	printf 'root:x:0:\nshadow:x:42:\n' >"$d/etc/group"
 }

@@ -296,21 +296,11 @@ mketc() {
 # mkdpkgroot DIR: a root of its own that can run dpkg and the postinsts
 # above: those programs and their libraries, copied from the host.
 mkdpkgroot() {
-	local d=$1 p l
+	local d=$1
 	mketc "$d"
-	mkdir -p "$d/usr/bin" "$d/usr/sbin" "$d/usr/lib"
-	ln -s usr/bin "$d/bin"; ln -s usr/sbin "$d/sbin"; ln -s usr/lib "$d/lib"; ln -s usr/lib64 "$d/lib64"
-	for p in sh rm tar dpkg dpkg-deb dpkg-query dpkg-statoverride dpkg-trigger dpkg-split ldconfig \
-		start-stop-daemon groupadd useradd chown chmod mknod head wc stat cat mkdir ln ls id cp mv \
-		sed grep env touch true rmdir diff find sha256sum; do
-		p=$(type -P $p) || continue
-		case $p in */sbin/*) cp -L "$p" "$d/usr/sbin/" ;; *) cp -L "$p" "$d/usr/bin/" ;; esac
-		ldd "$p" 2>/dev/null | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'
-	done | sort -u | while read -r l; do
-		[ -f "$l" ] || continue
-		mkdir -p "$d/usr$(dirname "${l#/usr}")"
-		cp -L "$l" "$d/usr${l#/usr}"
-	done
+	copy_programs "$d" sh rm tar dpkg dpkg-deb dpkg-query dpkg-statoverride dpkg-trigger dpkg-split \
+		ldconfig start-stop-daemon groupadd useradd chown chmod mknod head wc stat cat mkdir ln ls \
+		id cp mv sed grep env touch true rmdir diff find sha256sum
 }
 
 # What the postinsts above must have left in root DIR ($1), as listed by

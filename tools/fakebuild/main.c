@@ -62,6 +62,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fakebuild [options] [--] [command [args...]]\n"
+		"       fakebuild --root BASE [root options] [options] [--] [command [args...]]\n"
 		"       fakebuild [-d FILE] --export [DIR] | --check | --gc\n"
 		"Run COMMAND (default: $SHELL) as fake root; ownership, modes and device\n"
 		"nodes it sets are recorded in a database and seen by later sessions.\n"
@@ -92,9 +93,12 @@ static void usage(FILE *f)
 		"      --net              share the host's network\n"
 		"      --limit NAME=VALUE[,...]  as, cpu, nproc, fsize, nofile (setrlimit);\n"
 		"                         memory, pids, cpus (cgroup v2, when delegated)\n"
+		"\n"
+		"The database, without a command:\n"
 		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
 		"      --check            verify the database and report problems; change nothing\n"
 		"      --gc               drop the records of files that no longer exist\n"
+		"\n"
 		"  -q, --quiet            no warnings about leftover processes\n"
 		"  -h, --help             this help\n"
 		"  -v, --version          the version\n"

@@ -56,6 +56,60 @@ static int mkdirs(char *dir)
 	return 0;
 }
 
+/*
+ * Whether the database directory DIR can be used or made: its nearest
+ * existing ancestor is a directory we may write (no side effect).  sbuild
+ * and buildds run builds with HOME=/nonexistent or unwritable.
+ */
+static int dir_usable(const char *dir)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s", dir) >= sizeof p)
+		return 0;
+	for (;;) {
+		struct stat st;
+		if (stat(p, &st) == 0)
+			return S_ISDIR(st.st_mode) && access(p, W_OK | X_OK) == 0;
+		if (errno != ENOENT)
+			return 0;
+		char *slash = strrchr(p, '/');
+		if (!slash)
+			return 0;
+		if (slash == p)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+}
+
+/*
+ * The default database when the state directory cannot be used:
+ * $TMPDIR/fakebuild-UID (else /tmp), a directory of our own with mode
+ * 0700.  In a shared /tmp another user could have made that name first,
+ * so it must be a real directory, ours, that nobody else may write.
+ */
+static int tmp_db_path(char *out, size_t outlen, struct fb_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || *tmp != '/')
+		tmp = "/tmp";
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof dir, "%s/fakebuild-%u", tmp, (unsigned)getuid()) >= sizeof dir)
+		return fb_err_set(err, "%s: path too long", tmp);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return fb_err_set(err, "%s: cannot create the database directory (the state directory "
+				  "under $HOME cannot be written either): %s", dir, strerror(errno));
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return fb_err_set(err, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022))
+		return fb_err_set(err, "%s: not a directory of yours that only you may write: "
+				  "refusing to keep the database there (give -d FILE)", dir);
+	if ((size_t)snprintf(out, outlen, "%s/fakebuild.db", dir) >= outlen)
+		return fb_err_set(err, "database path too long");
+	return 0;
+}
+
 int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
 {
 	const char *env = getenv("FAKEBUILD_DB");
@@ -67,12 +121,16 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
 	else {
 		const char *state = getenv("XDG_STATE_HOME");
 		const char *home = getenv("HOME");
+		char dir[PATH_MAX];
 		if (state && *state == '/')
-			n = snprintf(out, outlen, "%s/fakebuild/fakebuild.db", state);
-		else if (home && *home)
-			n = snprintf(out, outlen, "%s/.local/state/fakebuild/fakebuild.db", home);
+			n = snprintf(dir, sizeof dir, "%s/fakebuild", state);
+		else if (home && *home == '/')
+			n = snprintf(dir, sizeof dir, "%s/.local/state/fakebuild", home);
 		else
-			return fb_err_set(err, "no database: give -d FILE, or set FAKEBUILD_DB or HOME");
+			n = -1;
+		if (n < 0 || (size_t)n >= sizeof dir || !dir_usable(dir))
+			return tmp_db_path(out, outlen, err);
+		n = snprintf(out, outlen, "%s/fakebuild.db", dir);
 	}
 	if (n < 0 || (size_t)n >= outlen)
 		return fb_err_set(err, "database path too long");

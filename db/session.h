@@ -22,7 +22,9 @@ enum {
 
 /*
  * The database path: DB when non-NULL, else $FAKEBUILD_DB, else
- * $XDG_STATE_HOME/fakebuild/fakebuild.db ($HOME/.local/state when unset).
+ * $XDG_STATE_HOME/fakebuild/fakebuild.db ($HOME/.local/state when unset),
+ * else, when that directory cannot be made or written, $TMPDIR/fakebuild-UID
+ * (made here, mode 0700, and checked to be ours).
  * Returns 0, or -1 with err set.
  */
 int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err);

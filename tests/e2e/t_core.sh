@@ -253,6 +253,32 @@ test_db_option_and_default_location() {
 	[ -f "$HOME/.local/state/fakebuild/fakebuild.db" ] || fail "no default db under ~/.local/state"
 }
 
+# sbuild and buildds build with HOME=/nonexistent (or unwritable): fakeroot
+# works there, so the default database falls back to $TMPDIR/fakebuild-UID,
+# and keeps working across sessions.
+test_default_db_without_a_writable_home() {
+	touch f
+	unset FAKEBUILD_DB XDG_STATE_HOME
+	mkdir tmp ro
+	chmod 555 ro
+	local dir="$PWD/tmp/fakebuild-$(id -u)"
+	HOME=/nonexistent TMPDIR=$PWD/tmp fb chown 5:6 f || fail "HOME=/nonexistent: session refused"
+	assert_eq "5 6" "$(HOME=/nonexistent TMPDIR=$PWD/tmp fb stat -c '%u %g' f)"
+	[ -f "$dir/fakebuild.db" ] || fail "no database in $dir"
+	assert_eq "drwx------" "$(stat -c %A "$dir")"
+	assert_eq "5 6" "$(HOME=$PWD/ro TMPDIR=$PWD/tmp fb stat -c '%u %g' f)" "unwritable HOME"
+	assert_eq "5 6" "$(env -u HOME TMPDIR=$PWD/tmp "$FAKEBUILD" stat -c '%u %g' f)" "no HOME"
+	[ ! -e ro/.local ] || fail "created a directory in the unwritable HOME"
+	# A directory there that others may write is not ours to trust.
+	chmod 777 "$dir"
+	local out
+	out=$(HOME=/nonexistent TMPDIR=$PWD/tmp fb true 2>&1) && fail "group/other-writable $dir accepted"
+	grep -q "fakebuild-$(id -u): not a directory of yours" <<<"$out" || fail "message: $out"
+	rm -rf "$dir" && ln -s "$PWD/ro" "$dir"
+	out=$(HOME=/nonexistent TMPDIR=$PWD/tmp fb true 2>&1) && fail "symlink $dir accepted"
+	grep -q "not a directory of yours" <<<"$out" || fail "message: $out"
+}
+
 test_unlink_drops_record_unless_linked() {
 	touch f
 	fb sh -c 'chown 7:7 f; ln f g; rm f'

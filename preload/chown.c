@@ -18,13 +18,19 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 		return rc;
 	struct fb_attr a;
 	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
-	if (uid == (uid_t)-1 && gid == (gid_t)-1)
-		return 0;
+	const uint32_t mode = a.mode;
 	if (uid != (uid_t)-1)
 		a.uid = uid;
 	if (gid != (gid_t)-1)
 		a.gid = gid;
+	/* As the kernel's chown, even to -1, -1: setuid, setgid with group
+	 * execute and a capability go. */
 	a.mode = fb_chown_mode(a.mode);
+	rc = fb_xattr_chown(&stx, &a);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (uid == (uid_t)-1 && gid == (gid_t)-1 && a.mode == mode)
+		return 0;
 	return fb_record(&stx, &a, dirfd, path, known);
 }
 

@@ -21,6 +21,8 @@
 #include "fb.h"
 #include "xblob.h"
 
+#define FB_XATTR_CAPS "security.capability"
+
 enum xkind { XK_PATH, XK_LPATH, XK_FD };
 
 struct xt {
@@ -40,6 +42,32 @@ static int xt_statx(const struct xt *x, struct statx *stx)
 }
 
 /*
+ * ID's record in T: its attributes in *a, its blob in *blob (malloc'd, or
+ * NULL when empty) and whether there is a record in *known.  0 or -errno.
+ */
+static int record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
+		       void **blob, size_t *len, int *known)
+{
+	*blob = NULL;
+	*len = 0;
+	size_t cap = 0;
+	for (;;) {
+		long n = fb_table_get_xattrs(t, id, a, known, *blob, cap);
+		if (!*known || n == 0)
+			return 0;
+		if ((size_t)n <= cap) {
+			*len = (size_t)n;
+			return 0;
+		}
+		/* Grown since we looked: try again with room for it. */
+		free(*blob);
+		cap = (size_t)n;
+		if (!(*blob = malloc(cap)))
+			return -ENOMEM;
+	}
+}
+
+/*
  * The inode's record: attributes (the fake view when there is no record),
  * its blob in *blob (malloc'd, or NULL when empty) and whether there is a
  * record in *known.  0 or -errno.
@@ -55,27 +83,10 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 		return -EIO;
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
-	*blob = NULL;
-	*len = 0;
-	size_t cap = 0;
-	for (;;) {
-		long n = fb_table_get_xattrs(t, &id, a, known, *blob, cap);
-		if (!*known) {
-			fb_view(NULL, stx, fb.unknown_is_real, a);	/* the view of a file without a record */
-			return 0;
-		}
-		if (n == 0)
-			return 0;
-		if ((size_t)n <= cap) {
-			*len = (size_t)n;
-			return 0;
-		}
-		/* Grown since we looked: try again with room for it. */
-		free(*blob);
-		cap = (size_t)n;
-		if (!(*blob = malloc(cap)))
-			return -ENOMEM;
-	}
+	rc = record_blob(t, &id, a, blob, len, known);
+	if (rc == 0 && !*known)
+		fb_view(NULL, stx, fb.unknown_is_real, a);	/* the view of a file without a record */
+	return rc;
 }
 
 /* Write the record; KNOWN: it exists, so it has its path hint already. */
@@ -236,6 +247,42 @@ static int remove_core(const struct xt *x, const char *name)
 		rc = -EIO;
 	if (rc == 0)
 		rc = store(x, &stx, &a, nb, (size_t)nl, known);
+	free(blob);
+	free(nb);
+	return rc;
+}
+
+/*
+ * The kernel removes security.capability at every chown of a file that is
+ * not a directory, by root too (ATTR_KILL_PRIV), so a session's chown drops
+ * a faked one: record A for STX without it and return 1.  0 when there is
+ * none (the caller records A itself), or -errno.  Free while no record has
+ * ever had a faked xattr.  (A write drops it too in the kernel; writes are
+ * not interposed, so that is not faked: fakebuild(7).)
+ */
+int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
+{
+	struct fb_table *t = fb_table();
+	if (!t || S_ISDIR(stx->stx_mode) || !fb_table_has_xattrs(t))
+		return 0;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, stx);
+	struct fb_attr old;
+	void *blob, *nb = NULL;
+	size_t len;
+	int known;
+	const void *v;
+	size_t vl;
+	int rc = record_blob(t, &id, &old, &blob, &len, &known);
+	if (rc == 0 && known && fb_xblob_get(blob, len, FB_XATTR_CAPS, &v, &vl) == 1) {
+		long nl = -1;
+		if (!(nb = malloc(len)))
+			rc = -ENOMEM;
+		else if ((nl = fb_xblob_set(blob, len, FB_XATTR_CAPS, NULL, 0, nb, len)) < 0)
+			rc = -EIO;
+		else if ((rc = fb_table_put_xattrs(t, &id, a, nb, (size_t)nl, NULL)) == 0)
+			rc = 1;
+	}
 	free(blob);
 	free(nb);
 	return rc;

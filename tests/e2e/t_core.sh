@@ -126,6 +126,14 @@ test_chown_clears_setuid_like_root() {
 	assert_eq 755 "$out"
 }
 
+# The kernel clears them at chown(f, -1, -1) too, as root (chown_common sets
+# ATTR_KILL_SUID whatever the ids); a directory keeps them.
+test_chown_to_minus_one_clears_setuid_like_root() {
+	mkdir d
+	out=$(fb sh -c 'touch f; chmod 6755 f d; python3 -c "import os; os.chown(\"f\", -1, -1); os.chown(\"d\", -1, -1)"; stat -c %a f d')
+	assert_eq "755 6755" "$(echo $out)"
+}
+
 test_chown_reference_h_chgrp_gs() {
 	touch ref f; ln -s f link; mkdir d
 	out=$(fb sh -c 'chown 7:8 ref; chown --reference=ref f; chown -h 9:9 link;

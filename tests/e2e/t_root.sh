@@ -734,6 +734,18 @@ test_root_userns_disabled_is_explained() {
 	assert_nothing_left
 }
 
+# A container's seccomp filter (or a kernel before 5.6) without openat2(2),
+# which resolves every path inside the root.
+test_root_openat2_missing_is_explained() {
+	need_userns
+	[ "$(uname -m)" = x86_64 ] || skip "the seccomp helper filters x86_64 system calls"
+	cc -O1 -o nosys "$TOP/tests/e2e/fixtures/root/nosys.c" 2>cc.err || skip "no C compiler: $(head -1 cc.err)"
+	mkroot base
+	assert_status 1 ./nosys 437 "$FAKEBUILD" --root base -- true 2> err
+	assert_contains err "the kernel has no openat2(2)"
+	assert_nothing_left
+}
+
 test_root_overlayfs_unavailable_is_explained() {
 	need_userns
 	mkroot base

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "archive_dl.h"
 #include "fakebuild.h"
@@ -553,10 +554,29 @@ static int needs_user_db(const struct fb_root *r)
 	return 0;
 }
 
+/*
+ * Every path inside the root is resolved with openat2(2) and RESOLVE_IN_ROOT
+ * (Linux 5.6); a seccomp filter of a container (or valgrind) may answer
+ * ENOSYS for it even on a newer kernel.  Say so before anything is made.
+ */
+static void check_openat2(void)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	long fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+	if (fd >= 0) {
+		close((int)fd);
+		return;
+	}
+	if (errno == ENOSYS)
+		die("--root: the kernel has no openat2(2) (Linux 5.6 or later is needed; "
+		    "a seccomp filter of this container may also refuse it)");
+}
+
 int fb_root_run(struct fb_root *r, char **cmd)
 {
 	if (getenv("FAKEBUILD_TABLE"))
 		die("--root: cannot run inside a fakebuild session (leave it first)");
+	check_openat2();
 	check_layers(r);
 	check_mounts(r);
 	check_outputs(r);

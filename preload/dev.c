@@ -12,7 +12,9 @@
  * that owns its mount namespace: a build root), a node of the safe set
  * below is made usable as bubblewrap and mmdebstrap's unshare mode do it:
  * the host's node is bind-mounted over the placeholder.  Anywhere else the
- * bind is refused and the placeholder stays what it was.
+ * bind is refused and the placeholder stays what it was.  Real root in the
+ * initial user namespace could mount too, but into the host's mounts,
+ * where the bind would outlive the session: never there.
  *
  * The record stays on the placeholder and says what the archive must
  * contain.  So the file's identity, as every core sees it through
@@ -88,6 +90,20 @@ static void close_(int fd)
 	fb_guard--;
 }
 
+/*
+ * Is this the initial user namespace, whose uid_map maps every id to
+ * itself?  Unknown (no /proc) counts as yes: no bind is then made.
+ */
+static int initial_userns(void)
+{
+	char buf[128];
+	unsigned long long v[3];
+	if (fb_read_small("/proc/self/uid_map", buf, sizeof buf) <= 0)
+		return 1;
+	return sscanf(buf, "%llu %llu %llu", &v[0], &v[1], &v[2]) == 3 && v[0] == 0 &&
+	       v[1] == 0 && v[2] == 4294967295ull;
+}
+
 /* A detached copy of the mount at DIRFD/PATH, without its submounts; -1 if refused. */
 static int clone_tree(int dirfd, const char *path, int flags)
 {
@@ -113,6 +129,10 @@ void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev)
 	    !S_ISCHR(src.stx_mode) || src.stx_rdev_major != major(dev) ||
 	    src.stx_rdev_minor != minor(dev))
 		return;
+	if (initial_userns()) {
+		no_mount = 1;
+		return;
+	}
 	int tree = clone_tree(AT_FDCWD, host, 0);
 	if (tree < 0)
 		return;

@@ -101,6 +101,20 @@ test_mknod_outside_namespace_is_placeholder() {
 character special file 1,3" "$out"
 }
 
+# Real root in the host's namespaces may mount, but a bind there would be
+# in the host's mounts and outlive the session: the node stays a
+# placeholder, as for any user outside a namespace.
+roottest_mknod_as_real_root_binds_nothing_on_the_host() {
+	local out
+	out=$(fb sh -c 'mknod n c 1 3 && stat -c "%F %t,%T" n')
+	if findmnt -rn -o TARGET | grep -qxF "$PWD/n"; then
+		umount "$PWD/n"
+		fail "a bind mount over $PWD/n was left in the host's mounts"
+	fi
+	assert_eq "character special file 1,3" "$out"
+	assert_eq "regular empty file" "$(stat -c %F n)"
+}
+
 # ldd (LD_TRACE_LOADED_OBJECTS) lists the program's libraries, not ours:
 # convert-usrmerge and initramfs-tools copy what it lists.
 test_ldd_does_not_list_the_library() {

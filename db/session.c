@@ -122,12 +122,13 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
 		const char *state = getenv("XDG_STATE_HOME");
 		const char *home = getenv("HOME");
 		char dir[PATH_MAX];
+		struct stat st;
 		if (state && *state == '/')
 			n = snprintf(dir, sizeof dir, "%s/fakebuild", state);
-		else if (home && *home == '/')
+		else if (home && *home == '/' && stat(home, &st) == 0 && S_ISDIR(st.st_mode))
 			n = snprintf(dir, sizeof dir, "%s/.local/state/fakebuild", home);
 		else
-			n = -1;
+			n = -1;	/* not even root makes a HOME such as /nonexistent */
 		if (n < 0 || (size_t)n >= sizeof dir || !dir_usable(dir))
 			return tmp_db_path(out, outlen, err);
 		n = snprintf(out, outlen, "%s/fakebuild.db", dir);

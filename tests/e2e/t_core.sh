@@ -277,6 +277,9 @@ test_default_db_without_a_writable_home() {
 	assert_eq "5 6" "$(HOME=$PWD/ro TMPDIR=$PWD/tmp fb stat -c '%u %g' f)" "unwritable HOME"
 	assert_eq "5 6" "$(env -u HOME TMPDIR=$PWD/tmp "$FAKEBUILD" stat -c '%u %g' f)" "no HOME"
 	[ ! -e ro/.local ] || fail "created a directory in the unwritable HOME"
+	# A HOME that does not exist is not made, even where its parent could be.
+	HOME=$PWD/gone TMPDIR=$PWD/tmp fb true
+	[ ! -e gone ] || fail "made the missing HOME $PWD/gone"
 	# A directory there that others may write is not ours to trust.
 	chmod 777 "$dir"
 	local out

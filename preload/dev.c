@@ -12,9 +12,11 @@
  * that owns its mount namespace: a build root), a node of the safe set
  * below is made usable as bubblewrap and mmdebstrap's unshare mode do it:
  * the host's node is bind-mounted over the placeholder.  Anywhere else the
- * bind is refused and the placeholder stays what it was.  Real root in the
- * initial user namespace could mount too, but into the host's mounts,
- * where the bind would outlive the session: never there.
+ * bind is refused and the placeholder stays what it was.  Only in a mount
+ * namespace that ends with the session, though: real root on the host, a
+ * container's root, or `unshare -U -r -m fakebuild ...` may mount as well,
+ * but there the bind would outlive the session (and make the tree's rm
+ * fail with EBUSY afterwards).
  *
  * The record stays on the placeholder and says what the archive must
  * contain.  So the file's identity, as every core sees it through
@@ -31,6 +33,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -91,17 +94,20 @@ static void close_(int fd)
 }
 
 /*
- * Is this the initial user namespace, whose uid_map maps every id to
- * itself?  Unknown (no /proc) counts as yes: no bind is then made.
+ * Do this process's mounts end with the session?  In a build root, yes
+ * (FAKEBUILD_MNTNS is 0); elsewhere when its mount namespace is not the
+ * one fakebuild started the session in (FAKEBUILD_MNTNS), but one that a
+ * process of the session made.  Unknown counts as no.
  */
-static int initial_userns(void)
+static int mounts_end_with_session(void)
 {
-	char buf[128];
-	unsigned long long v[3];
-	if (fb_read_small("/proc/self/uid_map", buf, sizeof buf) <= 0)
-		return 1;
-	return sscanf(buf, "%llu %llu %llu", &v[0], &v[1], &v[2]) == 3 && v[0] == 0 &&
-	       v[1] == 0 && v[2] == 4294967295ull;
+	const char *v = getenv("FAKEBUILD_MNTNS");
+	unsigned long long ino;
+	struct statx stx;
+	if (!v || fb_parse_ull(&v, &ino) < 0 || *v)
+		return 0;
+	return ino == 0 || (real_statx_(AT_FDCWD, "/proc/self/ns/mnt", 0, STATX_INO, &stx) == 0 &&
+			    stx.stx_ino != ino);
 }
 
 /* A detached copy of the mount at DIRFD/PATH, without its submounts; -1 if refused. */
@@ -129,10 +135,8 @@ void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev)
 	    !S_ISCHR(src.stx_mode) || src.stx_rdev_major != major(dev) ||
 	    src.stx_rdev_minor != minor(dev))
 		return;
-	if (initial_userns()) {
-		no_mount = 1;
+	if (!mounts_end_with_session())
 		return;
-	}
 	int tree = clone_tree(AT_FDCWD, host, 0);
 	if (tree < 0)
 		return;

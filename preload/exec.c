@@ -33,11 +33,12 @@ extern char **environ;
 
 /* The session's variables.  LD_PRELOAD first, FAKEBUILD_LIB second: the
  * library path the session preloads is FAKEBUILD_LIB's value. */
-enum { V_PRELOAD, V_LIB, V_TABLE, V_NVARS = 12 };
+enum { V_PRELOAD, V_LIB, V_TABLE, V_NVARS = 13 };
 static const char *const var_name[V_NVARS] = {
 	"LD_PRELOAD", "FAKEBUILD_LIB", "FAKEBUILD_TABLE", "FAKEBUILD_DB",
 	"FAKEBUILD_UNKNOWN_IS_REAL", "FAKEBUILD_IDS", "FAKEBUILD_GROUPS", "FAKEROOTKEY",
 	"FAKEBUILD_PASSWD_FILE", "FAKEBUILD_GROUP_FILE", "FAKEBUILD_DEVMAP", "FAKEBUILD_CHROOT",
+	"FAKEBUILD_MNTNS",
 };
 /*
  * "NAME=value" as this process saw them at load time, and a hash of each:

@@ -182,10 +182,6 @@ void fb_memo_drop(void);
 
 /* Drop the record of an inode that is going away (unlink, rename over). */
 void fb_forget(const struct statx *stx);
-/* Read up to LEN - 1 bytes of PATH (a /proc file) into BUF, NUL-terminated;
- * the count, or -1 (mount.c). */
-ssize_t fb_read_small(const char *path, char *buf, size_t len);
-
 /* xattr.c: a chown's record without the faked capability; 1 when written. */
 int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a);
 

@@ -23,29 +23,24 @@
 
 #include "fb.h"
 
-ssize_t fb_read_small(const char *path, char *buf, size_t len)
-{
-	FB_REAL(open);
-	FB_REAL(close);
-	if (!real_open || !real_close || len == 0)
-		return -1;
-	fb_guard++;
-	int fd = real_open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
-	if (fd >= 0)
-		real_close(fd);
-	fb_guard--;
-	buf[n > 0 ? n : 0] = 0;
-	return n;
-}
-
 /* Is ID mapped by the user namespace (MAP: /proc/self/uid_map or gid_map)?
  * 1 yes, 0 no, -1 unknown (no /proc). */
 static int id_mapped(const char *map, unsigned long long id)
 {
-	char buf[512];
-	if (fb_read_small(map, buf, sizeof buf) <= 0)
+	FB_REAL(open);
+	FB_REAL(close);
+	if (!real_open || !real_close)
 		return -1;
+	char buf[512];
+	fb_guard++;
+	int fd = real_open(map, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		real_close(fd);
+	fb_guard--;
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
 	/* Lines "inside outside count", numbers padded with spaces. */
 	const char *s = buf;
 	while (*s) {

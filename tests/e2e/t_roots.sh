@@ -115,6 +115,19 @@ roottest_mknod_as_real_root_binds_nothing_on_the_host() {
 	assert_eq "regular empty file" "$(stat -c %F n)"
 }
 
+# The same where fakebuild itself starts in a namespace that may mount
+# (`unshare -U -r -m`, a container's root): that namespace outlives the
+# session, and a bind left there made `rm` of the tree fail with EBUSY.
+test_mknod_in_an_outer_namespace_binds_nothing() {
+	need_userns
+	local out
+	out=$(ns sh -c '"$0" sh -c "mknod n c 1 3 && stat -c \"%F %t,%T\" n"
+		grep -c " $PWD/n " /proc/self/mountinfo; rm n && echo removed' "$FAKEBUILD")
+	assert_eq "character special file 1,3
+0
+removed" "$out"
+}
+
 # ldd (LD_TRACE_LOADED_OBJECTS) lists the program's libraries, not ours:
 # convert-usrmerge and initramfs-tools copy what it lists.
 test_ldd_does_not_list_the_library() {

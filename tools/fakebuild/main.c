@@ -208,6 +208,16 @@ void setup_env(const char *lib, const char *db, const char *table, int unknown_i
 	char key[32];
 	snprintf(key, sizeof key, "fakebuild-%ld", (long)getpid());
 	setenv("FAKEROOTKEY", key, 1);
+	/* The mount namespace the session starts in, where the library must
+	 * not bind device nodes (preload/dev.c): its mounts outlive us. */
+	struct stat mnt;
+	char ns[32];
+	if (stat("/proc/self/ns/mnt", &mnt) == 0) {
+		snprintf(ns, sizeof ns, "%llu", (unsigned long long)mnt.st_ino);
+		setenv("FAKEBUILD_MNTNS", ns, 1);
+	} else {
+		unsetenv("FAKEBUILD_MNTNS");
+	}
 	unsetenv("FAKEBUILD_IDS");
 	unsetenv("FAKEBUILD_GROUPS");
 	if (unknown_is_real)

@@ -771,6 +771,7 @@ static void command(struct fb_root *r, char **cmd, int rt, int tty)
 	setup_env(lib, "", table, r->unknown_is_real);
 	unsetenv("FAKEBUILD_DB");	/* the user's database is not in the root */
 	unsetenv("FAKEBUILD_CHROOT");	/* the root is the build's "/" */
+	setenv("FAKEBUILD_MNTNS", "0", 1);	/* the root's mounts end with it: binds anywhere */
 	setenv("FAKEBUILD_DEVMAP", r->devmap, 1);
 	if (!r->devmap[0])
 		unsetenv("FAKEBUILD_DEVMAP");

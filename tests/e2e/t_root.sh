@@ -781,6 +781,11 @@ test_root_bad_bases_and_options_are_refused() {
 	assert_status 1 fb sh -c '"$0" --root / -- true' "$FAKEBUILD" 2> err
 	assert_contains err "cannot run inside a fakebuild session"
 	check "the destination after ':' must be an absolute path" --root / --bind "$PWD/up:rel"
+	# An archive base needs the cache; sbuild's HOME=/nonexistent is not made.
+	mkroot base && tar -C base -cf base.tar .
+	assert_status 1 env -u XDG_CACHE_HOME HOME="$PWD/gone" "$FAKEBUILD" --root base.tar -- true 2> err
+	assert_contains err "HOME ($PWD/gone) is not a directory; set XDG_CACHE_HOME"
+	[ ! -e gone ] || fail "made the missing HOME $PWD/gone"
 	[ -z "$(ls -A up)" ] || fail "something was written"
 	assert_nothing_left
 }

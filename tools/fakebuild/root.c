@@ -301,10 +301,16 @@ static void cache_dir(struct fb_root *r)
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	if (x && *x == '/')
 		snprintf(r->cache, sizeof r->cache, "%s/fakebuild", x);
-	else if (home && *home == '/')
+	else if (home && *home == '/') {
+		/* Not even root makes a HOME such as sbuild's /nonexistent. */
+		struct stat st;
+		if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode))
+			die("--root: no cache directory for archive bases: HOME (%s) is not a "
+			    "directory; set XDG_CACHE_HOME", home);
 		snprintf(r->cache, sizeof r->cache, "%s/.cache/fakebuild", home);
-	else
+	} else {
 		die("--root: no cache directory: set XDG_CACHE_HOME or HOME");
+	}
 	mkdirs("cache", r->cache);
 }
 

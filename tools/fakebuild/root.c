@@ -355,18 +355,26 @@ __attribute__((noreturn)) static void userns_refused(int e)
 	    "module of this container may forbid them)", strerror(e));
 }
 
-static void write_file(pid_t pid, const char *name, const char *text)
+/* Write TEXT to /proc/PID/NAME (uid_map, gid_map, setgroups): 0, or errno. */
+static int proc_write(pid_t pid, const char *name, const char *text)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, name);
 	int fd = open(p, O_WRONLY | O_CLOEXEC);
 	ssize_t len = (ssize_t)strlen(text);
-	if (fd < 0 || write(fd, text, (size_t)len) != len) {
-		int e = errno;
+	int e = fd < 0 ? errno : write(fd, text, (size_t)len) != len ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+static void write_file(pid_t pid, const char *name, const char *text)
+{
+	int e = proc_write(pid, name, text);
+	if (e) {
 		kill(pid, SIGKILL);
 		die("--root: cannot write %s of the new user namespace: %s", name, strerror(e));
 	}
-	close(fd);
 }
 
 /* uid and gid 0 inside are the user; no other id exists there. */
@@ -406,26 +414,19 @@ static void probe(void)
 			goto out;
 		}
 		step = 1;
-		int fd = open("/proc/self/setgroups", O_WRONLY);
-		if (fd >= 0) {
-			if (write(fd, "deny", 4) < 0)
-				e = errno;
-			close(fd);
-		}
+		int r = proc_write(getpid(), "setgroups", "deny");
+		if (r != 0 && r != ENOENT)
+			e = r;	/* absent before Linux 3.19: nothing to deny */
 		snprintf(m, sizeof m, "0 %u 1", (unsigned)getuid());
-		fd = open("/proc/self/uid_map", O_WRONLY);
-		if (fd < 0 || write(fd, m, strlen(m)) < 0) {
-			e = errno;
+		if ((r = proc_write(getpid(), "uid_map", m)) != 0) {
+			e = r;
 			goto out;
 		}
-		close(fd);
 		snprintf(m, sizeof m, "0 %u 1", (unsigned)getgid());
-		fd = open("/proc/self/gid_map", O_WRONLY);
-		if (fd < 0 || write(fd, m, strlen(m)) < 0) {
-			e = errno;
+		if ((r = proc_write(getpid(), "gid_map", m)) != 0) {
+			e = r;
 			goto out;
 		}
-		close(fd);
 		step = 2;
 		const char *type = getenv("FAKEBUILD_TEST_OVERLAYFS");
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||

@@ -4,7 +4,16 @@
 roottest_bench_smoke() {
 	command -v fakeroot >/dev/null 2>&1 || skip "fakeroot not installed"
 	command -v pseudo >/dev/null 2>&1 || skip "pseudo not installed"
-	B="$B" "$TOP/bench/run" --smoke
+	B="$B" FB_BENCH_OUT="$PWD/smoke" "$TOP/bench/run" --smoke
+	# W8's floor (bare plus one exec and a statx per node) ran, was
+	# checked like the others, and fakebuild is reported against it.
+	grep -q '^| W8 | [0-9.]* | [0-9.]* | [0-9.]*x |' smoke/results.md || fail "no floor time in W8's row"
+	grep -q '^- W8: fakebuild [0-9.]* ms is [0-9.]*x the floor' smoke/results.md ||
+		fail "fakebuild not reported against W8's floor"
+	python3 -c 'import json,sys; d = json.load(open(sys.argv[1]))
+w8 = [w for w in d["workloads"] if w["name"] == "W8"][0]["tools"]
+assert w8["floor"]["status"] == "ok" and w8["fakebuild"]["over_floor"] > 0' smoke/results.json ||
+		fail "results.json lacks W8's floor"
 }
 
 # The report must come out whichever awk is installed (mawk or gawk: a

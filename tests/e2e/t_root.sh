@@ -463,6 +463,16 @@ wait_for() {
 	fail "the root did not start"
 }
 
+# fb_cg ARGS... in the background, its pid (fakebuild's) in $pid, until
+# the build inside has written FILE.
+fb_cg_started() { # FILE ARGS...
+	local file=$1
+	shift
+	sh -c "$CG_RUN" "$CG" "$FAKEBUILD" "$@" &
+	pid=$!
+	wait_for "$file"
+}
+
 # $CG as it was before fakebuild: no cgroup of fakebuild's in it, no
 # controller turned on, and (once fakebuild's watcher has exited) no process.
 assert_cg_clean() {
@@ -504,10 +514,8 @@ roottest_root_cgroup_holds_the_whole_build_and_goes_with_it() {
 	mkroot base
 	tar -C base -cf base.tar .
 	chown -R 65534:65534 base base.tar
-	sh -c "$CG_RUN" "$CG" "$FAKEBUILD" --root base.tar --bind "$PWD" --limit pids=64 -- \
-		sh -c 'echo up > up2; sleep 3103' &
-	pid=$!
-	wait_for up2
+	fb_cg_started up2 --root base.tar --bind "$PWD" --limit pids=64 -- \
+		sh -c 'echo up > up2; sleep 3103'
 	assert_eq "" "$(cat "$CG/cgroup.procs")" "processes in the delegated cgroup"
 	assert_eq 2 "$(wc -l < "$CG/fakebuild-$pid/cgroup.procs")" "processes in fakebuild's cgroup"
 	assert_eq 3 "$(wc -l < "$CG/fakebuild-$pid-build/cgroup.procs")" "processes in the build's cgroup: pid 1, sh, sleep"
@@ -530,10 +538,8 @@ roottest_root_cgroup_is_undone_when_user_namespaces_are_refused() {
 roottest_root_cgroup_sigkill_of_fakebuild_leaves_nothing() {
 	cg_setup
 	export FAKEBUILD_TEST_CGROUP=nocontrollers
-	sh -c "$CG_RUN" "$CG" "$FAKEBUILD" --root / --bind "$PWD" --limit pids=64 -- \
-		sh -c 'sleep 3131 & setsid sleep 3132 & echo up > up; wait' &
-	pid=$!
-	wait_for up
+	fb_cg_started up --root / --bind "$PWD" --limit pids=64 -- \
+		sh -c 'sleep 3131 & setsid sleep 3132 & echo up > up; wait'
 	[ -d "$CG/fakebuild-$pid-build" ] || fail "no cgroup for the build"
 	kill -KILL $pid
 	wait $pid || true
@@ -545,10 +551,8 @@ roottest_root_cgroup_sigkill_of_fakebuild_leaves_nothing() {
 roottest_root_cgroup_left_by_a_crash_is_reclaimed() {
 	cg_setup
 	export FAKEBUILD_TEST_CGROUP=nocontrollers
-	sh -c "$CG_RUN" "$CG" "$FAKEBUILD" --root / --bind "$PWD" --limit pids=64 -- \
-		sh -c 'sleep 3141 & echo up > up; wait' &
-	pid=$!
-	wait_for up
+	fb_cg_started up --root / --bind "$PWD" --limit pids=64 -- \
+		sh -c 'sleep 3141 & echo up > up; wait'
 	# fakebuild and its watcher killed together: nobody left to clean up
 	kill -KILL $(cat "$CG/fakebuild-$pid/cgroup.procs")
 	wait $pid || true
@@ -676,10 +680,8 @@ cgroup under $CGM (its cgroup.controllers: '$(cat "$CGM/cgroup.controllers")', c
 	done
 	need python3
 	# the limits, where the kernel takes them
-	sh -c "$CG_RUN" "$CG" "$FAKEBUILD" --root / --bind "$PWD" --limit memory=64M,pids=40,cpus=0.5 -- \
-		sh -c 'echo up > up; sleep 3171' &
-	pid=$!
-	wait_for up
+	fb_cg_started up --root / --bind "$PWD" --limit memory=64M,pids=40,cpus=0.5 -- \
+		sh -c 'echo up > up; sleep 3171'
 	b=$CG/fakebuild-$pid-build
 	assert_eq 67108864 "$(cat "$b/memory.max")" "memory.max"
 	[ ! -e "$b/memory.swap.max" ] || assert_eq 0 "$(cat "$b/memory.swap.max")" "memory.swap.max"

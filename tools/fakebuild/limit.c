@@ -184,18 +184,6 @@ static ssize_t slurp(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* S into PATH with one write(2), as cgroup files take it: 0 or -errno. */
-static int put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, s, strlen(s));
-	int e = errno;
-	close(fd);
-	return n < 0 ? -e : 0;
-}
-
 /* Is WORD one of the space-separated words of the file DIR/NAME? */
 static int lists(const char *dir, const char *name, const char *word)
 {
@@ -214,7 +202,7 @@ static int move_to(const char *dir, pid_t pid)
 	char p[CG_FILE], s[24];
 	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
 	snprintf(s, sizeof s, "%d", (int)pid);
-	return put(p, s);
+	return fb_put_file(p, s);
 }
 
 static void sleep_ms(long ms)
@@ -607,7 +595,7 @@ static void undo(const char *dir, pid_t owner, unsigned enabled, int moved, cons
 		char words[64];
 		ctl_list(enabled, "-", words, sizeof words);
 		snprintf(p, sizeof p, "%s/cgroup.subtree_control", dir);
-		rc = put(p, words);
+		rc = fb_put_file(p, words);
 		if (rc < 0 && r)
 			warnx_("--limit: cannot write '%s' to %s: %s", words, p, strerror(-rc));
 	}
@@ -659,14 +647,14 @@ static int write_limits(const struct fb_root *r, const char *build)
 		else
 			snprintf(v, sizeof v, "%" PRIu64, l->value);
 		snprintf(p, sizeof p, "%s/%s", build, file);
-		int rc = put(p, v);
+		int rc = fb_put_file(p, v);
 		/* No swap to spill into: memory.max bounds what the build
 		 * takes, not merely what it keeps in RAM.  Absent when the
 		 * kernel does not account swap, and then there is none to take. */
 		if (rc == 0 && kinds[k].ctl == CTL_MEMORY) {
 			snprintf(p, sizeof p, "%s/memory.swap.max", build);
 			snprintf(v, sizeof v, "0");
-			if ((rc = put(p, v)) == -ENOENT)
+			if ((rc = fb_put_file(p, v)) == -ENOENT)
 				rc = 0;
 		}
 		if (rc < 0) {
@@ -728,7 +716,7 @@ int fb_limit_cgroup(struct fb_root *r, int *w)
 		/* The kernel may still count a process that just moved out
 		 * as inside for a moment (EBUSY; crun retries too). */
 		int rc, tries = 0;
-		while ((rc = put(p, words)) == -EBUSY && tries++ < 100)
+		while ((rc = fb_put_file(p, words)) == -EBUSY && tries++ < 100)
 			sleep_ms(10);
 		if (rc < 0) {
 			warnx_("--limit: cannot enable '%s' in %s: %s", words, p, strerror(-rc));

@@ -355,17 +355,24 @@ __attribute__((noreturn)) static void userns_refused(int e)
 	    "module of this container may forbid them)", strerror(e));
 }
 
+int fb_put_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(s);
+	ssize_t n = write(fd, s, len);
+	int e = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+	close(fd);
+	return -e;
+}
+
 /* Write TEXT to /proc/PID/NAME (uid_map, gid_map, setgroups): 0, or errno. */
 static int proc_write(pid_t pid, const char *name, const char *text)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, name);
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	ssize_t len = (ssize_t)strlen(text);
-	int e = fd < 0 ? errno : write(fd, text, (size_t)len) != len ? errno : 0;
-	if (fd >= 0)
-		close(fd);
-	return e;
+	return -fb_put_file(p, text);
 }
 
 static void write_file(pid_t pid, const char *name, const char *text)

@@ -114,6 +114,9 @@ void fb_root_init(struct fb_root *r);
 void fb_root_option(struct fb_root *r, const char *opt, const char *arg);
 /* Run CMD in the root; returns fakebuild's exit status. */
 int fb_root_run(struct fb_root *r, char **cmd);
+/* S into the kernel control file PATH (/proc, cgroupfs) with one write(2), as
+ * those files take it: 0, or -errno (-EIO for a short write). */
+int fb_put_file(const char *path, const char *s);
 
 /* ns.c: the child side.  Runs as pid 1 of the new namespaces; never returns. */
 __attribute__((noreturn)) void fb_ns_main(struct fb_root *r, int sock, char **cmd);

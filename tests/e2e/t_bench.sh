@@ -69,9 +69,12 @@ pid_t fork(void)
 }
 C
 	cc -shared -fPIC -o slowjob.so slowjob.c -ldl
-	LD_PRELOAD=$PWD/slowjob.so FB_BENCH_FILES=50 FB_BENCH_NODES=5 B="$B" FB_BENCH_OUT="$PWD/r" \
-		"$TOP/bench/run" --workloads "W0 W8" --tools bare --no-extra --runs 3 --warmup 0 >out 2>&1 ||
-		{ tail -n 5 out >&2; fail "bench/run failed"; }
+	LD_PRELOAD=$PWD/slowjob.so FB_BENCH_FILES=50 FB_BENCH_NODES=5 FB_BENCH_SHORT_RUNS=4 B="$B" \
+		FB_BENCH_OUT="$PWD/r" "$TOP/bench/run" --workloads "W0 W8 W2" --tools bare --no-extra \
+		--runs 3 --warmup 0 >out 2>&1 || { tail -n 5 out >&2; fail "bench/run failed"; }
 	! grep -q 'FAIL\|No such file' out || { cat out >&2; fail "a run lost its work directory"; }
 	grep -q '^| W8 | [0-9]' r/results.md || fail "no W8 row"
+	# The short workloads get their own number of runs, the others --runs.
+	assert_eq "W0 4 W2 3 W8 4" "$(awk -F '\t' '$4 == 1 { n[$1]++ } END { for (w in n) print w, n[w] }' \
+		r/runs.tsv | sort | tr '\n' ' ' | sed 's/ $//')" "counted runs"
 }

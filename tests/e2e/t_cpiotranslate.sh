@@ -399,6 +399,28 @@ test_constant_memory() {
 	[ "$(cat size)" -gt 300000000 ] || fail "output only $(cat size) bytes"
 }
 
+# A writer whose last block (padding after the trailer) comes after the
+# trailer itself must not die of EPIPE: cpiotranslate reads a pipe to its
+# end, from stdin and from a FIFO named by -f.  The pause makes the race
+# that bsdtar -cf - | cpiotranslate lost now and then certain.
+test_pipe_read_to_its_end() {
+	mkproto
+	newc >in.cpio
+	local size
+	size=$(stat -c %s in.cpio)
+	head -c 512 /dev/zero >>in.cpio	# the writer's padding
+	feed() { head -c "$size" in.cpio; sleep 0.3; tail -c 512 in.cpio; }
+	local st
+	feed | ct -m "$FIX/tree.mtree" >out.cpio 2>err || st=("${PIPESTATUS[@]}")
+	assert_eq "0 0" "${st[*]:-0 0}" "writer and cpiotranslate exit status"
+	assert_contains out.cpio 'TRAILER!!!'
+	mkfifo fifo
+	feed >fifo &
+	ct -m "$FIX/tree.mtree" -f fifo >out2.cpio 2>err2
+	wait $! || fail "the writer into the FIFO failed: $?"
+	cmp out.cpio out2.cpio
+}
+
 test_drop_unlisted_keeps_hardlink_data() {
 	need cpio
 	mkproto

@@ -18,6 +18,25 @@
 #define IN_BLOCK (1024 * 1024)
 #define OUT_BLOCK (64 * 1024)
 
+/* After the archive's end, read what is left of a pipe or socket: the
+ * padding of the writer's last block.  Leaving it unread would make the
+ * writer (bsdtar -cf -, find | cpio -o) fail with EPIPE whenever it had not
+ * yet written that block when we exited, as GNU tar also knows. */
+static void drain_input(int in, const char *name)
+{
+	struct stat st;
+	char buf[64 * 1024];
+	ssize_t n;
+
+	if (fstat(in, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	while ((n = read(in, buf, sizeof buf)) != 0)
+		if (n < 0 && errno != EINTR) {
+			warnx("%s: after the end of the archive: %s", name, strerror(errno));
+			return;
+		}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -202,7 +221,7 @@ int main(int argc, char **argv)
 	const char *in_file = NULL, *out_file = NULL;
 	char rootpw[PATH_MAX], rootgr[PATH_MAX];
 	struct archive_entry *e;
-	int c, r, fd = STDOUT_FILENO;
+	int c, r, fd = STDOUT_FILENO, in = STDIN_FILENO;
 
 	/* Names pass through as bytes: pax headers hold UTF-8, so libarchive
 	 * must not try to convert them to and from the user's locale (a C
@@ -296,8 +315,10 @@ int main(int argc, char **argv)
 	archive_read_support_format_cpio(ct.in);
 	archive_read_support_format_tar(ct.in);
 	archive_read_support_filter_all(ct.in);
-	r = in_file ? archive_read_open_filename(ct.in, in_file, IN_BLOCK)
-		    : archive_read_open_fd(ct.in, STDIN_FILENO, IN_BLOCK);
+	/* Our own descriptor, a FIFO named by -f drained as stdin is. */
+	if (in_file && (in = open(in_file, O_RDONLY | O_CLOEXEC)) < 0)
+		die("%s: %s", in_file, strerror(errno));
+	r = archive_read_open_fd(ct.in, in, IN_BLOCK);
 	if (r != ARCHIVE_OK)
 		die("%s: %s", in_file ? in_file : "stdin", errstr(ct.in));
 	r = archive_read_next_header(ct.in, &e);
@@ -332,7 +353,10 @@ int main(int argc, char **argv)
 			    errstr(ct.out));
 		archive_write_free(ct.out);
 	}
+	drain_input(in, in_file ? in_file : "stdin");
 	archive_read_free(ct.in);
+	if (in_file)
+		close(in);
 	if (tmp) {
 		if (ct.errors) {
 			unlink(tmp);

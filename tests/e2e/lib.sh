@@ -33,6 +33,14 @@ assert_contains() {
 }
 am_root() { [ "$(id -u)" -eq 0 ]; }
 
+# await FILE: wait up to 10 s for FILE, which a background process makes
+# once it got where the test needs it; fail if it does not.
+await() {
+	local i
+	for i in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done
+	fail "$1 did not appear in 10 s"
+}
+
 # copy_programs DIR PROGRAM...: the host's PROGRAMs (those found) and the
 # libraries they load, copied into the small root DIR under usr/bin or
 # usr/sbin as on the host, with the bin, sbin, lib and lib64 links of a

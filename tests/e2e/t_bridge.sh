@@ -231,8 +231,8 @@ test_db_sees_a_running_session() {
 	need tar
 	mkdir proto && printf 'x\n' >proto/f
 	fb sh -c 'chown 7:8 proto/f; chmod 4700 proto/f; : >started; while [ ! -e done ]; do sleep 0.05; done' &
-	local pid=$! i
-	for i in $(seq 1 200); do [ -e started ] && break; sleep 0.05; done
+	local pid=$!
+	await started
 	tar -cf - -C proto ./f | "$CPIOTRANSLATE" --db "$FAKEBUILD_DB" --root proto | $LIST >got 2>err
 	: >done
 	wait $pid
@@ -338,8 +338,8 @@ roottest_from_db_refuses_a_database_in_use() {
 	local db=$PWD/home/fb.db
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- env FAKEBUILD_DB="$db" \
 		"$FAKEBUILD" sh -c 'touch proto/f; chmod 4711 proto/f; : >home/started; while [ ! -e home/done ]; do sleep 0.05; done' &
-	local pid=$! i
-	for i in $(seq 1 200); do [ -e home/started ] && break; sleep 0.05; done
+	local pid=$!
+	await home/started
 	local rc=0
 	"$PROTOFIX" --from-db "$db" proto >out 2>err || rc=$?
 	: >home/done

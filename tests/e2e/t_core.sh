@@ -335,8 +335,7 @@ test_two_sessions_share_state() {
 	touch a b
 	mkfifo go
 	fb sh -c 'chown 5:5 a; : >started; cat go >/dev/null; stat -c %u b' > out &
-	local i
-	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	await started
 	assert_eq 5 "$(fb sh -c 'chown 6:6 b; stat -c %u a')"
 	echo > go
 	wait

@@ -53,8 +53,8 @@ test_killed_session_table_is_merged_into_db() {
 test_last_session_persists_shared_state() {
 	touch a b
 	mkfifo go
-	fb sh -c 'chown 1:1 a; cat go > /dev/null; chown 2:2 b' &
-	sleep 0.3
+	fb sh -c 'chown 1:1 a; : >started; cat go > /dev/null; chown 2:2 b' &
+	await started
 	fb chown 4:4 a
 	[ -e "$FAKEBUILD_DB.live" ] || fail "first session's table gone while it runs"
 	echo > go; wait

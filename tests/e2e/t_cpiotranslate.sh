@@ -313,6 +313,9 @@ test_truncated_archive_names_entry() {
 	[ ! -e out ] || fail "output left"
 	head -c 1000 /dev/zero | cat in.cpio - | tail -c +200 >garbage
 	assert_status 1 ct -m "$FIX/tree.mtree" <garbage >/dev/null 2>err
+	assert_status 1 ct -m "$FIX/tree.mtree" -f missing.cpio -o out 2>err
+	assert_contains err 'missing.cpio: No such file or directory'
+	[ ! -e out ] || fail "output left for a missing input"
 }
 
 test_bad_manifest_is_an_error() {

@@ -316,15 +316,15 @@ int main(int argc, char **argv)
 	archive_read_support_format_tar(ct.in);
 	archive_read_support_filter_all(ct.in);
 	/* Our own descriptor, a FIFO named by -f drained as stdin is. */
+	const char *in_name = in_file ? in_file : "stdin";
 	if (in_file && (in = open(in_file, O_RDONLY | O_CLOEXEC)) < 0)
 		die("%s: %s", in_file, strerror(errno));
 	r = archive_read_open_fd(ct.in, in, IN_BLOCK);
 	if (r != ARCHIVE_OK)
-		die("%s: %s", in_file ? in_file : "stdin", errstr(ct.in));
+		die("%s: %s", in_name, errstr(ct.in));
 	r = archive_read_next_header(ct.in, &e);
 	if (r < ARCHIVE_WARN)
-		die("%s: not a readable tar or cpio archive: %s", in_file ? in_file : "stdin",
-		    errstr(ct.in));
+		die("%s: not a readable tar or cpio archive: %s", in_name, errstr(ct.in));
 	ct.in_code = archive_format(ct.in);
 	ct.in_links = input_link_conv(ct.in_code);
 
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
 			    errstr(ct.out));
 		archive_write_free(ct.out);
 	}
-	drain_input(in, in_file ? in_file : "stdin");
+	drain_input(in, in_name);
 	archive_read_free(ct.in);
 	if (in_file)
 		close(in);

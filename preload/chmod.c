@@ -45,6 +45,9 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 	struct fb_attr a;
 	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
+	rc = known ? fb_xattr_chmod(&stx, &a) : 0;
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	return fb_record(&stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path, known);
 }
 

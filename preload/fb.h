@@ -184,6 +184,8 @@ void fb_memo_drop(void);
 void fb_forget(const struct statx *stx);
 /* xattr.c: a chown's record without the faked capability; 1 when written. */
 int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a);
+/* xattr.c: a chmod's record with its faked access ACL in step; 1 when written. */
+int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a);
 
 /* chmod as root sees it: exact mode recorded, owner rw kept on disk (chmod.c).
  * FD >= 0 acts on FD, else on DIRFD/PATH with FLAGS.  NOW: the file's real

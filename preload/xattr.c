@@ -7,7 +7,8 @@
  * Setting system.posix_acl_access changes the mode as the kernel does: a
  * minimal ACL (owner, group, other) is a chmod and is not stored; a full
  * one is stored and its mask becomes the group bits.  cp -a sets the mode
- * of what it copies this way.
+ * of what it copies this way.  A chmod rewrites a stored ACL in turn
+ * (fb_xattr_chmod).  A faked default ACL is not inherited by new files.
  *
  * Entry points come in three kinds (path, l-path, fd); one core per
  * operation takes a `struct xt` naming the target.
@@ -282,6 +283,74 @@ int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
 			rc = -EIO;
 		else if ((rc = fb_table_put_xattrs(t, &id, a, nb, (size_t)nl, NULL)) == 0)
 			rc = 1;
+	}
+	free(blob);
+	free(nb);
+	return rc;
+}
+
+/*
+ * A copy of the access ACL VAL (SIZE bytes, already checked by acl_mode)
+ * with the permissions of the owner, group class and other taken from MODE,
+ * as the kernel's posix_acl_chmod does at every chmod: the group class is
+ * the mask entry when there is one, else the owning group's entry.
+ */
+static void acl_set_mode(void *val, size_t size, uint32_t mode)
+{
+	struct { uint16_t tag, perm; uint32_t id; } e;
+	size_t group_off = 0, mask_off = 0;
+	for (size_t off = 4; off + sizeof e <= size; off += sizeof e) {
+		memcpy(&e, (char *)val + off, sizeof e);
+		switch (e.tag) {
+		case 0x01: e.perm = (uint16_t)(mode >> 6 & 7); break;
+		case 0x04: group_off = off; continue;
+		case 0x10: mask_off = off; continue;
+		case 0x20: e.perm = (uint16_t)(mode & 7); break;
+		default: continue;
+		}
+		memcpy((char *)val + off, &e, sizeof e);
+	}
+	size_t off = mask_off ? mask_off : group_off;
+	if (off) {
+		memcpy(&e, (char *)val + off, sizeof e);
+		e.perm = (uint16_t)(mode >> 3 & 7);
+		memcpy((char *)val + off, &e, sizeof e);
+	}
+}
+
+/*
+ * The kernel keeps a file's access ACL and its mode in step: a chmod
+ * rewrites the ACL's owner, group-class and other entries.  When STX's
+ * record has a faked access ACL, record A (the chmod's result) with the
+ * ACL so rewritten and return 1; 0 when there is none (the caller records
+ * A itself), or -errno.  Free while no record has ever had a faked xattr.
+ */
+int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a)
+{
+	struct fb_table *t = fb_table();
+	if (!t || !fb_table_has_xattrs(t))
+		return 0;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, stx);
+	struct fb_attr old;
+	void *blob, *nb = NULL;
+	size_t len;
+	int known;
+	const void *v;
+	size_t vl;
+	mode_t perm;
+	int minimal;
+	int rc = record_blob(t, &id, &old, &blob, &len, &known);
+	if (rc == 0 && known && fb_xblob_get(blob, len, FB_XATTR_ACL_ACCESS, &v, &vl) == 1 &&
+	    acl_mode(v, vl, &perm, &minimal) == 0) {
+		if (!(nb = malloc(len)))
+			rc = -ENOMEM;
+		else {
+			memcpy(nb, blob, len);
+			acl_set_mode((char *)nb + ((const char *)v - (const char *)blob), vl, a->mode);
+			if ((rc = fb_table_put_xattrs(t, &id, a, nb, len, NULL)) == 0)
+				rc = 1;
+		}
 	}
 	free(blob);
 	free(nb);

@@ -78,6 +78,23 @@ mask::rw-
 other::---" "$out"
 }
 
+# A chmod rewrites the owner, mask (or group) and other entries of a
+# file's access ACL, as the kernel's does: rsync -A sets the ACL of a
+# directory it made 0700, then chmods it.  The kernel on the user's own
+# files is the oracle.
+test_chmod_rewrites_acl_like_kernel() {
+	need setfacl getfacl
+	steps='mkdir $1; setfacl --set u::rwx,u:5:rwx,g::-,m::-,o::- $1; chmod 1770 $1;
+		getfacl -cn $1; stat -c %a $1
+		touch $1/f; chmod 640 $1/f; setfacl -m u:2:rw $1/f; chmod 705 $1/f
+		getfacl -cn $1/f; stat -c %a $1/f; chmod 1775 $1; getfacl -cn $1'
+	sh -c "$steps" sh real 2>/dev/null || skip "no ACLs on this filesystem"
+	want=$(sh -c "$steps" sh real2)
+	out=$(fb sh -c "$steps" sh faked)
+	assert_eq "$want" "$out"
+	assert_match "mask::rwx" "$out" "the mask after chmod 1770"
+}
+
 test_cp_a_keeps_modes_and_caps() {
 	need setcap getcap
 	mkdir -p d/e; cp /bin/true d/e/t

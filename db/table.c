@@ -30,6 +30,7 @@
 
 #include "table_impl.h"
 #include "util.h"
+#include "xblob.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -659,6 +660,10 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 		if (!r.xattr_off)
 			rc = -ENOSPC;
 		flags |= FB_TF_XATTRS;
+		const void *v;
+		size_t vl;
+		if (fb_xblob_get(blob, len, FB_XATTR_ACL_DEFAULT, &v, &vl) == 1)
+			flags |= FB_TF_DEFACL;
 	}
 	if ((r.mode & S_IFMT) != r.real_type)
 		flags |= FB_TF_TYPES;
@@ -687,6 +692,11 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 int fb_table_has_xattrs(struct fb_table *t)
 {
 	return (LOAD(&t->h->flags) & FB_TF_XATTRS) != 0;
+}
+
+int fb_table_has_default_acls(struct fb_table *t)
+{
+	return (LOAD(&t->h->flags) & FB_TF_DEFACL) != 0;
 }
 
 int fb_table_has_faked_types(struct fb_table *t)

@@ -67,6 +67,8 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 
 /* Has any record ever carried an xattr blob?  If not, none has one now. */
 int fb_table_has_xattrs(struct fb_table *t);
+/* Has any record ever carried a default ACL?  If not, none has one now. */
+int fb_table_has_default_acls(struct fb_table *t);
 /* Has any record ever faked a file type its inode does not have (a device,
  * FIFO or socket that is a regular file on disk)?  If not, none does now. */
 int fb_table_has_faked_types(struct fb_table *t);

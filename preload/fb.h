@@ -186,6 +186,11 @@ void fb_forget(const struct statx *stx);
 int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a);
 /* xattr.c: a chmod's record with its faked access ACL in step; 1 when written. */
 int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a);
+/* xattr.c: may a directory have a faked default ACL (a table flag)? */
+int fb_acl_defaults(void);
+/* xattr.c: a new inode inherits its directory's faked default ACL; 1 when recorded. */
+int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t mode,
+		   struct fb_attr *a);
 
 /* chmod as root sees it: exact mode recorded, owner rw kept on disk (chmod.c).
  * FD >= 0 acts on FD, else on DIRFD/PATH with FLAGS.  NOW: the file's real

@@ -1,5 +1,5 @@
 /*
- * mknod.c - mknod and mkdir.  Cores: mknod_core, mkdir_core.
+ * mknod.c - mknod, mkfifo and mkdir.  Cores: mknod_core, mkdir_core.
  *
  * A device node cannot be made without privilege, so it is an empty
  * regular file on disk and a record that says "character device 5,1".
@@ -24,7 +24,13 @@ static uint32_t created_mode(const struct statx *stx, mode_t type, mode_t asked)
 	return (uint32_t)(type | (asked & S_IRWXU) | (stx->stx_mode & 07777 & ~S_IRWXU));
 }
 
-static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, dev_t dev)
+/*
+ * Record what DIRFD/PATH, just made, is: of TYPE, with mode ASKED, device
+ * DEV.  INHERIT: its directory may have a default ACL, which then decides
+ * the mode; without one, ALWAYS says whether to record it anyway.
+ */
+static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, dev_t dev,
+		      int inherit, int always)
 {
 	struct statx stx;
 	int rc = fb_sys_statx(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
@@ -34,6 +40,9 @@ static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, de
 		.uid = fb_fsuid(), .gid = fb_fsgid(),
 		.mode = created_mode(&stx, type, asked), .rdev = dev,
 	};
+	rc = inherit ? fb_acl_inherit(dirfd, path, &stx, type | (asked & 07777), &a) : 0;
+	if (rc != 0 || !always)
+		return rc < 0 ? rc : 0;
 	return fb_record(&stx, &a, dirfd, path, 0);
 }
 
@@ -44,11 +53,16 @@ static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if (!real_mknodat || !real_unlinkat)
 		return -ENOSYS;
 	mode_t type = mode & S_IFMT;
-	if (type != S_IFCHR && type != S_IFBLK)
-		return real_mknodat(dirfd, path, mode, dev) < 0 ? -errno : 0;
+	int inherit = fb_acl_defaults();
+	if (type != S_IFCHR && type != S_IFBLK) {
+		if (real_mknodat(dirfd, path, mode, dev) < 0)
+			return -errno;
+		/* Made as asked: only a default ACL has something to record. */
+		return inherit ? record_new(dirfd, path, type ? type : S_IFREG, mode, 0, 1, 0) : 0;
+	}
 	if (real_mknodat(dirfd, path, S_IFREG | (mode & 0777) | S_IRUSR | S_IWUSR, 0) < 0)
 		return -errno;
-	int rc = record_new(dirfd, path, type, mode, dev);
+	int rc = record_new(dirfd, path, type, mode, dev, inherit, 1);
 	if (rc < 0)
 		real_unlinkat(dirfd, path, 0);	/* no half-made node */
 	else
@@ -80,6 +94,20 @@ FB_EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_
 	return fb_ret(mknod_core(dirfd, path, mode, *dev));
 }
 
+/* glibc makes FIFOs with its internal mknodat, past the wrappers above:
+ * only these see one, for the default ACL it may inherit. */
+FB_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
+{
+	FB_PROLOGUE(mkfifoat, dirfd, path, mode);
+	return fb_ret(mknod_core(dirfd, path, S_IFIFO | (mode & 07777), 0));
+}
+
+FB_EXPORT int mkfifo(const char *path, mode_t mode)
+{
+	FB_PROLOGUE(mkfifo, path, mode);
+	return fb_ret(mknod_core(AT_FDCWD, path, S_IFIFO | (mode & 07777), 0));
+}
+
 /*
  * A directory whose mode denies its owner write or search (mkdir -m 0555)
  * is made usable on disk and its mode kept in a record; root could write
@@ -90,11 +118,12 @@ static int mkdir_core(int dirfd, const char *path, mode_t mode)
 	FB_REAL(mkdirat);
 	if (!real_mkdirat)
 		return -ENOSYS;
-	if ((mode & S_IRWXU) == S_IRWXU)
+	int inherit = fb_acl_defaults();
+	if ((mode & S_IRWXU) == S_IRWXU && !inherit)
 		return real_mkdirat(dirfd, path, mode) < 0 ? -errno : 0;
 	if (real_mkdirat(dirfd, path, mode | S_IRWXU) < 0)
 		return -errno;
-	return record_new(dirfd, path, S_IFDIR, mode, 0);
+	return record_new(dirfd, path, S_IFDIR, mode, 0, inherit, (mode & S_IRWXU) != S_IRWXU);
 }
 
 FB_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)

@@ -3,7 +3,9 @@
  * (open(f, O_CREAT|O_WRONLY, 0444), as cp -p and tar -x do).  Root could
  * still write them later; we could not.  Such files are created with
  * owner read and write on disk and their mode kept in a record.  Every
- * other open passes straight through.  Core: openat_core.
+ * other open passes straight through, unless a directory may have a faked
+ * default ACL (xattr.c): then a file this call creates inherits it.
+ * Core: openat_core.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,9 +14,16 @@
 
 #include "fb.h"
 
+static int denies_owner(mode_t mode)
+{
+	return (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR);
+}
+
+/* Does a file this call may create need a record?  Yes if its mode denies
+ * the owner, or if its directory may have a default ACL to inherit. */
 static int needs_record(int flags, mode_t mode)
 {
-	return (flags & O_CREAT) && (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR);
+	return (flags & O_CREAT) && (denies_owner(mode) || fb_acl_defaults());
 }
 
 static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
@@ -37,7 +46,9 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 			.uid = fb_fsuid(), .gid = fb_fsgid(),
 			.mode = (uint32_t)(S_IFREG | (mode & S_IRWXU) | (stx.stx_mode & 07777 & ~S_IRWXU)),
 		};
-		fb_record(&stx, &a, fd, "", 0);
+		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
+		if (rc == 0 && denies_owner(mode))
+			fb_record(&stx, &a, fd, "", 0);
 	}
 	return fd;
 }

@@ -8,7 +8,8 @@
  * minimal ACL (owner, group, other) is a chmod and is not stored; a full
  * one is stored and its mask becomes the group bits.  cp -a sets the mode
  * of what it copies this way.  A chmod rewrites a stored ACL in turn
- * (fb_xattr_chmod).  A faked default ACL is not inherited by new files.
+ * (fb_xattr_chmod), and what is created in a directory with a faked
+ * default ACL inherits it (fb_acl_inherit, called by open.c and mknod.c).
  *
  * Entry points come in three kinds (path, l-path, fd); one core per
  * operation takes a `struct xt` naming the target.
@@ -354,6 +355,139 @@ int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a)
 	}
 	free(blob);
 	free(nb);
+	return rc;
+}
+
+/* ---- default ACLs: what a new file inherits ------------------------------ */
+
+/* May a directory have a faked default ACL?  One flag of the table: free
+ * until some record has carried one. */
+int fb_acl_defaults(void)
+{
+	struct fb_table *t = fb_table();
+	return t && fb_table_has_default_acls(t);
+}
+
+/*
+ * The kernel's posix_acl_create_masq: mask the ACL VAL (SIZE bytes, checked
+ * by acl_mode) and *MODE by each other.  Returns whether the ACL says more
+ * than the mode (named entries or a mask), so must be kept.
+ */
+static int acl_masq(void *val, size_t size, mode_t *mode)
+{
+	struct { uint16_t tag, perm; uint32_t id; } e;
+	size_t group_off = 0, mask_off = 0;
+	int more = 0;
+	for (size_t off = 4; off + sizeof e <= size; off += sizeof e) {
+		memcpy(&e, (char *)val + off, sizeof e);
+		switch (e.tag) {
+		case 0x01:
+			e.perm &= (uint16_t)(*mode >> 6 & 7);
+			*mode = (*mode & ~(mode_t)S_IRWXU) | (mode_t)e.perm << 6;
+			break;
+		case 0x20:
+			e.perm &= (uint16_t)(*mode & 7);
+			*mode = (*mode & ~(mode_t)S_IRWXO) | e.perm;
+			break;
+		case 0x04: group_off = off; continue;
+		case 0x10: mask_off = off; more = 1; continue;
+		default: more = 1; continue;
+		}
+		memcpy((char *)val + off, &e, sizeof e);
+	}
+	size_t off = mask_off ? mask_off : group_off;
+	if (off) {
+		memcpy(&e, (char *)val + off, sizeof e);
+		e.perm &= (uint16_t)(*mode >> 3 & 7);
+		*mode = (*mode & ~(mode_t)S_IRWXG) | (mode_t)e.perm << 3;
+		memcpy((char *)val + off, &e, sizeof e);
+	}
+	return more;
+}
+
+/* The identity of the directory that holds DIRFD/PATH's last component. */
+static int parent_statx(int dirfd, const char *path, struct statx *stx)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n == 0)	/* no slash: the directory is DIRFD itself */
+		return dirfd == AT_FDCWD ? fb_sys_statx(AT_FDCWD, ".", 0, FB_STATX_MASK, stx)
+					 : fb_sys_statx(dirfd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
+	if (n >= sizeof dir)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	return fb_sys_statx(dirfd, dir, 0, FB_STATX_MASK, stx);
+}
+
+/*
+ * What the kernel's posix_acl_create gives a new inode whose directory has
+ * a default ACL.  STX is the inode this process just made at DIRFD/PATH,
+ * MODE what the call asked for (file type and permissions, before the
+ * umask, which a default ACL replaces).  The inode gets MODE masked by the
+ * directory's default ACL, that ACL so masked as its access ACL unless it
+ * is then only owner, group and other, and, if it is a directory, the
+ * default ACL itself.  A gives the owner, group and device; its mode is
+ * set here.  Records the inode and returns 1; 0 when the directory has no
+ * faked default ACL (nothing done); -errno.
+ */
+int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t mode,
+		   struct fb_attr *a)
+{
+	struct fb_table *t = fb_table();
+	struct statx pstx;
+	if (!t || parent_statx(dirfd, path, &pstx) < 0)
+		return 0;
+	struct fb_ident id;
+	fb_ident_from_statx(&id, &pstx);
+	struct fb_attr pa;
+	void *blob, *acl = NULL, *one = NULL, *two = NULL;
+	size_t len;
+	int known;
+	const void *v;
+	size_t vl;
+	mode_t perm;
+	int minimal;
+	int rc = record_blob(t, &id, &pa, &blob, &len, &known);
+	if (rc < 0 || !known || fb_xblob_get(blob, len, FB_XATTR_ACL_DEFAULT, &v, &vl) != 1 ||
+	    acl_mode(v, vl, &perm, &minimal) < 0) {
+		free(blob);
+		return rc;
+	}
+	/* The access ACL, then for a directory the default ACL next to it. */
+	size_t cap = 2 * (vl + sizeof FB_XATTR_ACL_DEFAULT + 16);
+	long n1 = 0, n2;
+	if (!(acl = malloc(vl)) || !(one = malloc(cap)) || !(two = malloc(cap))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(acl, v, vl);
+	mode_t m = mode & 07777;
+	if (acl_masq(acl, vl, &m))
+		n1 = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, vl, one, cap);
+	n2 = n1 >= 0 && S_ISDIR(mode) ? fb_xblob_set(one, (size_t)n1, FB_XATTR_ACL_DEFAULT, v, vl,
+						      two, cap)
+				      : n1;
+	if (n2 < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	a->mode = (uint32_t)((a->mode & S_IFMT) | m);
+	char hint[PATH_MAX];
+	const char *h = fb_path_hint(dirfd, path, hint, sizeof hint) == 0 ? hint : NULL;
+	fb_ident_from_statx(&id, stx);
+	rc = fb_table_put_xattrs(t, &id, a, n2 ? (S_ISDIR(mode) ? two : one) : NULL, (size_t)n2, h);
+	if (rc == 0)
+		rc = 1;
+out:
+	free(blob);
+	free(acl);
+	free(one);
+	free(two);
 	return rc;
 }
 

@@ -366,7 +366,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOF
-	cc -D_GNU_SOURCE -I"$TOP/db" -o w/forge forge.c "$TOP/db/table.c" "$TOP/db/wlock.c" -lpthread || fail "cannot build the helper"
+	cc -D_GNU_SOURCE -I"$TOP/db" -o w/forge forge.c "$TOP/db/table.c" "$TOP/db/wlock.c" "$TOP/db/xblob.c" -lpthread || fail "cannot build the helper"
 	key() { stat -c '%d %i' "$1"; }
 	fb --root / --bind "$PWD/w" -- w/forge $(key outside/tool) $(key w/mine) ||
 		fail "the helper could not write the root's table"

@@ -28,6 +28,7 @@
 #include "table.h"
 #include "table_impl.h"
 #include "view.h"
+#include "xblob.h"
 
 /* ---- fixture: one temporary directory per test ------------------------- */
 
@@ -1230,6 +1231,43 @@ static void test_has_faked_types_after_load(void **state)
 	drop(f, t);
 }
 
+/* New files look for a default ACL to inherit only once some record has
+ * carried one, stored by a session or loaded with a database. */
+static void test_has_default_acls_once_one_was_stored(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(5, 1), dir = ident(5, 2);
+	struct fb_attr a = attr(0, 0, S_IFREG | 0644);
+	char blob[256];
+	static const char acl[] = "\2\0\0\0\1\0\7\0\377\377\377\377";
+	long n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, sizeof acl - 1, blob, sizeof blob);
+	assert_true(n > 0);
+	assert_int_equal(fb_table_put_xattrs(t, &id, &a, blob, (size_t)n, NULL), 0);
+	assert_true(fb_table_has_xattrs(t));
+	assert_false(fb_table_has_default_acls(t));
+	n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_DEFAULT, acl, sizeof acl - 1, blob, sizeof blob);
+	assert_int_equal(fb_table_put_xattrs(t, &dir, &a, blob, (size_t)n, NULL), 0);
+	assert_true(fb_table_has_default_acls(t));
+	assert_int_equal(fb_table_del(t, &dir), 0);
+	assert_true(fb_table_has_default_acls(t));	/* never cleared */
+	drop(f, t);
+}
+
+static void test_has_default_acls_after_load(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	char blob[256];
+	static const char acl[] = "\2\0\0\0\1\0\7\0\377\377\377\377";
+	long n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_DEFAULT, acl, sizeof acl - 1, blob, sizeof blob);
+	assert_true(n > 0);
+	struct fb_trec r = { .dev = 5, .ino = 9, .real_type = S_IFDIR, .mode = S_IFDIR | 0755 };
+	assert_int_equal(fb_table_load_rec(t, &r, "/d", blob, (uint32_t)n), 0);
+	assert_true(fb_table_has_default_acls(t));
+	drop(f, t);
+}
+
 /* Is the page holding P mapped in this process?  (/proc/self/pagemap, bit 63.) */
 static int mapped(const void *p)
 {
@@ -1359,6 +1397,8 @@ int main(void)
 		T(test_has_xattrs_once_a_blob_was_stored),
 		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_has_faked_types_after_load),
+		T(test_has_default_acls_once_one_was_stored),
+		T(test_has_default_acls_after_load),
 		T(test_consecutive_inodes_stay_near_home_slot),
 		T(test_killed_writer_does_not_wedge_next_writer),
 		T(test_dead_holder_is_taken_over),

@@ -255,6 +255,31 @@ static int remove_core(const struct xt *x, const char *name)
 }
 
 /*
+ * The faked xattr NAME of STX's record, for a change that keeps it in step:
+ * 1 with the table in *T, the record's identity in *ID, its blob in *BLOB
+ * (malloc'd, *LEN bytes) and the value at *V (*VL bytes, inside *BLOB);
+ * 0 when there is none; -errno.  Free while no record has ever had a faked
+ * xattr.
+ */
+static int record_xattr(const struct statx *stx, const char *name, struct fb_table **t,
+			struct fb_ident *id, void **blob, size_t *len, const void **v, size_t *vl)
+{
+	*t = fb_table();
+	*blob = NULL;
+	if (!*t || !fb_table_has_xattrs(*t))
+		return 0;
+	fb_ident_from_statx(id, stx);
+	struct fb_attr old;
+	int known;
+	int rc = record_blob(*t, id, &old, blob, len, &known);
+	if (rc == 0 && known && fb_xblob_get(*blob, *len, name, v, vl) == 1)
+		return 1;
+	free(*blob);
+	*blob = NULL;
+	return rc;
+}
+
+/*
  * The kernel removes security.capability at every chown of a file that is
  * not a directory, by root too (ATTR_KILL_PRIV), so a session's chown drops
  * a faked one: record A for STX without it and return 1.  0 when there is
@@ -264,27 +289,23 @@ static int remove_core(const struct xt *x, const char *name)
  */
 int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
 {
-	struct fb_table *t = fb_table();
-	if (!t || S_ISDIR(stx->stx_mode) || !fb_table_has_xattrs(t))
+	if (S_ISDIR(stx->stx_mode))
 		return 0;
+	struct fb_table *t;
 	struct fb_ident id;
-	fb_ident_from_statx(&id, stx);
-	struct fb_attr old;
 	void *blob, *nb = NULL;
-	size_t len;
-	int known;
+	size_t len, vl;
 	const void *v;
-	size_t vl;
-	int rc = record_blob(t, &id, &old, &blob, &len, &known);
-	if (rc == 0 && known && fb_xblob_get(blob, len, FB_XATTR_CAPS, &v, &vl) == 1) {
-		long nl = -1;
-		if (!(nb = malloc(len)))
-			rc = -ENOMEM;
-		else if ((nl = fb_xblob_set(blob, len, FB_XATTR_CAPS, NULL, 0, nb, len)) < 0)
-			rc = -EIO;
-		else if ((rc = fb_table_put_xattrs(t, &id, a, nb, (size_t)nl, NULL)) == 0)
-			rc = 1;
-	}
+	int rc = record_xattr(stx, FB_XATTR_CAPS, &t, &id, &blob, &len, &v, &vl);
+	if (rc <= 0)
+		return rc;
+	long nl = -1;
+	if (!(nb = malloc(len)))
+		rc = -ENOMEM;
+	else if ((nl = fb_xblob_set(blob, len, FB_XATTR_CAPS, NULL, 0, nb, len)) < 0)
+		rc = -EIO;
+	else if ((rc = fb_table_put_xattrs(t, &id, a, nb, (size_t)nl, NULL)) == 0)
+		rc = 1;
 	free(blob);
 	free(nb);
 	return rc;
@@ -328,30 +349,25 @@ static void acl_set_mode(void *val, size_t size, uint32_t mode)
  */
 int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a)
 {
-	struct fb_table *t = fb_table();
-	if (!t || !fb_table_has_xattrs(t))
-		return 0;
+	struct fb_table *t;
 	struct fb_ident id;
-	fb_ident_from_statx(&id, stx);
-	struct fb_attr old;
 	void *blob, *nb = NULL;
-	size_t len;
-	int known;
+	size_t len, vl;
 	const void *v;
-	size_t vl;
 	mode_t perm;
 	int minimal;
-	int rc = record_blob(t, &id, &old, &blob, &len, &known);
-	if (rc == 0 && known && fb_xblob_get(blob, len, FB_XATTR_ACL_ACCESS, &v, &vl) == 1 &&
-	    acl_mode(v, vl, &perm, &minimal) == 0) {
-		if (!(nb = malloc(len)))
-			rc = -ENOMEM;
-		else {
-			memcpy(nb, blob, len);
-			acl_set_mode((char *)nb + ((const char *)v - (const char *)blob), vl, a->mode);
-			if ((rc = fb_table_put_xattrs(t, &id, a, nb, len, NULL)) == 0)
-				rc = 1;
-		}
+	int rc = record_xattr(stx, FB_XATTR_ACL_ACCESS, &t, &id, &blob, &len, &v, &vl);
+	if (rc <= 0 || acl_mode(v, vl, &perm, &minimal) < 0) {
+		free(blob);
+		return rc < 0 ? rc : 0;
+	}
+	if (!(nb = malloc(len)))
+		rc = -ENOMEM;
+	else {
+		memcpy(nb, blob, len);
+		acl_set_mode((char *)nb + ((const char *)v - (const char *)blob), vl, a->mode);
+		if ((rc = fb_table_put_xattrs(t, &id, a, nb, len, NULL)) == 0)
+			rc = 1;
 	}
 	free(blob);
 	free(nb);
@@ -438,25 +454,20 @@ static int parent_statx(int dirfd, const char *path, struct statx *stx)
 int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t mode,
 		   struct fb_attr *a)
 {
-	struct fb_table *t = fb_table();
 	struct statx pstx;
-	if (!t || parent_statx(dirfd, path, &pstx) < 0)
+	if (parent_statx(dirfd, path, &pstx) < 0)
 		return 0;
+	struct fb_table *t;
 	struct fb_ident id;
-	fb_ident_from_statx(&id, &pstx);
-	struct fb_attr pa;
 	void *blob, *acl = NULL, *one = NULL, *two = NULL;
-	size_t len;
-	int known;
+	size_t len, vl;
 	const void *v;
-	size_t vl;
 	mode_t perm;
 	int minimal;
-	int rc = record_blob(t, &id, &pa, &blob, &len, &known);
-	if (rc < 0 || !known || fb_xblob_get(blob, len, FB_XATTR_ACL_DEFAULT, &v, &vl) != 1 ||
-	    acl_mode(v, vl, &perm, &minimal) < 0) {
+	int rc = record_xattr(&pstx, FB_XATTR_ACL_DEFAULT, &t, &id, &blob, &len, &v, &vl);
+	if (rc <= 0 || acl_mode(v, vl, &perm, &minimal) < 0) {
 		free(blob);
-		return rc;
+		return rc < 0 ? rc : 0;
 	}
 	/* The access ACL, then for a directory the default ACL next to it. */
 	size_t cap = 2 * (vl + sizeof FB_XATTR_ACL_DEFAULT + 16);

@@ -289,6 +289,20 @@ null
 	[ ! -e l2.tar.gz ] || fail "a layer of a failed command"
 }
 
+# --keep takes the names tar users write, also those that Debian 12's
+# libarchive (3.6) cannot map to a format by itself: .tar.zst, .txz, ...
+test_root_keep_writes_every_compressed_name() {
+	need_userns
+	make_base_archive
+	local k
+	for k in l.tar.zst l.tzst l.txz l.tbz2 l.cpio.gz l.tar.xz l.tar; do
+		fb --root base.tar.zst --keep "$k" -- sh -c 'touch /srv/k; chown 3:4 /srv/k' ||
+			fail "--keep $k failed"
+		assert_eq "3:4" "$(fb --root base.tar.zst --root "$k" -- stat -c %u:%g /srv/k)" "$k as a layer"
+	done
+	assert_nothing_left
+}
+
 test_root_upper_persists_and_its_owners_reach_plain_sessions() {
 	need_userns
 	mkroot base
@@ -775,6 +789,8 @@ test_root_bad_bases_and_options_are_refused() {
 	check "refusing to make the host's / writable" --root / --bind /
 	check "--bind $PWD/missing: No such file or directory" --root / --bind "$PWD/missing"
 	check "not a name of an archive" --root up --keep out.nosuch
+	check "not a name of an archive" --root up --keep out.gz
+	check "not a name of an archive" --root up --keep out.tar.nosuch
 	check "need --root BASE" --bind "$PWD/up"
 	check "cannot be combined with -i" --root / -s x.db
 	# a base of another owner works, read-only, with a warning

@@ -3,6 +3,8 @@
  * archive_dl.h).
  */
 #include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
 
 #define FB_ARCHIVE_DL_IMPL
 #include "archive_dl.h"
@@ -26,4 +28,48 @@ void fb_archive_load(void)
 		die("libarchive has no %s: it is too old (3.2 or later is needed)", #f);
 	FB_ARCHIVE_FUNCS(FB_ARCHIVE_SYM)
 #undef FB_ARCHIVE_SYM
+}
+
+/*
+ * libarchive's archive_write_set_format_filter_by_ext knows .tar.gz but,
+ * before 3.7, not .tar.zst (Debian 12 has 3.6.2).  For a name it does not
+ * know, a compression suffix gives the filter and the name without it the
+ * format; the single suffixes .tzst, .txz, .tbz2 and .tbz are tar.
+ */
+/* Does libarchive know NAME's extension?  Asked of a scratch archive: a
+ * name it does not know leaves the archive asked in its fatal state. */
+static int knows_ext(const char *name)
+{
+	struct archive *a = archive_write_new();
+	int ok = a && archive_write_set_format_filter_by_ext(a, name) == ARCHIVE_OK;
+	archive_write_free(a);
+	return ok;
+}
+
+int fb_archive_write_set_by_name(struct archive *a, const char *name)
+{
+	if (knows_ext(name))
+		return archive_write_set_format_filter_by_ext(a, name);
+	static const struct { const char *suffix, *tar, *filter; } known[] = {
+		{ ".tzst", ".tar", "zstd" }, { ".txz", ".tar", "xz" }, { ".tbz2", ".tar", "bzip2" },
+		{ ".tbz", ".tar", "bzip2" }, { ".zst", NULL, "zstd" }, { ".xz", NULL, "xz" },
+		{ ".gz", NULL, "gzip" }, { ".bz2", NULL, "bzip2" }, { ".lz4", NULL, "lz4" },
+		{ ".lzma", NULL, "lzma" }, { ".lz", NULL, "lzip" }, { ".lzo", NULL, "lzop" },
+		{ ".Z", NULL, "compress" },
+	};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		size_t sl = strlen(known[i].suffix);
+		if (n <= sl || strcmp(name + n - sl, known[i].suffix) != 0)
+			continue;
+		char rest[4096];
+		if (known[i].tar)
+			snprintf(rest, sizeof rest, "%s", known[i].tar);
+		else if (snprintf(rest, sizeof rest, "%.*s", (int)(n - sl), name) >= (int)sizeof rest)
+			break;
+		if (knows_ext(rest) && archive_write_set_format_filter_by_ext(a, rest) == ARCHIVE_OK)
+			return archive_write_add_filter_by_name(a, known[i].filter);
+		break;
+	}
+	return ARCHIVE_FATAL;
 }

@@ -35,7 +35,7 @@
 	X(archive_write_disk_new) X(archive_write_disk_set_options)                    \
 	X(archive_write_finish_entry) X(archive_write_free) X(archive_write_header)    \
 	X(archive_write_new) X(archive_write_open_filename)                            \
-	X(archive_write_set_format_filter_by_ext)
+	X(archive_write_add_filter_by_name) X(archive_write_set_format_filter_by_ext)
 
 #define FB_ARCHIVE_PTR(f) __typeof__(&f) f;
 struct fb_archive_api {
@@ -46,6 +46,11 @@ extern struct fb_archive_api fb_ar;
 
 /* Load libarchive once; dies naming what is missing. */
 void fb_archive_load(void);
+
+/* A's format and filter from the name of the archive it writes; also for
+ * names libarchive before 3.7 does not know (.tar.zst, .txz, .cpio.gz).
+ * ARCHIVE_OK, or not when the name says no format we can write. */
+int fb_archive_write_set_by_name(struct archive *a, const char *name);
 
 /* Every call below goes through the table. */
 #ifndef FB_ARCHIVE_DL_IMPL
@@ -92,6 +97,7 @@ void fb_archive_load(void);
 #define archive_write_header (*fb_ar.archive_write_header)
 #define archive_write_new (*fb_ar.archive_write_new)
 #define archive_write_open_filename (*fb_ar.archive_write_open_filename)
+#define archive_write_add_filter_by_name (*fb_ar.archive_write_add_filter_by_name)
 #define archive_write_set_format_filter_by_ext (*fb_ar.archive_write_set_format_filter_by_ext)
 #endif
 

@@ -235,7 +235,7 @@ static void check_outputs(struct fb_root *r)
 	if (r->keep) {
 		fb_archive_load();
 		struct archive *a = archive_write_new();
-		int ok = a && archive_write_set_format_filter_by_ext(a, r->keep) == ARCHIVE_OK;
+		int ok = a && fb_archive_write_set_by_name(a, r->keep) == ARCHIVE_OK;
 		archive_write_free(a);
 		if (!ok)
 			die("--keep %s: not a name of an archive fakebuild can write "

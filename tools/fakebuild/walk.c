@@ -562,7 +562,7 @@ static int keep(struct fb_root *r, struct walker *w)
 	snprintf(tmp, sizeof tmp, "%s.tmp.%d", r->keep, (int)getpid());
 	w->mode = W_KEEP;
 	w->a = archive_write_new();
-	if (!w->a || archive_write_set_format_filter_by_ext(w->a, r->keep) != ARCHIVE_OK ||
+	if (!w->a || fb_archive_write_set_by_name(w->a, r->keep) != ARCHIVE_OK ||
 	    archive_write_open_filename(w->a, tmp) != ARCHIVE_OK) {
 		warnx_("--keep %s: %s", r->keep, w->a ? archive_error_string(w->a) : "out of memory");
 		archive_write_free(w->a);

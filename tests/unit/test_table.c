@@ -1231,6 +1231,15 @@ static void test_has_faked_types_after_load(void **state)
 	drop(f, t);
 }
 
+/* A blob (in BLOB, 256 bytes) holding one ACL, user::rwx, as NAME. */
+static size_t acl_blob(const char *name, char *blob)
+{
+	static const char acl[] = "\2\0\0\0\1\0\7\0\377\377\377\377";
+	long n = fb_xblob_set(NULL, 0, name, acl, sizeof acl - 1, blob, 256);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
 /* New files look for a default ACL to inherit only once some record has
  * carried one, stored by a session or loaded with a database. */
 static void test_has_default_acls_once_one_was_stored(void **state)
@@ -1240,14 +1249,12 @@ static void test_has_default_acls_once_one_was_stored(void **state)
 	struct fb_ident id = ident(5, 1), dir = ident(5, 2);
 	struct fb_attr a = attr(0, 0, S_IFREG | 0644);
 	char blob[256];
-	static const char acl[] = "\2\0\0\0\1\0\7\0\377\377\377\377";
-	long n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, sizeof acl - 1, blob, sizeof blob);
-	assert_true(n > 0);
-	assert_int_equal(fb_table_put_xattrs(t, &id, &a, blob, (size_t)n, NULL), 0);
+	size_t n = acl_blob(FB_XATTR_ACL_ACCESS, blob);
+	assert_int_equal(fb_table_put_xattrs(t, &id, &a, blob, n, NULL), 0);
 	assert_true(fb_table_has_xattrs(t));
 	assert_false(fb_table_has_default_acls(t));
-	n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_DEFAULT, acl, sizeof acl - 1, blob, sizeof blob);
-	assert_int_equal(fb_table_put_xattrs(t, &dir, &a, blob, (size_t)n, NULL), 0);
+	n = acl_blob(FB_XATTR_ACL_DEFAULT, blob);
+	assert_int_equal(fb_table_put_xattrs(t, &dir, &a, blob, n, NULL), 0);
 	assert_true(fb_table_has_default_acls(t));
 	assert_int_equal(fb_table_del(t, &dir), 0);
 	assert_true(fb_table_has_default_acls(t));	/* never cleared */
@@ -1259,9 +1266,7 @@ static void test_has_default_acls_after_load(void **state)
 	struct fx *f = *state;
 	struct fb_table *t = new_table(f, 64);
 	char blob[256];
-	static const char acl[] = "\2\0\0\0\1\0\7\0\377\377\377\377";
-	long n = fb_xblob_set(NULL, 0, FB_XATTR_ACL_DEFAULT, acl, sizeof acl - 1, blob, sizeof blob);
-	assert_true(n > 0);
+	size_t n = acl_blob(FB_XATTR_ACL_DEFAULT, blob);
 	struct fb_trec r = { .dev = 5, .ino = 9, .real_type = S_IFDIR, .mode = S_IFDIR | 0755 };
 	assert_int_equal(fb_table_load_rec(t, &r, "/d", blob, (uint32_t)n), 0);
 	assert_true(fb_table_has_default_acls(t));

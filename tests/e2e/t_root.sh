@@ -303,6 +303,37 @@ test_root_keep_writes_every_compressed_name() {
 	assert_nothing_left
 }
 
+# overlayfs copies a hard-linked lower file up as a new inode, so a shared
+# record would leave the changed name (0:0, its real mode) and stay with
+# the others.  Names of a linked file that has a record are unpacked as
+# copies: each keeps its owner, and a change to one changes only it, as a
+# copy-up does as root.  Plain root files stay linked.  Both tar (a link
+# without data) and cpio (the last name brings the data).
+test_root_hard_linked_base_files_keep_their_owners() {
+	need_userns
+	need cpio
+	mkroot base
+	fb sh -c 'cd base && echo x > srv/a && ln srv/a srv/b && chown 5:6 srv/a && chmod 4755 srv/a &&
+		echo p > srv/p1 && ln srv/p1 srv/p2 && tar -cf ../base.tar . &&
+		find . | cpio -o -H newc --quiet > ../base.cpio'
+	local b
+	for b in base.tar base.cpio; do
+		out=$(fb --root "$b" -- sh -c 'stat -c "%n %u:%g %a %h" /srv/a /srv/b /srv/p1 /srv/p2
+			chmod 4711 /srv/a; echo y >> /srv/b
+			stat -c "%n %u:%g %a" /srv/a /srv/b; cat /srv/a /srv/b' 2>/dev/null)
+		assert_eq "/srv/a 5:6 4755 1
+/srv/b 5:6 4755 1
+/srv/p1 0:0 644 2
+/srv/p2 0:0 644 2
+/srv/a 5:6 4711
+/srv/b 5:6 4755
+x
+x
+y" "$out" "$b"
+	done
+	assert_nothing_left
+}
+
 test_root_upper_persists_and_its_owners_reach_plain_sessions() {
 	need_userns
 	mkroot base

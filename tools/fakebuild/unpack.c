@@ -17,6 +17,8 @@
  * setuid or setgid bits, device nodes as empty regular files; what the
  * archive says goes into the records.  Only entries that differ from what
  * a file without a record shows (uid 0, gid 0, its real mode) get one.
+ * A hard-linked file that gets one is unpacked as a copy per name
+ * (unshare), since a copy-up would part its names anyway.
  * OCI whiteouts (.wh.NAME, .wh..wh..opq, what --keep writes) become
  * overlayfs whiteouts and opaque directories, so a kept layer stacks on
  * its base.  libarchive reads every format and compression it knows and
@@ -29,8 +31,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 
 #include "archive_dl.h"
@@ -219,12 +223,18 @@ static long prepare(struct unpack *u, struct archive_entry *e, struct fb_attr *a
 	return blen;
 }
 
+/* Do the fake attributes A (and BLEN bytes of faked xattrs) of what E
+ * writes differ from what a file without a record shows? */
+static int needs_record(const struct fb_attr *a, long blen, struct archive_entry *e)
+{
+	return a->uid != 0 || a->gid != 0 || a->mode != archive_entry_mode(e) || blen != 0;
+}
+
 /* The record of REL, if its fake attributes differ from what no record shows. */
 static int record(struct unpack *u, const char *rel, const struct fb_attr *a, long blen,
 		  struct archive_entry *e)
 {
-	mode_t real = archive_entry_mode(e);
-	if (a->uid == 0 && a->gid == 0 && a->mode == real && blen == 0)
+	if (!needs_record(a, blen, e))
 		return 0;
 	struct statx x;
 	if (statx(u->rootfd, rel[0] ? rel : ".", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0) {
@@ -259,6 +269,73 @@ static int copy_data(struct archive *in, struct archive *out)
 		if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
 			return -2;
 	}
+}
+
+/* The user.* xattrs of IN (the only real ones in the tree) onto OUT. */
+static int copy_xattrs(int in, int out)
+{
+	char names[65536], val[65536];
+	ssize_t n = flistxattr(in, names, sizeof names);
+	if (n < 0)
+		return errno == ENOTSUP ? 0 : -1;
+	for (char *p = names; p < names + n; p += strlen(p) + 1) {
+		ssize_t vl = fgetxattr(in, p, val, sizeof val);
+		if (vl < 0 || fsetxattr(out, p, val, (size_t)vl, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * REL, just written as a hard link, becomes a copy of its file, for a
+ * name whose file has a record.  overlayfs in a user namespace copies a
+ * hard-linked lower file up as a new inode (it ignores index=on), so once
+ * the build changed one name, a shared record would be lost for that name
+ * and kept for the others, which real root would not have changed: a
+ * setuid or non-root file of the base showing 0:0 and its real mode.  As
+ * copies, each name keeps its own record, and a change to one changes
+ * only it, as a copy-up as root does; only the link count differs.  The
+ * directory is reached from within the tree, never through a symlink.
+ */
+static int unshare(struct unpack *u, const char *rel)
+{
+	char dir[4096], tmp[4200];
+	const char *base = strrchr(rel, '/');
+	snprintf(dir, sizeof dir, "%.*s", base ? (int)(base - rel) : 1, base ? rel : ".");
+	base = base ? base + 1 : rel;
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd = (int)syscall(SYS_openat2, u->rootfd, dir, &how, sizeof how), in = -1, out = -1;
+	struct stat st;
+	int ok = dfd >= 0 && (in = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+		 fstat(in, &st) == 0 && S_ISREG(st.st_mode);
+	for (int i = 0; ok && out < 0 && i < 100; i++) {
+		snprintf(tmp, sizeof tmp, ".%.200s.fakebuild-%d-%d", base, (int)getpid(), i);
+		out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		ok = out >= 0 || errno == EEXIST;
+	}
+	ok = ok && out >= 0;
+	for (ssize_t n = 1; ok && n > 0;) {
+		n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		ok = n >= 0;
+	}
+	const struct timespec times[2] = { st.st_atim, st.st_mtim };
+	ok = ok && copy_xattrs(in, out) == 0 && fchmod(out, st.st_mode & 07777) == 0 &&
+	     futimens(out, times) == 0 && renameat(dfd, tmp, dfd, base) == 0;
+	int e = errno;
+	if (!ok && out >= 0)
+		unlinkat(dfd, tmp, 0);
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	if (dfd >= 0)
+		close(dfd);
+	if (!ok)
+		warnx_("--root %s: %s: cannot make a copy of the hard link: %s", u->opt, rel, strerror(e));
+	return ok ? 0 : -1;
 }
 
 /* Unpack the archive into the current directory (the new tree). */
@@ -332,6 +409,9 @@ static int extract(struct unpack *u)
 			       why ? why : "error");
 			goto out;
 		}
+		/* Written whole (a cpio link may bring the data), then unshared. */
+		if (hl && needs_record(&a, blen, e) && unshare(u, rel) < 0)
+			goto out;
 		if (record(u, rel, &a, blen, e) < 0)
 			goto out;
 	}

@@ -105,10 +105,18 @@ static int store(const struct xt *x, const struct statx *stx, const struct fb_at
 	return fb_table_put_xattrs(fb_table(), &id, a, blob, len, h);
 }
 
+/* A POSIX ACL xattr: a u32 version (2), then these entries. */
+struct acl_entry {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+enum { ACL_USER_OBJ = 0x01, ACL_USER = 0x02, ACL_GROUP_OBJ = 0x04, ACL_GROUP = 0x08,
+       ACL_MASK = 0x10, ACL_OTHER = 0x20 };
+
 /* The mode bits a POSIX ACL xattr implies; -EINVAL if malformed. *minimal when it is only owner/group/other. */
 static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
 {
-	struct { uint16_t tag, perm; uint32_t id; } e;
+	struct acl_entry e;
 	uint32_t version;
 	if (size < 4 || (size - 4) % sizeof e || !val)
 		return -EINVAL;
@@ -120,11 +128,11 @@ static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
 	for (size_t off = 4; off < size; off += sizeof e) {
 		memcpy(&e, (const char *)val + off, sizeof e);
 		switch (e.tag) {
-		case 0x01: user = e.perm & 7; break;
-		case 0x04: group = e.perm & 7; break;
-		case 0x20: other = e.perm & 7; break;
-		case 0x10: mask = e.perm & 7; *minimal = 0; break;
-		case 0x02: case 0x08: *minimal = 0; break;
+		case ACL_USER_OBJ: user = e.perm & 7; break;
+		case ACL_GROUP_OBJ: group = e.perm & 7; break;
+		case ACL_OTHER: other = e.perm & 7; break;
+		case ACL_MASK: mask = e.perm & 7; *minimal = 0; break;
+		case ACL_USER: case ACL_GROUP: *minimal = 0; break;
 		default: return -EINVAL;
 		}
 	}
@@ -311,33 +319,44 @@ int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
 	return rc;
 }
 
-/*
- * A copy of the access ACL VAL (SIZE bytes, already checked by acl_mode)
- * with the permissions of the owner, group class and other taken from MODE,
- * as the kernel's posix_acl_chmod does at every chmod: the group class is
- * the mask entry when there is one, else the owning group's entry.
- */
-static void acl_set_mode(void *val, size_t size, uint32_t mode)
+/* One class of the ACL entry at OFF in VAL and the bits of *MODE at SHIFT:
+ * see acl_apply_mode. */
+static void acl_class(void *val, size_t off, mode_t *mode, int shift, int masq)
 {
-	struct { uint16_t tag, perm; uint32_t id; } e;
-	size_t group_off = 0, mask_off = 0;
+	struct acl_entry e;
+	memcpy(&e, (char *)val + off, sizeof e);
+	uint16_t bits = (uint16_t)(*mode >> shift & 7);
+	e.perm = masq ? (uint16_t)(e.perm & bits) : bits;
+	*mode = (*mode & ~((mode_t)7 << shift)) | (mode_t)e.perm << shift;
+	memcpy((char *)val + off, &e, sizeof e);
+}
+
+/*
+ * The ACL VAL (SIZE bytes, checked by acl_mode) and *MODE, made to agree
+ * as the kernel does for the owner, the group class (the mask entry when
+ * there is one, else the owning group's) and other.  MASQ 0, at a chmod
+ * (posix_acl_chmod): the entries take MODE's bits.  MASQ 1, at a creation
+ * (posix_acl_create_masq): each is masked by MODE's bits and MODE by it.
+ * Returns whether the ACL says more than a mode (named entries, a mask).
+ */
+static int acl_apply_mode(void *val, size_t size, mode_t *mode, int masq)
+{
+	struct acl_entry e;
+	size_t group = 0, mask = 0;
+	int more = 0;
 	for (size_t off = 4; off + sizeof e <= size; off += sizeof e) {
 		memcpy(&e, (char *)val + off, sizeof e);
 		switch (e.tag) {
-		case 0x01: e.perm = (uint16_t)(mode >> 6 & 7); break;
-		case 0x04: group_off = off; continue;
-		case 0x10: mask_off = off; continue;
-		case 0x20: e.perm = (uint16_t)(mode & 7); break;
-		default: continue;
+		case ACL_USER_OBJ: acl_class(val, off, mode, 6, masq); break;
+		case ACL_OTHER: acl_class(val, off, mode, 0, masq); break;
+		case ACL_GROUP_OBJ: group = off; break;
+		case ACL_MASK: mask = off; more = 1; break;
+		default: more = 1; break;
 		}
-		memcpy((char *)val + off, &e, sizeof e);
 	}
-	size_t off = mask_off ? mask_off : group_off;
-	if (off) {
-		memcpy(&e, (char *)val + off, sizeof e);
-		e.perm = (uint16_t)(mode >> 3 & 7);
-		memcpy((char *)val + off, &e, sizeof e);
-	}
+	if (mask || group)
+		acl_class(val, mask ? mask : group, mode, 3, masq);
+	return more;
 }
 
 /*
@@ -365,7 +384,8 @@ int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a)
 		rc = -ENOMEM;
 	else {
 		memcpy(nb, blob, len);
-		acl_set_mode((char *)nb + ((const char *)v - (const char *)blob), vl, a->mode);
+		mode_t m = a->mode;
+		acl_apply_mode((char *)nb + ((const char *)v - (const char *)blob), vl, &m, 0);
 		if ((rc = fb_table_put_xattrs(t, &id, a, nb, len, NULL)) == 0)
 			rc = 1;
 	}
@@ -382,43 +402,6 @@ int fb_acl_defaults(void)
 {
 	struct fb_table *t = fb_table();
 	return t && fb_table_has_default_acls(t);
-}
-
-/*
- * The kernel's posix_acl_create_masq: mask the ACL VAL (SIZE bytes, checked
- * by acl_mode) and *MODE by each other.  Returns whether the ACL says more
- * than the mode (named entries or a mask), so must be kept.
- */
-static int acl_masq(void *val, size_t size, mode_t *mode)
-{
-	struct { uint16_t tag, perm; uint32_t id; } e;
-	size_t group_off = 0, mask_off = 0;
-	int more = 0;
-	for (size_t off = 4; off + sizeof e <= size; off += sizeof e) {
-		memcpy(&e, (char *)val + off, sizeof e);
-		switch (e.tag) {
-		case 0x01:
-			e.perm &= (uint16_t)(*mode >> 6 & 7);
-			*mode = (*mode & ~(mode_t)S_IRWXU) | (mode_t)e.perm << 6;
-			break;
-		case 0x20:
-			e.perm &= (uint16_t)(*mode & 7);
-			*mode = (*mode & ~(mode_t)S_IRWXO) | e.perm;
-			break;
-		case 0x04: group_off = off; continue;
-		case 0x10: mask_off = off; more = 1; continue;
-		default: more = 1; continue;
-		}
-		memcpy((char *)val + off, &e, sizeof e);
-	}
-	size_t off = mask_off ? mask_off : group_off;
-	if (off) {
-		memcpy(&e, (char *)val + off, sizeof e);
-		e.perm &= (uint16_t)(*mode >> 3 & 7);
-		*mode = (*mode & ~(mode_t)S_IRWXG) | (mode_t)e.perm << 3;
-		memcpy((char *)val + off, &e, sizeof e);
-	}
-	return more;
 }
 
 /* The identity of the directory that holds DIRFD/PATH's last component. */
@@ -478,7 +461,7 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 	}
 	memcpy(acl, v, vl);
 	mode_t m = mode & 07777;
-	if (acl_masq(acl, vl, &m))
+	if (acl_apply_mode(acl, vl, &m, 1))
 		n1 = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, vl, one, cap);
 	n2 = n1 >= 0 && S_ISDIR(mode) ? fb_xblob_set(one, (size_t)n1, FB_XATTR_ACL_DEFAULT, v, vl,
 						      two, cap)

@@ -30,12 +30,6 @@ void fb_archive_load(void)
 #undef FB_ARCHIVE_SYM
 }
 
-/*
- * libarchive's archive_write_set_format_filter_by_ext knows .tar.gz but,
- * before 3.7, not .tar.zst (Debian 12 has 3.6.2).  For a name it does not
- * know, a compression suffix gives the filter and the name without it the
- * format; the single suffixes .tzst, .txz, .tbz2 and .tbz are tar.
- */
 /* Does libarchive know NAME's extension?  Asked of a scratch archive: a
  * name it does not know leaves the archive asked in its fatal state. */
 static int knows_ext(const char *name)
@@ -46,6 +40,12 @@ static int knows_ext(const char *name)
 	return ok;
 }
 
+/*
+ * libarchive's archive_write_set_format_filter_by_ext knows .tar.gz but,
+ * before 3.7, not .tar.zst (Debian 12 has 3.6.2).  For a name it does not
+ * know, a compression suffix gives the filter and the name without it the
+ * format; the single suffixes .tzst, .txz, .tbz2 and .tbz are tar.
+ */
 int fb_archive_write_set_by_name(struct archive *a, const char *name)
 {
 	if (knows_ext(name))

@@ -303,6 +303,21 @@ test_root_keep_writes_every_compressed_name() {
 	assert_nothing_left
 }
 
+# libarchive is loaded only when a root needs it: linking it brings
+# fourteen libraries (ICU, libstdc++, ...) and 2 ms into every session's
+# start.  The code that maps --keep's name once called it directly, and
+# the link then named it.
+test_plain_session_loads_no_libarchive() {
+	LD_DEBUG=files fb true 2> dbg
+	assert_contains dbg "libgdbm"
+	! grep -q libarchive dbg || fail "a plain session loads libarchive: $(grep -m1 libarchive dbg)"
+	if unshare -U -r -m true 2>/dev/null; then
+		make_base_archive
+		LD_DEBUG=files fb --root base.tar.zst --keep l.tar.zst -- true 2> dbg
+		assert_contains dbg "libarchive"
+	fi
+}
+
 # overlayfs copies a hard-linked lower file up as a new inode, so a shared
 # record would leave the changed name (0:0, its real mode) and stay with
 # the others.  Names of a linked file that has a record are unpacked as

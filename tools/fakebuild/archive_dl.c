@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* This file sees libarchive's own names: call it through fb_ar only, or
+ * the link makes every fakebuild start load libarchive and the fourteen
+ * libraries it needs (tests/e2e/t_core.sh checks that it does not). */
 #define FB_ARCHIVE_DL_IMPL
 #include "archive_dl.h"
 #include "fakebuild.h"
@@ -34,9 +37,9 @@ void fb_archive_load(void)
  * name it does not know leaves the archive asked in its fatal state. */
 static int knows_ext(const char *name)
 {
-	struct archive *a = archive_write_new();
-	int ok = a && archive_write_set_format_filter_by_ext(a, name) == ARCHIVE_OK;
-	archive_write_free(a);
+	struct archive *a = fb_ar.archive_write_new();
+	int ok = a && fb_ar.archive_write_set_format_filter_by_ext(a, name) == ARCHIVE_OK;
+	fb_ar.archive_write_free(a);
 	return ok;
 }
 
@@ -49,7 +52,7 @@ static int knows_ext(const char *name)
 int fb_archive_write_set_by_name(struct archive *a, const char *name)
 {
 	if (knows_ext(name))
-		return archive_write_set_format_filter_by_ext(a, name);
+		return fb_ar.archive_write_set_format_filter_by_ext(a, name);
 	static const struct { const char *suffix, *tar, *filter; } known[] = {
 		{ ".tzst", ".tar", "zstd" }, { ".txz", ".tar", "xz" }, { ".tbz2", ".tar", "bzip2" },
 		{ ".tbz", ".tar", "bzip2" }, { ".zst", NULL, "zstd" }, { ".xz", NULL, "xz" },
@@ -67,8 +70,8 @@ int fb_archive_write_set_by_name(struct archive *a, const char *name)
 			snprintf(rest, sizeof rest, "%s", known[i].tar);
 		else if (snprintf(rest, sizeof rest, "%.*s", (int)(n - sl), name) >= (int)sizeof rest)
 			break;
-		if (knows_ext(rest) && archive_write_set_format_filter_by_ext(a, rest) == ARCHIVE_OK)
-			return archive_write_add_filter_by_name(a, known[i].filter);
+		if (knows_ext(rest) && fb_ar.archive_write_set_format_filter_by_ext(a, rest) == ARCHIVE_OK)
+			return fb_ar.archive_write_add_filter_by_name(a, known[i].filter);
 		break;
 	}
 	return ARCHIVE_FATAL;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* This file sees libarchive's own names: call it through fb_ar only, or
- * the link makes every fakebuild start load libarchive and the fourteen
- * libraries it needs (tests/e2e/t_core.sh checks that it does not). */
+/* This file sees libarchive's own names: call it through fb_ar only.
+ * fakebuild is not linked with libarchive (GNUmakefile), so a direct call
+ * does not link. */
 #define FB_ARCHIVE_DL_IMPL
 #include "archive_dl.h"
 #include "fakebuild.h"

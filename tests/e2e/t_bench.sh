@@ -4,6 +4,8 @@
 roottest_bench_smoke() {
 	command -v fakeroot >/dev/null 2>&1 || skip "fakeroot not installed"
 	command -v pseudo >/dev/null 2>&1 || skip "pseudo not installed"
+	local disks
+	disks=$(ls -d /var/tmp/fbbench-disk.* 2>/dev/null || true)
 	B="$B" FB_BENCH_OUT="$PWD/smoke" "$TOP/bench/run" --smoke
 	# W8's floor (bare plus one exec and a statx per node) ran, was
 	# checked like the others, and fakebuild is reported against it.
@@ -14,6 +16,15 @@ roottest_bench_smoke() {
 w8 = [w for w in d["workloads"] if w["name"] == "W8"][0]["tools"]
 assert w8["floor"]["status"] == "ok" and w8["fakebuild"]["over_floor"] > 0' smoke/results.json ||
 		fail "results.json lacks W8's floor"
+	# fakebuild-disk ran W0 and W1 with its database on /var/tmp, where
+	# that is a disk, and only those; and left nothing there.
+	if [ "$(stat -f -c %T /var/tmp)" != tmpfs ]; then
+		python3 -c 'import json,sys; d = {w["name"]: w["tools"] for w in json.load(open(sys.argv[1]))["workloads"]}
+assert all(d[w]["fakebuild-disk"]["status"] == "ok" and d[w]["fakebuild-disk"]["ratio"] > 0 for w in ("W0", "W1"))
+assert d["W2"]["fakebuild-disk"]["status"] == "no runs"' smoke/results.json ||
+			fail "fakebuild-disk did not run W0 and W1 alone: $(grep '^| W[01] ' smoke/results.md)"
+	fi
+	assert_eq "$disks" "$(ls -d /var/tmp/fbbench-disk.* 2>/dev/null || true)" "bench/run's disk directories"
 }
 
 # The report must come out whichever awk is installed (mawk or gawk: a

@@ -19,7 +19,9 @@
  *               so the pages touched grow with the records, not capacity
  *   arena       append-only bytes for path hints and xattr blobs
  *
- * The file is sparse: untouched pages cost neither memory nor disk.
+ * The file is sparse: untouched pages cost neither memory nor disk, as
+ * long as nothing reads them ahead: every mapping asks for random access
+ * (map_table in table.c).
  */
 #ifndef FB_TABLE_IMPL_H
 #define FB_TABLE_IMPL_H

@@ -50,7 +50,7 @@ static int load_private(struct fb_dbview *v, const char *db, unsigned store_flag
 		return fb_err_set(err, "%s: cannot make a table to read %s into: %s", path, db,
 				  strerror(-rc));
 	unlink(path);
-	if (fb_store_load_flags(db, v->own, store_flags, err) < 0)
+	if (fb_store_load_flags(db, v->own, store_flags | FB_STORE_FRESH, err) < 0)
 		return -1;
 	v->source = "the database file";
 	return 0;

@@ -226,7 +226,7 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 	int rc = fb_table_create(tmp, cap, &s->t);
 	if (rc < 0)
 		return fb_err_set(err, "%s: cannot create the live table: %s", tmp, strerror(-rc));
-	if (fb_store_load(s->db, s->t, err) < 0) {
+	if (fb_store_load_flags(s->db, s->t, FB_STORE_FRESH, err) < 0) {
 		fb_table_detach(s->t);
 		s->t = NULL;
 		unlink(tmp);

@@ -305,9 +305,17 @@ long fb_store_load_flags(const char *db, struct fb_table *t, unsigned flags, str
 	c.t = t;
 	c.db = db;
 	c.err = err;
-	if (fb_store_foreach_flags(db, flags, sample, &c.remap, err) < 0)
+	long expect = fb_store_foreach_flags(db, flags, sample, &c.remap, err);
+	if (expect < 0)
 		return -1;
+	if (flags & FB_STORE_FRESH) {
+		int rc = fb_table_fill_begin(t, (uint64_t)expect);
+		if (rc < 0)
+			return fb_err_set(err, "%s: cannot load into the live table: %s", db, strerror(-rc));
+	}
 	long n = fb_store_foreach_flags(db, flags, load_one, &c, err);
+	if (flags & FB_STORE_FRESH)
+		fb_table_fill_end(t);
 	return c.rc < 0 ? -1 : n;
 }
 

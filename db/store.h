@@ -52,8 +52,10 @@ long fb_store_foreach(const char *db, fb_store_visit_fn fn, void *arg, struct fb
  * The same two with FLAGS.  FB_STORE_ANY_OWNER reads a database another
  * user owns, which the others refuse: root reading a build user's
  * database to apply it (protofix --from-db), never to write it.
+ * FB_STORE_FRESH (load only): T is new, empty and used by nobody else
+ * yet, so it is filled in bulk (fb_table_fill_begin, table_impl.h).
  */
-enum { FB_STORE_ANY_OWNER = 1 << 0 };
+enum { FB_STORE_ANY_OWNER = 1 << 0, FB_STORE_FRESH = 1 << 1 };
 long fb_store_load_flags(const char *db, struct fb_table *t, unsigned flags, struct fb_err *err);
 long fb_store_foreach_flags(const char *db, unsigned flags, fb_store_visit_fn fn, void *arg,
 			    struct fb_err *err);

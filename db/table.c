@@ -640,6 +640,9 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 	r->rdev = a->rdev;
 }
 
+static int put_locked(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+		      const char *path_hint, int xattrs, const void *blob, size_t len, int lookup);
+
 /*
  * Insert or replace ID's record.  The path hint and, unless XATTRS is
  * set, the xattr blob of an existing record are kept.  Locked inside.
@@ -647,7 +650,7 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 	       const char *path_hint, int xattrs, const void *blob, size_t len)
 {
-	struct fb_trec old, r;
+	struct fb_trec old;
 	/* What the record already says costs no lock and no write: chmod -R
 	 * and dh_fixperms mostly set the modes files already have. */
 	if (!xattrs && find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id) &&
@@ -657,8 +660,22 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 	int rc = wlock(t, 0);
 	if (rc < 0)
 		return rc;
+	rc = put_locked(t, id, a, path_hint, xattrs, blob, len, 1);
+	wunlock(t);
+	return rc;
+}
+
+/*
+ * put, with T's lock held.  LOOKUP 0: the caller knows no record of ID's
+ * key has a hint or xattrs to keep (a table being filled from the store).
+ */
+static int put_locked(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+		      const char *path_hint, int xattrs, const void *blob, size_t len, int lookup)
+{
+	struct fb_trec old, r;
+	int rc = 0;
 	rec_from(&r, id, a);
-	int64_t s = find(t, id->dev, id->ino, &old);
+	int64_t s = lookup ? find(t, id->dev, id->ino, &old) : -1;
 	if (s >= 0 && !stale(&old, id)) {
 		r.hint_off = old.hint_off;
 		r.hint_len = old.hint_len;
@@ -689,7 +706,6 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 		__atomic_fetch_or(&t->h->flags, flags, __ATOMIC_RELEASE);
 	if (rc == 0)
 		rc = publish(t, &r);
-	wunlock(t);
 	return rc;
 }
 
@@ -873,5 +889,32 @@ int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char 
 		.real_mode = src->real_type,
 	};
 	const struct fb_attr a = { .uid = src->uid, .gid = src->gid, .mode = src->mode, .rdev = src->rdev };
+	if (t->filling)
+		return put_locked(t, &id, &a, hint, 1, xattrs, xattr_len, 0);
 	return put(t, &id, &a, hint, 1, xattrs, xattr_len);
+}
+
+int fb_table_fill_begin(struct fb_table *t, uint64_t expect)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	t->filling = 1;
+	/* An index the size growth would reach, made while it is empty:
+	 * not rebuilt (every record read again) at each doubling. */
+	struct fb_thdr *h = t->h;
+	uint64_t n = active_slots(h, h->gen);
+	const uint64_t want = h->nlive + expect;
+	if (n < h->nslots && want * 2 > n) {
+		while (want * 3 > n && n < h->nslots)
+			n <<= 1;
+		rebuild(t, n);
+	}
+	return 0;
+}
+
+void fb_table_fill_end(struct fb_table *t)
+{
+	t->filling = 0;
+	wunlock(t);
 }

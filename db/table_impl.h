@@ -198,6 +198,7 @@ struct fb_table {
 	int regfd;		/* our own open file description of it; -1: none */
 	uint32_t token;		/* our owner token; 0: not registered */
 	int reg_state;		/* 0 none, 1 being registered, 2 registered */
+	int filling;		/* between fb_table_fill_begin and _end */
 	struct fb_table *reg_next;	/* wlock.c's list of registered mappings */
 };
 
@@ -234,5 +235,17 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg);
 /* Insert a record as loaded from the durable store (dev/ino/btime/type given). */
 int fb_table_load_rec(struct fb_table *t, const struct fb_trec *r, const char *hint,
 		      const void *xattrs, uint32_t xattr_len);
+
+/*
+ * Around fb_table_load_rec calls that fill T while no other process or
+ * thread can use it (a new table before it is renamed into place): the
+ * lock is taken once, not per record, and a record is inserted without
+ * first looking for one of its key to keep the hint and xattrs of (the
+ * store holds each key once; if two still meet, the later one wins).
+ * EXPECT records are coming: the index is sized for them at once.
+ * Nothing else may be called on T in between.
+ */
+int fb_table_fill_begin(struct fb_table *t, uint64_t expect);
+void fb_table_fill_end(struct fb_table *t);
 
 #endif

@@ -205,6 +205,13 @@ static void test_two_million_records_round_trip(void **state)
 	}
 }
 
+static void check_loaded_round_trip(struct fx *f, unsigned flags);
+
+/* The round trip's xattr blobs, with NUL and high bytes. */
+static const unsigned char blob1[] = { 's', 'e', 'c', 'u', 'r', 'i', 't', 'y', '.', 'c', 'a', 'p', 0,
+				       0x01, 0x00, 0x00, 0x02, 0xff, 0x80, 0x00, 0x00 };
+static const unsigned char blob2[] = { 'u', 's', 'e', 'r', '.', 'x', 0, 'v', 0xfe };
+
 static void test_save_load_round_trip(void **state)
 {
 	struct fx *f = *state;
@@ -223,9 +230,6 @@ static void test_save_load_round_trip(void **state)
 		assert_int_equal(fb_table_put(t, &id, &a, i % 2 ? hint : NULL), 0);
 	}
 	/* Records with xattr blobs, including NUL and high bytes. */
-	static const unsigned char blob1[] = { 's', 'e', 'c', 'u', 'r', 'i', 't', 'y', '.', 'c', 'a', 'p', 0,
-					       0x01, 0x00, 0x00, 0x02, 0xff, 0x80, 0x00, 0x00 };
-	static const unsigned char blob2[] = { 'u', 's', 'e', 'r', '.', 'x', 0, 'v', 0xfe };
 	struct fb_trec r1 = { .dev = 8, .ino = 1001, .real_type = S_IFREG, .uid = 0, .gid = 0,
 			      .mode = S_IFREG | 0755, .btime_sec = 5, .btime_nsec = 6 };
 	struct fb_trec r2 = { .dev = 8, .ino = 1002, .real_type = S_IFREG, .uid = 3, .gid = 4,
@@ -242,12 +246,21 @@ static void test_save_load_round_trip(void **state)
 	snprintf(newname, sizeof newname, ".new.%ld", (long)getpid());
 	assert_false(exists(with_suffix(f, newname)));
 
+	/* Loaded record by record (a table others may use) and in bulk (a
+	 * new session's table): the same records, hints and blobs. */
+	for (int bulk = 0; bulk <= 1; bulk++)
+		check_loaded_round_trip(f, bulk ? FB_STORE_FRESH : 0);
+}
+
+static void check_loaded_round_trip(struct fx *f, unsigned flags)
+{
+	struct fb_err err = { { 0 } };
 	char fresh[4300];
 	snprintf(fresh, sizeof fresh, "%s/fresh", f->dir);
-	t = new_table(f, fresh, 1024);
-	long n = fb_store_load(f->db, t, &err);
+	struct fb_table *t = new_table(f, fresh, 1024);
+	long n = fb_store_load_flags(f->db, t, flags, &err);
 	if (n != 302)
-		fail_msg("load returned %ld: %s", n, err.msg);
+		fail_msg("load (flags %u) returned %ld: %s", flags, n, err.msg);
 	assert_int_equal(fb_table_count(t), 302);
 	for (uint32_t i = 1; i <= 300; i++) {
 		struct fb_ident id = ident(8, i);
@@ -298,6 +311,44 @@ static void test_save_load_round_trip(void **state)
 	assert_int_equal(fb_table_get(t, &other, &a), 0);
 	other.btime_nsec = 4;
 	assert_int_equal(fb_table_get(t, &other, &a), 0);	/* dropped by the stale lookup */
+	/* Which takes the lock only if it is free: a bulk load let it go. */
+	assert_int_equal(fb_table_count(t), 301);
+	drop(f, t);
+}
+
+/*
+ * Filling a new table in bulk looks up nothing before an insert: a key
+ * met twice (two devices of the database found to be one) still makes
+ * one record, the later, and the table is usable afterwards.
+ */
+static void test_bulk_fill_keeps_one_record_per_key(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, f->table, 256);
+	struct fb_trec r = { .dev = 8, .ino = 77, .real_type = S_IFREG, .uid = 1, .gid = 2,
+			     .mode = S_IFREG | 0644 };
+	assert_int_equal(fb_table_fill_begin(t, 102), 0);
+	assert_int_equal(fb_table_load_rec(t, &r, "/old/name", NULL, 0), 0);
+	r.uid = 5;
+	static const unsigned char blob[] = { 'u', 's', 'e', 'r', '.', 'x', 0, 'v' };
+	assert_int_equal(fb_table_load_rec(t, &r, "/new/name", blob, sizeof blob), 0);
+	for (uint32_t i = 1; i <= 100; i++) {
+		struct fb_trec o = { .dev = 8, .ino = 1000 + i, .real_type = S_IFREG, .mode = S_IFREG | 0600 };
+		assert_int_equal(fb_table_load_rec(t, &o, NULL, NULL, 0), 0);
+	}
+	fb_table_fill_end(t);
+	assert_int_equal(fb_table_count(t), 101);
+	struct fb_ident id = ident(8, 77);
+	assert_attr(t, &id, 5, 2, S_IFREG | 0644);
+	struct extra e[] = { { .ino = 77 }, { 0 } };
+	assert_int_equal(fb_table_foreach(t, grab_extra, e), 0);
+	assert_int_equal(e[0].seen, 1);
+	assert_string_equal(e[0].hint, "/new/name");
+	assert_int_equal(e[0].xattr_len, sizeof blob);
+	/* The lock is free again: an ordinary update goes through. */
+	struct fb_attr a = attr(9, 9, S_IFREG | 0600);
+	assert_int_equal(fb_table_put(t, &id, &a, NULL), 0);
+	assert_attr(t, &id, 9, 9, S_IFREG | 0600);
 	drop(f, t);
 }
 
@@ -601,7 +652,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_two_million_records_round_trip),
 		T(test_save_load_round_trip),
-		T(test_save_skips_unpublished_records),
+		T(test_bulk_fill_keeps_one_record_per_key),
+	T(test_save_skips_unpublished_records),
 		T(test_save_replaces_previous_database),
 		T(test_load_missing_db_is_empty),
 		T(test_load_corrupt_file_fails_naming_it),

@@ -84,7 +84,7 @@ test_root_host_hides_home_tmp_and_the_rest_of_the_host() {
 	grep -q 'No such file' <<<"$out" || fail "\$HOME readable: $out"
 	grep -q hosttmp <<<"$out" && fail "the host's /tmp is visible"
 	# only the system directories, read-only
-	assert_eq "bin dev etc lib lib32 lib64 libx32 opt proc run sbin tmp usr var" \
+	assert_eq "bin dev etc lib lib32 lib64 libx32 opt proc run sbin sys tmp usr var" \
 		"$(fb --root / ls / | tr '\n' ' ' | sed 's/ $//')" "/ inside"
 	assert_status 1 fb --root / -- sh -c 'touch /usr/x 2>/dev/null'
 	rm -rf "${TMPDIR:-/tmp}/fbroot.$$"
@@ -119,6 +119,26 @@ unix refused" "$out" "without --net"
 	assert_eq "tcp ok
 unix ok" "$out" "with --net"
 	kill $srv
+}
+
+# /sys is there, read-only, showing the root's own network (lo alone);
+# with --net the kernel refuses sysfs and /sys is an empty directory.
+# An archive base without /sys gets one too, and its cache entry stays
+# without.
+test_root_sys_is_read_only_and_shows_its_own_network() {
+	need_userns
+	out=$(fb --root / -- sh -c 'cat /sys/devices/system/cpu/online; ls /sys/class/net; touch /sys/x 2>&1 | grep -c "Read-only file system"')
+	assert_eq "$(cat /sys/devices/system/cpu/online)
+lo
+1" "$out" "--root /"
+	assert_eq 0 "$(fb --root / --net -- sh -c 'ls -A /sys | wc -l')" "--root / --net"
+	make_base_archive
+	[ -e base/sys ] && fail "the test's base has a /sys"
+	rm -rf base .state
+	assert_eq "lo" "$(fb --root base.tar.zst -- ls /sys/class/net)" "archive base"
+	entry=$(echo .cache/fakebuild/roots/*/root)
+	[ -e "$entry/sys" ] && fail "/sys made in the cache entry"
+	assert_nothing_left
 }
 
 # With --net, names resolve as on the host: the host's resolv.conf shows

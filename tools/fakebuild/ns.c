@@ -306,6 +306,27 @@ static void mount_fs(int root, const char *dst, const char *type, unsigned long 
 	close(d);
 }
 
+/*
+ * /sys, read-only, as the roots of sbuild and mmdebstrap have it: build
+ * systems and test suites read the CPUs and devices there.  The kernel
+ * mounts sysfs for a user namespace only in a network namespace of its
+ * own (not with --net) and only while a sysfs is fully visible (the
+ * host's, here, before pivot_root); where it refuses, /sys stays an
+ * empty directory, as in a chroot nobody mounted it in.
+ */
+static void mount_sys(int root)
+{
+	int d = resolve(root, "/sys", 1, 0);
+	if (d < 0)
+		return;
+	char b[32];
+	const char *dbg = getenv("FAKEBUILD_DEBUG");
+	if (mount("sysfs", fdp(d, b, sizeof b), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0 && dbg && atoi(dbg) > 0)
+		fprintf(stderr, "fakebuild: --root: no /sys: %s\n", strerror(errno));
+	close(d);
+}
+
 /* ---- the library and the table -------------------------------------------- */
 
 /*
@@ -568,6 +589,7 @@ static void build_root(struct fb_root *r, struct built *b)
 	}
 	int create = 1;	/* on our tmpfs only (resolve) */
 	mount_fs(b->root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, create);
+	mount_sys(b->root);
 	make_dev(b->root);
 	mount_fs(b->root, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", create);
 	int run = resolve(b->root, "/run", create, 0);
@@ -903,11 +925,11 @@ static void skeleton(struct fb_root *r)
 {
 	r->skel_fd = mkdir_open(r->scratch_fd, "skel", 0755);
 	/* With --net, a file for the host's resolv.conf where the base has none. */
-	const char *fixed[] = { "/proc", "/dev", "/tmp", "/etc/resolv.conf" };
-	int nfixed = r->net ? 4 : 3;
+	const char *fixed[] = { "/proc", "/dev", "/tmp", "/sys", "/etc/resolv.conf" };
+	int nfixed = r->net ? 5 : 4;
 	for (int i = 0; i < r->nm + nfixed; i++) {
 		const char *dst = i < nfixed ? fixed[i] : r->m[i - nfixed].dst;
-		int file = i < nfixed ? i == 3 : !r->m[i - nfixed].is_dir;
+		int file = i < nfixed ? i == 4 : !r->m[i - nfixed].is_dir;
 		char p[4096];
 		snprintf(p, sizeof p, "%s", dst + 1);
 		for (char *c = p;; c++) {

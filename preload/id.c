@@ -4,8 +4,9 @@
  * (FAKEBUILD_IDS, FAKEBUILD_GROUPS), so children inherit it across exec;
  * setuid(1000) is seen by that process and its children.
  *
- * The setters follow the kernel's rules for a process whose effective uid
- * is (fake) 0, and for an unprivileged one after it dropped root.
+ * The setters follow the kernel's rules for a process with (fake)
+ * CAP_SETUID / CAP_SETGID, and for one without, after it dropped root;
+ * the capabilities themselves are faked below.
  */
 #include <grp.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -33,6 +35,45 @@ static int ngroups = -1;
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_GROUPS (sizeof many_groups / sizeof many_groups[0])
+
+/*
+ * Capabilities, kept as the kernel keeps them for a process that changes
+ * its ids (capabilities(7), "Effect of user ID changes on capabilities"):
+ * root has all of them; dropping every id to non-zero clears them unless
+ * the process asked to keep them (PR_SET_KEEPCAPS: the kernel's own flag,
+ * read back with prctl), and an effective id leaving 0 clears the
+ * effective set, which capset may raise again to the permitted one.  The
+ * privileged id calls need CAP_SETUID or CAP_SETGID, not an effective uid
+ * of 0: setpriv(1) drops the uid first and sets the gid with the
+ * CAP_SETGID it kept.  A program starts with what its ids give it, as
+ * after exec: all for root, none else (file capabilities aside).
+ */
+#define CAPS_ALL ((UINT64_C(1) << (CAP_LAST_CAP + 1)) - 1)
+#define HAS_CAP(c) ((caps_load(), cap_eff >> (c)) & 1)
+static uint64_t cap_eff, cap_perm, cap_inh;
+static int caps_loaded;
+
+/*
+ * "All" is the bounding set, as for a real root: a container may have
+ * dropped some.  Read on first use only (a prctl per capability), from
+ * the ids load() found.  Locked or not: the result is the same.
+ */
+static void caps_load(void)
+{
+	if (__atomic_load_n(&caps_loaded, __ATOMIC_ACQUIRE))
+		return;
+	uint64_t bset = 0;
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			bset |= UINT64_C(1) << c;
+	pthread_mutex_lock(&id_lock);
+	if (!caps_loaded) {
+		cap_perm = uids.r == 0 || uids.e == 0 ? bset : 0;
+		cap_eff = uids.e == 0 ? cap_perm : 0;
+		__atomic_store_n(&caps_loaded, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&id_lock);
+}
 
 /* Room for N groups in `groups`, keeping its contents.  Locked. */
 static void groups_room(size_t n)
@@ -163,13 +204,30 @@ static int setres(struct ids *x, uid_t r, uid_t e, uid_t s, int privileged)
 	return 0;
 }
 
+/* What a change of the uids from OLD to uids does to the capabilities.  Locked. */
+static void caps_after_setuid(const struct ids *old)
+{
+	int keep = prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) == 1;
+	if ((old->r == 0 || old->e == 0 || old->s == 0) && uids.r && uids.e && uids.s && !keep)
+		cap_perm = cap_eff = 0;
+	if (old->e == 0 && uids.e != 0)
+		cap_eff = 0;
+	else if (old->e != 0 && uids.e == 0)
+		cap_eff = cap_perm;
+}
+
 static int set_ids(int gid, uid_t r, uid_t e, uid_t s)
 {
 	load();
+	caps_load();
 	pthread_mutex_lock(&id_lock);
-	int rc = setres(gid ? &gids : &uids, r, e, s, uids.e == 0);
-	if (rc == 0)
+	const struct ids old = uids;
+	int rc = setres(gid ? &gids : &uids, r, e, s, (cap_eff >> (gid ? CAP_SETGID : CAP_SETUID)) & 1);
+	if (rc == 0) {
+		if (!gid)
+			caps_after_setuid(&old);
 		save();
+	}
 	pthread_mutex_unlock(&id_lock);
 	return rc;
 }
@@ -191,14 +249,14 @@ FB_EXPORT int setuid(uid_t u)
 {
 	FB_PROLOGUE(setuid, u);
 	load();
-	return fb_ret(uids.e == 0 ? set_ids(0, u, u, u) : set_ids(0, (uid_t)-1, u, (uid_t)-1));
+	return fb_ret(HAS_CAP(CAP_SETUID) ? set_ids(0, u, u, u) : set_ids(0, (uid_t)-1, u, (uid_t)-1));
 }
 
 FB_EXPORT int setgid(gid_t g)
 {
 	FB_PROLOGUE(setgid, g);
 	load();
-	return fb_ret(uids.e == 0 ? set_ids(1, g, g, g) : set_ids(1, (gid_t)-1, g, (gid_t)-1));
+	return fb_ret(HAS_CAP(CAP_SETGID) ? set_ids(1, g, g, g) : set_ids(1, (gid_t)-1, g, (gid_t)-1));
 }
 
 FB_EXPORT int seteuid(uid_t u)
@@ -240,10 +298,11 @@ FB_EXPORT int setregid(gid_t r, gid_t e)
 static int setfs(int gid, uid_t v)
 {
 	load();
+	caps_load();
 	pthread_mutex_lock(&id_lock);
 	struct ids *x = gid ? &gids : &uids;
 	uid_t old = x->fs;
-	if (v != (uid_t)-1 && (uids.e == 0 || v == x->r || v == x->e || v == x->s)) {
+	if (v != (uid_t)-1 && ((cap_eff >> (gid ? CAP_SETGID : CAP_SETUID)) & 1 || v == x->r || v == x->e || v == x->s)) {
 		x->fs = v;
 		save();
 	}
@@ -282,7 +341,7 @@ FB_EXPORT int getgroups(int size, gid_t list[])
 static int set_groups(size_t n, const gid_t *list)
 {
 	load();
-	if (uids.e != 0)
+	if (!HAS_CAP(CAP_SETGID))
 		return -EPERM;
 	if (n > MAX_GROUPS)
 		return -EINVAL;
@@ -311,11 +370,79 @@ FB_EXPORT int initgroups(const char *user, gid_t group)
 	return fb_ret(set_groups((size_t)n, list));
 }
 
-/* Capabilities: root has them all; setting them changes nothing real.
- * glibc exports capset but only libcap's header declares it. */
+/*
+ * capget and capset of this process see and change the capabilities
+ * above; the kernel's stay as they are.  Another process's go to the
+ * kernel.  The header's version is checked as the kernel checks it (an
+ * unknown one is answered with the one it knows, and EINVAL).  glibc
+ * exports both but only libcap's header declares them.
+ */
+static int cap_words(cap_user_header_t hdr)
+{
+	switch (hdr->version) {
+	case _LINUX_CAPABILITY_VERSION_1:
+		return _LINUX_CAPABILITY_U32S_1;
+	case _LINUX_CAPABILITY_VERSION_2:
+	case _LINUX_CAPABILITY_VERSION_3:
+		return _LINUX_CAPABILITY_U32S_3;
+	}
+	hdr->version = _LINUX_CAPABILITY_VERSION_3;
+	return -EINVAL;
+}
+
+static int is_self(cap_user_header_t hdr)
+{
+	return hdr->pid == 0 || hdr->pid == getpid();
+}
+
+int capget(cap_user_header_t hdr, cap_user_data_t data);
+FB_EXPORT int capget(cap_user_header_t hdr, cap_user_data_t data)
+{
+	FB_PROLOGUE(capget, hdr, data);
+	if (!is_self(hdr))
+		return fb_ret(real_capget(hdr, data) < 0 ? -errno : 0);
+	int n = cap_words(hdr);
+	if (!data)
+		return fb_ret(0);	/* a probe: the kernel answers an unknown version so too */
+	if (n < 0)
+		return fb_ret(n);
+	load();
+	caps_load();
+	pthread_mutex_lock(&id_lock);
+	for (int i = 0; i < n; i++) {
+		data[i].effective = (uint32_t)(cap_eff >> (32 * i));
+		data[i].permitted = (uint32_t)(cap_perm >> (32 * i));
+		data[i].inheritable = (uint32_t)(cap_inh >> (32 * i));
+	}
+	pthread_mutex_unlock(&id_lock);
+	return fb_ret(0);
+}
+
 int capset(cap_user_header_t hdr, const cap_user_data_t data);
 FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
 {
 	FB_PROLOGUE(capset, hdr, data);
-	return fb_ret(0);
+	int n = cap_words(hdr);
+	if (n < 0)
+		return fb_ret(n);
+	if (!is_self(hdr))
+		return fb_ret(-EPERM);
+	uint64_t e = 0, p = 0, in = 0;
+	for (int i = 0; i < n; i++) {
+		e |= (uint64_t)data[i].effective << (32 * i);
+		p |= (uint64_t)data[i].permitted << (32 * i);
+		in |= (uint64_t)data[i].inheritable << (32 * i);
+	}
+	load();
+	caps_load();
+	pthread_mutex_lock(&id_lock);
+	/* Never more than it has; effective within permitted. */
+	int rc = (p & ~cap_perm) || (e & ~p) ? -EPERM : 0;
+	if (rc == 0) {
+		cap_eff = e & CAPS_ALL;
+		cap_perm = p & CAPS_ALL;
+		cap_inh = in & CAPS_ALL;
+	}
+	pthread_mutex_unlock(&id_lock);
+	return fb_ret(rc);
 }

@@ -25,6 +25,7 @@
 #define SYS_fchmodat2 452	/* Linux 6.6; the same number on every architecture */
 #endif
 
+int capget(void *hdr, void *data);
 int capset(void *hdr, void *data);
 
 /* fchmodat2: fchmodat with working flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH). */
@@ -101,6 +102,7 @@ static int faked(long n, const long a[6], long *ret)
 	case ID(setfsgid): *ret = setfsgid(U(0)); return 1;
 	case ID(getgroups): *ret = getgroups(I(0), P(1)); return 1;
 	case ID(setgroups): *ret = setgroups((size_t)U(0), P(1)); return 1;
+	case SYS_capget: *ret = capget(P(0), P(1)); return 1;
 	case SYS_capset: *ret = capset(P(0), P(1)); return 1;
 	case SYS_getdents64: *ret = fb_getdents(n, I(0), P(1), (size_t)a[2]); return 1;
 #ifdef SYS_getdents

@@ -246,6 +246,34 @@ test_dpkg_buildpackage_rfakebuild() {
 
 # ---- setuid programs ---------------------------------------------------
 
+# setpriv drops the uid first and sets the gid with the CAP_SETGID it
+# kept (PR_SET_KEEPCAPS and capset): the library follows capabilities,
+# not only uid 0, as the kernel does.
+test_setpriv_drops_to_another_user() {
+	need setpriv
+	out=$(fb setpriv --reuid=1000 --regid=1001 --clear-groups sh -c 'id -u; id -g; id -G')
+	assert_eq "1000
+1001
+1001" "$out"
+	assert_eq "1000 1000" "$(fb setpriv --reuid=1000 --regid=1000 --init-groups sh -c 'echo $(id -u) $(id -g)')"
+}
+
+# Ids and capabilities of a root process dropping them in the orders real
+# programs use, seen by capget, and of the program it starts: the same
+# in a session as under real root.
+roottest_capabilities_follow_id_changes_like_the_kernel() {
+	need cc
+	cc -o caps "$TOP/tests/e2e/fixtures/caps/caps.c" 2>cc.err || skip "cannot compile: $(head -1 cc.err)"
+	mkdir -p fake && chown 65534:65534 fake
+	for s in keep nokeep seteuid gidfirst; do
+		./caps $s > real.$s || fail "caps $s as root"
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD/fake" \
+			FAKEBUILD_DB="$PWD/fake/fb.db" "$FAKEBUILD" -- ./caps $s > fake.$s 2>&1 ||
+			{ cat fake.$s >&2; fail "caps $s in a session"; }
+		diff real.$s fake.$s >&2 || fail "scenario $s: the session differs from real root"
+	done
+}
+
 test_session_survives_setuid_programs() {
 	touch f
 	out=$(fb sh -c '

@@ -23,6 +23,8 @@ test_pkgbuild_usage_and_bad_input() {
 	assert_contains err "usage:"
 	assert_status 2 pkgbuild --bogus a b 2> err
 	assert_contains err "unknown option --bogus"
+	assert_status 2 pkgbuild --stall-timeout 5x a b 2> err
+	assert_contains err "--stall-timeout 5x: not a number of minutes (or Ns: seconds)"
 	assert_status 2 pkgbuild nobase.tar src 2> err
 	assert_contains err "nobase.tar: no such base (make one with fakebuild-pkgbuild --create SUITE nobase.tar)"
 	touch base.tar

@@ -49,9 +49,16 @@ static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
  * after exec: all for root, none else (file capabilities aside).
  */
 #define CAPS_ALL ((UINT64_C(1) << (CAP_LAST_CAP + 1)) - 1)
-#define HAS_CAP(c) ((caps_load(), cap_eff >> (c)) & 1)
+#define HAS_CAP(c) (caps_load(), has_cap(c))
+/* The capability that sets the user ids (GID 0) or the group ids. */
+#define SET_CAP(gid) ((gid) ? CAP_SETGID : CAP_SETUID)
 static uint64_t cap_eff, cap_perm, cap_inh;
 static int caps_loaded;
+
+static int has_cap(int c)
+{
+	return (int)((cap_eff >> c) & 1);
+}
 
 /*
  * "All" is the bounding set, as for a real root: a container may have
@@ -222,7 +229,7 @@ static int set_ids(int gid, uid_t r, uid_t e, uid_t s)
 	caps_load();
 	pthread_mutex_lock(&id_lock);
 	const struct ids old = uids;
-	int rc = setres(gid ? &gids : &uids, r, e, s, (cap_eff >> (gid ? CAP_SETGID : CAP_SETUID)) & 1);
+	int rc = setres(gid ? &gids : &uids, r, e, s, has_cap(SET_CAP(gid)));
 	if (rc == 0) {
 		if (!gid)
 			caps_after_setuid(&old);
@@ -249,14 +256,14 @@ FB_EXPORT int setuid(uid_t u)
 {
 	FB_PROLOGUE(setuid, u);
 	load();
-	return fb_ret(HAS_CAP(CAP_SETUID) ? set_ids(0, u, u, u) : set_ids(0, (uid_t)-1, u, (uid_t)-1));
+	return fb_ret(HAS_CAP(SET_CAP(0)) ? set_ids(0, u, u, u) : set_ids(0, (uid_t)-1, u, (uid_t)-1));
 }
 
 FB_EXPORT int setgid(gid_t g)
 {
 	FB_PROLOGUE(setgid, g);
 	load();
-	return fb_ret(HAS_CAP(CAP_SETGID) ? set_ids(1, g, g, g) : set_ids(1, (gid_t)-1, g, (gid_t)-1));
+	return fb_ret(HAS_CAP(SET_CAP(1)) ? set_ids(1, g, g, g) : set_ids(1, (gid_t)-1, g, (gid_t)-1));
 }
 
 FB_EXPORT int seteuid(uid_t u)
@@ -302,7 +309,7 @@ static int setfs(int gid, uid_t v)
 	pthread_mutex_lock(&id_lock);
 	struct ids *x = gid ? &gids : &uids;
 	uid_t old = x->fs;
-	if (v != (uid_t)-1 && ((cap_eff >> (gid ? CAP_SETGID : CAP_SETUID)) & 1 || v == x->r || v == x->e || v == x->s)) {
+	if (v != (uid_t)-1 && (has_cap(SET_CAP(gid)) || v == x->r || v == x->e || v == x->s)) {
 		x->fs = v;
 		save();
 	}

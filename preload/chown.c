@@ -55,5 +55,6 @@ FB_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
 FB_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
 {
 	FB_PROLOGUE(fchown, fd, uid, gid);
-	return fb_ret(chown_core(fd, "", uid, gid, AT_EMPTY_PATH));
+	int rc = fb_io_fd(fd);
+	return fb_ret(rc < 0 ? rc : chown_core(fd, "", uid, gid, AT_EMPTY_PATH));
 }

@@ -169,6 +169,12 @@ size_t fb_chroot_prefix(const char **p);
 void fb_fd_opened(int fd, int dirfd, const char *name);
 /* The remembered DIRFD and NAME of FD, if still valid: 1, else 0. */
 int fb_fd_origin(int fd, int *dirfd, const char **name);
+/*
+ * 0 if FD is open for I/O; -EBADF if it is not open, or opened with
+ * O_PATH: the kernel's fchown and f*xattr refuse such a descriptor
+ * (fchownat with AT_EMPTY_PATH, and fstat, take it).
+ */
+int fb_io_fd(int fd);
 
 /*
  * The last stat by name, for a chown or chmod of the same name right after

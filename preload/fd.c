@@ -180,6 +180,14 @@ FB_EXPORT int fchdir(int fd)
 }
 
 /* chroot (chroot.c): every absolute name now means another file. */
+int fb_io_fd(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	return fl & O_PATH ? -EBADF : 0;
+}
+
 void fb_fd_rooted(void)
 {
 	__atomic_fetch_add(&cwd_gen, 1, __ATOMIC_RELEASE);

@@ -36,8 +36,11 @@ struct xt {
 
 static int xt_statx(const struct xt *x, struct statx *stx)
 {
+	int rc;
 	switch (x->kind) {
-	case XK_FD: return fb_sys_statx(x->fd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
+	case XK_FD:
+		rc = fb_io_fd(x->fd);
+		return rc < 0 ? rc : fb_sys_statx(x->fd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
 	case XK_LPATH: return fb_sys_statx(AT_FDCWD, x->path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, stx);
 	default: return fb_sys_statx(AT_FDCWD, x->path, 0, FB_STATX_MASK, stx);
 	}

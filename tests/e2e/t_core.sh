@@ -116,6 +116,33 @@ test_chmod_after_stat_in_a_closed_directory() {
 	assert_eq "4755 644" "$(fb stat -c %a B/x A/x | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# A descriptor opened with O_PATH is not one the kernel's fchown, fchmod
+# or f*xattr take (EBADF), as under root; the file is reached through
+# /proc/self/fd/N instead, and fstat takes the descriptor.
+test_o_path_descriptor_refused_like_root() {
+	need python3
+	out=$(fb python3 -c '
+import os
+open("f", "w").close()
+fd = os.open("f", os.O_PATH)
+for name, fn in [("fchown", lambda: os.fchown(fd, 5, 5)), ("fchmod", lambda: os.fchmod(fd, 0o600)),
+                 ("fsetxattr", lambda: os.setxattr(fd, "security.x", b"1")),
+                 ("fgetxattr", lambda: os.getxattr(fd, "security.x"))]:
+    try:
+        fn(); print(name, "ok")
+    except OSError as e:
+        print(name, e.strerror)
+print("fstat", os.fstat(fd).st_uid)
+os.chown("/proc/self/fd/%d" % fd, 5, 6)
+print("by path", os.fstat(fd).st_uid, os.fstat(fd).st_gid)')
+	assert_eq "fchown Bad file descriptor
+fchmod Bad file descriptor
+fsetxattr Bad file descriptor
+fgetxattr Bad file descriptor
+fstat 0
+by path 5 6" "$out"
+}
+
 test_chown_chmod_setuid() {
 	out=$(fb sh -c 'touch f; chown root:bin f; chmod 4755 f; ls -ln f' | awk '{print $1, $3, $4}')
 	assert_eq "-rwsr-xr-x 0 2" "$out"

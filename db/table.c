@@ -573,6 +573,15 @@ static void swap_slot(struct fb_table *t, uint32_t *ix, uint64_t s, uint32_t v)
 	t->h->changes++;
 }
 
+/* The slots an index of N grows to for LIVE records: a third full, at
+ * most nslots. */
+static uint64_t grown_slots(const struct fb_thdr *h, uint64_t n, uint64_t live)
+{
+	while (live * 3 > n && n < h->nslots)
+		n <<= 1;
+	return n;
+}
+
 /* Publish record REC for its key, replacing an existing one.  Locked. */
 static int publish(struct fb_table *t, const struct fb_trec *rec)
 {
@@ -582,8 +591,7 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	uint64_t n = active_slots(h, h->gen);
 	const uint64_t used = h->nlive + h->ntomb + 1;
 	if (n < h->nslots ? used * 2 > n : used * 4 > n * 3) {
-		while ((h->nlive + 1) * 3 > n && n < h->nslots)
-			n <<= 1;
+		n = grown_slots(h, n, h->nlive + 1);
 		rebuild(t, n);
 	}
 	const uint64_t mask = n - 1;
@@ -903,13 +911,9 @@ int fb_table_fill_begin(struct fb_table *t, uint64_t expect)
 	/* An index the size growth would reach, made while it is empty:
 	 * not rebuilt (every record read again) at each doubling. */
 	struct fb_thdr *h = t->h;
-	uint64_t n = active_slots(h, h->gen);
-	const uint64_t want = h->nlive + expect;
-	if (n < h->nslots && want * 2 > n) {
-		while (want * 3 > n && n < h->nslots)
-			n <<= 1;
-		rebuild(t, n);
-	}
+	const uint64_t n = active_slots(h, h->gen), want = h->nlive + expect;
+	if (n < h->nslots && want * 2 > n)
+		rebuild(t, grown_slots(h, n, want));
 	return 0;
 }
 

@@ -708,6 +708,8 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 	}
 	if ((r.mode & S_IFMT) != r.real_type)
 		flags |= FB_TF_TYPES;
+	if (S_ISDIR(r.mode) && (r.mode & S_ISGID))
+		flags |= FB_TF_SGIDDIR;
 	/* Before the record is published: a reader that sees the record
 	 * (acquire on its slot) sees the flag. */
 	if (rc == 0 && (t->h->flags & flags) != flags)
@@ -737,6 +739,11 @@ int fb_table_has_xattrs(struct fb_table *t)
 int fb_table_has_default_acls(struct fb_table *t)
 {
 	return (LOAD(&t->h->flags) & FB_TF_DEFACL) != 0;
+}
+
+int fb_table_has_setgid_dirs(struct fb_table *t)
+{
+	return (LOAD(&t->h->flags) & FB_TF_SGIDDIR) != 0;
 }
 
 int fb_table_has_faked_types(struct fb_table *t)

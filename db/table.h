@@ -69,6 +69,9 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 int fb_table_has_xattrs(struct fb_table *t);
 /* Has any record ever carried a default ACL?  If not, none has one now. */
 int fb_table_has_default_acls(struct fb_table *t);
+/* Has any record ever been a directory with the setgid bit?  If not, no
+ * directory's new files take its group. */
+int fb_table_has_setgid_dirs(struct fb_table *t);
 /* Has any record ever faked a file type its inode does not have (a device,
  * FIFO or socket that is a regular file on disk)?  If not, none does now. */
 int fb_table_has_faked_types(struct fb_table *t);

@@ -71,6 +71,7 @@ typedef int64_t fb_i64 __attribute__((aligned(8)));
 #define FB_TF_XATTRS 0x1u	/* some record has carried an xattr blob */
 #define FB_TF_TYPES 0x2u	/* some record fakes a file type its inode lacks */
 #define FB_TF_DEFACL 0x4u	/* some record has carried a default ACL */
+#define FB_TF_SGIDDIR 0x8u	/* some record has been a directory with the setgid bit */
 
 struct fb_trec {
 	uint32_t seq;		/* even: stable; odd: being (re)written */

@@ -228,6 +228,22 @@ int fb_dev_unbind(int dirfd, const char *path);
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
+/* May this process keep the setgid bit on a new file of group G? */
+int fb_may_keep_setgid(gid_t g);
+
+/*
+ * Who owns what a process makes (create.c).  fb_new_owner_matters: may a
+ * new inode need a record for its owner (a creator that is not root:root,
+ * or a table with setgid directories)?  fb_new_attr: A for the inode STX
+ * this process just made at DIRFD/PATH, of TYPE with mode ASKED and device
+ * DEV, as the kernel would own it; 1 when that differs from the view of a
+ * file without a record.  fb_parent_statx: the directory holding
+ * DIRFD/PATH's last component.
+ */
+int fb_new_owner_matters(void);
+int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
+		dev_t dev, struct fb_attr *a);
+int fb_parent_statx(int dirfd, const char *path, struct statx *stx);
 
 /* getgrouplist through the session's group file, or the host's (pwd.c). */
 int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n);

@@ -453,3 +453,21 @@ FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
 	pthread_mutex_unlock(&id_lock);
 	return fb_ret(rc);
 }
+
+/*
+ * May a process keep the setgid bit on a file it makes with group G (the
+ * kernel's in_group_or_capable: G is its fsgid or a supplementary group,
+ * or it has CAP_FSETID)?
+ */
+int fb_may_keep_setgid(gid_t g)
+{
+	load();
+	if (HAS_CAP(CAP_FSETID))
+		return 1;
+	pthread_mutex_lock(&id_lock);
+	int in = gids.fs == g;
+	for (int i = 0; !in && i < ngroups; i++)
+		in = groups[i] == g;
+	pthread_mutex_unlock(&id_lock);
+	return in;
+}

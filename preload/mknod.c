@@ -1,5 +1,6 @@
 /*
- * mknod.c - mknod, mkfifo and mkdir.  Cores: mknod_core, mkdir_core.
+ * mknod.c - mknod, mkfifo, mkdir and symlink.  Cores: mknod_core,
+ * mkdir_core, symlink_core.
  *
  * A device node cannot be made without privilege, so it is an empty
  * regular file on disk and a record that says "character device 5,1".
@@ -17,17 +18,11 @@
 int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
 int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
 
-/* The fake mode of a file we created with owner bits forced on: the owner
- * bits asked for, the rest as the kernel applied them (umask). */
-static uint32_t created_mode(const struct statx *stx, mode_t type, mode_t asked)
-{
-	return (uint32_t)(type | (asked & S_IRWXU) | (stx->stx_mode & 07777 & ~S_IRWXU));
-}
-
 /*
  * Record what DIRFD/PATH, just made, is: of TYPE, with mode ASKED, device
  * DEV.  INHERIT: its directory may have a default ACL, which then decides
- * the mode; without one, ALWAYS says whether to record it anyway.
+ * the mode.  Recorded when ALWAYS, when its owner is not what a file
+ * without a record shows (create.c), or when it inherits an ACL.
  */
 static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, dev_t dev,
 		      int inherit, int always)
@@ -36,10 +31,8 @@ static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, de
 	int rc = fb_sys_statx(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
 	if (rc < 0)
 		return rc;
-	struct fb_attr a = {
-		.uid = fb_fsuid(), .gid = fb_fsgid(),
-		.mode = created_mode(&stx, type, asked), .rdev = dev,
-	};
+	struct fb_attr a;
+	always |= fb_new_attr(dirfd, path, &stx, type, asked, dev, &a);
 	rc = inherit ? fb_acl_inherit(dirfd, path, &stx, type | (asked & 07777), &a) : 0;
 	if (rc != 0 || !always)
 		return rc < 0 ? rc : 0;
@@ -57,8 +50,10 @@ static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if (type != S_IFCHR && type != S_IFBLK) {
 		if (real_mknodat(dirfd, path, mode, dev) < 0)
 			return -errno;
-		/* Made as asked: only a default ACL has something to record. */
-		return inherit ? record_new(dirfd, path, type ? type : S_IFREG, mode, 0, 1, 0) : 0;
+		/* Made as asked: only its owner or a default ACL may need a record. */
+		return inherit || fb_new_owner_matters()
+			       ? record_new(dirfd, path, type ? type : S_IFREG, mode, 0, inherit, 0)
+			       : 0;
 	}
 	if (real_mknodat(dirfd, path, S_IFREG | (mode & 0777) | S_IRUSR | S_IWUSR, 0) < 0)
 		return -errno;
@@ -119,7 +114,7 @@ static int mkdir_core(int dirfd, const char *path, mode_t mode)
 	if (!real_mkdirat)
 		return -ENOSYS;
 	int inherit = fb_acl_defaults();
-	if ((mode & S_IRWXU) == S_IRWXU && !inherit)
+	if ((mode & S_IRWXU) == S_IRWXU && !inherit && !fb_new_owner_matters())
 		return real_mkdirat(dirfd, path, mode) < 0 ? -errno : 0;
 	if (real_mkdirat(dirfd, path, mode | S_IRWXU) < 0)
 		return -errno;
@@ -136,4 +131,31 @@ FB_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(mkdir, path, mode);
 	return fb_ret(mkdir_core(AT_FDCWD, path, mode));
+}
+
+/* A symbolic link: a record only for its owner (create.c). */
+static int symlink_core(const char *target, int dirfd, const char *path)
+{
+	FB_REAL(symlinkat);
+	if (!real_symlinkat)
+		return -ENOSYS;
+	if (real_symlinkat(target, dirfd, path) < 0)
+		return -errno;
+	return record_new(dirfd, path, S_IFLNK, 0777, 0, 0, 0);
+}
+
+FB_EXPORT int symlinkat(const char *target, int dirfd, const char *path)
+{
+	FB_PROLOGUE(symlinkat, target, dirfd, path);
+	if (!fb_new_owner_matters())
+		return real_symlinkat(target, dirfd, path);
+	return fb_ret(symlink_core(target, dirfd, path));
+}
+
+FB_EXPORT int symlink(const char *target, const char *path)
+{
+	FB_PROLOGUE(symlink, target, path);
+	if (!fb_new_owner_matters())
+		return real_symlink(target, path);
+	return fb_ret(symlink_core(target, AT_FDCWD, path));
 }

@@ -4,11 +4,14 @@
  * still write them later; we could not.  Such files are created with
  * owner read and write on disk and their mode kept in a record.  Every
  * other open passes straight through, unless a directory may have a faked
- * default ACL (xattr.c): then a file this call creates inherits it.
+ * default ACL (xattr.c), then a file this call creates inherits it, or a
+ * new file's owner is not root's (create.c), then it gets a record.
  * Core: openat_core.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,10 +23,33 @@ static int denies_owner(mode_t mode)
 }
 
 /* Does a file this call may create need a record?  Yes if its mode denies
- * the owner, or if its directory may have a default ACL to inherit. */
+ * the owner, if its directory may have a default ACL to inherit, or if its
+ * owner may not be root's.  An O_TMPFILE file only for its owner. */
 static int needs_record(int flags, mode_t mode)
 {
-	return (flags & O_CREAT) && (denies_owner(mode) || fb_acl_defaults());
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return fb_new_owner_matters();
+	return (flags & O_CREAT) && (denies_owner(mode) || fb_acl_defaults() || fb_new_owner_matters());
+}
+
+/* An unnamed file (O_TMPFILE in directory DIRFD/PATH): its owner's record. */
+static int tmpfile_core(int dirfd, const char *path, int flags, mode_t mode)
+{
+	FB_REAL(openat);
+	if (!real_openat)
+		return -ENOSYS;
+	int fd = real_openat(dirfd, path, flags, mode);
+	if (fd < 0)
+		return -errno;
+	struct statx stx;
+	struct fb_attr a;
+	/* The directory is PATH itself: its "parent" is PATH/. */
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof dir, "%s/.", path) < (int)sizeof dir &&
+	    fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0 &&
+	    fb_new_attr(dirfd, dir, &stx, S_IFREG, mode, 0, &a))
+		fb_record(&stx, &a, fd, "", 0);
+	return fd;
 }
 
 static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
@@ -42,15 +68,20 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 	fb_fd_opened(fd, dirfd, path);
 	struct statx stx;
 	if (fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
-		struct fb_attr a = {
-			.uid = fb_fsuid(), .gid = fb_fsgid(),
-			.mode = (uint32_t)(S_IFREG | (mode & S_IRWXU) | (stx.stx_mode & 07777 & ~S_IRWXU)),
-		};
+		struct fb_attr a;
+		int owned = fb_new_attr(dirfd, path, &stx, S_IFREG, mode, 0, &a);
 		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
-		if (rc == 0 && denies_owner(mode))
+		if (rc == 0 && (owned || denies_owner(mode)))
 			fb_record(&stx, &a, fd, "", 0);
 	}
 	return fd;
+}
+
+static int create_core(int dirfd, const char *path, int flags, mode_t mode)
+{
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return tmpfile_core(dirfd, path, flags, mode);
+	return openat_core(dirfd, path, flags, mode);
 }
 
 /* A created file's descriptor: remember where, for its path hint. */
@@ -78,7 +109,7 @@ FB_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	FB_PROLOGUE(openat, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
 		return track(real_openat(dirfd, path, flags, mode), dirfd, path, flags);
-	return fb_ret(openat_core(dirfd, path, flags, mode));
+	return fb_ret(create_core(dirfd, path, flags, mode));
 }
 
 FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -88,7 +119,7 @@ FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	FB_PROLOGUE(openat64, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
 		return track(real_openat64(dirfd, path, flags, mode), dirfd, path, flags);
-	return fb_ret(openat_core(dirfd, path, flags, mode));
+	return fb_ret(create_core(dirfd, path, flags, mode));
 }
 
 FB_EXPORT int open(const char *path, int flags, ...)
@@ -98,7 +129,7 @@ FB_EXPORT int open(const char *path, int flags, ...)
 	FB_PROLOGUE(open, path, flags, mode);
 	if (!needs_record(flags, mode))
 		return track(real_open(path, flags, mode), AT_FDCWD, path, flags);
-	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
+	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
 
 FB_EXPORT int open64(const char *path, int flags, ...)
@@ -108,7 +139,7 @@ FB_EXPORT int open64(const char *path, int flags, ...)
 	FB_PROLOGUE(open64, path, flags, mode);
 	if (!needs_record(flags, mode))
 		return track(real_open64(path, flags, mode), AT_FDCWD, path, flags);
-	return fb_ret(openat_core(AT_FDCWD, path, flags, mode));
+	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
 
 FB_EXPORT int creat(const char *path, mode_t mode)

@@ -407,25 +407,6 @@ int fb_acl_defaults(void)
 	return t && fb_table_has_default_acls(t);
 }
 
-/* The identity of the directory that holds DIRFD/PATH's last component. */
-static int parent_statx(int dirfd, const char *path, struct statx *stx)
-{
-	char dir[PATH_MAX];
-	size_t n = strlen(path);
-	while (n > 1 && path[n - 1] == '/')
-		n--;
-	while (n > 0 && path[n - 1] != '/')
-		n--;
-	if (n == 0)	/* no slash: the directory is DIRFD itself */
-		return dirfd == AT_FDCWD ? fb_sys_statx(AT_FDCWD, ".", 0, FB_STATX_MASK, stx)
-					 : fb_sys_statx(dirfd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
-	if (n >= sizeof dir)
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = 0;
-	return fb_sys_statx(dirfd, dir, 0, FB_STATX_MASK, stx);
-}
-
 /*
  * What the kernel's posix_acl_create gives a new inode whose directory has
  * a default ACL.  STX is the inode this process just made at DIRFD/PATH,
@@ -441,7 +422,7 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 		   struct fb_attr *a)
 {
 	struct statx pstx;
-	if (parent_statx(dirfd, path, &pstx) < 0)
+	if (fb_parent_statx(dirfd, path, &pstx) < 0)
 		return 0;
 	struct fb_table *t;
 	struct fb_ident id;

@@ -426,3 +426,62 @@ test_table_descriptor_reused_or_closed() {
 5 6" "$out"
 	assert_eq "5 6" "$(fb stat -c '%u %g' f)"
 }
+
+# What a process makes is owned as the kernel would own it: by the maker's
+# fsuid and fsgid, or in a setgid directory by its group (a new directory
+# takes the setgid bit too; a file asking for it keeps it only if its maker
+# is of that group or has CAP_FSETID).  The same script as real root and
+# in a session, through the shell, coreutils, and glibc's own creators
+# (fopen, mkstemp, mkdtemp), which open past the library's open wrappers.
+roottest_new_files_owned_like_the_kernel() {
+	need cc setpriv python3
+	cat > mk.c <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char p[256], t[256];
+	snprintf(p, sizeof p, "%s/fopen", argv[1]);
+	FILE *f = fopen(p, "w");
+	if (!f || fclose(f))
+		return 1;
+	snprintf(t, sizeof t, "%s/stXXXXXX", argv[1]);
+	int fd = mkstemp(t);
+	snprintf(p, sizeof p, "%s/mkstemp", argv[1]);
+	if (fd < 0 || close(fd) || rename(t, p))
+		return 1;
+	snprintf(t, sizeof t, "%s/dtXXXXXX", argv[1]);
+	snprintf(p, sizeof p, "%s/mkdtemp", argv[1]);
+	return !mkdtemp(t) || rename(t, p);
+}
+EOF
+	cc -o mk mk.c 2>cc.err || skip "cannot compile: $(head -1 cc.err)"
+	cat > s.sh <<'EOF'
+umask 022
+mkdir s; chown 0:50 s; chmod 2775 s
+touch s/f; mkdir s/d; mkdir -p s/d/e; ln -s f s/l; mkfifo s/p; mknod s/c c 1 3; echo > s/r
+python3 -c 'import os; os.close(os.open("s/g", os.O_CREAT | os.O_WRONLY, 0o2755))'
+"$MK" s
+mkdir -m 777 u; mkdir -m 2777 v; chown 0:50 v
+setpriv --reuid=1000 --regid=1000 --clear-groups sh -c '
+touch u/f; mkdir u/d; ln -s f u/l; mkfifo u/p; echo > u/r; cp u/r u/cp
+"$MK" u
+python3 -c "import os; os.close(os.open(\"v/g\", os.O_CREAT | os.O_WRONLY, 0o2755))"
+touch v/f; mkdir v/d'
+setpriv --reuid=1000 --regid=1000 --groups=50 sh -c '
+python3 -c "import os; os.close(os.open(\"v/h\", os.O_CREAT | os.O_WRONLY, 0o2755))"'
+setpriv --regid=7 --keep-groups sh -c 'touch u/g7'
+find . ! -name . -printf '%p %U:%G %M\n' | LC_ALL=C sort
+EOF
+	mkdir real fake db && chown 65534:65534 fake db
+	(cd real && MK=$PWD/../mk sh ../s.sh) > real.out 2>&1 || { cat real.out >&2; fail "the script as root"; }
+	grep -q 's/d/e 0:50 drwxr-sr-x' real.out || { cat real.out >&2; fail "real root did not inherit the group"; }
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" MK=$PWD/../mk \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh ../s.sh) > fake.out 2>&1 || { cat fake.out >&2; fail "the script in a session"; }
+	diff real.out fake.out >&2 || fail "the session owns new files otherwise than the kernel"
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- find . ! -name . -printf '%p %U:%G %M\n' |
+		LC_ALL=C sort) > again.out
+	diff real.out again.out >&2 || fail "the next session sees other owners"
+}

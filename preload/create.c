@@ -1,0 +1,178 @@
+/*
+ * create.c - who owns what a process makes.  The kernel gives a new inode
+ * the creator's filesystem uid, and its filesystem gid or, in a directory
+ * with the setgid bit, the directory's group (a new directory the setgid
+ * bit as well; a new file loses a setgid bit it asked for when its creator
+ * is not of that group and lacks CAP_FSETID).  On disk every new inode is
+ * the real user's, which the view shows as root's: right for a fake root
+ * in an ordinary directory, the common case, which costs nothing here but
+ * two loads.  A creator with other ids (after setuid(1000), su, runuser,
+ * setpriv), or a directory with a faked setgid bit (a table flag says
+ * whether any has one), gets the new inode a record.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fb.h"
+
+int fb_new_owner_matters(void)
+{
+	if (fb_fsuid() != 0 || fb_fsgid() != 0)
+		return 1;
+	struct fb_table *t = fb_table();
+	return t && fb_table_has_setgid_dirs(t);
+}
+
+int fb_parent_statx(int dirfd, const char *path, struct statx *stx)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n == 0)	/* no slash: the directory is DIRFD itself */
+		return dirfd == AT_FDCWD ? fb_sys_statx(AT_FDCWD, ".", 0, FB_STATX_MASK, stx)
+					 : fb_sys_statx(dirfd, "", AT_EMPTY_PATH, FB_STATX_MASK, stx);
+	if (n >= sizeof dir)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	return fb_sys_statx(dirfd, dir, 0, FB_STATX_MASK, stx);
+}
+
+int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
+		dev_t dev, struct fb_attr *a)
+{
+	*a = (struct fb_attr){
+		.uid = fb_fsuid(), .gid = fb_fsgid(), .rdev = dev,
+		/* The owner bits asked for (we keep read and write on disk),
+		 * the rest as the kernel applied them (umask). */
+		.mode = (uint32_t)(type | (asked & S_IRWXU) | (stx->stx_mode & 07777 & ~S_IRWXU)),
+	};
+	int differs = a->uid != 0 || a->gid != 0;
+	struct fb_table *t = fb_table();
+	struct statx pstx;
+	struct fb_attr pa;
+	if (!t || !fb_table_has_setgid_dirs(t) || fb_parent_statx(dirfd, path, &pstx) < 0)
+		return differs;
+	fb_view(t, &pstx, fb.unknown_is_real, &pa);
+	if (!S_ISDIR(pa.mode) || !(pa.mode & S_ISGID))
+		return differs;
+	a->gid = pa.gid;
+	if (S_ISDIR(type))
+		a->mode |= S_ISGID;
+	else if ((asked & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !fb_may_keep_setgid(pa.gid))
+		a->mode &= ~(uint32_t)S_ISGID;
+	return 1;
+}
+
+/* ---- glibc's own creators: they open past the wrappers of open.c -------- */
+
+/* Record the owner of the file open on FD, just made at DIRFD/PATH. */
+static void owned_fd(int fd, int dirfd, const char *path, mode_t type, mode_t asked)
+{
+	int saved = errno;
+	struct statx stx;
+	struct fb_attr a;
+	if (fd >= 0 && fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0 &&
+	    fb_new_attr(dirfd, path, &stx, type, asked, 0, &a))
+		fb_record(&stx, &a, fd, "", 0);
+	errno = saved;
+}
+
+/* May fopen's MODE create the file ("w", "a", "w+", "a+", with "x")? */
+static int fopen_creates(const char *mode)
+{
+	return mode && (mode[0] == 'w' || mode[0] == 'a');
+}
+
+static int exists(const char *path)
+{
+	FB_REAL(faccessat);
+	int saved = errno;
+	int rc = real_faccessat && real_faccessat(AT_FDCWD, path, F_OK, 0) == 0;
+	errno = saved;
+	return rc;
+}
+
+/* fopen and freopen: only when the owner matters is the file looked for
+ * first, to tell a file the call made from one it opened. */
+#define FOPEN_WRAPPER(fn, params, args)                                       \
+	FB_EXPORT FILE *fn params                                             \
+	{                                                                     \
+		FB_REAL(fn);                                                  \
+		if (!real_##fn) {                                             \
+			errno = ENOSYS;                                       \
+			return NULL;                                          \
+		}                                                             \
+		if (!fb_enter() || !path || !fopen_creates(mode) || !fb_new_owner_matters()) \
+			return real_##fn args;                                \
+		int existed = exists(path);                                   \
+		FILE *f = real_##fn args;                                     \
+		if (f && !existed)                                            \
+			owned_fd(fileno(f), AT_FDCWD, path, S_IFREG, 0666);   \
+		return f;                                                     \
+	}
+
+FOPEN_WRAPPER(fopen, (const char *path, const char *mode), (path, mode))
+FOPEN_WRAPPER(fopen64, (const char *path, const char *mode), (path, mode))
+FOPEN_WRAPPER(freopen, (const char *path, const char *mode, FILE *stream), (path, mode, stream))
+FOPEN_WRAPPER(freopen64, (const char *path, const char *mode, FILE *stream), (path, mode, stream))
+
+/* i386's fopen before glibc 2.1 returned the old libio's FILE: binaries
+ * linked then keep reaching that version, not this wrapper. */
+#if defined(FB_VERSIONED) && defined(__i386__)
+FB_SYMVER(fopen, "GLIBC_2.1");
+#endif
+
+/* The mkstemp family: a new file at TEMPLATE, open on the result. */
+#define MKSTEMP_WRAPPER(fn, params, args)                                     \
+	FB_EXPORT int fn params                                               \
+	{                                                                     \
+		FB_REAL(fn);                                                  \
+		if (!real_##fn)                                               \
+			return fb_enosys(#fn);                                \
+		if (!fb_enter() || !fb_new_owner_matters())                   \
+			return real_##fn args;                                \
+		int fd = real_##fn args;                                      \
+		owned_fd(fd, AT_FDCWD, template, S_IFREG, S_IRUSR | S_IWUSR); \
+		return fd;                                                    \
+	}
+
+MKSTEMP_WRAPPER(mkstemp, (char *template), (template))
+MKSTEMP_WRAPPER(mkstemp64, (char *template), (template))
+MKSTEMP_WRAPPER(mkostemp, (char *template, int flags), (template, flags))
+MKSTEMP_WRAPPER(mkostemp64, (char *template, int flags), (template, flags))
+MKSTEMP_WRAPPER(mkstemps, (char *template, int suffixlen), (template, suffixlen))
+MKSTEMP_WRAPPER(mkstemps64, (char *template, int suffixlen), (template, suffixlen))
+MKSTEMP_WRAPPER(mkostemps, (char *template, int suffixlen, int flags), (template, suffixlen, flags))
+MKSTEMP_WRAPPER(mkostemps64, (char *template, int suffixlen, int flags),
+		(template, suffixlen, flags))
+
+FB_EXPORT char *mkdtemp(char *template)
+{
+	FB_REAL(mkdtemp);
+	if (!real_mkdtemp) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	if (!fb_enter() || !fb_new_owner_matters())
+		return real_mkdtemp(template);
+	char *d = real_mkdtemp(template);
+	if (d) {
+		int saved = errno;
+		struct statx stx;
+		struct fb_attr a;
+		if (fb_sys_statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) == 0 &&
+		    fb_new_attr(AT_FDCWD, d, &stx, S_IFDIR, S_IRWXU, 0, &a))
+			fb_record(&stx, &a, AT_FDCWD, d, 0);
+		errno = saved;
+	}
+	return d;
+}

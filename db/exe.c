@@ -47,7 +47,8 @@ int fb_elf_is_loader(const char *path)
 {
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
-	return strncmp(b, "ld-", 3) == 0 || strncmp(b, "ld.so", 5) == 0 || strncmp(b, "ld64.so", 7) == 0;
+	return strncmp(b, "ld-", 3) == 0 || strncmp(b, "ld.so", 5) == 0 || strncmp(b, "ld64.so", 7) == 0 ||
+	       strncmp(b, "qemu-", 5) == 0;
 }
 
 int fb_exec_search(const char *file, const char *search, char *out, size_t len)

@@ -12,7 +12,12 @@
 /* An ELF executable without PT_INTERP (the kernel runs it with no loader)? */
 int fb_elf_is_static(int fd);
 
-/* Is PATH the dynamic loader itself (no PT_INTERP either; ldd runs it)? */
+/*
+ * Is PATH a static program that runs a dynamic program's own loader, so
+ * that the preload still works: the dynamic loader itself (ldd runs it),
+ * or a qemu user-mode emulator (qemu-i386-static PROG: PROG's loader
+ * preloads the library of PROG's ELF class)?
+ */
 int fb_elf_is_loader(const char *path);
 
 /*

@@ -215,3 +215,17 @@ test_writer_lock_survives_dup2_over_its_descriptor() {
 		closeall_holder ./abi64 dup2-over
 	done
 }
+
+# qemu-i386-static is static, but the program it runs has its own loader,
+# which preloads the 32-bit library: no "statically linked" warning, from
+# the library (an exec in a session) or from fakebuild (the command).
+test_qemu_is_not_warned_as_static() {
+	setup_abi
+	[[ " $RUNNERS " == *" qemu "* ]] || skip "qemu-i386-static cannot run i386 programs here"
+	touch f
+	out=$(fb sh -c 'qemu-i386-static ./abi32 chown f 5 6 && qemu-i386-static ./abi32 stat f' 2>err)
+	assert_eq "0 5 6" "$out" "the 32-bit program under qemu in a session"
+	fb qemu-i386-static ./abi32 stat f > out2 2>>err
+	assert_eq "0 5 6" "$(cat out2)" "qemu as the session's command"
+	[ ! -s err ] || { cat err >&2; fail "warnings for qemu"; }
+}

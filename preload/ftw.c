@@ -3,7 +3,7 @@
  * stat every entry through internal calls we cannot interpose and hand
  * the result to the caller's callback, so the walk runs with a
  * trampoline instead, which fixes the struct stat up and calls the
- * caller's function.  Core: fake().  ftw is nftw without flags, with
+ * caller's function (walk.h).  Core: fb_walk_fake().  ftw is nftw without flags, with
  * ftw's type flags.
  *
  * A callback gets what a stat would say at that moment, not when glibc
@@ -29,7 +29,7 @@
  * that longjmps out of an inner walk back into an outer one leaves no
  * wrong callback behind: the outer walk finds its own entry, and the
  * abandoned ones above it are dropped.  Walks abandoned at top level are
- * reclaimed when the next walk starts (see push).  Deeper than FB_WALKS,
+ * reclaimed when the next walk starts (see fb_walk_push).  Deeper than FB_WALKS,
  * a walk runs unwrapped: real owners, never a wrong callback.  (nftw
  * mallocs, so it is not for signal handlers; nothing here expects one.)
  */
@@ -41,6 +41,7 @@
 #include <sys/sysmacros.h>
 
 #include "fb.h"
+#include "walk.h"
 
 #define FB_WALKS 8
 
@@ -54,25 +55,11 @@
 #define DEEPER(a, b) ((uintptr_t)(a) < (uintptr_t)(b))
 #endif
 
-union callback {
-	__nftw_func_t nftw;
-	__ftw_func_t ftw;
-	__nftw64_func_t nftw64;
-	__ftw64_func_t ftw64;
-};
-
-struct walk {
-	const struct FTW *ftw;	/* glibc's, from the walk's first callback; NULL before */
-	int is_ftw;		/* the caller's callback is ftw's: three arguments */
-	int flags;		/* the walk's FTW_* flags */
-	union callback cb;
-};
 
 static __thread struct walk walks[FB_WALKS];
 static __thread int nwalks;
 
-/* Start a walk: its index, or -1 when the stack is full. */
-static int push(int is_ftw, int flags, union callback cb)
+int fb_walk_push(int is_ftw, int flags, fb_walk_cb cb)
 {
 	int n = nwalks;
 	/*
@@ -94,8 +81,13 @@ static int push(int is_ftw, int flags, union callback cb)
 	return n;
 }
 
+void fb_walk_pop(int i)
+{
+	nwalks = i;
+}
+
 /* The walk a callback given W belongs to; NULL if none is (see above: cannot happen). */
-static struct walk *walk_of(const struct FTW *w)
+struct walk *fb_walk_of(const struct FTW *w)
 {
 	int n = nwalks;
 	if (n > 0 && !walks[n - 1].ftw) {
@@ -111,8 +103,7 @@ static struct walk *walk_of(const struct FTW *w)
 	return NULL;
 }
 
-/* The name of entry PATH from the working directory, at a callback of type FLAG. */
-static const char *entry_name(const struct walk *k, const char *path, int flag, const struct FTW *w)
+const char *fb_walk_name(const struct walk *k, const char *path, int flag, const struct FTW *w)
 {
 	if (!(k->flags & FTW_CHDIR))
 		return path;
@@ -123,13 +114,7 @@ static const char *entry_name(const struct walk *k, const char *path, int flag, 
 	return *name ? name : ".";	/* "/" */
 }
 
-/* An entry as glibc stat'ed it, then as a stat would show it now. */
-struct ent {
-	uint64_t dev, ino, rdev;
-	uint32_t mode, uid, gid;
-};
-
-static void fake(const char *name, struct ent *e)
+void fb_walk_fake(const char *name, struct fb_walk_ent *e)
 {
 	struct fb_attr a;
 	if (!fb_peek(e->dev, e->ino, e->mode, &a)) {
@@ -152,8 +137,8 @@ static void fake(const char *name, struct ent *e)
 	e->rdev = a.rdev;
 }
 
-/* ftw's type flags from nftw's (glibc's own mapping, ftw_arr). */
-static int ftw_flag(int flag)
+/* glibc's own mapping, ftw_arr. */
+int fb_walk_ftw_flag(int flag)
 {
 	switch (flag) {
 	case FTW_SL: return FTW_F;
@@ -163,57 +148,14 @@ static int ftw_flag(int flag)
 	return flag;
 }
 
-/*
- * The trampoline for callbacks given a STAT_T.  Only FTW_NS comes without
- * a stat (an FTW_SLN has the link's, which ftw reports as FTW_NS).  The
- * caller's errno is kept: an FTW_NS or FTW_DNR callback may read it.
- */
-#define TRAMPOLINE(name, stat_t, nftw_cb, ftw_cb)                                     \
-	static int name(const char *path, const stat_t *st, int flag, struct FTW *w)  \
-	{                                                                             \
-		struct walk *k = walk_of(w);                                          \
-		if (!k) {                                                             \
-			errno = ENOTRECOVERABLE;                                      \
-			return -1;                                                    \
-		}                                                                     \
-		stat_t fixed;                                                         \
-		if (flag != FTW_NS) {                                                 \
-			int saved = errno;                                            \
-			fixed = *st;                                                  \
-			struct ent e = { .dev = fixed.st_dev, .ino = fixed.st_ino,    \
-					 .rdev = fixed.st_rdev, .mode = fixed.st_mode, \
-					 .uid = fixed.st_uid, .gid = fixed.st_gid };  \
-			fake(entry_name(k, path, flag, w), &e);                       \
-			fixed.st_uid = e.uid;                                         \
-			fixed.st_gid = e.gid;                                         \
-			fixed.st_mode = e.mode;                                       \
-			fixed.st_rdev = e.rdev;                                       \
-			st = &fixed;                                                  \
-			errno = saved;                                                \
-		}                                                                     \
-		if (k->is_ftw)                                                        \
-			return k->cb.ftw_cb(path, st, ftw_flag(flag));                \
-		return k->cb.nftw_cb(path, st, flag, w);                              \
-	}
-
-TRAMPOLINE(tramp, struct stat, nftw, ftw)
-TRAMPOLINE(tramp64, struct stat64, nftw64, ftw64)
+FB_WALK_TRAMPOLINE(tramp, struct stat, __nftw_func_t, __ftw_func_t)
+FB_WALK_TRAMPOLINE(tramp64, struct stat64, __nftw64_func_t, __ftw64_func_t)
 
 /*
  * The entry points.  ftw runs as nftw without flags (glibc's ftw is just
  * that, with its own type flags, which the trampoline gives), so that its
  * callbacks too get the struct FTW that names their walk.
  */
-#define WALK(real, trampoline, path, nd, flags, is_ftw, cb, unwrapped)                \
-	do {                                                                          \
-		int i_ = push((is_ftw), (flags), (cb));                               \
-		if (i_ < 0)                                                           \
-			return (unwrapped);                                           \
-		int rc_ = (real)((path), (trampoline), (nd), (flags));                \
-		nwalks = i_;                                                          \
-		return rc_;                                                           \
-	} while (0)
-
 FB_EXPORT int nftw(const char *path, __nftw_func_t fn, int nd, int flags)
 {
 	FB_REAL(nftw);
@@ -221,7 +163,7 @@ FB_EXPORT int nftw(const char *path, __nftw_func_t fn, int nd, int flags)
 		return fb_enosys("nftw");
 	if (!fb_enter())
 		return real_nftw(path, fn, nd, flags);
-	WALK(real_nftw, tramp, path, nd, flags, 0, (union callback){ .nftw = fn },
+	FB_WALK(real_nftw, tramp, path, nd, flags, 0, (fb_walk_cb)fn,
 	     real_nftw(path, fn, nd, flags));
 }
 
@@ -232,7 +174,7 @@ FB_EXPORT int nftw64(const char *path, __nftw64_func_t fn, int nd, int flags)
 		return fb_enosys("nftw64");
 	if (!fb_enter())
 		return real_nftw64(path, fn, nd, flags);
-	WALK(real_nftw64, tramp64, path, nd, flags, 0, (union callback){ .nftw64 = fn },
+	FB_WALK(real_nftw64, tramp64, path, nd, flags, 0, (fb_walk_cb)fn,
 	     real_nftw64(path, fn, nd, flags));
 }
 
@@ -244,7 +186,7 @@ FB_EXPORT int ftw(const char *path, __ftw_func_t fn, int nd)
 		return fb_enosys("ftw");
 	if (!fb_enter() || !real_nftw)
 		return real_ftw(path, fn, nd);
-	WALK(real_nftw, tramp, path, nd, 0, 1, (union callback){ .ftw = fn },
+	FB_WALK(real_nftw, tramp, path, nd, 0, 1, (fb_walk_cb)fn,
 	     real_ftw(path, fn, nd));
 }
 
@@ -256,7 +198,7 @@ FB_EXPORT int ftw64(const char *path, __ftw64_func_t fn, int nd)
 		return fb_enosys("ftw64");
 	if (!fb_enter() || !real_nftw64)
 		return real_ftw64(path, fn, nd);
-	WALK(real_nftw64, tramp64, path, nd, 0, 1, (union callback){ .ftw64 = fn },
+	FB_WALK(real_nftw64, tramp64, path, nd, 0, 1, (fb_walk_cb)fn,
 	     real_ftw64(path, fn, nd));
 }
 

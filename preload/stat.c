@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "fb.h"
+#include "statfill.h"
 
 /* Old glibc entry points: no longer declared by the headers. */
 int __xstat(int ver, const char *path, struct stat *st);
@@ -94,95 +95,72 @@ int fb_peek(uint64_t dev, uint64_t ino, uint32_t real_mode, struct fb_attr *a)
 	return found;
 }
 
-/* Fill a struct stat or stat64 from a statx; EOVERFLOW where a field does not fit (32-bit stat). */
-#define FILL_STAT(st, x)                                                          \
-	do {                                                                      \
-		memset((st), 0, sizeof *(st));                                    \
-		(st)->st_dev = makedev((x)->stx_dev_major, (x)->stx_dev_minor);   \
-		(st)->st_ino = (x)->stx_ino;                                      \
-		(st)->st_mode = (x)->stx_mode;                                    \
-		(st)->st_nlink = (x)->stx_nlink;                                  \
-		(st)->st_uid = (x)->stx_uid;                                      \
-		(st)->st_gid = (x)->stx_gid;                                      \
-		(st)->st_rdev = makedev((x)->stx_rdev_major, (x)->stx_rdev_minor); \
-		(st)->st_size = (off_t)(x)->stx_size;                             \
-		(st)->st_blksize = (x)->stx_blksize;                              \
-		(st)->st_blocks = (x)->stx_blocks;                                \
-		(st)->st_atim.tv_sec = (x)->stx_atime.tv_sec;                     \
-		(st)->st_atim.tv_nsec = (x)->stx_atime.tv_nsec;                   \
-		(st)->st_mtim.tv_sec = (x)->stx_mtime.tv_sec;                     \
-		(st)->st_mtim.tv_nsec = (x)->stx_mtime.tv_nsec;                   \
-		(st)->st_ctim.tv_sec = (x)->stx_ctime.tv_sec;                     \
-		(st)->st_ctim.tv_nsec = (x)->stx_ctime.tv_nsec;                   \
-		if ((uint64_t)(st)->st_ino != (x)->stx_ino ||                     \
-		    (uint64_t)(st)->st_size != (x)->stx_size)                      \
-			rc = -EOVERFLOW;                                          \
-	} while (0)
-
-static int stat_core(int dirfd, const char *path, struct stat *st, int flags)
+/* TIMES: a time that does not fit a 32-bit time_t is EOVERFLOW, as
+ * glibc's stat says; its older __xstat family passes such times on cut. */
+static int stat_core(int dirfd, const char *path, struct stat *st, int flags, int times)
 {
 	struct statx x;
 	int rc = fb_statx_core(dirfd, path, flags, FB_STATX_MASK, &x);
 	if (rc == 0)
-		FILL_STAT(st, &x);
+		FB_FILL_STAT(st, &x, times);
 	return rc;
 }
 
-static int stat64_core(int dirfd, const char *path, struct stat64 *st, int flags)
+static int stat64_core(int dirfd, const char *path, struct stat64 *st, int flags, int times)
 {
 	struct statx x;
 	int rc = fb_statx_core(dirfd, path, flags, FB_STATX_MASK, &x);
 	if (rc == 0)
-		FILL_STAT(st, &x);
+		FB_FILL_STAT(st, &x, times);
 	return rc;
 }
 
 FB_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	FB_PROLOGUE(fstatat, dirfd, path, st, flags);
-	return fb_ret(stat_core(dirfd, path, st, flags));
+	return fb_ret(stat_core(dirfd, path, st, flags, 1));
 }
 
 FB_EXPORT int stat(const char *path, struct stat *st)
 {
 	FB_PROLOGUE(stat, path, st);
-	return fb_ret(stat_core(AT_FDCWD, path, st, 0));
+	return fb_ret(stat_core(AT_FDCWD, path, st, 0, 1));
 }
 
 FB_EXPORT int lstat(const char *path, struct stat *st)
 {
 	FB_PROLOGUE(lstat, path, st);
-	return fb_ret(stat_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(stat_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW, 1));
 }
 
 FB_EXPORT int fstat(int fd, struct stat *st)
 {
 	FB_PROLOGUE(fstat, fd, st);
-	return fb_ret(stat_core(fd, "", st, AT_EMPTY_PATH));
+	return fb_ret(stat_core(fd, "", st, AT_EMPTY_PATH, 1));
 }
 
 FB_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
 	FB_PROLOGUE(fstatat64, dirfd, path, st, flags);
-	return fb_ret(stat64_core(dirfd, path, st, flags));
+	return fb_ret(stat64_core(dirfd, path, st, flags, 1));
 }
 
 FB_EXPORT int stat64(const char *path, struct stat64 *st)
 {
 	FB_PROLOGUE(stat64, path, st);
-	return fb_ret(stat64_core(AT_FDCWD, path, st, 0));
+	return fb_ret(stat64_core(AT_FDCWD, path, st, 0, 1));
 }
 
 FB_EXPORT int lstat64(const char *path, struct stat64 *st)
 {
 	FB_PROLOGUE(lstat64, path, st);
-	return fb_ret(stat64_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(stat64_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW, 1));
 }
 
 FB_EXPORT int fstat64(int fd, struct stat64 *st)
 {
 	FB_PROLOGUE(fstat64, fd, st);
-	return fb_ret(stat64_core(fd, "", st, AT_EMPTY_PATH));
+	return fb_ret(stat64_core(fd, "", st, AT_EMPTY_PATH, 1));
 }
 
 FB_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
@@ -196,47 +174,47 @@ FB_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struc
 FB_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
 	FB_PROLOGUE(__fxstatat, ver, dirfd, path, st, flags);
-	return fb_ret(stat_core(dirfd, path, st, flags));
+	return fb_ret(stat_core(dirfd, path, st, flags, 0));
 }
 
 FB_EXPORT int __xstat(int ver, const char *path, struct stat *st)
 {
 	FB_PROLOGUE(__xstat, ver, path, st);
-	return fb_ret(stat_core(AT_FDCWD, path, st, 0));
+	return fb_ret(stat_core(AT_FDCWD, path, st, 0, 0));
 }
 
 FB_EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 {
 	FB_PROLOGUE(__lxstat, ver, path, st);
-	return fb_ret(stat_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(stat_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW, 0));
 }
 
 FB_EXPORT int __fxstat(int ver, int fd, struct stat *st)
 {
 	FB_PROLOGUE(__fxstat, ver, fd, st);
-	return fb_ret(stat_core(fd, "", st, AT_EMPTY_PATH));
+	return fb_ret(stat_core(fd, "", st, AT_EMPTY_PATH, 0));
 }
 
 FB_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
 {
 	FB_PROLOGUE(__fxstatat64, ver, dirfd, path, st, flags);
-	return fb_ret(stat64_core(dirfd, path, st, flags));
+	return fb_ret(stat64_core(dirfd, path, st, flags, 0));
 }
 
 FB_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
 {
 	FB_PROLOGUE(__xstat64, ver, path, st);
-	return fb_ret(stat64_core(AT_FDCWD, path, st, 0));
+	return fb_ret(stat64_core(AT_FDCWD, path, st, 0, 0));
 }
 
 FB_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
 {
 	FB_PROLOGUE(__lxstat64, ver, path, st);
-	return fb_ret(stat64_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+	return fb_ret(stat64_core(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW, 0));
 }
 
 FB_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 {
 	FB_PROLOGUE(__fxstat64, ver, fd, st);
-	return fb_ret(stat64_core(fd, "", st, AT_EMPTY_PATH));
+	return fb_ret(stat64_core(fd, "", st, AT_EMPTY_PATH, 0));
 }

@@ -216,6 +216,39 @@ test_writer_lock_survives_dup2_over_its_descriptor() {
 	done
 }
 
+# The stat calls of 32-bit programs, in each of glibc's three builds of
+# them (plain, _FILE_OFFSET_BITS=64, and _TIME_BITS=64, whose calls are
+# the *_time64 ones Debian 12's i386 coreutils, find and tar make), say in
+# a session what they say as real root: owner, mode, device, a size past
+# 2 GiB, a time past 2038, or EOVERFLOW where the struct cannot hold it.
+roottest_32bit_stat_builds_agree_with_root() {
+	setup_abi
+	local src=$TOP/tests/e2e/fixtures/multilib/stats.c v
+	cc -m32 -o st32 "$src" && cc -m32 -D_FILE_OFFSET_BITS=64 -o st32lfs "$src" &&
+		cc -m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o st32t64 "$src" ||
+		skip "cannot build the 32-bit stats program"
+	# shellcheck disable=SC2016
+	local mk='touch f; chown 12:34 f; chmod 4755 f; mknod c c 1 7; mkfifo p
+		truncate -s 3G big; touch -d 2040-01-01T00:00:00Z late'
+	for r in $RUNNERS; do
+		case $r in native) R32= ;; qemu) R32=qemu-i386-static ;; esac
+		rm -rf real fake && mkdir real fake && chown 65534:65534 fake
+		(cd real && sh -c "$mk") || fail "making the files as root"
+		(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+			"$FAKEBUILD" -d "$PWD/.fb.db" -- sh -c "$mk") || fail "making the files in a session"
+		for v in st32 st32lfs st32t64; do
+			(cd real && $R32 ../$v f c p big late) > real.$v
+			(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+				"$FAKEBUILD" -d "$PWD/.fb.db" -- $R32 ../$v f c p big late) > fake.$v ||
+				fail "$r: $v in a session"
+			diff real.$v fake.$v >&2 || fail "$r: $v: the session's stat differs from root's"
+		done
+		grep -q '^stat big 0 0 100644 0,0 3221225472 ' real.st32lfs || fail "$r: root's stat64 of big: $(grep '^stat big' real.st32lfs)"
+		grep -q '^stat late EOVERFLOW' real.st32lfs || fail "$r: root's stat64 of late: $(grep '^stat late' real.st32lfs)"
+		grep -q '^stat f 12 34 104755 ' fake.st32t64 || fail "$r: _TIME_BITS=64 stat of f: $(grep '^stat f' fake.st32t64)"
+	done
+}
+
 # qemu-i386-static is static, but the program it runs has its own loader,
 # which preloads the 32-bit library: no "statically linked" warning, from
 # the library (an exec in a session) or from fakebuild (the command).

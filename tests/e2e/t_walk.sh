@@ -3,7 +3,8 @@
 # d_type says what the disk holds, a regular file, for a device made by
 # mknod.  Both must agree with stat inside a session.
 
-# walk MODE FLAGS ROOT: MODE nftw nftw64 ftw ftw64; FLAGS a comma list of
+# walk MODE FLAGS ROOT: MODE nftw nftw64 ftw ftw64 fts fts64 (fts: PHYS
+# is FTS_PHYSICAL, else FTS_LOGICAL; no postorder lines); FLAGS a comma list of
 # PHYS MOUNT DEPTH CHDIR ACTIONRETVAL JUNK (an unknown bit), or "-".  One
 # line per callback: path uid:gid mode rdev (as stat -c '%n %u:%g %f
 # %t,%T' prints them) and the type flag; then "ret N".  Environment:
@@ -15,6 +16,7 @@ walk_src() {
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <fts.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,21 @@ static int cb64(const char *p, const struct stat64 *st, int f, struct FTW *w)
 /* ftw's FTW_NS here is a dangling symlink, with its lstat. */
 static int fcb(const char *p, const struct stat *st, int f) { SHOW(p, st, f); return 0; }
 static int fcb64(const char *p, const struct stat64 *st, int f) { SHOW(p, st, f); return 0; }
+#define FTS_WALK(FTS_T, FTSENT_T, open_fn, read_fn, close_fn) do {			\
+	char *roots[] = { (char *)root, NULL };						\
+	FTS_T *t = open_fn(roots, (flags & FTW_PHYS ? FTS_PHYSICAL : FTS_LOGICAL) |	\
+			   FTS_NOCHDIR, NULL);						\
+	FTSENT_T *e;									\
+	if (!t) break;									\
+	while ((e = read_fn(t))) {							\
+		if (e->fts_info == FTS_DP) continue;					\
+		if (e->fts_info == FTS_NS || e->fts_info == FTS_DNR || e->fts_info == FTS_ERR) \
+			printf("%s NS\n", e->fts_path);					\
+		else									\
+			SHOW(e->fts_path, e->fts_statp, e->fts_info == FTS_D ? FTW_D : FTW_F); \
+	}										\
+	r = close_fn(t);								\
+} while (0)
 int main(int argc, char **argv)
 {
 	if (argc != 4) return 2;
@@ -87,6 +104,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(m, "nftw64")) r = nftw64(root, cb64, nd, flags);
 	else if (!strcmp(m, "ftw")) r = ftw(root, fcb, nd);
 	else if (!strcmp(m, "ftw64")) r = ftw64(root, fcb64, nd);
+	else if (!strcmp(m, "fts")) FTS_WALK(FTS, FTSENT, fts_open, fts_read, fts_close);
+	else if (!strcmp(m, "fts64")) FTS_WALK(FTS64, FTSENT64, fts64_open, fts64_read, fts64_close);
 	printf("ret %d%s%s\n", r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
 	return 0;
 }
@@ -176,6 +195,10 @@ check_walker() {
 		out=$(fb $w $mode - t)
 		assert_eq "$want_l" "$(attrs <<<"$out")" "$w $mode"
 	done
+	for mode in fts fts64; do
+		assert_eq "$want_p" "$(fb $w $mode PHYS t | attrs)" "$w $mode PHYS"
+		assert_eq "$want_l" "$(fb $w $mode - t | attrs)" "$w $mode"
+	done
 	# The device is FTW_F (nftw has no flag for devices), faked as a device.
 	assert_match $'\nt/c 7:8 21a4 1,3 F\n' "$(fb $w nftw PHYS t)" "$w: the device's callback"
 	assert_match $'\nt/dl 3:4 a1ff 0,0 SLN\n' "$(fb $w nftw - t)" "$w: dangling symlink"
@@ -192,6 +215,16 @@ test_nftw_and_ftw_agree_with_stat_32bit() {
 	[ -n "$W32" ] || skip "$NO32"
 	make_tree
 	check_walker "$W32"
+}
+
+# 32-bit programs built with a 64-bit time_t call glibc's *_time64 walkers
+# (Debian 12's i386 coreutils and find are built so): the same answers.
+test_nftw_and_fts_agree_with_stat_32bit_time64() {
+	build_walk
+	[ -n "$W32" ] || skip "$NO32"
+	cc -m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o walk32t64 walk.c || skip "no _TIME_BITS=64 build"
+	make_tree
+	check_walker ./walk32t64
 }
 
 # The walker re-stats entries that have a record by the name glibc passes,

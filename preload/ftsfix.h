@@ -1,0 +1,46 @@
+/*
+ * ftsfix.h - an entry of glibc's fts as a stat would show it (fts.c, and
+ * time64.c for the 32-bit _TIME_BITS=64 entry points).
+ */
+#ifndef FB_FTSFIX_H
+#define FB_FTSFIX_H
+
+#include <fcntl.h>
+#include <fts.h>
+#include <sys/sysmacros.h>
+
+static inline int fb_fts_has_stat(int info)
+{
+	switch (info) {
+	case FTS_D: case FTS_DC: case FTS_DP: case FTS_F: case FTS_SL:
+	case FTS_SLNONE: case FTS_DEFAULT: case FTS_DOT:
+		return 1;
+	}
+	return 0;
+}
+
+/* fts saw the device bound over a placeholder, the faked stat the placeholder (dev.c). */
+static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *x)
+{
+	return S_ISCHR(mode) && S_ISCHR(x->stx_mode) &&
+	       rdev == makedev(x->stx_rdev_major, x->stx_rdev_minor);
+}
+
+/* Re-stat one entry through the faked core (fts_accpath is valid from the current directory). */
+#define FB_FTS_FIX(p, statfield_t)                                                  \
+	do {                                                                        \
+		struct statx x;                                                     \
+		statfield_t *st = (p)->fts_statp;                                   \
+		int fl = S_ISLNK(st->st_mode) ? AT_SYMLINK_NOFOLLOW : 0;            \
+		if (fb_statx_core(AT_FDCWD, (p)->fts_accpath, fl, FB_STATX_MASK, &x) == 0 && \
+		    (x.stx_ino == st->st_ino || fb_fts_bound_dev(st->st_mode, st->st_rdev, &x))) { \
+			st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);     \
+			st->st_ino = x.stx_ino;                                     \
+			st->st_uid = x.stx_uid;                                     \
+			st->st_gid = x.stx_gid;                                     \
+			st->st_mode = x.stx_mode;                                   \
+			st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);   \
+		}                                                                   \
+	} while (0)
+
+#endif

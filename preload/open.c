@@ -24,30 +24,32 @@ static int denies_owner(mode_t mode)
 
 /* Does a file this call may create need a record?  Yes if its mode denies
  * the owner, if its directory may have a default ACL to inherit, or if its
- * owner may not be root's.  An O_TMPFILE file only for its owner. */
+ * owner may not be root's; an O_TMPFILE file as well. */
 static int needs_record(int flags, mode_t mode)
 {
-	if ((flags & __O_TMPFILE) == __O_TMPFILE)
-		return fb_new_owner_matters();
-	return (flags & O_CREAT) && (denies_owner(mode) || fb_acl_defaults() || fb_new_owner_matters());
+	return ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) &&
+	       (denies_owner(mode) || fb_acl_defaults() || fb_new_owner_matters());
 }
 
-/* An unnamed file (O_TMPFILE in directory DIRFD/PATH): its owner's record. */
+/* An unnamed file (O_TMPFILE in directory DIRFD/PATH): a record as
+ * openat_core gives a named one (its directory is PATH itself). */
 static int tmpfile_core(int dirfd, const char *path, int flags, mode_t mode)
 {
 	FB_REAL(openat);
 	if (!real_openat)
 		return -ENOSYS;
-	int fd = real_openat(dirfd, path, flags, mode);
+	int fd = real_openat(dirfd, path, flags, mode | S_IRUSR | S_IWUSR);
 	if (fd < 0)
 		return -errno;
 	struct statx stx;
 	struct fb_attr a;
-	/* The directory is PATH itself: its "parent" is PATH/. */
-	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof dir, "%s/.", path) < (int)sizeof dir &&
-	    fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0 &&
-	    fb_new_attr(dirfd, dir, &stx, S_IFREG, mode, 0, &a))
+	char in[PATH_MAX];
+	if (snprintf(in, sizeof in, "%s/.", path) >= (int)sizeof in ||
+	    fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) < 0)
+		return fd;
+	int owned = fb_new_attr(dirfd, in, &stx, S_IFREG, mode, 0, &a);
+	int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, in, &stx, S_IFREG | mode, &a) : 0;
+	if (rc == 0 && (owned || denies_owner(mode)))
 		fb_record(&stx, &a, fd, "", 0);
 	return fd;
 }

@@ -178,7 +178,19 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	else if ((flags & XATTR_REPLACE) && !exists)
 		rc = -ENODATA;
 	int keep = 1;
-	if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0) {
+	/* An ACL of no entries, the header alone, removes the ACL (the
+	 * kernel's posix_acl_from_xattr gives none); there may be none. */
+	if (rc == 0 && is_acl && size == 4 && val && !memcmp(val, "\2\0\0\0", 4)) {
+		if (!exists) {
+			free(blob);
+			return 0;
+		}
+		keep = 0;
+	} else if (rc == 0 && strcmp(name, FB_XATTR_ACL_DEFAULT) == 0) {
+		mode_t perm;
+		int minimal;
+		rc = acl_mode(val, size, &perm, &minimal);	/* checked, as the kernel does */
+	} else if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0) {
 		mode_t perm;
 		int minimal;
 		rc = acl_mode(val, size, &perm, &minimal);
@@ -204,7 +216,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	if (rc == 0)
 		rc = store(x, &stx, &a, nb, (size_t)nl, known);
 	/* The ACL's permission bits reach the disk as a chmod would put them. */
-	if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0)
+	if (rc == 0 && keep && strcmp(name, FB_XATTR_ACL_ACCESS) == 0)
 		rc = acl_chmod(x, a.mode, NULL);
 	free(blob);
 	free(nb);

@@ -181,3 +181,61 @@ test_xattr_record_has_path_hint() {
 	assert_match '^0 records dropped' "$(fb --gc)"
 	assert_eq "w" "$(fb getfattr --only-values -n trusted.k d/f)"
 }
+
+# An ACL value of the header alone (no entries) removes the ACL, as the
+# kernel reads it (xorriso restores "no ACL" so); a malformed default ACL
+# is refused.  The kernel on the user's own files is the oracle.
+test_empty_acl_removes_like_kernel() {
+	need setfacl getfacl setfattr getfattr
+	steps='d=$1; mkdir $d $d/t
+		setfattr -n system.posix_acl_access -v 0x02000000 $d; echo "empty access: $?"
+		setfacl -d -m u:5:rwx $d/t
+		setfattr -n system.posix_acl_default -v 0x02000000 $d/t; echo "empty default: $?"
+		getfattr -m "^system\.posix_acl" -d -e hex $d/t 2>&1 | sed "s|$d|D|"
+		touch $d/t/f; getfacl -cn $d/t/f
+		setfacl -m u:5:rx $d; setfattr -n system.posix_acl_access -v 0x02000000 $d
+		echo "access removed: $? $(stat -c %a $d)"; getfacl -cn $d
+		setfattr -n system.posix_acl_default -v 0x0200000001000700ffffffff $d 2>/dev/null
+		echo "malformed default: $?"; getfattr -m "^system\.posix_acl" -d $d 2>&1 | sed "s|$d|D|"'
+	sh -c "$steps" sh probe >/dev/null 2>&1 || skip "no ACLs on this filesystem"
+	want=$(sh -c "$steps" sh real)
+	assert_match "empty access: 0" "$want" "the kernel's answer"
+	assert_eq "$want" "$(fb sh -c "$steps" sh faked | sed 's/faked/real/g')"
+}
+
+# A file made with O_TMPFILE and linked in (ostree, libglnx) inherits its
+# directory's default ACL, and keeps a mode that denies its owner writing
+# usable, as one made with O_CREAT does.
+test_tmpfile_inherits_default_acl_and_keeps_its_mode() {
+	need setfacl getfacl cc
+	cat > tmpf.c <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char proc[64], to[4096];
+	if (argc != 4)
+		return 2;
+	int fd = open(argv[1], O_TMPFILE | O_WRONLY, (mode_t)strtol(argv[3], NULL, 8));
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	snprintf(to, sizeof to, "%s/%s", argv[1], argv[2]);
+	if (fd < 0 || write(fd, "x", 1) != 1 || linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW)) {
+		perror(argv[2]);
+		return 1;
+	}
+	return close(fd);
+}
+EOF
+	cc -o tmpf tmpf.c
+	steps='d=$1; mkdir $d; setfacl -d -m u:5:rwx,g::r-x,o::- $d
+		./tmpf $d t 640 && stat -c "%a" $d/t && getfacl -cn $d/t'
+	./tmpf . probe 600 2>/dev/null || skip "no O_TMPFILE here"
+	want=$(sh -c "$steps" sh real)
+	assert_eq "$want" "$(fb sh -c "$steps" sh faked)"
+	out=$(fb sh -c './tmpf . ro 444 && stat -c %a ro && echo y >> ro && cat ro')
+	assert_eq "444
+xy" "$out" "an O_TMPFILE file of mode 0444, as root"
+}

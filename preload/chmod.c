@@ -34,6 +34,15 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		return rc;
 	if (S_ISLNK(stx.stx_mode))
 		return -EOPNOTSUPP;	/* what the kernel says to lchmod */
+	struct fb_attr a;
+	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	/* As the kernel's: the owner or CAP_FOWNER; the setgid bit kept
+	 * only by a member of the file's group or CAP_FSETID. */
+	rc = fb_may_chmod(a.uid);
+	if (rc < 0)
+		return rc;
+	if ((mode & S_ISGID) && !fb_may_keep_setgid(a.gid))
+		mode &= ~(mode_t)S_ISGID;
 	mode_t want = real_perm(mode, stx.stx_mode);
 	if ((stx.stx_mode & 07777) != want) {
 		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
@@ -42,8 +51,6 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		if (rc < 0 && errno != EPERM && errno != EACCES)
 			return -errno;
 	}
-	struct fb_attr a;
-	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
 	rc = known ? fb_xattr_chmod(&stx, &a) : 0;
 	if (rc != 0)

@@ -18,6 +18,9 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 		return rc;
 	struct fb_attr a;
 	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
+	rc = fb_may_chown(a.uid, a.gid, uid, gid);
+	if (rc < 0)
+		return rc;
 	const uint32_t mode = a.mode;
 	if (uid != (uid_t)-1)
 		a.uid = uid;

@@ -228,8 +228,12 @@ int fb_dev_unbind(int dirfd, const char *path);
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
-/* May this process keep the setgid bit on a new file of group G? */
+/* May this process keep the setgid bit on a file of group G? */
 int fb_may_keep_setgid(gid_t g);
+/* May it chown a file of OWNER:GROUP to UID:GID (-1: unchanged), or chmod
+ * one of OWNER, as the kernel decides?  0 or -EPERM. */
+int fb_may_chown(uid_t owner, gid_t group, uid_t uid, gid_t gid);
+int fb_may_chmod(uid_t owner);
 
 /*
  * Who owns what a process makes (create.c).  fb_new_owner_matters: may a

@@ -455,19 +455,58 @@ FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
 }
 
 /*
- * May a process keep the setgid bit on a file it makes with group G (the
- * kernel's in_group_or_capable: G is its fsgid or a supplementary group,
- * or it has CAP_FSETID)?
+ * Capability C for the file calls below, without reading the bounding set
+ * (a system call per capability) in every process that chowns: until a
+ * process changes its ids or capabilities (which load them), it has all
+ * of them if its effective uid is 0, else none.
  */
-int fb_may_keep_setgid(gid_t g)
+static int file_cap(int c)
 {
+	if (__atomic_load_n(&caps_loaded, __ATOMIC_ACQUIRE))
+		return has_cap(c);
 	load();
-	if (HAS_CAP(CAP_FSETID))
-		return 1;
+	return uids.e == 0;
+}
+
+static int in_group(gid_t g)
+{
 	pthread_mutex_lock(&id_lock);
 	int in = gids.fs == g;
 	for (int i = 0; !in && i < ngroups; i++)
 		in = groups[i] == g;
 	pthread_mutex_unlock(&id_lock);
 	return in;
+}
+
+/*
+ * May a process keep the setgid bit on a file of group G (the kernel's
+ * in_group_or_capable: G is its fsgid or a supplementary group, or it has
+ * CAP_FSETID)?
+ */
+int fb_may_keep_setgid(gid_t g)
+{
+	return file_cap(CAP_FSETID) || in_group(g);
+}
+
+/*
+ * The kernel's chown_ok and chgrp_ok for a file of OWNER:GROUP, to UID and
+ * GID (-1: unchanged): CAP_CHOWN, or the owner keeping the owner and
+ * giving a group it is in.  0 or -EPERM.
+ */
+int fb_may_chown(uid_t owner, gid_t group, uid_t uid, gid_t gid)
+{
+	if (file_cap(CAP_CHOWN))
+		return 0;
+	uid_t fs = fb_fsuid();
+	if (uid != (uid_t)-1 && (fs != owner || uid != owner))
+		return -EPERM;
+	if (gid != (gid_t)-1 && (fs != owner || (gid != group && !in_group(gid))))
+		return -EPERM;
+	return 0;
+}
+
+/* The kernel's inode_owner_or_capable, for chmod: 0 or -EPERM. */
+int fb_may_chmod(uid_t owner)
+{
+	return file_cap(CAP_FOWNER) || fb_fsuid() == owner ? 0 : -EPERM;
 }

@@ -485,3 +485,33 @@ EOF
 		LC_ALL=C sort) > again.out
 	diff real.out again.out >&2 || fail "the next session sees other owners"
 }
+
+# After a process gives up root, chown and chmod follow the kernel's
+# rules: the owner may chmod and give its files a group it is in; the
+# setgid bit needs that group (else it is dropped); anything else is
+# EPERM.  One script as real root and in a session.
+roottest_chown_chmod_after_dropping_root_like_the_kernel() {
+	need setpriv
+	cat > s.sh <<'EOF'
+touch a b c; chown 1000:1000 b; chown 1000:70 c; mkdir -m 777 d
+setpriv --reuid=1000 --regid=1000 --groups=50 sh -c '
+chown 1000 a; echo "chown of root'"'"'s file: $?"
+chmod 600 a; echo "chmod of root'"'"'s file: $?"
+chgrp 50 a; echo "chgrp of root'"'"'s file: $?"
+chmod 4755 b; echo "chmod 4755 of its own: $?"
+chgrp 50 b; echo "chgrp to a group it is in: $?"
+chgrp 60 b; echo "chgrp to another: $?"
+chown 2000 b; echo "chown away: $?"
+chown 1000 b; echo "chown to itself: $?"
+chmod 2755 b; echo "setgid, group 50: $?"
+chmod 2755 c; echo "setgid, group 70: $?"
+touch d/x; chmod 2700 d/x; chown :50 d/x; echo "own new file: $?"' 2>&1
+stat -c '%n %u:%g %a' a b c d/x
+EOF
+	mkdir real fake db && chown 65534:65534 fake db
+	(cd real && sh ../s.sh) > real.out 2>&1
+	grep -q 'chown of root.s file: 1' real.out || { cat real.out >&2; fail "real root's answer"; }
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh ../s.sh) > fake.out 2>&1
+	diff real.out fake.out >&2 || fail "the session's chown and chmod differ from the kernel's"
+}

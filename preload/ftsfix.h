@@ -43,4 +43,41 @@ static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *
 		}                                                                   \
 	} while (0)
 
+/*
+ * The wrappers of READ and CHILDREN, glibc's fts_read and fts_children
+ * for FTS_T and FTSENT_T, each entry fixed with FIX.
+ */
+#define FB_FTS_WRAPPERS(read, children, FTS_T, FTSENT_T, fix)                       \
+	FB_EXPORT FTSENT_T *read(FTS_T *f)                                          \
+	{                                                                           \
+		FB_REAL(read);                                                      \
+		if (!real_##read) {                                                 \
+			errno = ENOSYS;                                             \
+			return NULL;                                                \
+		}                                                                   \
+		FTSENT_T *p = real_##read(f);                                       \
+		if (p && fb_enter()) {                                              \
+			int e = errno;                                              \
+			fix(p);                                                     \
+			errno = e;                                                  \
+		}                                                                   \
+		return p;                                                           \
+	}                                                                           \
+	FB_EXPORT FTSENT_T *children(FTS_T *f, int opt)                             \
+	{                                                                           \
+		FB_REAL(children);                                                  \
+		if (!real_##children) {                                             \
+			errno = ENOSYS;                                             \
+			return NULL;                                                \
+		}                                                                   \
+		FTSENT_T *p = real_##children(f, opt);                              \
+		if (p && fb_enter() && !(opt & FTS_NAMEONLY)) {                     \
+			int e = errno;                                              \
+			for (FTSENT_T *q = p; q; q = q->fts_link)                   \
+				fix(q);                                             \
+			errno = e;                                                  \
+		}                                                                   \
+		return p;                                                           \
+	}
+
 #endif

@@ -151,56 +151,10 @@ int fb_walk_ftw_flag(int flag)
 FB_WALK_TRAMPOLINE(tramp, struct stat, __nftw_func_t, __ftw_func_t)
 FB_WALK_TRAMPOLINE(tramp64, struct stat64, __nftw64_func_t, __ftw64_func_t)
 
-/*
- * The entry points.  ftw runs as nftw without flags (glibc's ftw is just
- * that, with its own type flags, which the trampoline gives), so that its
- * callbacks too get the struct FTW that names their walk.
- */
-FB_EXPORT int nftw(const char *path, __nftw_func_t fn, int nd, int flags)
-{
-	FB_REAL(nftw);
-	if (!real_nftw)
-		return fb_enosys("nftw");
-	if (!fb_enter())
-		return real_nftw(path, fn, nd, flags);
-	FB_WALK(real_nftw, tramp, path, nd, flags, 0, (fb_walk_cb)fn,
-	     real_nftw(path, fn, nd, flags));
-}
-
-FB_EXPORT int nftw64(const char *path, __nftw64_func_t fn, int nd, int flags)
-{
-	FB_REAL(nftw64);
-	if (!real_nftw64)
-		return fb_enosys("nftw64");
-	if (!fb_enter())
-		return real_nftw64(path, fn, nd, flags);
-	FB_WALK(real_nftw64, tramp64, path, nd, flags, 0, (fb_walk_cb)fn,
-	     real_nftw64(path, fn, nd, flags));
-}
-
-FB_EXPORT int ftw(const char *path, __ftw_func_t fn, int nd)
-{
-	FB_REAL(ftw);
-	FB_REAL(nftw);
-	if (!real_ftw)
-		return fb_enosys("ftw");
-	if (!fb_enter() || !real_nftw)
-		return real_ftw(path, fn, nd);
-	FB_WALK(real_nftw, tramp, path, nd, 0, 1, (fb_walk_cb)fn,
-	     real_ftw(path, fn, nd));
-}
-
-FB_EXPORT int ftw64(const char *path, __ftw64_func_t fn, int nd)
-{
-	FB_REAL(ftw64);
-	FB_REAL(nftw64);
-	if (!real_ftw64)
-		return fb_enosys("ftw64");
-	if (!fb_enter() || !real_nftw64)
-		return real_ftw64(path, fn, nd);
-	FB_WALK(real_nftw64, tramp64, path, nd, 0, 1, (fb_walk_cb)fn,
-	     real_ftw64(path, fn, nd));
-}
+FB_WALK_NFTW(nftw, __nftw_func_t, tramp)
+FB_WALK_NFTW(nftw64, __nftw64_func_t, tramp64)
+FB_WALK_FTW(ftw, __ftw_func_t, nftw, tramp)
+FB_WALK_FTW(ftw64, __ftw64_func_t, nftw64, tramp64)
 
 /*
  * glibc 2.3.3 made nftw refuse unknown flags (EINVAL); binaries linked

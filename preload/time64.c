@@ -71,28 +71,8 @@ int __ftw64_time64(const char *path, __ftw_func_t fn, int nd);
 
 FB_WALK_TRAMPOLINE(tramp_t64, struct stat, __nftw_func_t, __ftw_func_t)
 
-FB_EXPORT int __nftw64_time64(const char *path, __nftw_func_t fn, int nd, int flags)
-{
-	FB_REAL(__nftw64_time64);
-	if (!real___nftw64_time64)
-		return fb_enosys("__nftw64_time64");
-	if (!fb_enter())
-		return real___nftw64_time64(path, fn, nd, flags);
-	FB_WALK(real___nftw64_time64, tramp_t64, path, nd, flags, 0, (fb_walk_cb)fn,
-		real___nftw64_time64(path, fn, nd, flags));
-}
-
-FB_EXPORT int __ftw64_time64(const char *path, __ftw_func_t fn, int nd)
-{
-	FB_REAL(__ftw64_time64);
-	FB_REAL(__nftw64_time64);
-	if (!real___ftw64_time64)
-		return fb_enosys("__ftw64_time64");
-	if (!fb_enter() || !real___nftw64_time64)
-		return real___ftw64_time64(path, fn, nd);
-	FB_WALK(real___nftw64_time64, tramp_t64, path, nd, 0, 1, (fb_walk_cb)fn,
-		real___ftw64_time64(path, fn, nd));
-}
+FB_WALK_NFTW(__nftw64_time64, __nftw_func_t, tramp_t64)
+FB_WALK_FTW(__ftw64_time64, __ftw_func_t, __nftw64_time64, tramp_t64)
 
 /* fts: its headers name the entry points fts_read and fts_children here. */
 FTSENT *__fts64_read_time64(FTS *f);
@@ -104,37 +84,6 @@ static void fix_t64(FTSENT *p)
 		FB_FTS_FIX(p, struct stat);
 }
 
-FB_EXPORT FTSENT *__fts64_read_time64(FTS *f)
-{
-	FB_REAL(__fts64_read_time64);
-	if (!real___fts64_read_time64) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	FTSENT *p = real___fts64_read_time64(f);
-	if (p && fb_enter()) {
-		int e = errno;
-		fix_t64(p);
-		errno = e;
-	}
-	return p;
-}
-
-FB_EXPORT FTSENT *__fts64_children_time64(FTS *f, int opt)
-{
-	FB_REAL(__fts64_children_time64);
-	if (!real___fts64_children_time64) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	FTSENT *p = real___fts64_children_time64(f, opt);
-	if (p && fb_enter() && !(opt & FTS_NAMEONLY)) {
-		int e = errno;
-		for (FTSENT *q = p; q; q = q->fts_link)
-			fix_t64(q);
-		errno = e;
-	}
-	return p;
-}
+FB_FTS_WRAPPERS(__fts64_read_time64, __fts64_children_time64, FTS, FTSENT, fix_t64)
 
 #endif

@@ -73,15 +73,41 @@ int fb_walk_ftw_flag(int flag);
 		return ((nftw_fn)k->cb)(path, st, flag, w);                           \
 	}
 
-/* Walk PATH with REAL (an nftw) and TRAMPOLINE; UNWRAPPED when the stack is full. */
-#define FB_WALK(real, trampoline, path, nd, flags, is_ftw, cb, unwrapped)             \
-	do {                                                                          \
-		int i_ = fb_walk_push((is_ftw), (flags), (cb));                       \
-		if (i_ < 0)                                                           \
-			return (unwrapped);                                           \
-		int rc_ = (real)((path), (trampoline), (nd), (flags));                \
+/*
+ * The wrappers: NFTW, glibc's nftw for callbacks of type NFTW_FN, and FTW,
+ * its ftw for FTW_FN, which runs as NFTW without flags (glibc's ftw is
+ * just that, with its own type flags, which TRAMPOLINE gives), so that
+ * its callbacks too get the struct FTW that names their walk.  Deeper
+ * than the stack of walks, a walk runs unwrapped.
+ */
+#define FB_WALK_NFTW(nftw, nftw_fn, trampoline)                                       \
+	FB_EXPORT int nftw(const char *path, nftw_fn fn, int nd, int flags)           \
+	{                                                                             \
+		FB_REAL(nftw);                                                        \
+		if (!real_##nftw)                                                     \
+			return fb_enosys(#nftw);                                      \
+		int i_;                                                               \
+		if (!fb_enter() || (i_ = fb_walk_push(0, flags, (fb_walk_cb)fn)) < 0) \
+			return real_##nftw(path, fn, nd, flags);                      \
+		int rc_ = real_##nftw(path, trampoline, nd, flags);                   \
 		fb_walk_pop(i_);                                                      \
 		return rc_;                                                           \
-	} while (0)
+	}
+
+#define FB_WALK_FTW(ftw, ftw_fn, nftw, trampoline)                                    \
+	FB_EXPORT int ftw(const char *path, ftw_fn fn, int nd)                        \
+	{                                                                             \
+		FB_REAL(ftw);                                                         \
+		FB_REAL(nftw);                                                        \
+		if (!real_##ftw)                                                      \
+			return fb_enosys(#ftw);                                       \
+		int i_;                                                               \
+		if (!fb_enter() || !real_##nftw ||                                    \
+		    (i_ = fb_walk_push(1, 0, (fb_walk_cb)fn)) < 0)                    \
+			return real_##ftw(path, fn, nd);                              \
+		int rc_ = real_##nftw(path, trampoline, nd, 0);                       \
+		fb_walk_pop(i_);                                                      \
+		return rc_;                                                           \
+	}
 
 #endif

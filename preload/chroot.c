@@ -168,6 +168,10 @@ FB_EXPORT int chroot(const char *path)
 		proc_for(abs);
 	fb_guard--;
 	int rc = real_chroot(path) < 0 ? -errno : 0;
+	/* Only a build root's user namespace gives the right to chroot. */
+	if (rc == -EPERM)
+		fb_warn("chroot %s: not permitted: a session chroots only in a build root of its "
+			"own (fakebuild --root / [--net] ..., see fakebuild(1))", path);
 	if (rc < 0)
 		return fb_ret(rc);
 	fb_fd_rooted();

@@ -393,3 +393,12 @@ test_table_descriptor_survives_close_on_exec() {
 	assert_status 1 fb sh -c 'exec 3</dev/null; FAKEBUILD_TABLE_FD=3:1:1 exec python3 cloexec.py chown 7:8 f' 2>/dev/null
 	assert_eq "5:6" "$(fb stat -c %u:%g f)"
 }
+
+# chroot needs a root of the session's own (a user namespace): outside
+# one the kernel refuses it, and the session says what to do instead
+# (mmdebstrap --mode=root in a plain session fails there).
+test_chroot_outside_a_build_root_says_why() {
+	fb chroot / true 2>err && fail "chroot succeeded without a user namespace"
+	assert_contains err "fakebuild: chroot /: not permitted: a session chroots only in a build root of its own (fakebuild --root /"
+	assert_contains err "Operation not permitted"
+}

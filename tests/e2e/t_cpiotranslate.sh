@@ -518,3 +518,57 @@ roottest_extract_as_root() {
 	assert_eq "4755 0 0" "$(stat -c '%a %u %g' y/usr/bin/su)" "tar su"
 	assert_eq "555 0 2" "$(stat -c '%a %u %g' y/usr/bin/bash)" "tar bash"
 }
+
+# GNU tar's own format (Debian's default) with a sparse file: the output
+# keeps the input's format, whose libarchive writer cannot keep a sparse
+# map, so the holes are written out, and a warning says so and how to
+# keep them (--format pax, which then keeps them).
+test_gnu_sparse_file_warned_and_kept_with_pax() {
+	need tar
+	mkdir -p proto/usr/bin
+	truncate -s 50M proto/usr/bin/bash
+	echo tail >>proto/usr/bin/bash
+	tar --format=gnu --sparse -cf in.tar -C proto ./usr
+	ct -m "$FIX/tree.mtree" -o out.tar <in.tar 2>err
+	assert_contains err "usr/bin/bash: a sparse file: the gnutar writer cannot keep its holes, which are written as zeros (--format pax keeps them)"
+	ct -m "$FIX/tree.mtree" --format pax -o pax.tar <in.tar 2>err
+	[ "$(stat -c %s pax.tar)" -lt 1000000 ] || fail "holes written out: $(stat -c %s pax.tar) bytes"
+	mkdir x && tar -xf pax.tar -C x
+	cmp x/usr/bin/bash proto/usr/bin/bash
+	[ ! -s err ] || { cat err >&2; fail "warnings for pax output"; }
+}
+
+# A damaged header: cpio's reader skips to the next header it finds, tar's
+# stops at a bad checksum.  Either way what was skipped is lost: an error
+# naming the place, and no output file.
+test_corrupt_header_is_an_error() {
+	need cpio tar
+	mkproto
+	seq 1 100000 >proto/usr/bin/big
+	newc >in.cpio
+	# Damage the magic of the header after usr/bin/bash's data.
+	off=$(grep -abo '070701' in.cpio | awk -F: 'NR == 4 { print $1 }')
+	printf 'X' | dd of=in.cpio bs=1 seek=$((off + 2)) conv=notrunc status=none
+	assert_status 1 ct -m "$FIX/tree.mtree" -o out.cpio -f in.cpio 2>err
+	assert_contains err 'corrupt archive'
+	[ ! -e out.cpio ] || fail "output left for a corrupt cpio archive"
+	(cd proto && tar -cf ../in.tar .)
+	# A byte of the fourth header's name (its magic is at 257).
+	off=$(grep -abo 'ustar' in.tar | awk -F: 'NR == 4 { print $1 - 257 }')
+	printf 'X' | dd of=in.tar bs=1 seek=$((off + 5)) conv=notrunc status=none
+	assert_status 1 ct -m "$FIX/tree.mtree" -o out.tar -f in.tar 2>err
+	assert_contains err 'corrupt archive'
+	[ ! -e out.tar ] || fail "output left for a corrupt tar archive"
+}
+
+# A name the writer cannot take is named right in the message (it was
+# read after libarchive had moved the string).
+test_unwritable_name_is_named() {
+	need cpio
+	mkproto
+	d=proto/usr/$(printf 'd%.0s' $(seq 120))
+	mkdir "$d" && echo x >"$d/f"
+	newc >in.cpio
+	assert_status 1 ct -m "$FIX/tree.mtree" --format ustar -o out.tar <in.cpio 2>err
+	assert_contains err "usr/$(printf 'd%.0s' $(seq 120)): cannot write as ustar: Pathname too long"
+}

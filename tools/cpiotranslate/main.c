@@ -187,6 +187,17 @@ static int open_temp(const char *out, char **tmp)
 	return fd;
 }
 
+/*
+ * Did the reader skip bytes to find the header it returned?  libarchive's
+ * cpio reader then warns ("Skipped N bytes before finding valid header")
+ * and goes on: what it skipped is lost, so it is a corrupt archive.
+ */
+static bool resynced(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+	return m && strstr(m, "before finding valid header");
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_PASSWD = 256, O_GROUP, O_ROOT, O_STRICT, O_DROP, O_ADD, O_FORMAT,
@@ -323,7 +334,7 @@ int main(int argc, char **argv)
 	if (r != ARCHIVE_OK)
 		die("%s: %s", in_name, errstr(ct.in));
 	r = archive_read_next_header(ct.in, &e);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY)
 		die("%s: not a readable tar or cpio archive: %s", in_name, errstr(ct.in));
 	ct.in_code = archive_format(ct.in);
 	ct.in_links = input_link_conv(ct.in_code);
@@ -334,6 +345,9 @@ int main(int argc, char **argv)
 		open_output(&ct, fd);
 	}
 	while (r != ARCHIVE_EOF) {
+		if (r == ARCHIVE_WARN && resynced(ct.in))
+			die("%s: corrupt archive after %s: %s", in_name, ct.prev ? ct.prev : "its start",
+			    errstr(ct.in));
 		if (r == ARCHIVE_WARN)
 			warnx("%s: %s", archive_entry_pathname(e), errstr(ct.in));
 		ct.in_code = archive_format(ct.in);
@@ -341,7 +355,8 @@ int main(int argc, char **argv)
 		free(ct.prev);
 		ct.prev = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
 		r = archive_read_next_header(ct.in, &e);
-		if (r < ARCHIVE_WARN)
+		/* RETRY: a damaged header (a bad tar checksum), no entry. */
+		if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY)
 			die("%s: truncated or corrupt archive after this entry: %s", ct.prev,
 			    errstr(ct.in));
 	}

@@ -203,7 +203,11 @@ static uint64_t id_limit(const struct ct *ct)
 /* Write E (header, then its data from the input if HAS_DATA). */
 void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 {
-	const char *name = archive_entry_pathname(e);
+	/* A copy: archive_write_header converts the entry's name, which can
+	 * move the string archive_entry_pathname returned. */
+	char *name = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+	if (!name)
+		die("out of memory");
 	uint64_t max = id_limit(ct);
 	int r;
 
@@ -223,8 +227,16 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 	if (ct->out_dead) {
 		if (has_data)
 			skip_data(ct, name);
+		free(name);
 		return;
 	}
+	/* Only the pax writers keep a sparse map: say so where the holes
+	 * will be written out (Debian's tar writes GNU format). */
+	if (has_data && archive_entry_sparse_count(e) > 0 &&
+	    ct->fmt->code != ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE &&
+	    ct->fmt->code != ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
+		warnx("%s: a sparse file: the %s writer cannot keep its holes, which are written "
+		      "as zeros (--format pax keeps them)", name, ct->fmt->name);
 	r = archive_write_header(ct->out, e);
 	if (r == ARCHIVE_WARN) {
 		warnx("%s: %s", name, errstr(ct->out));
@@ -240,6 +252,7 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 		else
 			copy_data(ct, e, name);
 	}
+	free(name);
 }
 
 /* --- hard links of newc input ---------------------------------------------

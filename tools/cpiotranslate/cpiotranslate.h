@@ -96,6 +96,7 @@ struct ct {
 
 	/* counters for -v and the exit status */
 	unsigned long entries, changed, unlisted, expected, dropped, added;
+	uint64_t max_ino;		/* the input's largest inode number: added entries go above */
 	unsigned long errors, diffs;
 };
 

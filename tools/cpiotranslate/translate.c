@@ -494,6 +494,8 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 	ct->entries++;
 	if (!name)
 		die("entry %lu after %s: no path name", ct->entries, ct->prev ? ct->prev : "the start");
+	if ((uint64_t)archive_entry_ino64(e) > ct->max_ino)
+		ct->max_ino = (uint64_t)archive_entry_ino64(e);
 	/* How added entries are named: like the input's (GNU cpio drops the
 	 * "./" that find printed, tar keeps it).  "." itself says nothing. */
 	if (!ct->prefix && strcmp(name, ".") != 0 && strcmp(name, "./") != 0)
@@ -609,6 +611,9 @@ static void add_entry(struct ct *ct, const struct fb_mentry *me, const char *nam
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	archive_entry_set_nlink(e, me->type == FB_M_DIR ? 2 : 1);
+	/* An inode number of its own: cpio readers take names that share
+	 * one (0, unset) for hard links of each other. */
+	archive_entry_set_ino64(e, (la_int64_t)++ct->max_ino);
 	archive_entry_set_mtime(e, sde ? (time_t)strtoll(sde, NULL, 10) : 0, 0);
 	archive_entry_set_size(e, 0);
 	if (me->type == FB_M_SYMLINK)

@@ -579,3 +579,18 @@ test_unwritable_name_is_named() {
 	assert_status 1 ct -m "$FIX/tree.mtree" --format ustar -o out.tar <in.cpio 2>err
 	assert_contains err "usr/$(printf 'd%.0s' $(seq 120)): cannot write as ustar: Pathname too long"
 }
+
+# A manifest mode on a file with an access ACL acts as chmod(2) does: its
+# group bits become the ACL's mask (the owning group's entry keeps its
+# own).  The kernel's chmod of the same file is the oracle.
+test_mode_on_an_acl_acts_as_chmod() {
+	need tar setfacl getfacl
+	mkdir p && echo a >p/f
+	setfacl -m u:123:rw,g::r p/f 2>/dev/null || skip "no ACLs here"
+	tar --format=pax --acls -cf in.tar -C p .
+	printf '#mtree\n. type=dir uid=0 gid=0 mode=0755\n./f type=file uid=0 gid=0 mode=0640\n' >m
+	"$CPIOTRANSLATE" -m m -f in.tar -o out.tar
+	mkdir x && tar -xpf out.tar --acls -C x
+	chmod 0640 p/f
+	assert_eq "$(stat -c %a p/f; getfacl -cn p/f)" "$(stat -c %a x/f; getfacl -cn x/f)"
+}

@@ -95,6 +95,48 @@ static bool name_differs(const char *a, const char *b)
 	       strcmp(a ? a : "", b ? b : "") != 0 : false;
 }
 
+/*
+ * PERM for an entry that may have an access ACL, as chmod(2) applies it:
+ * with a mask entry, the group bits go to the mask and the owning group's
+ * entry keeps its own, which libarchive holds in the mode's group bits.
+ * The ACL is rebuilt (libarchive changes no entry in place), the default
+ * ACL with it.  Returns the mode to set.
+ */
+static mode_t acl_chmod(struct archive_entry *e, mode_t perm)
+{
+	struct acl_ent { int type, perm, tag, id; char *name; } *v = NULL;
+	size_t n = 0;
+	bool mask = false;
+	int type, eperm, tag, id;
+	const char *name;
+
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) == 0)
+		return perm;
+	for (int t = ARCHIVE_ENTRY_ACL_TYPE_ACCESS; t <= ARCHIVE_ENTRY_ACL_TYPE_DEFAULT; t <<= 1) {
+		archive_entry_acl_reset(e, t);
+		while (archive_entry_acl_next(e, t, &type, &eperm, &tag, &id, &name) == ARCHIVE_OK) {
+			if (!(v = realloc(v, (n + 1) * sizeof *v)))
+				die("out of memory");
+			v[n] = (struct acl_ent){ type, eperm, tag, id, name ? strdup(name) : NULL };
+			if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && tag == ARCHIVE_ENTRY_ACL_MASK) {
+				v[n].perm = (int)((perm >> 3) & 7);
+				mask = true;
+			}
+			n++;
+		}
+	}
+	if (mask) {
+		perm = (perm & ~(mode_t)070) | (archive_entry_perm(e) & 070);
+		archive_entry_acl_clear(e);
+		for (size_t i = 0; i < n; i++)
+			archive_entry_acl_add_entry(e, v[i].type, v[i].perm, v[i].tag, v[i].id, v[i].name);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return perm;
+}
+
 /* Owner and group are set with their names, or with the names cleared, so
  * an extractor that prefers names gets the same answer as one using ids. */
 static bool apply(struct archive_entry *e, const struct fb_mentry *a)
@@ -115,7 +157,7 @@ static bool apply(struct archive_entry *e, const struct fb_mentry *a)
 	}
 	if (a->have & FB_MH_MODE) {
 		changed |= (archive_entry_perm(e) & 07777) != (a->perm & 07777);
-		archive_entry_set_perm(e, a->perm & 07777);
+		archive_entry_set_perm(e, acl_chmod(e, a->perm & 07777));
 	}
 	return changed;
 }

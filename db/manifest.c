@@ -643,7 +643,7 @@ int fb_mf_read_all(struct fb_mctx *c, const char *file, int regular_only,
 	if (strcmp(file, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return fb_mf_error(c, "can't open '%s': %s", file, strerror(errno));
+		return fb_mf_error(c, "can't open the manifest '%s': %s", file, strerror(errno));
 	if (regular_only && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		return fb_mf_error(c, "'%s': expected a regular file", file);

@@ -323,6 +323,12 @@ test_truncated_archive_names_entry() {
 	assert_status 1 ct -m "$FIX/tree.mtree" -f missing.cpio -o out 2>err
 	assert_contains err 'missing.cpio: No such file or directory'
 	[ ! -e out ] || fail "output left for a missing input"
+	mkdir adir
+	assert_status 1 ct -m "$FIX/tree.mtree" -f adir -o out 2>err
+	assert_contains err 'adir: a directory, not a tar or cpio archive'
+	assert_status 1 ct -m nosuch.mtree -f in.cpio -o out 2>err
+	assert_contains err "can't open the manifest 'nosuch.mtree': No such file or directory"
+	[ ! -e out ] || fail "output left"
 }
 
 test_bad_manifest_is_an_error() {

@@ -330,6 +330,9 @@ int main(int argc, char **argv)
 	const char *in_name = in_file ? in_file : "stdin";
 	if (in_file && (in = open(in_file, O_RDONLY | O_CLOEXEC)) < 0)
 		die("%s: %s", in_file, strerror(errno));
+	struct stat ist;
+	if (fstat(in, &ist) == 0 && S_ISDIR(ist.st_mode))
+		die("%s: a directory, not a tar or cpio archive", in_name);
 	r = archive_read_open_fd(ct.in, in, IN_BLOCK);
 	if (r != ARCHIVE_OK)
 		die("%s: %s", in_name, errstr(ct.in));

@@ -228,6 +228,9 @@ int fb_dev_unbind(int dirfd, const char *path);
 /* Fake identity (id.c). */
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
+/* Has this process capability C, for a call on a file?  (Root that never
+ * changed its ids: yes, without reading the bounding set.) */
+int fb_file_cap(int c);
 /* May this process keep the setgid bit on a file of group G? */
 int fb_may_keep_setgid(gid_t g);
 /* May it chown a file of OWNER:GROUP to UID:GID (-1: unchanged), or chmod

@@ -460,7 +460,7 @@ FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
  * process changes its ids or capabilities (which load them), it has all
  * of them if its effective uid is 0, else none.
  */
-static int file_cap(int c)
+int fb_file_cap(int c)
 {
 	if (__atomic_load_n(&caps_loaded, __ATOMIC_ACQUIRE))
 		return has_cap(c);
@@ -485,7 +485,7 @@ static int in_group(gid_t g)
  */
 int fb_may_keep_setgid(gid_t g)
 {
-	return file_cap(CAP_FSETID) || in_group(g);
+	return fb_file_cap(CAP_FSETID) || in_group(g);
 }
 
 /*
@@ -495,7 +495,7 @@ int fb_may_keep_setgid(gid_t g)
  */
 int fb_may_chown(uid_t owner, gid_t group, uid_t uid, gid_t gid)
 {
-	if (file_cap(CAP_CHOWN))
+	if (fb_file_cap(CAP_CHOWN))
 		return 0;
 	uid_t fs = fb_fsuid();
 	if (uid != (uid_t)-1 && (fs != owner || uid != owner))
@@ -508,5 +508,5 @@ int fb_may_chown(uid_t owner, gid_t group, uid_t uid, gid_t gid)
 /* The kernel's inode_owner_or_capable, for chmod: 0 or -EPERM. */
 int fb_may_chmod(uid_t owner)
 {
-	return file_cap(CAP_FOWNER) || fb_fsuid() == owner ? 0 : -EPERM;
+	return fb_file_cap(CAP_FOWNER) || fb_fsuid() == owner ? 0 : -EPERM;
 }

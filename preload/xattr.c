@@ -20,6 +20,8 @@
 #include <sys/xattr.h>
 #include <linux/limits.h>
 
+#include <linux/capability.h>
+
 #include "fb.h"
 #include "xblob.h"
 
@@ -94,6 +96,23 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 	return rc;
 }
 
+/*
+ * May this process set or remove NAME on a file of A's owner?  As the
+ * kernel's cap_inode_setxattr and posix_acl checks: a file capability
+ * needs CAP_SETFCAP, any other security.* or trusted.* name
+ * CAP_SYS_ADMIN, an ACL the owner or CAP_FOWNER.  0 or -EPERM.
+ */
+static int may_change(const char *name, const struct fb_attr *a)
+{
+	if (strcmp(name, FB_XATTR_CAPS) == 0)
+		return fb_file_cap(CAP_SETFCAP) ? 0 : -EPERM;
+	if (strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0)
+		return fb_file_cap(CAP_SYS_ADMIN) ? 0 : -EPERM;
+	if (strncmp(name, "system.posix_acl_", 17) == 0)
+		return fb_may_chmod(a->uid);
+	return 0;
+}
+
 /* Write the record; KNOWN: it exists, so it has its path hint already. */
 static int store(const struct xt *x, const struct statx *stx, const struct fb_attr *a,
 		 const void *blob, size_t len, int known)
@@ -165,6 +184,10 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
+	if ((rc = may_change(name, &a)) < 0) {
+		free(blob);
+		return rc;
+	}
 	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
 	const void *old;
 	size_t oldlen;
@@ -263,6 +286,10 @@ static int remove_core(const struct xt *x, const char *name)
 	const void *v;
 	size_t vl;
 	void *nb = NULL;
+	if ((rc = may_change(name, &a)) < 0) {
+		free(blob);
+		return rc;
+	}
 	long nl = 0;
 	if (fb_xblob_get(blob, len, name, &v, &vl) != 1)
 		rc = -ENODATA;

@@ -239,3 +239,29 @@ EOF
 	assert_eq "444
 xy" "$out" "an O_TMPFILE file of mode 0444, as root"
 }
+
+# After giving up root, the faked attributes need what the kernel asks:
+# CAP_SETFCAP for a file capability, CAP_SYS_ADMIN for trusted.* and
+# other security.* names, the owner (or CAP_FOWNER) for an ACL.  One
+# script as real root and in a session.
+roottest_xattrs_after_dropping_root_like_the_kernel() {
+	need setpriv setcap setfattr setfacl
+	cat > s.sh <<'EOF'
+touch a b; chown 1000:1000 b; setcap cap_net_raw+ep a
+setpriv --reuid=1000 --regid=1000 --clear-groups sh -c '
+setcap cap_net_raw+ep b 2>/dev/null; echo "setcap: $?"
+setcap -r a 2>/dev/null; echo "setcap -r of root'"'"'s: $?"
+setfattr -n trusted.x -v 1 b 2>/dev/null; echo "trusted: $?"
+setfattr -n security.x -v 1 b 2>/dev/null; echo "security: $?"
+setfacl -m u:5:r a 2>/dev/null; echo "acl of root'"'"'s: $?"
+setfacl -m u:5:r b 2>/dev/null; echo "acl of its own: $?"'
+getcap a b | sort; getfacl -cn a b 2>/dev/null
+EOF
+	mkdir real fake db && chown 65534:65534 fake db
+	(cd real && sh ../s.sh) > real.out 2>&1
+	setcap cap_net_raw+ep real/a 2>/dev/null || skip "no file capabilities here"
+	grep -q 'setcap: [1-9]' real.out || { cat real.out >&2; fail "real root's answer"; }
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh ../s.sh) > fake.out 2>&1
+	diff real.out fake.out >&2 || fail "the session's xattr calls differ from the kernel's"
+}

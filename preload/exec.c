@@ -33,7 +33,7 @@ extern char **environ;
 
 /* The session's variables.  LD_PRELOAD first, FAKEBUILD_LIB second: the
  * library path the session preloads is FAKEBUILD_LIB's value. */
-enum { V_PRELOAD, V_LIB, V_TABLE, V_NVARS = 13 };
+enum { V_PRELOAD, V_LIB, V_TABLE, V_IDS = 5, V_GROUPS = 6, V_NVARS = 13 };
 static const char *const var_name[V_NVARS] = {
 	"LD_PRELOAD", "FAKEBUILD_LIB", "FAKEBUILD_TABLE", "FAKEBUILD_DB",
 	"FAKEBUILD_UNKNOWN_IS_REAL", "FAKEBUILD_IDS", "FAKEBUILD_GROUPS", "FAKEROOTKEY",
@@ -101,13 +101,18 @@ static const char *saved_entry(int i)
 }
 
 /*
- * "NAME=value" of session variable I: the current environment's, else the
- * one saved at load if intact; NULL if there is neither.  environ itself,
+ * "NAME=value" of session variable I: for the ids, what this process set
+ * them to; else the current environment's, else the one saved at load if
+ * intact; NULL if there is neither.  environ itself,
  * not getenv: bash has a getenv of its own that returns the value of a
  * shell variable, which is not part of a "NAME=value" string.
  */
 static const char *session_entry(int i)
 {
+	/* The ids this process set win over an environment it cleared. */
+	const char *live = i == V_IDS ? fb_id_entry(0) : i == V_GROUPS ? fb_id_entry(1) : NULL;
+	if (live)
+		return live;
 	size_t n = strlen(var_name[i]);
 	for (char **e = environ; e && *e; e++)
 		if (strncmp(*e, var_name[i], n) == 0 && (*e)[n] == '=')

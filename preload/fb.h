@@ -226,6 +226,9 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 int fb_dev_unbind(int dirfd, const char *path);
 
 /* Fake identity (id.c). */
+/* "FAKEBUILD_IDS=..." (GROUPS: "FAKEBUILD_GROUPS=...") as this process
+ * last set them, or NULL if it never changed them. */
+const char *fb_id_entry(int groups);
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
 /* Has this process capability C, for a call on a file?  (Root that never

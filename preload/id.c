@@ -123,26 +123,47 @@ static void load(void)
 }
 
 /* Publish the state to the environment for children.  Locked. */
+/*
+ * The entries last published, "FAKEBUILD_IDS=..." and
+ * "FAKEBUILD_GROUPS=...": exec.c puts them in a new program's environment
+ * when the program cleared its own (su -, runuser -l: clearenv, then
+ * setuid's ids must still hold).  Empty until this process changes them.
+ */
+static char ids_entry[160];
+static char groups_entry[4096 + 32] FB_BSS_LATE(2);
+
 static void save(void)
 {
-	char buf[128];
-	snprintf(buf, sizeof buf, "%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e, uids.s, uids.fs,
-		 gids.r, gids.e, gids.s, gids.fs);
+	static const char pfx[] = "FAKEBUILD_IDS=";
+	const size_t n = sizeof pfx - 1;
+	memcpy(ids_entry, pfx, n);
+	snprintf(ids_entry + n, sizeof ids_entry - n, "%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e,
+		 uids.s, uids.fs, gids.r, gids.e, gids.s, gids.fs);
 	fb_guard++;
-	setenv("FAKEBUILD_IDS", buf, 1);
+	setenv("FAKEBUILD_IDS", ids_entry + n, 1);
 	fb_guard--;
 }
 
 static void save_groups(void)
 {
-	char buf[4096];
+	static const char pfx[] = "FAKEBUILD_GROUPS=";
+	const size_t n = sizeof pfx - 1;
+	char *buf = groups_entry + n;
+	const size_t cap = sizeof groups_entry - n;
 	size_t off = 0;
+	memcpy(groups_entry, pfx, n);
 	buf[0] = 0;
-	for (int i = 0; i < ngroups && off + 12 < sizeof buf; i++)
-		off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%u", i ? "," : "", groups[i]);
+	for (int i = 0; i < ngroups && off + 12 < cap; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "", groups[i]);
 	fb_guard++;
 	setenv("FAKEBUILD_GROUPS", buf, 1);
 	fb_guard--;
+}
+
+const char *fb_id_entry(int groups_too)
+{
+	const char *e = groups_too ? groups_entry : ids_entry;
+	return e[0] ? e : NULL;
 }
 
 uid_t fb_fsuid(void)

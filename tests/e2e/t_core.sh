@@ -29,6 +29,32 @@ except PermissionError: print("EPERM")')
 	assert_eq EPERM "$out"
 }
 
+# A program that changes its ids and then clears its environment before it
+# runs another (su -, runuser -l, login shells) keeps the ids it set: the
+# session's variables are put back from what the process set, not from
+# what it was started with.
+test_ids_kept_through_a_cleared_environment() {
+	need cc
+	cat > su.c <<'EOF'
+#include <grp.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void)
+{
+	gid_t g = 60;
+	if (setgroups(1, &g) || setgid(50) || setuid(1000) || clearenv())
+		return 1;
+	execlp("id", "id", (char *)0);
+	return 127;
+}
+EOF
+	cc -o su su.c
+	assert_eq "uid=1000 gid=50 groups=50,60" "$(fb ./su | sed 's/([^)]*)//g')"
+	if command -v runuser >/dev/null; then
+		assert_eq 1 "$(fb runuser -l daemon -s /bin/sh -c 'id -u')" "runuser -l"
+	fi
+}
+
 # Supplementary groups: root's are (0); set more than a few (the library
 # keeps 32 in place, more elsewhere) and the process and its children see
 # them all, in order.

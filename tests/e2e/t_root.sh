@@ -389,6 +389,27 @@ y" "$(fb --root base --upper up -- sh -c 'stat -c "%u:%g %a" /u1 /etc/passwd; ta
 	assert_nothing_left
 }
 
+# Two roots on one --upper at once would be undefined for overlayfs (each
+# has a work directory of its own, so it cannot tell): the second refuses,
+# naming the directory, and leaves nothing behind; once the first ends it
+# may run.
+test_root_upper_used_by_one_root_at_a_time() {
+	need_userns
+	mkroot base
+	"$FAKEBUILD" --root base --upper up -- sh -c 'touch /started; sleep 30' &
+	local first=$! i
+	for i in $(seq 200); do [ -e up/started ] && break; sleep 0.05; done
+	[ -e up/started ] || fail "the first root never started"
+	assert_status 1 fb --root base --upper up -- touch /second 2> err
+	assert_contains err "--upper up: in use by another fakebuild root (one at a time)"
+	[ ! -e up/second ] || fail "the second root ran"
+	[ "$(ls -a . | grep -c '^\.fakebuild-work')" = 1 ] || fail "a second work directory: $(ls -a)"
+	kill -TERM "$first"; wait "$first" || true
+	fb --root base --upper up -- touch /second || fail "the upper stayed locked"
+	[ -e up/second ] || fail "no /second in the upper"
+	assert_nothing_left
+}
+
 test_root_overlay_leaves_the_source_identical_and_lists_changes() {
 	need_userns
 	mkroot base

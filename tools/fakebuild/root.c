@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,7 +43,7 @@
  * faults every plain session would pay. */
 void fb_root_init(struct fb_root *r)
 {
-	r->scratch_fd = r->upper_fd = r->work_fd = r->skel_fd = -1;
+	r->scratch_fd = r->upper_fd = r->work_fd = r->skel_fd = r->upper_lock = -1;
 	r->lib_fd[0] = r->lib_fd[1] = -1;
 	r->ovl_fd = -1;
 }
@@ -488,6 +489,17 @@ static int upper_dirs(struct fb_root *r, int w)
 {
 	if (r->upper_create && mkdir(r->upper_path, 0755) < 0 && errno != EEXIST) {
 		warnx_("--upper %s: %s", r->upper, strerror(errno));
+		return -1;
+	}
+	/* One root at a time: overlayfs on an upper in use by another mount
+	 * is undefined, and each root has a work directory of its own, so
+	 * overlayfs cannot tell.  The lock goes with fakebuild, killed or not. */
+	r->upper_lock = open(r->upper_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->upper_lock < 0 || flock(r->upper_lock, LOCK_EX | LOCK_NB) < 0) {
+		warnx_("--upper %s: %s", r->upper,
+		       errno == EWOULDBLOCK ? "in use by another fakebuild root (one at a time)"
+					    : strerror(errno));
+		r->work_path[0] = 0;	/* not made: nothing to remove */
 		return -1;
 	}
 	fb_watch_add(w, r->work_path);

@@ -95,6 +95,7 @@ struct fb_root {
 	char upper_path[4096];	/* --upper DIR, absolute */
 	int upper_create;	/* it does not exist yet */
 	int upper_fd;		/* the root overlay's upper (scratch or --upper) */
+	int upper_lock;		/* --upper, open and flock'ed while the root runs */
 	char work_path[4200];	/* --upper's work directory (temporary, beside it) */
 	int work_fd;
 	int skel_fd;		/* mount points missing from the base (a lowest layer) */

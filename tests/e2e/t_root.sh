@@ -899,6 +899,13 @@ test_root_bad_bases_and_options_are_refused() {
 	}
 	check "--root /nonexistent: No such file or directory" --root /nonexistent
 	check "not a root: no usr, bin or etc" --root notaroot
+	# an archive that is not a root: refused before it is cached
+	echo hello > text.tar
+	tar -cf empty.tar -T /dev/null
+	check "--root text.tar: not a root: no usr, bin or etc" --root text.tar
+	check "--root empty.tar: not a root" --root empty.tar
+	[ ! -d .cache/fakebuild/roots ] || [ -z "$(ls -A .cache/fakebuild/roots)" ] ||
+		fail "a rejected base was cached: $(ls -A .cache/fakebuild/roots)"
 	check "--upper and --keep need a base" --root / --upper up
 	check "refusing to make the host's / writable" --root / --bind /
 	check "--bind $PWD/missing: No such file or directory" --root / --bind "$PWD/missing"

@@ -463,6 +463,12 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 		ok = 0;
 	if (ok)
 		ok = extract(u) == 0;
+	/* The base must be a root before it is kept (root.c checks again
+	 * for a directory base); a layer above it need not be one. */
+	if (ok && l == &r->layer[0] && !fb_looks_like_root(u->rootfd)) {
+		warnx_("--root %s: not a root: no usr, bin or etc directory in it", l->opt);
+		ok = 0;
+	}
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0)
 			ok = 0;

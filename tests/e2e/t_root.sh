@@ -410,6 +410,20 @@ test_root_upper_used_by_one_root_at_a_time() {
 	assert_nothing_left
 }
 
+# A mount point under a directory the base has as a symbolic link (a
+# merged-/usr base: /lib -> usr/lib) is made where the link leads, as
+# bubblewrap does: --bind SRC:/lib/x shows SRC at /lib/x and /usr/lib/x.
+test_root_bind_under_a_symlinked_directory() {
+	need_userns
+	mkroot base
+	mkdir src && echo here >src/f
+	assert_eq "here
+here" "$(fb --root base --ro-bind "$PWD/src:/lib/x" -- sh -c 'cat /lib/x/f /usr/lib/x/f')"
+	assert_eq "here" "$(fb --root base --bind "$PWD/src:/bin/y/z" -- cat /usr/bin/y/z/f)"
+	[ ! -e base/usr/lib/x ] || fail "the base was written"
+	assert_nothing_left
+}
+
 test_root_overlay_leaves_the_source_identical_and_lists_changes() {
 	need_userns
 	mkroot base

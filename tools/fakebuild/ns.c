@@ -920,6 +920,79 @@ static int mkdir_open(int dirfd, const char *name, mode_t mode)
 	return fd;
 }
 
+/*
+ * DST (absolute) as a path in the root with its symbolic links followed as
+ * the layers hold them, the topmost that has a name first, into P without
+ * the leading slash: on a merged-/usr base /lib/x is usr/lib/x, where the
+ * mount point must go (the base's /lib symlink hides the skeleton's lib).
+ * 0, or -1 for a loop or a path too long.
+ */
+static int root_path(const struct fb_root *r, const char *dst, char *p, size_t size)
+{
+	char cur[4096], out[4096], link[4096], next[8300];
+	snprintf(cur, sizeof cur, "%s", dst);
+	for (int hops = 0; hops < 40; hops++) {
+		size_t ol = 0;
+		int followed = 0;
+		out[0] = 0;
+		for (const char *s = cur; *s && !followed;) {
+			while (*s == '/')
+				s++;
+			if (!*s)
+				break;
+			const char *e = strchrnul(s, '/');
+			size_t n = (size_t)(e - s);
+			if (n == 1 && s[0] == '.') {
+				s = e;
+				continue;
+			}
+			if (n == 2 && s[0] == '.' && s[1] == '.') {
+				char *sl = strrchr(out, '/');
+				ol = sl ? (size_t)(sl - out) : 0;
+				out[ol] = 0;
+				s = e;
+				continue;
+			}
+			if (ol + n + 2 >= sizeof out)
+				return -1;
+			if (ol)
+				out[ol++] = '/';
+			memcpy(out + ol, s, n);
+			ol += n;
+			out[ol] = 0;
+			for (int i = r->nlayers - 1; i >= 0; i--) {
+				struct stat st;
+				if (r->layer[i].fd < 0 ||
+				    fstatat(r->layer[i].fd, out, &st, AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+				if (S_ISLNK(st.st_mode)) {
+					ssize_t k = readlinkat(r->layer[i].fd, out, link, sizeof link - 1);
+					if (k < 0)
+						return -1;
+					link[k] = 0;
+					char *sl = strrchr(out, '/');
+					if (link[0] == '/')
+						snprintf(next, sizeof next, "%s%s", link, e);
+					else
+						snprintf(next, sizeof next, "/%.*s/%s%s",
+							 sl ? (int)(sl - out) : 0, out, link, e);
+					if (strlen(next) >= sizeof cur)
+						return -1;
+					memcpy(cur, next, strlen(next) + 1);
+					followed = 1;
+				}
+				break;
+			}
+			s = e;
+		}
+		if (!followed) {
+			snprintf(p, size, "%s", out);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Mount points of the root that its base may lack, in a lowest layer. */
 static void skeleton(struct fb_root *r)
 {
@@ -931,7 +1004,8 @@ static void skeleton(struct fb_root *r)
 		const char *dst = i < nfixed ? fixed[i] : r->m[i - nfixed].dst;
 		int file = i < nfixed ? i == 4 : !r->m[i - nfixed].is_dir;
 		char p[4096];
-		snprintf(p, sizeof p, "%s", dst + 1);
+		if (i < nfixed || root_path(r, dst, p, sizeof p) < 0)
+			snprintf(p, sizeof p, "%s", dst + 1);
 		for (char *c = p;; c++) {
 			if (*c != '/' && *c)
 				continue;

@@ -540,6 +540,12 @@ unfaked" "$out"
 test_root_limits() {
 	need_userns
 	assert_eq "20" "$(fb --root / --limit nofile=20 -- sh -c 'ulimit -n')" "nofile"
+	# above the hard limit: the hard limit, and a warning that says so
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ]; then
+		assert_eq "$hard" "$(fb --root / --limit nofile=99999999999 -- sh -c 'ulimit -n' 2>err)" "nofile capped"
+		assert_contains err "--limit nofile=99999999999: above this user's hard limit; $hard instead"
+	fi
 	assert_eq "7" "$(fb --root / --limit cpu=7,fsize=1K -- sh -c 'ulimit -t')" "cpu"
 	assert_status 153 fb --root / --limit fsize=1K -- sh -c 'head -c 4096 /dev/zero > /tmp/big'	# SIGXFSZ
 	assert_status 1 fb --root / --limit as=64M -- sh -c 'python3 -c "x = bytearray(200 << 20)" 2>/dev/null'

@@ -760,8 +760,11 @@ int fb_limit_apply(const struct fb_root *r)
 		struct rlimit cur;
 		/* A hard limit cannot be raised: keep a lower one. */
 		if (getrlimit(r->lim[i].resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
-		    cur.rlim_max < rl.rlim_max)
+		    cur.rlim_max < rl.rlim_max) {
+			warnx_("--limit %s=%" PRIu64 ": above this user's hard limit; %llu instead",
+			       r->lim[i].name, r->lim[i].value, (unsigned long long)cur.rlim_max);
 			rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+		}
 		if (setrlimit(r->lim[i].resource, &rl) < 0) {
 			warnx_("--limit %s=%" PRIu64 ": %s", r->lim[i].name, r->lim[i].value, strerror(errno));
 			return -1;

@@ -424,6 +424,23 @@ here" "$(fb --root base --ro-bind "$PWD/src:/lib/x" -- sh -c 'cat /lib/x/f /usr/
 	assert_nothing_left
 }
 
+# A command that ignores SIGTERM: the first TERM goes to it, a second
+# ends the root at once (everything in it killed), leaving nothing.
+test_root_second_signal_ends_the_root() {
+	need_userns
+	"$FAKEBUILD" --root / --bind "$PWD" -- sh -c 'trap "" TERM INT HUP; touch started; sleep 60; sleep 60' &
+	local f=$! i
+	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	[ -e started ] || fail "the root never started"
+	kill -TERM "$f"; sleep 0.5
+	kill -0 "$f" 2>/dev/null || fail "the first TERM ended a command that ignores it"
+	kill -TERM "$f"
+	local rc=0
+	wait "$f" || rc=$?
+	assert_eq 137 "$rc" "the exit status"
+	assert_nothing_left
+}
+
 test_root_overlay_leaves_the_source_identical_and_lists_changes() {
 	need_userns
 	mkroot base

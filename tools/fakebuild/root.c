@@ -559,10 +559,14 @@ static void seed(struct fb_root *r, struct fb_table *rt, struct fb_table *ut)
 
 static volatile sig_atomic_t child_pid;
 
+static volatile sig_atomic_t signalled;
+
+/* INT, TERM, HUP, QUIT go to the root's pid 1, which passes them on; a
+ * second one ends the root at once, for a command that ignores them. */
 static void forward(int sig)
 {
 	if (child_pid > 0)
-		kill(child_pid, sig);
+		kill(child_pid, signalled++ ? SIGKILL : sig);
 }
 
 /*

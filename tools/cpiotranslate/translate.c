@@ -96,6 +96,43 @@ static bool name_differs(const char *a, const char *b)
 }
 
 /*
+ * Some writers (GNU tar --xattrs) also store the access ACL as the raw
+ * xattr system.posix_acl_access: once the ACL changed, that copy is stale
+ * and would undo the change on extraction.  Drop it; the ACL stays.
+ */
+static void drop_raw_acl(struct archive_entry *e)
+{
+	const char *name;
+	const void *value;
+	size_t size, n = 0, k = 0;
+	if (archive_entry_xattr_reset(e) == 0)
+		return;
+	struct { char *name; void *value; size_t size; } *keep = NULL;
+	bool found = false;
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (strcmp(name, "system.posix_acl_access") == 0) {
+			found = true;
+			continue;
+		}
+		if (!(keep = realloc(keep, (n + 1) * sizeof *keep)) || !(keep[n].name = strdup(name)) ||
+		    !(keep[n].value = malloc(size ? size : 1)))
+			die("out of memory");
+		memcpy(keep[n].value, value, size);
+		keep[n++].size = size;
+	}
+	if (found) {
+		archive_entry_xattr_clear(e);
+		for (; k < n; k++)
+			archive_entry_xattr_add_entry(e, keep[k].name, keep[k].value, keep[k].size);
+	}
+	for (k = 0; k < n; k++) {
+		free(keep[k].name);
+		free(keep[k].value);
+	}
+	free(keep);
+}
+
+/*
  * PERM for an entry that may have an access ACL, as chmod(2) applies it:
  * with a mask entry, the group bits go to the mask and the owning group's
  * entry keeps its own, which libarchive holds in the mode's group bits.
@@ -130,6 +167,7 @@ static mode_t acl_chmod(struct archive_entry *e, mode_t perm)
 		archive_entry_acl_clear(e);
 		for (size_t i = 0; i < n; i++)
 			archive_entry_acl_add_entry(e, v[i].type, v[i].perm, v[i].tag, v[i].id, v[i].name);
+		drop_raw_acl(e);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);

@@ -74,16 +74,28 @@ int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t typ
 
 /* ---- glibc's own creators: they open past the wrappers of open.c -------- */
 
-/* Record the owner of the file open on FD, just made at DIRFD/PATH. */
-static void owned_fd(int fd, int dirfd, const char *path, mode_t type, mode_t asked)
+/* Record what the regular file open on FD, just made at DIRFD/PATH with
+ * mode MODE, needs: an owner other than root's, its directory's default
+ * ACL, or a mode that denies its owner (kept usable on disk). */
+void fb_record_created(int fd, int dirfd, const char *path, mode_t mode)
 {
 	int saved = errno;
 	struct statx stx;
 	struct fb_attr a;
-	if (fd >= 0 && fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0 &&
-	    fb_new_attr(dirfd, path, &stx, type, asked, 0, &a))
-		fb_record(&stx, &a, fd, "", 0);
+	if (fd >= 0 && fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
+		int owned = fb_new_attr(dirfd, path, &stx, S_IFREG, mode, 0, &a);
+		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
+		if (rc == 0 && (owned || (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR)))
+			fb_record(&stx, &a, fd, "", 0);
+	}
 	errno = saved;
+}
+
+/* May a creation of glibc's own need a record: its owner, or a default
+ * ACL of its directory? */
+static int create_matters(void)
+{
+	return fb_new_owner_matters() || fb_acl_defaults();
 }
 
 /* May fopen's MODE create the file ("w", "a", "w+", "a+", with "x")? */
@@ -111,12 +123,12 @@ static int exists(const char *path)
 			errno = ENOSYS;                                       \
 			return NULL;                                          \
 		}                                                             \
-		if (!fb_enter() || !path || !fopen_creates(mode) || !fb_new_owner_matters()) \
+		if (!fb_enter() || !path || !fopen_creates(mode) || !create_matters()) \
 			return real_##fn args;                                \
 		int existed = exists(path);                                   \
 		FILE *f = real_##fn args;                                     \
 		if (f && !existed)                                            \
-			owned_fd(fileno(f), AT_FDCWD, path, S_IFREG, 0666);   \
+			fb_record_created(fileno(f), AT_FDCWD, path, 0666);   \
 		return f;                                                     \
 	}
 
@@ -138,10 +150,10 @@ FB_SYMVER(fopen, "GLIBC_2.1");
 		FB_REAL(fn);                                                  \
 		if (!real_##fn)                                               \
 			return fb_enosys(#fn);                                \
-		if (!fb_enter() || !fb_new_owner_matters())                   \
+		if (!fb_enter() || !create_matters())                         \
 			return real_##fn args;                                \
 		int fd = real_##fn args;                                      \
-		owned_fd(fd, AT_FDCWD, template, S_IFREG, S_IRUSR | S_IWUSR); \
+		fb_record_created(fd, AT_FDCWD, template, S_IRUSR | S_IWUSR); \
 		return fd;                                                    \
 	}
 
@@ -162,16 +174,21 @@ FB_EXPORT char *mkdtemp(char *template)
 		errno = ENOSYS;
 		return NULL;
 	}
-	if (!fb_enter() || !fb_new_owner_matters())
+	if (!fb_enter() || !create_matters())
 		return real_mkdtemp(template);
 	char *d = real_mkdtemp(template);
 	if (d) {
 		int saved = errno;
 		struct statx stx;
 		struct fb_attr a;
-		if (fb_sys_statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) == 0 &&
-		    fb_new_attr(AT_FDCWD, d, &stx, S_IFDIR, S_IRWXU, 0, &a))
-			fb_record(&stx, &a, AT_FDCWD, d, 0);
+		if (fb_sys_statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) == 0) {
+			int owned = fb_new_attr(AT_FDCWD, d, &stx, S_IFDIR, S_IRWXU, 0, &a);
+			int rc = fb_acl_defaults()
+					 ? fb_acl_inherit(AT_FDCWD, d, &stx, S_IFDIR | S_IRWXU, &a)
+					 : 0;
+			if (rc == 0 && owned)
+				fb_record(&stx, &a, AT_FDCWD, d, 0);
+		}
 		errno = saved;
 	}
 	return d;

@@ -254,6 +254,10 @@ int fb_new_owner_matters(void);
 int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
 		dev_t dev, struct fb_attr *a);
 int fb_parent_statx(int dirfd, const char *path, struct statx *stx);
+/* A regular file just made, open on FD, at DIRFD/PATH with mode MODE: its
+ * record, if its owner, its directory's default ACL or its mode needs one.
+ * Keeps errno. */
+void fb_record_created(int fd, int dirfd, const char *path, mode_t mode);
 
 /* getgrouplist through the session's group file, or the host's (pwd.c). */
 int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n);

@@ -41,16 +41,9 @@ static int tmpfile_core(int dirfd, const char *path, int flags, mode_t mode)
 	int fd = real_openat(dirfd, path, flags, mode | S_IRUSR | S_IWUSR);
 	if (fd < 0)
 		return -errno;
-	struct statx stx;
-	struct fb_attr a;
 	char in[PATH_MAX];
-	if (snprintf(in, sizeof in, "%s/.", path) >= (int)sizeof in ||
-	    fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) < 0)
-		return fd;
-	int owned = fb_new_attr(dirfd, in, &stx, S_IFREG, mode, 0, &a);
-	int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, in, &stx, S_IFREG | mode, &a) : 0;
-	if (rc == 0 && (owned || denies_owner(mode)))
-		fb_record(&stx, &a, fd, "", 0);
+	if (snprintf(in, sizeof in, "%s/.", path) < (int)sizeof in)
+		fb_record_created(fd, dirfd, in, mode);
 	return fd;
 }
 
@@ -68,14 +61,7 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 		return fd < 0 ? -errno : fd;
 	}
 	fb_fd_opened(fd, dirfd, path);
-	struct statx stx;
-	if (fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
-		struct fb_attr a;
-		int owned = fb_new_attr(dirfd, path, &stx, S_IFREG, mode, 0, &a);
-		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
-		if (rc == 0 && (owned || denies_owner(mode)))
-			fb_record(&stx, &a, fd, "", 0);
-	}
+	fb_record_created(fd, dirfd, path, mode);
 	return fd;
 }
 

@@ -461,28 +461,7 @@ test_table_descriptor_reused_or_closed() {
 # (fopen, mkstemp, mkdtemp), which open past the library's open wrappers.
 roottest_new_files_owned_like_the_kernel() {
 	need cc setpriv python3
-	cat > mk.c <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-	char p[256], t[256];
-	snprintf(p, sizeof p, "%s/fopen", argv[1]);
-	FILE *f = fopen(p, "w");
-	if (!f || fclose(f))
-		return 1;
-	snprintf(t, sizeof t, "%s/stXXXXXX", argv[1]);
-	int fd = mkstemp(t);
-	snprintf(p, sizeof p, "%s/mkstemp", argv[1]);
-	if (fd < 0 || close(fd) || rename(t, p))
-		return 1;
-	snprintf(t, sizeof t, "%s/dtXXXXXX", argv[1]);
-	snprintf(p, sizeof p, "%s/mkdtemp", argv[1]);
-	return !mkdtemp(t) || rename(t, p);
-}
-EOF
-	cc -o mk mk.c 2>cc.err || skip "cannot compile: $(head -1 cc.err)"
+	cc -o mk "$TOP/tests/e2e/fixtures/create/glibc-creators.c" 2>cc.err || skip "cannot compile: $(head -1 cc.err)"
 	cat > s.sh <<'EOF'
 umask 022
 mkdir s; chown 0:50 s; chmod 2775 s

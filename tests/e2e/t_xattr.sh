@@ -120,28 +120,7 @@ test_default_acl_inherited_like_kernel() {
 # open past the open wrappers) inherit a default ACL as open's do.
 test_default_acl_inherited_by_fopen_mkstemp_mkdtemp() {
 	need setfacl getfacl cc
-	cat > mk.c <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-	char p[256], t[256];
-	snprintf(p, sizeof p, "%s/fopen", argv[1]);
-	FILE *f = fopen(p, "w");
-	if (argc != 2 || !f || fclose(f))
-		return 1;
-	snprintf(t, sizeof t, "%s/stXXXXXX", argv[1]);
-	int fd = mkstemp(t);
-	snprintf(p, sizeof p, "%s/mkstemp", argv[1]);
-	if (fd < 0 || close(fd) || rename(t, p))
-		return 1;
-	snprintf(t, sizeof t, "%s/dtXXXXXX", argv[1]);
-	snprintf(p, sizeof p, "%s/mkdtemp", argv[1]);
-	return !mkdtemp(t) || rename(t, p);
-}
-EOF
-	cc -o mk mk.c
+	cc -o mk "$TOP/tests/e2e/fixtures/create/glibc-creators.c"
 	steps='d=$1; mkdir $d; setfacl -d -m u:5:rwx,g::r-x,o::- $d; ./mk $d || exit 1
 		for f in fopen mkstemp mkdtemp; do echo "$f $(stat -c %a $d/$f)"; getfacl -cn $d/$f; done'
 	sh -c "$steps" sh probe >/dev/null 2>&1 || skip "no ACLs on this filesystem"

@@ -104,6 +104,8 @@ struct ct {
 void translate_entry(struct ct *ct, struct archive_entry *e);
 void translate_finish(struct ct *ct);
 void write_entry(struct ct *ct, struct archive_entry *e, bool has_data);
+/* Remove E's xattrs whose name DROP accepts; the others stay, in order. */
+void drop_xattrs(struct archive_entry *e, bool (*drop)(const char *name));
 void error(struct ct *ct, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A difference (-n): reported and counted. */
 void diff(struct ct *ct, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -226,13 +226,6 @@ const struct fb_mentry *db_lookup(struct ct *ct, const char *name, const char *k
 
 /* --- extended attributes ------------------------------------------------------ */
 
-
-struct xattr {
-	char *name;
-	void *value;
-	size_t size;
-};
-
 /*
  * A POSIX ACL in its xattr form (version 2, then tag, perm, id per entry)
  * as libarchive's ACL entries, so writers store it as tar and bsdtar do
@@ -301,39 +294,20 @@ static void put_recorded(const char *n, size_t nl, void *arg)
 	archive_entry_xattr_add_entry(c->e, name, v, vl);
 }
 
+static bool faked_name(const char *name)
+{
+	return fb_xattr_faked(name);
+}
+
 void db_xattrs(struct ct *ct, struct archive_entry *e)
 {
 	struct dbsrc *d = ct->db;
-	struct xattr *keep = NULL;
-	size_t nkeep = 0, size;
-	const char *name;
-	const void *value;
-
 	/*
 	 * In a session the faked namespaces show the recorded values only
 	 * (the real ones, such as the build user's own ACLs, are hidden);
 	 * everything else, user.* above all, is the real file's.
 	 */
-	if (archive_entry_xattr_count(e) > 0) {
-		archive_entry_xattr_reset(e);
-		while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-			if (fb_xattr_faked(name))
-				continue;
-			if (!(keep = realloc(keep, (nkeep + 1) * sizeof *keep)) ||
-			    !(keep[nkeep].name = strdup(name)) ||
-			    !(keep[nkeep].value = malloc(size ? size : 1)))
-				die("out of memory");
-			memcpy(keep[nkeep].value, value, size);
-			keep[nkeep++].size = size;
-		}
-		archive_entry_xattr_clear(e);
-		for (size_t i = 0; i < nkeep; i++) {
-			archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
-			free(keep[i].name);
-			free(keep[i].value);
-		}
-		free(keep);
-	}
+	drop_xattrs(e, faked_name);
 	/*
 	 * libarchive keeps an access ACL's owning-group entry in the mode's
 	 * group bits (where POSIX has the mask), so ACLs go only where the

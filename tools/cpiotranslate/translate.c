@@ -95,23 +95,19 @@ static bool name_differs(const char *a, const char *b)
 	       strcmp(a ? a : "", b ? b : "") != 0 : false;
 }
 
-/*
- * Some writers (GNU tar --xattrs) also store the access ACL as the raw
- * xattr system.posix_acl_access: once the ACL changed, that copy is stale
- * and would undo the change on extraction.  Drop it; the ACL stays.
- */
-static void drop_raw_acl(struct archive_entry *e)
+void drop_xattrs(struct archive_entry *e, bool (*drop)(const char *name))
 {
+	struct { char *name; void *value; size_t size; } *keep = NULL;
+	size_t n = 0, size;
 	const char *name;
 	const void *value;
-	size_t size, n = 0, k = 0;
+	bool dropped = false;
+
 	if (archive_entry_xattr_reset(e) == 0)
 		return;
-	struct { char *name; void *value; size_t size; } *keep = NULL;
-	bool found = false;
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if (strcmp(name, "system.posix_acl_access") == 0) {
-			found = true;
+		if (drop(name)) {
+			dropped = true;
 			continue;
 		}
 		if (!(keep = realloc(keep, (n + 1) * sizeof *keep)) || !(keep[n].name = strdup(name)) ||
@@ -120,16 +116,25 @@ static void drop_raw_acl(struct archive_entry *e)
 		memcpy(keep[n].value, value, size);
 		keep[n++].size = size;
 	}
-	if (found) {
+	if (dropped)
 		archive_entry_xattr_clear(e);
-		for (; k < n; k++)
-			archive_entry_xattr_add_entry(e, keep[k].name, keep[k].value, keep[k].size);
-	}
-	for (k = 0; k < n; k++) {
-		free(keep[k].name);
-		free(keep[k].value);
+	for (size_t i = 0; i < n; i++) {
+		if (dropped)
+			archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+		free(keep[i].name);
+		free(keep[i].value);
 	}
 	free(keep);
+}
+
+/*
+ * Some writers (GNU tar --xattrs) also store the access ACL as the raw
+ * xattr system.posix_acl_access: once the ACL changed, that copy is stale
+ * and would undo the change on extraction.
+ */
+static bool raw_access_acl(const char *name)
+{
+	return strcmp(name, "system.posix_acl_access") == 0;
 }
 
 /*
@@ -167,7 +172,7 @@ static mode_t acl_chmod(struct archive_entry *e, mode_t perm)
 		archive_entry_acl_clear(e);
 		for (size_t i = 0; i < n; i++)
 			archive_entry_acl_add_entry(e, v[i].type, v[i].perm, v[i].tag, v[i].id, v[i].name);
-		drop_raw_acl(e);
+		drop_xattrs(e, raw_access_acl);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);

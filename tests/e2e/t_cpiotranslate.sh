@@ -607,3 +607,13 @@ test_mode_on_an_acl_acts_as_chmod() {
 	"$CPIOTRANSLATE" -m m -f inx.tar -o outx.tar
 	! grep -qa 'xattr.system.posix_acl_access' outx.tar || fail "the stale raw ACL xattr passed through"
 }
+
+# A write that fails says where and why: libarchive's "Write error" alone
+# left out the system's reason (here ENOSPC from /dev/full).
+test_write_error_names_output_and_reason() {
+	need cpio
+	mkproto
+	newc >in.cpio
+	assert_status 1 ct -m "$FIX/tree.mtree" -f in.cpio >/dev/full 2>err
+	assert_contains err "cpiotranslate: stdout: Write error: No space left on device (writing "
+}

@@ -25,6 +25,8 @@ void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* libarchive's message for the last error on A, never NULL. */
 const char *errstr(struct archive *a);
+/* The same for a write error, with the system's reason when there is one. */
+const char *werrstr(struct archive *a);
 /* A file die() removes before exiting (the temporary output). */
 void die_set_cleanup(const char *path);
 
@@ -85,6 +87,7 @@ struct ct {
 
 	/* the run */
 	struct archive *in, *out;	/* out is NULL with --check */
+	const char *out_name;		/* -o's file, or "stdout": for write errors */
 	const struct outfmt *fmt;	/* what is written */
 	int in_code;			/* ARCHIVE_FORMAT_* of the current entry */
 	enum link_conv in_links;

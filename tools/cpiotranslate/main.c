@@ -343,6 +343,7 @@ int main(int argc, char **argv)
 	ct.in_links = input_link_conv(ct.in_code);
 
 	if (!ct.check) {
+		ct.out_name = out_file ? out_file : "stdout";
 		if (out_file)
 			fd = open_temp(out_file, &tmp);
 		open_output(&ct, fd);
@@ -367,8 +368,7 @@ int main(int argc, char **argv)
 
 	if (ct.out) {
 		if (!ct.out_dead && archive_write_close(ct.out) != ARCHIVE_OK)
-			die("%s: write: %s", out_file ? out_file : "stdout",
-			    errstr(ct.out));
+			die("%s: %s", ct.out_name, werrstr(ct.out));
 		archive_write_free(ct.out);
 	}
 	drain_input(in, in_name);

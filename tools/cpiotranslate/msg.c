@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "cpiotranslate.h"
 
@@ -51,4 +52,23 @@ const char *errstr(struct archive *a)
 
 	/* libarchive leaves the message empty for some short reads. */
 	return s && *s ? s : "unexpected end of data";
+}
+
+/*
+ * libarchive's fd writer says only "Write error" and keeps the reason
+ * (ENOSPC, EPIPE, EIO, ...) in archive_errno: add it.  Its own codes for
+ * format and usage errors (EILSEQ, EINVAL: archive_private.h) are not
+ * the system's and add nothing.
+ */
+const char *werrstr(struct archive *a)
+{
+	static char buf[1024];
+	const char *s = errstr(a);
+	int e = archive_errno(a);
+
+	if (e <= 0 || e == EILSEQ || e == EINVAL ||
+	    strstr(s, strerror(e)))
+		return s;
+	snprintf(buf, sizeof buf, "%s: %s", s, strerror(e));
+	return buf;
 }

@@ -241,7 +241,7 @@ static void skip_data(struct ct *ct, const char *name)
 static void put(struct ct *ct, const char *name, const void *buf, size_t len)
 {
 	if (len && archive_write_data(ct->out, buf, len) < 0)
-		die("%s: write: %s", name, errstr(ct->out));
+		die("%s: %s (writing %s)", ct->out_name, werrstr(ct->out), name);
 }
 
 static void put_zeros(struct ct *ct, const char *name, int64_t n)
@@ -329,7 +329,7 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 		error(ct, "%s: cannot write as %s: %s", name, ct->fmt->name,
 		      errstr(ct->out));
 	} else if (r != ARCHIVE_OK) {
-		die("%s: write: %s", name, errstr(ct->out));
+		die("%s: %s (writing %s)", ct->out_name, werrstr(ct->out), name);
 	}
 	if (has_data) {
 		if (ct->out_dead)

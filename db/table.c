@@ -895,6 +895,27 @@ int fb_table_foreach(struct fb_table *t, fb_table_visit_fn fn, void *arg)
 	return rc;
 }
 
+struct placeholders {
+	fb_table_placeholder_fn fn;
+	void *arg;
+};
+
+static int visit_placeholder(const struct fb_trec *r, const char *hint, const void *xattrs,
+			     void *arg)
+{
+	const struct placeholders *p = arg;
+	if (!hint || r->real_type != S_IFREG || (!S_ISCHR(r->mode) && !S_ISBLK(r->mode)))
+		return 0;
+	struct fb_attr a = { .uid = r->uid, .gid = r->gid, .mode = r->mode, .rdev = r->rdev };
+	return p->fn(hint, &a, xattrs, xattrs ? r->xattr_len : 0, p->arg);
+}
+
+int fb_table_foreach_placeholder(struct fb_table *t, fb_table_placeholder_fn fn, void *arg)
+{
+	struct placeholders p = { fn, arg };
+	return fb_table_foreach(t, visit_placeholder, &p);
+}
+
 int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char *hint,
 		      const void *xattrs, uint32_t xattr_len)
 {

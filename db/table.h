@@ -137,6 +137,19 @@ long fb_table_copy_under(struct fb_table *dst, struct fb_table *src, const char 
 			 size_t n);
 
 /*
+ * Call FN for each record of a faked device node whose inode on disk is
+ * a placeholder (a regular file) and which has a path hint, with its
+ * attributes and faked xattr blob (XLEN bytes, or NULL).  A root-run tool
+ * that made the real node in a placeholder's place (protofix --fix) finds
+ * by it what that node, a new inode with no record, stands for.  FN
+ * returns 0 to go on.  Returns FN's first other value, 0, or -errno.
+ * Tools only.
+ */
+typedef int (*fb_table_placeholder_fn)(const char *hint, const struct fb_attr *a,
+				       const void *xattrs, size_t xlen, void *arg);
+int fb_table_foreach_placeholder(struct fb_table *t, fb_table_placeholder_fn fn, void *arg);
+
+/*
  * Drop the records whose path hint no longer leads to their inode (the
  * file is gone).  Records without a hint are kept and counted in
  * *unknown.  Returns the number dropped or -errno.  Tools only.

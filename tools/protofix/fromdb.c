@@ -11,18 +11,78 @@
  * first, so everything said there about safety holds here.  The database
  * is the build user's word, like a manifest the build wrote; hard-linked
  * files that are not the build user's own are not touched (walk.c).
+ *
+ * --fix makes a real device node in a placeholder's place: a new inode,
+ * with no record, while the database still holds the placeholder's.  A
+ * device node with no record is therefore looked up by its path among
+ * the placeholders' records, and one of its own type and numbers stands
+ * for it: a second run finds nothing to do, instead of taking the node
+ * for root's and undoing the group the first run gave it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <uthash.h>
 #include "dbview.h"
 #include "protofix.h"
 #include "view.h"
+
+/* A placeholder's record, by its path hint (absolute). */
+struct placeholder {
+	UT_hash_handle hh;
+	struct fb_attr a;
+	void *xattrs;
+	size_t xlen;
+	char hint[];
+};
+
+static struct placeholder *placeholders;
+
+static int add_placeholder(const char *hint, const struct fb_attr *a, const void *xattrs,
+			   size_t xlen, void *arg)
+{
+	(void)arg;
+	struct placeholder *p;
+	size_t n = strlen(hint) + 1;
+
+	HASH_FIND_STR(placeholders, hint, p);
+	if (p)
+		return 0;	/* two records, one path: a stale one; either is the build's word */
+	if (!(p = malloc(sizeof *p + n)) || (xlen && !(p->xattrs = malloc(xlen))))
+		die("out of memory");
+	memcpy(p->hint, hint, n);
+	p->a = *a;
+	p->xlen = xlen;
+	if (xlen)
+		memcpy(p->xattrs, xattrs, xlen);
+	else
+		p->xattrs = NULL;
+	HASH_ADD_STR(placeholders, hint, p);
+	return 0;
+}
+
+/* The placeholder record the real node STX at PATH (in the tree) replaced, or NULL. */
+static const struct placeholder *replaced(const struct pf *pf, const char *path,
+					  const struct statx *stx)
+{
+	char h[PATH_MAX];
+	struct placeholder *p;
+
+	if (!placeholders || (!S_ISCHR(stx->stx_mode) && !S_ISBLK(stx->stx_mode)) ||
+	    snprintf(h, sizeof h, "%s/%s", pf->root_abs, path) >= (int)sizeof h)
+		return NULL;
+	HASH_FIND_STR(placeholders, h, p);
+	if (!p || (p->a.mode & S_IFMT) != (stx->stx_mode & S_IFMT) ||
+	    p->a.rdev != makedev(stx->stx_rdev_major, stx->stx_rdev_minor))
+		return NULL;
+	return p;
+}
 
 struct scan {
 	struct pf *pf;
@@ -40,10 +100,20 @@ void pf_fromdb_open(struct pf *pf)
 	if (fb_dbview_open(pf->o.from_db, FB_DBVIEW_ANY_OWNER, &pf->view, &err) < 0)
 		die("%s", err.msg);
 	pf->view_table = fb_dbview_table(pf->view);
+	int r = fb_table_foreach_placeholder(pf->view_table, add_placeholder, NULL);
+	if (r < 0)
+		die("%s: %s", pf->o.from_db, strerror(-r));
 }
 
 void pf_fromdb_close(struct pf *pf)
 {
+	struct placeholder *p, *tmp;
+
+	HASH_ITER(hh, placeholders, p, tmp) {
+		HASH_DEL(placeholders, p);
+		free(p->xattrs);
+		free(p);
+	}
 	fb_dbview_close(pf->view);
 	pf->view = NULL;
 	pf->view_table = NULL;
@@ -69,8 +139,22 @@ static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
 			die("out of memory");
 		s->cap = (size_t)n;
 	}
-	if (!found)
+	const struct placeholder *ph = found ? NULL : replaced(s->pf, s->path, &stx);
+	if (ph) {
+		a = ph->a;
+		found = 1;
+		n = (long)ph->xlen;
+		if (ph->xlen > s->cap) {
+			free(s->blob);
+			if (!(s->blob = malloc(ph->xlen)))
+				die("out of memory");
+			s->cap = ph->xlen;
+		}
+		if (ph->xlen)
+			memcpy(s->blob, ph->xattrs, ph->xlen);
+	} else if (!found) {
 		fb_view(NULL, &stx, 0, &a);	/* no record: root's, with the real mode */
+	}
 	struct fb_mentry e = {
 		.path = s->path,
 		.type = fb_mtype_of_ifmt(a.mode),

@@ -468,6 +468,9 @@ mkdir s; chown 0:50 s; chmod 2775 s
 touch s/f; mkdir s/d; mkdir -p s/d/e; ln -s f s/l; mkfifo s/p; mknod s/c c 1 3; echo > s/r
 python3 -c 'import os; os.close(os.open("s/g", os.O_CREAT | os.O_WRONLY, 0o2755))'
 "$MK" s
+ln -s s/t lt; echo > lt
+ln -s s/t4 lt4; python3 -c 'import os; os.close(os.open("lt4", os.O_CREAT | os.O_WRONLY, 0o444))'
+echo more >> s/t4 && touch wrote-0444
 mkdir -m 777 u; mkdir -m 2777 v; chown 0:50 v
 setpriv --reuid=1000 --regid=1000 --clear-groups sh -c '
 touch u/f; mkdir u/d; ln -s f u/l; mkfifo u/p; echo > u/r; cp u/r u/cp

@@ -91,6 +91,32 @@ void fb_record_created(int fd, int dirfd, const char *path, mode_t mode)
 	errno = saved;
 }
 
+void fb_record_created_where(int fd, mode_t mode)
+{
+	FB_REAL(readlink);
+	int saved = errno;
+	char proc[64], where[PATH_MAX];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = real_readlink ? real_readlink(proc, where, sizeof where - 1) : -1;
+	if (n > 0 && where[0] == '/') {
+		where[n] = 0;
+		fb_fd_opened(fd, AT_FDCWD, where);
+		fb_record_created(fd, AT_FDCWD, where, mode);
+	}
+	errno = saved;
+}
+
+/* Is PATH a symbolic link?  (errno kept) */
+static int is_link(const char *path)
+{
+	int saved = errno;
+	struct statx stx;
+	int rc = fb_sys_statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) == 0 &&
+		 S_ISLNK(stx.stx_mode);
+	errno = saved;
+	return rc;
+}
+
 /* May a creation of glibc's own need a record: its owner, or a default
  * ACL of its directory? */
 static int create_matters(void)
@@ -127,7 +153,9 @@ static int exists(const char *path)
 			return real_##fn args;                                \
 		int existed = exists(path);                                   \
 		FILE *f = real_##fn args;                                     \
-		if (f && !existed)                                            \
+		if (f && !existed && is_link(path))                           \
+			fb_record_created_where(fileno(f), 0666);             \
+		else if (f && !existed)                                       \
 			fb_record_created(fileno(f), AT_FDCWD, path, 0666);   \
 		return f;                                                     \
 	}

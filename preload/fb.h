@@ -258,6 +258,9 @@ int fb_parent_statx(int dirfd, const char *path, struct statx *stx);
  * record, if its owner, its directory's default ACL or its mode needs one.
  * Keeps errno. */
 void fb_record_created(int fd, int dirfd, const char *path, mode_t mode);
+/* The same for a file made through a symbolic link: its own directory,
+ * found from FD, decides a setgid group or a default ACL. */
+void fb_record_created_where(int fd, mode_t mode);
 
 /* getgrouplist through the session's group file, or the host's (pwd.c). */
 int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n);

@@ -59,21 +59,6 @@ static int dangling(int dirfd, const char *path, int flags)
 	       S_ISLNK(stx.stx_mode) && fb_sys_statx(dirfd, path, 0, STATX_TYPE, &stx) == -ENOENT;
 }
 
-/* FD was just made through a dangling link: record it where it is (its
- * directory, not the link's, decides a setgid group or a default ACL). */
-static void created_via_link(int fd, mode_t mode)
-{
-	FB_REAL(readlink);
-	char proc[64], where[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = real_readlink ? real_readlink(proc, where, sizeof where - 1) : -1;
-	if (n <= 0 || where[0] != '/')
-		return;
-	where[n] = 0;
-	fb_fd_opened(fd, AT_FDCWD, where);
-	fb_record_created(fd, AT_FDCWD, where, mode);
-}
-
 static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 {
 	FB_REAL(openat);
@@ -89,7 +74,7 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 		if (fd < 0)
 			return -errno;
 		if (made)
-			created_via_link(fd, mode);
+			fb_record_created_where(fd, mode);
 		return fd;
 	}
 	fb_fd_opened(fd, dirfd, path);

@@ -469,6 +469,7 @@ touch s/f; mkdir s/d; mkdir -p s/d/e; ln -s f s/l; mkfifo s/p; mknod s/c c 1 3; 
 python3 -c 'import os; os.close(os.open("s/g", os.O_CREAT | os.O_WRONLY, 0o2755))'
 "$MK" s
 ln -s s/t lt; echo > lt
+ln -s s/viafopen lf; "$MK" -f lf
 ln -s s/t4 lt4; python3 -c 'import os; os.close(os.open("lt4", os.O_CREAT | os.O_WRONLY, 0o444))'
 echo more >> s/t4 && touch wrote-0444
 mkdir -m 777 u; mkdir -m 2777 v; chown 0:50 v

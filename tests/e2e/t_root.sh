@@ -1005,3 +1005,26 @@ test_root_dpkg_buildpackage_gives_the_same_deb() {
 	assert_eq "$(dpkg-deb -I "$h" control)" "$(dpkg-deb -I "$r" control)" "control"
 	cmp "$h" "$r" || fail "the .deb files differ"
 }
+
+# The suite's user is 65534, which is also the id an unmapped user reads
+# inside a fresh user namespace: a probe that asked for its ids there
+# mapped 65534 and passed for it alone.  Any other user's first root from
+# an archive failed ("mounting in it does not work").  Run as uid 4242.
+roottest_root_archive_base_works_for_a_user_other_than_65534() {
+	need_userns
+	mkroot base
+	tar -C base -cf base.tar .
+	mkdir home && chown 4242:4242 home base.tar
+	as4242() {
+		setpriv --reuid=4242 --regid=4242 --clear-groups -- env HOME="$PWD/home" \
+			XDG_CACHE_HOME="$PWD/home/cache" FAKEBUILD_DB="$PWD/home/fb.db" "$FAKEBUILD" "$@"
+	}
+	setpriv --reuid=4242 --regid=4242 --clear-groups -- unshare -U -r -m true 2>/dev/null ||
+		skip "user namespaces are refused to uid 4242 here"
+	out=$(as4242 --root base.tar -- id -u 2>err) || { cat err >&2; fail "a root from an archive as uid 4242"; }
+	assert_eq 0 "$out" "id inside"
+	assert_contains err "unpacking"
+	out=$(as4242 --root base.tar --upper "$PWD/home/up" -- sh -c 'touch /srv/x; chown 5:6 /srv/x; id -u')
+	assert_eq 0 "$out" "a root with an upper"
+	assert_eq "5:6" "$(as4242 --root base.tar --root "$PWD/home/up" -- stat -c %u:%g /srv/x)" "the upper as a layer"
+}

@@ -417,6 +417,9 @@ static void probe(void)
 	if (pid == 0) {
 		int step = 0, e = 0;
 		char m[64];
+		/* Our ids, read before the namespace: in it, unmapped, they read 65534. */
+		const uid_t uid = getuid();
+		const gid_t gid = getgid();
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
 			e = errno;
 			goto out;
@@ -425,12 +428,12 @@ static void probe(void)
 		int r = proc_write(getpid(), "setgroups", "deny");
 		if (r != 0 && r != ENOENT)
 			e = r;	/* absent before Linux 3.19: nothing to deny */
-		snprintf(m, sizeof m, "0 %u 1", (unsigned)getuid());
+		snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
 		if ((r = proc_write(getpid(), "uid_map", m)) != 0) {
 			e = r;
 			goto out;
 		}
-		snprintf(m, sizeof m, "0 %u 1", (unsigned)getgid());
+		snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
 		if ((r = proc_write(getpid(), "gid_map", m)) != 0) {
 			e = r;
 			goto out;
@@ -469,7 +472,8 @@ static void probe(void)
 		if (msg[1] == EPERM &&
 		    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
 			userns_refused(EPERM);
-		die("--root: a user namespace works, but mounting in it does not: %s", strerror(msg[1]));
+		die("--root: a user namespace works, but %s in it does not: %s",
+		    msg[0] == 1 ? "mapping our user and group ids" : "mounting", strerror(msg[1]));
 	}
 	if (msg[1] == ENODEV)
 		die("--root: overlayfs is not available in this kernel (as root: modprobe overlay)");

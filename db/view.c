@@ -143,12 +143,12 @@ void fb_view_apply_statx(struct statx *stx, const struct fb_attr *a)
 	stx->stx_rdev_minor = minor(a->rdev);
 }
 
-uint32_t fb_chown_mode(uint32_t mode)
+uint32_t fb_chown_mode(uint32_t mode, int keep_sgid)
 {
-	if (!S_ISREG(mode))
+	if (S_ISDIR(mode))
 		return mode;
 	mode &= ~(uint32_t)S_ISUID;
-	if (mode & S_IXGRP)
+	if ((mode & S_IXGRP) || !keep_sgid)
 		mode &= ~(uint32_t)S_ISGID;
 	return mode;
 }

@@ -42,9 +42,11 @@ int fb_view(struct fb_table *t, const struct statx *stx, int unknown_is_real, st
 void fb_view_apply_statx(struct statx *stx, const struct fb_attr *a);
 
 /*
- * chown's effect on a mode, as the kernel does it for root: a regular
- * file loses setuid, and setgid when it is group-executable.
+ * chown's effect on a mode, as the kernel's (6.2 on): anything but a
+ * directory loses setuid, and setgid when it is group-executable or when
+ * the caller could not keep it (KEEP_SGID: it is in the file's group or
+ * has CAP_FSETID).
  */
-uint32_t fb_chown_mode(uint32_t mode);
+uint32_t fb_chown_mode(uint32_t mode, int keep_sgid);
 
 #endif

@@ -22,13 +22,14 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	if (rc < 0)
 		return rc;
 	const uint32_t mode = a.mode;
+	const int keep_sgid = !(mode & S_ISGID) || fb_may_keep_setgid(a.gid);
 	if (uid != (uid_t)-1)
 		a.uid = uid;
 	if (gid != (gid_t)-1)
 		a.gid = gid;
 	/* As the kernel's chown, even to -1, -1: setuid, setgid with group
-	 * execute and a capability go. */
-	a.mode = fb_chown_mode(a.mode);
+	 * execute (or of a group the caller is not in) and a capability go. */
+	a.mode = fb_chown_mode(a.mode, keep_sgid);
 	rc = fb_xattr_chown(&stx, &a);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;

@@ -1067,14 +1067,18 @@ static void test_view_known_file_gives_its_record(void **state)
 static void test_chown_mode_clears_setuid_and_setgid_only_when_group_executable(void **state)
 {
 	(void)state;
-	assert_int_equal(fb_chown_mode(S_IFREG | 04755), S_IFREG | 0755);
-	assert_int_equal(fb_chown_mode(S_IFREG | 06755), S_IFREG | 0755);
-	assert_int_equal(fb_chown_mode(S_IFREG | 06745), S_IFREG | 02745);	/* g-x: mandatory locking bit stays */
-	assert_int_equal(fb_chown_mode(S_IFREG | 02745), S_IFREG | 02745);
-	assert_int_equal(fb_chown_mode(S_IFREG | 02710), S_IFREG | 0710);
-	assert_int_equal(fb_chown_mode(S_IFREG | 01755), S_IFREG | 01755);
-	assert_int_equal(fb_chown_mode(S_IFDIR | 06755), S_IFDIR | 06755);	/* not a regular file */
-	assert_int_equal(fb_chown_mode(S_IFLNK | 0777), S_IFLNK | 0777);
+	assert_int_equal(fb_chown_mode(S_IFREG | 04755, 1), S_IFREG | 0755);
+	assert_int_equal(fb_chown_mode(S_IFREG | 06755, 1), S_IFREG | 0755);
+	assert_int_equal(fb_chown_mode(S_IFREG | 06745, 1), S_IFREG | 02745);	/* g-x: mandatory locking bit stays */
+	assert_int_equal(fb_chown_mode(S_IFREG | 02745, 1), S_IFREG | 02745);
+	assert_int_equal(fb_chown_mode(S_IFREG | 02745, 0), S_IFREG | 0745);	/* unless the caller could not keep it */
+	assert_int_equal(fb_chown_mode(S_IFREG | 02710, 1), S_IFREG | 0710);
+	assert_int_equal(fb_chown_mode(S_IFREG | 01755, 1), S_IFREG | 01755);
+	/* Every other non-directory as a regular file (devices, FIFOs). */
+	assert_int_equal(fb_chown_mode(S_IFCHR | 06755, 1), S_IFCHR | 0755);
+	assert_int_equal(fb_chown_mode(S_IFIFO | 04755, 1), S_IFIFO | 0755);
+	assert_int_equal(fb_chown_mode(S_IFDIR | 06755, 0), S_IFDIR | 06755);	/* a directory keeps both */
+	assert_int_equal(fb_chown_mode(S_IFLNK | 0777, 1), S_IFLNK | 0777);
 }
 
 /*

@@ -366,6 +366,13 @@ FB_EXPORT int getgroups(int size, gid_t list[])
 	return fb_ret(ngroups);
 }
 
+static int gid_cmp(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The kernel keeps the list sorted (groups_sort), and getgroups shows it so. */
 static int set_groups(size_t n, const gid_t *list)
 {
 	load();
@@ -376,6 +383,7 @@ static int set_groups(size_t n, const gid_t *list)
 	pthread_mutex_lock(&id_lock);
 	groups_room(n);
 	memcpy(groups, list, n * sizeof *list);
+	qsort(groups, n, sizeof *groups, gid_cmp);
 	ngroups = (int)n;
 	save_groups();
 	pthread_mutex_unlock(&id_lock);

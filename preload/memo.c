@@ -11,16 +11,21 @@
  * An answer is used at most once, only by the thread that asked, only for
  * the same directory descriptor (while its stamp, fd.c, is unchanged) and
  * the same name, and only if nothing in this process has removed or
- * replaced a name since (unlink, rmdir, rename: fb_memo_drop).  Another
- * process that replaces the name in between wins the same race it would
- * win against the program itself, whose stat decided what to change.
+ * replaced a name since (unlink, rmdir, rename: fb_memo_drop), nor waited
+ * for a child, which may have (system("strip f") between the stat and
+ * the chmod: the wait family, system and pclose below).  Another process
+ * that replaces the name in between, unawaited, wins the same race it
+ * would win against the program itself, whose stat decided what to change.
  *
  * Only a process that changes files in bulk pays for remembering: the
  * memo is kept from its FB_MEMO_AFTER-th chown or chmod on, so a process
  * that changes one or two files (install) never touches its page.
  */
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "fb.h"
 
@@ -89,4 +94,77 @@ int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx)
 void fb_memo_drop(void)
 {
 	__atomic_fetch_add(&memo_ctl.drops, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- a child waited for may have replaced any name ------------------------ */
+
+FB_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	FB_REAL(waitpid);
+	if (!real_waitpid)
+		return fb_enosys("waitpid");
+	pid_t r = real_waitpid(pid, status, options);
+	fb_memo_drop();
+	return r;
+}
+
+FB_EXPORT pid_t wait(int *status)
+{
+	FB_REAL(wait);
+	if (!real_wait)
+		return fb_enosys("wait");
+	pid_t r = real_wait(status);
+	fb_memo_drop();
+	return r;
+}
+
+FB_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	FB_REAL(wait3);
+	if (!real_wait3)
+		return fb_enosys("wait3");
+	pid_t r = real_wait3(status, options, ru);
+	fb_memo_drop();
+	return r;
+}
+
+FB_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	FB_REAL(wait4);
+	if (!real_wait4)
+		return fb_enosys("wait4");
+	pid_t r = real_wait4(pid, status, options, ru);
+	fb_memo_drop();
+	return r;
+}
+
+FB_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	FB_REAL(waitid);
+	if (!real_waitid)
+		return fb_enosys("waitid");
+	int r = real_waitid(idtype, id, info, options);
+	fb_memo_drop();
+	return r;
+}
+
+/* system and pclose wait inside the C library, past the wrappers above. */
+FB_EXPORT int system(const char *command)
+{
+	FB_REAL(system);
+	if (!real_system)
+		return fb_enosys("system");
+	int r = real_system(command);
+	fb_memo_drop();
+	return r;
+}
+
+FB_EXPORT int pclose(FILE *stream)
+{
+	FB_REAL(pclose);
+	if (!real_pclose)
+		return fb_enosys("pclose");
+	int r = real_pclose(stream);
+	fb_memo_drop();
+	return r;
 }

@@ -46,16 +46,64 @@ int fb_parent_statx(int dirfd, const char *path, struct statx *stx)
 	return fb_sys_statx(dirfd, dir, 0, FB_STATX_MASK, stx);
 }
 
+FB_EXPORT mode_t umask(mode_t mask)
+{
+	FB_REAL(umask);
+	if (!real_umask)
+		return 022;
+	mode_t old = real_umask(mask);
+	__atomic_store_n(&fb.umask, (int)(mask & 0777), __ATOMIC_RELAXED);
+	return old;
+}
+
+/* What the maker needs of its inode: read and write, and search in a directory. */
+static mode_t owner_needs(mode_t type)
+{
+	return S_ISDIR(type) ? S_IRWXU : S_IRUSR | S_IWUSR;
+}
+
+int fb_new_mode_odd(mode_t type, mode_t mode)
+{
+	mode_t need = owner_needs(type);
+	return (!S_ISDIR(type) && (mode & (S_ISUID | S_ISGID))) ||
+	       (mode & ~fb_umask() & need) != need;
+}
+
+mode_t fb_disk_mode(mode_t type, mode_t mode)
+{
+	return (mode & ~(mode_t)(S_ISUID | S_ISGID)) | owner_needs(type);
+}
+
+int fb_keep_usable(int fd, int dirfd, const char *path, struct statx *stx)
+{
+	mode_t type = stx->stx_mode & S_IFMT, need = owner_needs(type);
+	if (S_ISLNK(type) || (stx->stx_mode & need) == need)
+		return 0;
+	FB_REAL(fchmodat);
+	FB_REAL(fchmod);
+	mode_t m = (stx->stx_mode & 07777) | need;
+	int rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, m) : -1)
+			 : (real_fchmodat ? real_fchmodat(dirfd, path, m, 0) : -1);
+	if (rc == 0)
+		stx->stx_mode = (__u16)(type | m);
+	return rc == 0;
+}
+
 int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
 		dev_t dev, struct fb_attr *a)
 {
+	/* The owner bits asked for, less what the umask took (the disk shows
+	 * that, even where we kept read and write); group and other as the
+	 * kernel applied them; the set-id and sticky bits asked for, which a
+	 * umask never takes (set-id bits never go on disk), but for a
+	 * directory those on disk: mkdir ignores set-id bits asked for. */
+	mode_t disk = stx->stx_mode & 07777;
+	mode_t special = S_ISDIR(type) ? disk & 07000 : asked & 07000;
 	*a = (struct fb_attr){
 		.uid = fb_fsuid(), .gid = fb_fsgid(), .rdev = dev,
-		/* The owner bits asked for (we keep read and write on disk),
-		 * the rest as the kernel applied them (umask). */
-		.mode = (uint32_t)(type | (asked & S_IRWXU) | (stx->stx_mode & 07777 & ~S_IRWXU)),
+		.mode = (uint32_t)(type | (asked & disk & S_IRWXU) | (disk & 077) | special),
 	};
-	int differs = a->uid != 0 || a->gid != 0;
+	int differs = a->uid != 0 || a->gid != 0 || (a->mode & 07777) != disk;
 	struct fb_table *t = fb_table();
 	struct statx pstx;
 	struct fb_attr pa;
@@ -83,9 +131,10 @@ void fb_record_created(int fd, int dirfd, const char *path, mode_t mode)
 	struct statx stx;
 	struct fb_attr a;
 	if (fd >= 0 && fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) == 0) {
-		int owned = fb_new_attr(dirfd, path, &stx, S_IFREG, mode, 0, &a);
+		int need = fb_new_attr(dirfd, path, &stx, S_IFREG, mode, 0, &a);
+		need |= fb_keep_usable(fd, -1, NULL, &stx);
 		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
-		if (rc == 0 && (owned || (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR)))
+		if (rc == 0 && need)
 			fb_record(&stx, &a, fd, "", 0);
 	}
 	errno = saved;
@@ -210,11 +259,12 @@ FB_EXPORT char *mkdtemp(char *template)
 		struct statx stx;
 		struct fb_attr a;
 		if (fb_sys_statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) == 0) {
-			int owned = fb_new_attr(AT_FDCWD, d, &stx, S_IFDIR, S_IRWXU, 0, &a);
+			int need = fb_new_attr(AT_FDCWD, d, &stx, S_IFDIR, S_IRWXU, 0, &a);
+			need |= fb_keep_usable(-1, AT_FDCWD, d, &stx);
 			int rc = fb_acl_defaults()
 					 ? fb_acl_inherit(AT_FDCWD, d, &stx, S_IFDIR | S_IRWXU, &a)
 					 : 0;
-			if (rc == 0 && owned)
+			if (rc == 0 && need)
 				fb_record(&stx, &a, AT_FDCWD, d, 0);
 		}
 		errno = saved;

@@ -69,6 +69,7 @@ static inline void fb_unlock(int *busy)
 
 struct fb_state {
 	int active;		/* a session is set up (FAKEBUILD_TABLE) */
+	int umask;		/* the process's umask, as last set (create.c) */
 	int unknown_is_real;	/* -u: files without a record show their real owner */
 	int debug;		/* FAKEBUILD_DEBUG level */
 };
@@ -251,6 +252,23 @@ int fb_may_chmod(uid_t owner);
  * DIRFD/PATH's last component.
  */
 int fb_new_owner_matters(void);
+/*
+ * What the kernel makes of a new inode's mode, and what the disk must get
+ * instead.  fb_new_mode_odd: would TYPE with mode MODE (before the umask)
+ * deny its maker use of it on disk, where root could still use it, or
+ * carry set-id bits, which never go on disk?  fb_disk_mode: the mode to
+ * make it with then (owner read and write, search for a directory; no
+ * set-id bits).  fb_keep_usable: after the fact, give the inode STX (open
+ * on FD, else at DIRFD/PATH) back the owner bits a umask took; 1 if it
+ * did (the inode then needs a record).  fb_umask: the umask.
+ */
+int fb_new_mode_odd(mode_t type, mode_t mode);
+mode_t fb_disk_mode(mode_t type, mode_t mode);
+int fb_keep_usable(int fd, int dirfd, const char *path, struct statx *stx);
+static inline mode_t fb_umask(void)
+{
+	return (mode_t)__atomic_load_n(&fb.umask, __ATOMIC_RELAXED);
+}
 int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
 		dev_t dev, struct fb_attr *a);
 int fb_parent_statx(int dirfd, const char *path, struct statx *stx);

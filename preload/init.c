@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -29,6 +30,15 @@ void fb_init(void)
 	const char *d = getenv("FAKEBUILD_DEBUG");
 	const char *m = getenv("FAKEBUILD_DEVMAP");
 	fb.unknown_is_real = u && *u == '1';
+	/* The umask, for fb_new_mode_odd: read here, on the process's first
+	 * wrapped call (single-threaded, as a rule), not on a file's creation,
+	 * where another thread could create one in between; umask() keeps it. */
+	FB_REAL(umask);
+	if (real_umask) {
+		mode_t um = real_umask(022);
+		real_umask(um);
+		__atomic_store_n(&fb.umask, (int)(um & 0777), __ATOMIC_RELAXED);
+	}
 	fb.debug = d ? atoi(d) : 0;
 	/* A build root's overlays (db/view.h), before anything is looked up. */
 	if (m && fb_devmap_set(m) < 0)

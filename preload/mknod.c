@@ -10,6 +10,7 @@
  * real.
  */
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, de
 		return rc;
 	struct fb_attr a;
 	always |= fb_new_attr(dirfd, path, &stx, type, asked, dev, &a);
+	always |= fb_keep_usable(-1, dirfd, path, &stx);
 	rc = inherit ? fb_acl_inherit(dirfd, path, &stx, type | (asked & 07777), &a) : 0;
 	if (rc != 0 || !always)
 		return rc < 0 ? rc : 0;
@@ -48,15 +50,27 @@ static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
 	mode_t type = mode & S_IFMT;
 	int inherit = fb_acl_defaults();
 	if (type != S_IFCHR && type != S_IFBLK) {
-		if (real_mknodat(dirfd, path, mode, dev) < 0)
+		/* A mode that denies its maker, or set-id bits: made usable and
+		 * without them, the mode asked in a record (as open.c does). */
+		int odd = fb_new_mode_odd(type ? type : S_IFREG, mode);
+		if (real_mknodat(dirfd, path, odd ? fb_disk_mode(type, mode) : mode, dev) < 0)
 			return -errno;
-		/* Made as asked: only its owner or a default ACL may need a record. */
-		return inherit || fb_new_owner_matters()
-			       ? record_new(dirfd, path, type ? type : S_IFREG, mode, 0, inherit, 0)
+		/* Else made as asked: only its owner or a default ACL may need a record. */
+		return odd || inherit || fb_new_owner_matters()
+			       ? record_new(dirfd, path, type ? type : S_IFREG, mode, 0, inherit, odd)
 			       : 0;
 	}
+	/* As glibc's own mknodat: the kernel takes a 32-bit device number. */
+	if ((dev_t)(unsigned int)dev != dev)
+		return -EINVAL;
 	if (real_mknodat(dirfd, path, S_IFREG | (mode & 0777) | S_IRUSR | S_IWUSR, 0) < 0)
 		return -errno;
+	/* A device node needs CAP_MKNOD, which a process that gave up root
+	 * lacks; asked where the name is free, as the kernel asks. */
+	if (!fb_file_cap(CAP_MKNOD)) {
+		real_unlinkat(dirfd, path, 0);
+		return -EPERM;
+	}
 	int rc = record_new(dirfd, path, type, mode, dev, inherit, 1);
 	if (rc < 0)
 		real_unlinkat(dirfd, path, 0);	/* no half-made node */
@@ -114,7 +128,7 @@ static int mkdir_core(int dirfd, const char *path, mode_t mode)
 	if (!real_mkdirat)
 		return -ENOSYS;
 	int inherit = fb_acl_defaults();
-	if ((mode & S_IRWXU) == S_IRWXU && !inherit && !fb_new_owner_matters())
+	if (!fb_new_mode_odd(S_IFDIR, mode) && !inherit && !fb_new_owner_matters())
 		return real_mkdirat(dirfd, path, mode) < 0 ? -errno : 0;
 	if (real_mkdirat(dirfd, path, mode | S_IRWXU) < 0)
 		return -errno;

@@ -17,18 +17,14 @@
 
 #include "fb.h"
 
-static int denies_owner(mode_t mode)
-{
-	return (mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR);
-}
-
-/* Does a file this call may create need a record?  Yes if its mode denies
- * the owner, if its directory may have a default ACL to inherit, or if its
- * owner may not be root's; an O_TMPFILE file as well. */
+/* Does a file this call may create need a record?  Yes if its mode (after
+ * the umask) denies the owner or has set-id bits, if its directory may
+ * have a default ACL to inherit, or if its owner may not be root's; an
+ * O_TMPFILE file as well. */
 static int needs_record(int flags, mode_t mode)
 {
 	return ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) &&
-	       (denies_owner(mode) || fb_acl_defaults() || fb_new_owner_matters());
+	       (fb_new_mode_odd(S_IFREG, mode) || fb_acl_defaults() || fb_new_owner_matters());
 }
 
 /* An unnamed file (O_TMPFILE in directory DIRFD/PATH): a record as
@@ -38,7 +34,7 @@ static int tmpfile_core(int dirfd, const char *path, int flags, mode_t mode)
 	FB_REAL(openat);
 	if (!real_openat)
 		return -ENOSYS;
-	int fd = real_openat(dirfd, path, flags, mode | S_IRUSR | S_IWUSR);
+	int fd = real_openat(dirfd, path, flags, fb_disk_mode(S_IFREG, mode));
 	if (fd < 0)
 		return -errno;
 	char in[PATH_MAX];
@@ -65,12 +61,12 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 	if (!real_openat)
 		return -ENOSYS;
 	/* Only a file this call creates gets the record: find out with O_EXCL. */
-	int fd = real_openat(dirfd, path, flags | O_EXCL, mode | S_IRUSR | S_IWUSR);
+	int fd = real_openat(dirfd, path, flags | O_EXCL, fb_disk_mode(S_IFREG, mode));
 	if (fd < 0) {
 		if (errno != EEXIST || (flags & O_EXCL))
 			return -errno;
 		int made = dangling(dirfd, path, flags);
-		fd = real_openat(dirfd, path, flags, made ? mode | S_IRUSR | S_IWUSR : mode);
+		fd = real_openat(dirfd, path, flags, made ? fb_disk_mode(S_IFREG, mode) : mode);
 		if (fd < 0)
 			return -errno;
 		if (made)

@@ -483,7 +483,10 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 		goto out;
 	}
 	memcpy(acl, v, vl);
-	mode_t m = mode & 07777;
+	/* The permissions asked for; the set-id and sticky bits as the new
+	 * inode's attributes have them (a setgid directory's, none asked of
+	 * mkdir). */
+	mode_t m = (mode & 0777) | (a->mode & 07000);
 	if (acl_apply_mode(acl, vl, &m, 1))
 		n1 = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, vl, one, cap);
 	n2 = n1 >= 0 && S_ISDIR(mode) ? fb_xblob_set(one, (size_t)n1, FB_XATTR_ACL_DEFAULT, v, vl,

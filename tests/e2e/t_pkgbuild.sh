@@ -76,6 +76,12 @@ test_pkgbuild_truncated_base() {
 	assert_status 3 pkgbuild -q -o out cut.tar.gz src 2> err
 	assert_contains err "fakebuild-pkgbuild: p 1.0: cannot prepare the root (base, network or Build-Depends): fakebuild: --root cut.tar.gz: truncated or corrupt archive"
 	assert_contains err "see $PWD/out/p_1.0_"
+	# Without -q the output goes through a tee, which has written all of
+	# it before the reason is looked for in the log (it once raced).
+	for i in 1 2 3 4 5; do
+		assert_status 3 pkgbuild -o out cut.tar.gz src > o 2> err
+		assert_contains err "cannot prepare the root (base, network or Build-Depends): fakebuild: --root cut.tar.gz: truncated or corrupt archive"
+	done
 	[ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
 	[ -z "$(ls -A .cache/fakebuild/roots 2>/dev/null)" ] || fail "a cache entry was made"
 	[ "$(ls out)" = "p_1.0_$(dpkg --print-architecture 2>/dev/null || uname -m).build" ] || fail "out: $(ls out)"
@@ -93,4 +99,68 @@ test_pkgbuild_create_unreachable_mirror() {
 	no_temp_left .
 	grep -F "$PWD" /proc/self/mountinfo && fail "mounts left"
 	return 0
+}
+
+# A base whose apt-get does nothing and whose dpkg-buildpackage says how
+# it was called and makes a package: the whole flow, offline.  With
+# $PAUSE in the build's environment (DEB_BUILD_OPTIONS), it says "up" in
+# /build and sleeps first.
+fake_debian_base() {
+	copy_programs fb sh cat sleep touch env
+	mkdir -p fb/etc fb/tmp fb/build fb/root
+	printf 'root:x:0:0:root:/root:/bin/sh\n' > fb/etc/passwd
+	printf '#!/bin/sh\nexit 0\n' > fb/usr/bin/apt-get
+	printf '%s\n' '#!/bin/sh' 'echo "dpkg-buildpackage $*"' \
+		'case " $* " in *" -b "*" -B "*|*" -B "*" -b "*) echo "cannot combine -b and -B"; exit 1 ;; esac' \
+		'case $DEB_BUILD_OPTIONS in *pause*) touch ../up; sleep 600 ;; esac' \
+		'touch ../p_1.0_all.deb' > fb/usr/bin/dpkg-buildpackage
+	chmod 755 fb/usr/bin/apt-get fb/usr/bin/dpkg-buildpackage
+	mkdir -p src/debian
+	printf 'p (1.0) unstable; urgency=low\n' > src/debian/changelog
+	touch src/debian/control
+	mkdir tmp
+	export TMPDIR=$PWD/tmp
+}
+
+# The build type: -b, unless the options after -- give one (-B, -A, ...),
+# which dpkg-buildpackage refuses to combine with -b.
+test_pkgbuild_build_type_from_the_options() {
+	need_userns
+	fake_debian_base
+	pkgbuild -o out fb src > o1 2>&1 || { cat o1 >&2; fail "the build"; }
+	grep -Eq '^dpkg-buildpackage( .*)? -b( |$)' o1 || fail "not -b: $(grep dpkg-b o1)"
+	assert_contains o1 "$PWD/out/p_1.0_all.deb"
+	pkgbuild -o out fb src -- -B > o2 2>&1 || { cat o2 >&2; fail "the build with -- -B"; }
+	grep -Eq '^dpkg-buildpackage( .*)? -B$' o2 || fail "not -B: $(grep dpkg-b o2)"
+	grep -Eq '^dpkg-buildpackage( .*)? -b( |$)' o2 && fail "-b given with -B"
+	pkgbuild -q -o out fb src -- --build=all > o3 2>&1 || { cat o3 >&2; fail "--build=all"; }
+	grep -Eq '^dpkg-buildpackage -us -uc --build=all$' out/p_1.0_*.build || fail "--build=all: $(grep dpkg-b out/p_1.0_*.build)"
+	no_temp_left tmp
+}
+
+# Interrupted, nothing of it runs on: a TERM ends the build at once, and
+# its output watcher with it (it used to sleep out its 5 s); a KILL, which
+# it cannot catch, still ends the build (the build dies with its parent).
+test_pkgbuild_interrupted_leaves_nothing_running() {
+	need_userns
+	fake_debian_base
+	DEB_BUILD_OPTIONS=pause "$PKGBUILD" -q -o out "$PWD/fb" src > o 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -e tmp/*/build/up ] 2>/dev/null && break; sleep 0.1; done
+	[ -e tmp/*/build/up ] || fail "the build did not start"
+	kill -TERM $pid
+	rc=0; wait $pid || rc=$?
+	assert_eq 143 "$rc" "status after SIGTERM"
+	sleep 0.5
+	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running after TERM"; }
+	no_temp_left tmp
+	DEB_BUILD_OPTIONS=pause "$PKGBUILD" -q -o out "$PWD/fb" src > o 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -e tmp/*/build/up ] 2>/dev/null && break; sleep 0.1; done
+	[ -e tmp/*/build/up ] || fail "the build did not start (2)"
+	kill -KILL $pid
+	wait $pid 2>/dev/null || true
+	for i in $(seq 50); do pgrep -f "$PWD/fb" >/dev/null || break; sleep 0.1; done
+	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running after KILL"; }
+	rm -rf tmp/*
 }

@@ -957,6 +957,13 @@ test_root_bad_bases_and_options_are_refused() {
 	assert_status 1 fb sh -c '"$0" --root / -- true' "$FAKEBUILD" 2> err
 	assert_contains err "cannot run inside a fakebuild session"
 	check "the destination after ':' must be an absolute path" --root / --bind "$PWD/up:rel"
+	# Over the root's /proc (the library and fakebuild read it), and an
+	# upper written behind overlayfs's back through a bind of it.
+	check "--bind $PWD/up: cannot mount on /proc: the root's own /proc must stay there" \
+		--root / --bind "$PWD/up:/proc"
+	mkdir dbase && cp -a notaroot/. dbase/ && mkdir dbase/usr
+	check "--upper up: --bind $PWD/up is the upper directory or inside it" \
+		--root dbase --upper up --bind "$PWD/up:/mnt"
 	# An archive base needs the cache; sbuild's HOME=/nonexistent is not made.
 	mkroot base && tar -C base -cf base.tar .
 	assert_status 1 env -u XDG_CACHE_HOME HOME="$PWD/gone" "$FAKEBUILD" --root base.tar -- true 2> err

@@ -192,6 +192,9 @@ static void check_mounts(struct fb_root *r)
 		clean_abs(m->opt, dst, m->dst, sizeof m->dst);
 		if (strcmp(m->dst, "/") == 0)
 			die("%s %s: cannot mount over the root itself (use --root)", m->opt, given);
+		if (is_under(m->dst, "/proc"))
+			die("%s %s: cannot mount on %s: the root's own /proc must stay there "
+			    "(the library and fakebuild read it)", m->opt, given, m->dst);
 		m->fd = open(m->src, O_PATH | O_CLOEXEC);
 		if (m->fd < 0)
 			die("%s %s: %s", m->opt, given, strerror(errno));
@@ -226,6 +229,11 @@ static void check_outputs(struct fb_root *r)
 			if (r->layer[i].fd >= 0 && (is_under(r->upper_path, r->layer[i].path) ||
 						    is_under(r->layer[i].path, r->upper_path)))
 				die("--upper %s: overlaps the base %s", r->upper, r->layer[i].opt);
+		/* Written behind overlayfs's back, an upper in use is undefined. */
+		for (int i = 0; i < r->nm; i++)
+			if (r->m[i].kind != FB_RO_BIND && is_under(r->m[i].src, r->upper_path))
+				die("--upper %s: %s %s is the upper directory or inside it, and would "
+				    "change it behind overlayfs", r->upper, r->m[i].opt, r->m[i].src);
 		/* Its work directory, which overlayfs wants on the same
 		 * filesystem and not inside it: beside it, made with it. */
 		char parent[4096];

@@ -172,8 +172,41 @@ static int acl_chmod(const struct xt *x, uint32_t mode, const struct statx *now)
 	return fb_chmod_core(AT_FDCWD, x->path, -1, mode & 07777, 0, now);
 }
 
+/*
+ * The kernel's checks of a name before any handler sees it: 1 to 255
+ * bytes (ERANGE), and something after the prefix (EINVAL).
+ */
+static int bad_name(const char *name)
+{
+	size_t n = strnlen(name, XATTR_NAME_MAX + 1);
+	if (n == 0 || n > XATTR_NAME_MAX)
+		return -ERANGE;
+	if (strcmp(name, "security.") == 0 || strcmp(name, "trusted.") == 0)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * user.* names exist on regular files and directories only: the kernel
+ * refuses them on a device (EPERM to change, ENODATA to read), which a
+ * faked one is not on disk.  1 when X is a faked device node.
+ */
+static int user_on_device(const struct xt *x, const char *name)
+{
+	struct statx stx;
+	struct fb_attr a;
+	struct fb_table *t;
+	if (strncmp(name, "user.", 5) != 0 || !(t = fb_table()) || xt_statx(x, &stx) < 0 ||
+	    !S_ISREG(stx.stx_mode))
+		return 0;
+	return fb_view(t, &stx, fb.unknown_is_real, &a) && (S_ISCHR(a.mode) || S_ISBLK(a.mode));
+}
+
 static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
 {
+	int bad = bad_name(name);
+	if (bad < 0)
+		return bad;
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
 	struct statx stx;
@@ -253,7 +286,9 @@ static ssize_t get_core(const struct xt *x, const char *name, void *value, size_
 	void *blob;
 	size_t len;
 	int known;
-	int rc = load(x, &stx, &a, &blob, &len, &known);
+	int rc = bad_name(name);
+	if (rc == 0)
+		rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	const void *v;
@@ -280,7 +315,9 @@ static int remove_core(const struct xt *x, const char *name)
 	void *blob;
 	size_t len;
 	int known;
-	int rc = load(x, &stx, &a, &blob, &len, &known);
+	int rc = bad_name(name);
+	if (rc == 0)
+		rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
 	const void *v;
@@ -624,9 +661,11 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 	FB_EXPORT int fn(T arg, const char *name, const void *value, size_t size, int flags) \
 	{                                                                                \
 		FB_PROLOGUE(fn, arg, name, value, size, flags);                          \
-		if (!fb_xattr_faked(name))                                                        \
-			return real_##fn(arg, name, value, size, flags);                 \
 		struct xt x = XT_##kind(arg);                                            \
+		if (!fb_xattr_faked(name))                                               \
+			return user_on_device(&x, name)                                  \
+				       ? fb_ret(-EPERM)                                  \
+				       : real_##fn(arg, name, value, size, flags);       \
 		return fb_ret(set_core(&x, name, value, size, flags));                   \
 	}
 #define GET_ENTRY(fn, kind, T, arg)                                                      \
@@ -635,10 +674,14 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 		FB_REAL(fn);                                                             \
 		if (!real_##fn)                                                          \
 			return fb_enosys(#fn);                                           \
-		if (!fb_enter() || !fb_xattr_faked(name))                                         \
+		if (!fb_enter())                                                         \
 			return real_##fn(arg, name, value, size);                        \
 		int saved = errno;                                                       \
 		struct xt x = XT_##kind(arg);                                            \
+		if (!fb_xattr_faked(name))                                               \
+			return user_on_device(&x, name)                                  \
+				       ? ret_ssize(-ENODATA, saved)                      \
+				       : real_##fn(arg, name, value, size);              \
 		return ret_ssize(get_core(&x, name, value, size), saved);                \
 	}
 #define LIST_ENTRY(fn, kind, T, arg)                                                     \
@@ -660,9 +703,9 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 	FB_EXPORT int fn(T arg, const char *name)                                        \
 	{                                                                                \
 		FB_PROLOGUE(fn, arg, name);                                              \
-		if (!fb_xattr_faked(name))                                                        \
-			return real_##fn(arg, name);                                     \
 		struct xt x = XT_##kind(arg);                                            \
+		if (!fb_xattr_faked(name))                                               \
+			return user_on_device(&x, name) ? fb_ret(-EPERM) : real_##fn(arg, name); \
 		return fb_ret(remove_core(&x, name));                                    \
 	}
 

@@ -278,3 +278,18 @@ EOF
 		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh ../s.sh) > fake.out 2>&1
 	diff real.out fake.out >&2 || fail "the session's xattr calls differ from the kernel's"
 }
+
+# The kernel's rules for names, before the value is looked at: user.*
+# exists on regular files and directories only (a faked device is a
+# regular file on disk), a name is 1 to 255 bytes, and a prefix needs
+# something after it.  fixtures/create/xattr-names.sh as real root and in
+# a session.
+roottest_xattr_names_and_devices_like_the_kernel() {
+	need python3
+	mkdir real fake db && chown 65534:65534 fake db
+	(cd real && sh "$TOP/tests/e2e/fixtures/create/xattr-names.sh") > real.out 2>&1
+	grep -q '^Operation not permitted' real.out || { cat real.out >&2; fail "real root's answer"; }
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh "$TOP/tests/e2e/fixtures/create/xattr-names.sh") > fake.out 2>&1
+	diff real.out fake.out >&2 || fail "the session's answers differ from the kernel's"
+}

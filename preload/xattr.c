@@ -14,6 +14,7 @@
  * Entry points come in three kinds (path, l-path, fd); one core per
  * operation takes a `struct xt` naming the target.
  */
+#include <endian.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,38 @@ static int user_on_device(const struct xt *x, const char *name)
 	return fb_view(t, &stx, fb.unknown_is_real, &a) && (S_ISCHR(a.mode) || S_ISBLK(a.mode));
 }
 
+/*
+ * A file capability as the kernel's cap_convert_nscap takes it: a
+ * revision 2 value of its size, or revision 3 (with a root id) of its
+ * size, else EINVAL; revision 3 whose root id is root's is what a reader
+ * in the initial namespace is shown as revision 2 (cap_inode_getsecurity),
+ * so it is stored so.  *V and *SIZE may be changed to BUF.
+ */
+static int cap_value(const void **v, size_t *size, unsigned char buf[XATTR_CAPS_SZ_2])
+{
+	uint32_t magic;
+	if (!*v || *size < sizeof magic)
+		return -EINVAL;
+	memcpy(&magic, *v, sizeof magic);
+	magic = le32toh(magic);
+	uint32_t rev = magic & VFS_CAP_REVISION_MASK;
+	if (!((*size == XATTR_CAPS_SZ_2 && rev == VFS_CAP_REVISION_2) ||
+	      (*size == XATTR_CAPS_SZ_3 && rev == VFS_CAP_REVISION_3)))
+		return -EINVAL;
+	if (rev == VFS_CAP_REVISION_3) {
+		uint32_t rootid;
+		memcpy(&rootid, (const unsigned char *)*v + XATTR_CAPS_SZ_2, sizeof rootid);
+		if (le32toh(rootid) == 0) {
+			memcpy(buf, *v, XATTR_CAPS_SZ_2);
+			magic = htole32(VFS_CAP_REVISION_2 | (magic & VFS_CAP_FLAGS_EFFECTIVE));
+			memcpy(buf, &magic, sizeof magic);
+			*v = buf;
+			*size = XATTR_CAPS_SZ_2;
+		}
+	}
+	return 0;
+}
+
 static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
 {
 	int bad = bad_name(name);
@@ -209,6 +242,9 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 		return bad;
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
+	unsigned char capbuf[XATTR_CAPS_SZ_2];
+	if (strcmp(name, FB_XATTR_CAPS) == 0 && (bad = cap_value(&val, &size, capbuf)) < 0)
+		return bad;
 	struct statx stx;
 	struct fb_attr a;
 	void *blob;

@@ -546,3 +546,19 @@ roottest_new_modes_like_the_kernel() {
 		r su sr d0 f0 c0 c b cc p g/d g/d/f a/d U/f m/f5 m/f6) > fake.st
 	diff real.st fake.st >&2 || fail "the next session sees other modes"
 }
+
+# Processes of the command still running when it exits are named (and
+# ended with --kill); one that ends a moment after it, as rsync's
+# receiver does, is not.
+test_leftover_processes_named_but_not_stragglers() {
+	fb sh -c '(sleep 0.03; true) & exit 0' 2> err
+	[ ! -s err ] || { cat err >&2; fail "a child ending 30 ms after the command was reported"; }
+	fb sh -c 'exec >/dev/null 2>&1; sleep 30 & exit 0' 2> err
+	assert_match 'still running after the command ended: pid [0-9]+ \(sleep\)' "$(cat err)"
+	kill "$(sed -n 's/.*pid \([0-9]*\) (sleep).*/\1/p' err)"
+	fb --kill sh -c 'exec >/dev/null 2>&1; sleep 31 & echo $! > pid; exit 0' 2> err
+	[ ! -s err ] || { cat err >&2; fail "--kill reported"; }
+	# Gone, or a zombie its new parent has yet to reap.
+	grep -qs '^[0-9]* (sleep) [^Z]' "/proc/$(cat pid)/stat" && fail "--kill left the sleep running"
+	true
+}

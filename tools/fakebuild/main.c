@@ -437,10 +437,15 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 		warnx_("%s: %s", argv[0], strerror(e));
 		return e == ENOENT ? 127 : 126;
 	}
-	if (do_kill)
+	if (do_kill) {
 		kill_group(pid);
-	else
+	} else {
+		/* A child that ends just after the command (rsync's receiver,
+		 * a pipeline's last stage) is not left over: a moment for it. */
+		for (int i = 0; i < 20 && leftovers(pid, 0); i++)
+			usleep(5000);
 		*left = leftovers(pid, !quiet);
+	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

@@ -49,6 +49,12 @@ test_pkgbuild_usage_and_bad_input() {
 	touch p_1.0-1.debian.tar.xz notdir
 	assert_status 2 pkgbuild -o notdir/out base.tar p_1.0-1.dsc 2> err
 	assert_contains err "notdir/out: cannot write there"
+	# A TMPDIR that cannot be written is bad input too, named.
+	mkdir -p good/debian rotmp && chmod 555 rotmp
+	printf 'p (1.0) unstable; urgency=low\n' > good/debian/changelog
+	touch good/debian/control
+	assert_status 2 env TMPDIR="$PWD/rotmp" "$PKGBUILD" -o out2 base.tar good 2> err
+	assert_contains err "$PWD/rotmp: cannot make a temporary directory there (TMPDIR)"
 	# --create: a name mmdebstrap can write, in a directory we can write.
 	assert_status 2 pkgbuild --create bookworm base.img 2> err
 	assert_contains err "base.img: not a tarball name"

@@ -61,6 +61,10 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	FB_PROLOGUE(fchmodat, dirfd, path, mode, flags);
+	/* glibc's own takes AT_SYMLINK_NOFOLLOW alone (AT_EMPTY_PATH is
+	 * fchmodat2's, through syscall(2): syscall.c). */
+	if (flags & ~AT_SYMLINK_NOFOLLOW)
+		return fb_ret(-EINVAL);
 	return fb_ret(fb_chmod_core(dirfd, path, -1, mode, flags, NULL));
 }
 

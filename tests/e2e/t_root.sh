@@ -224,7 +224,7 @@ test_root_setup_errors_leave_nothing() {
 	# the mount point is in a read-only part of a --root / root: pid 1 fails
 	mkdir src
 	assert_status 1 fb --root / --bind "$PWD/src:/usr/nonexistent/x" -- true 2> err
-	assert_contains err "cannot mount on /usr/nonexistent/x inside the root"
+	assert_contains err "--bind $PWD/src: cannot mount on /usr/nonexistent/x inside the root"
 	assert_nothing_left
 	mkdir up
 	assert_status 1 fb --root base --upper up --bind "$PWD/src:/bin/sh/x" -- true 2> err

@@ -619,7 +619,9 @@ static void build_root(struct fb_root *r, struct built *b)
 	for (int i = 0; i < r->nm; i++) {
 		struct fb_mount *m = &r->m[i];
 		if (m->kind != FB_OVERLAY) {
-			bind_into(b->root, m->fd, m->dst, m->is_dir, m->kind == FB_RO_BIND, create, m->opt);
+			char what[4200];	/* "--bind SRC": messages name both */
+			snprintf(what, sizeof what, "%s %s", m->opt, m->src);
+			bind_into(b->root, m->fd, m->dst, m->is_dir, m->kind == FB_RO_BIND, create, what);
 			continue;
 		}
 		int d = resolve(b->root, m->dst, create, 0);

@@ -60,3 +60,17 @@ copy_programs() {
 		cp -L "$l" "$d/usr${l#/usr}"
 	done
 }
+
+# same_as_root SCRIPT PATTERN WHAT: sh SCRIPT (absolute, or relative to a
+# subdirectory) in ./real as real root and in ./fake as the test user in
+# a session on ./db/fb.db; real root's output must match PATTERN (grep -E:
+# the oracle says what the test is about here), and the session's must be
+# the same line for line, else fail with WHAT.  For roottest_*.
+same_as_root() {
+	mkdir real fake db && chown 65534:65534 fake db
+	(cd real && sh "$1") > real.out 2>&1
+	grep -Eq "$2" real.out || { cat real.out >&2; fail "real root's answer"; }
+	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh "$1") > fake.out 2>&1
+	diff real.out fake.out >&2 || fail "$3"
+}

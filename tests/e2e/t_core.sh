@@ -517,12 +517,7 @@ chmod 2755 c; echo "setgid, group 70: $?"
 touch d/x; chmod 2700 d/x; chown :50 d/x; echo "own new file: $?"' 2>&1
 stat -c '%n %u:%g %a' a b c d/x
 EOF
-	mkdir real fake db && chown 65534:65534 fake db
-	(cd real && sh ../s.sh) > real.out 2>&1
-	grep -q 'chown of root.s file: 1' real.out || { cat real.out >&2; fail "real root's answer"; }
-	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
-		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh ../s.sh) > fake.out 2>&1
-	diff real.out fake.out >&2 || fail "the session's chown and chmod differ from the kernel's"
+	same_as_root ../s.sh 'chown of root.s file: 1' "the session's chown and chmod differ from the kernel's"
 }
 
 # The modes of new files, device nodes and chown's set-id rules, as real
@@ -533,12 +528,8 @@ EOF
 # default ACL, getgroups' order.
 roottest_new_modes_like_the_kernel() {
 	need setpriv python3 setfacl setfattr tar
-	mkdir real fake db && chown 65534:65534 fake db
-	(cd real && sh "$TOP/tests/e2e/fixtures/create/modes.sh") > real.out 2>&1
-	grep -q '^su regular file 0:0 4755' real.out || { cat real.out >&2; fail "real root's answer"; }
-	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
-		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh "$TOP/tests/e2e/fixtures/create/modes.sh") > fake.out 2>&1
-	diff real.out fake.out >&2 || fail "the session's new modes differ from the kernel's"
+	same_as_root "$TOP/tests/e2e/fixtures/create/modes.sh" '^su regular file 0:0 4755' \
+		"the session's new modes differ from the kernel's"
 	# The next session sees the same.
 	(cd real && stat -c '%n %F %u:%g %a %t,%T' r su sr d0 f0 c0 c b cc p g/d g/d/f a/d U/f m/f5 m/f6) > real.st
 	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \

@@ -98,73 +98,25 @@ void fb_memo_drop(void)
 
 /* ---- a child waited for may have replaced any name ------------------------ */
 
-FB_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
-{
-	FB_REAL(waitpid);
-	if (!real_waitpid)
-		return fb_enosys("waitpid");
-	pid_t r = real_waitpid(pid, status, options);
-	fb_memo_drop();
-	return r;
-}
+/* FN, then the memo ends.  system and pclose wait inside the C library,
+ * past the wait wrappers. */
+#define WAITS(T, fn, params, args)                     \
+	FB_EXPORT T fn params                          \
+	{                                              \
+		FB_REAL(fn);                           \
+		if (!real_##fn)                        \
+			return fb_enosys(#fn);         \
+		T r = real_##fn args;                  \
+		fb_memo_drop();                        \
+		return r;                              \
+	}
 
-FB_EXPORT pid_t wait(int *status)
-{
-	FB_REAL(wait);
-	if (!real_wait)
-		return fb_enosys("wait");
-	pid_t r = real_wait(status);
-	fb_memo_drop();
-	return r;
-}
-
-FB_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
-{
-	FB_REAL(wait3);
-	if (!real_wait3)
-		return fb_enosys("wait3");
-	pid_t r = real_wait3(status, options, ru);
-	fb_memo_drop();
-	return r;
-}
-
-FB_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
-{
-	FB_REAL(wait4);
-	if (!real_wait4)
-		return fb_enosys("wait4");
-	pid_t r = real_wait4(pid, status, options, ru);
-	fb_memo_drop();
-	return r;
-}
-
-FB_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
-{
-	FB_REAL(waitid);
-	if (!real_waitid)
-		return fb_enosys("waitid");
-	int r = real_waitid(idtype, id, info, options);
-	fb_memo_drop();
-	return r;
-}
-
-/* system and pclose wait inside the C library, past the wrappers above. */
-FB_EXPORT int system(const char *command)
-{
-	FB_REAL(system);
-	if (!real_system)
-		return fb_enosys("system");
-	int r = real_system(command);
-	fb_memo_drop();
-	return r;
-}
-
-FB_EXPORT int pclose(FILE *stream)
-{
-	FB_REAL(pclose);
-	if (!real_pclose)
-		return fb_enosys("pclose");
-	int r = real_pclose(stream);
-	fb_memo_drop();
-	return r;
-}
+WAITS(pid_t, waitpid, (pid_t pid, int *status, int options), (pid, status, options))
+WAITS(pid_t, wait, (int *status), (status))
+WAITS(pid_t, wait3, (int *status, int options, struct rusage *ru), (status, options, ru))
+WAITS(pid_t, wait4, (pid_t pid, int *status, int options, struct rusage *ru),
+      (pid, status, options, ru))
+WAITS(int, waitid, (idtype_t idtype, id_t id, siginfo_t *info, int options),
+      (idtype, id, info, options))
+WAITS(int, system, (const char *command), (command))
+WAITS(int, pclose, (FILE *stream), (stream))

@@ -146,21 +146,36 @@ static int acl_mode(const void *val, size_t size, mode_t *perm, int *minimal)
 	memcpy(&version, val, 4);
 	if (version != 2)
 		return -EOPNOTSUPP;
-	int user = -1, group = -1, other = -1, mask = -1;
-	*minimal = 1;
+	/* The kernel's posix_acl_valid: each entry in its place (owner, named
+	 * users, owning group, named groups, mask, other), read, write and
+	 * execute bits only, named ids that exist, a mask where there are
+	 * named entries. */
+	enum { AT_UOBJ, AT_USER, AT_GROUP, AT_OTHER, AT_DONE } at = AT_UOBJ;
+	int user = 0, group = 0, other = 0, mask = -1, named = 0;
 	for (size_t off = 4; off < size; off += sizeof e) {
 		memcpy(&e, (const char *)val + off, sizeof e);
-		switch (e.tag) {
-		case ACL_USER_OBJ: user = e.perm & 7; break;
-		case ACL_GROUP_OBJ: group = e.perm & 7; break;
-		case ACL_OTHER: other = e.perm & 7; break;
-		case ACL_MASK: mask = e.perm & 7; *minimal = 0; break;
-		case ACL_USER: case ACL_GROUP: *minimal = 0; break;
-		default: return -EINVAL;
-		}
+		uint16_t tag = le16toh(e.tag), p = le16toh(e.perm);
+		int undefined = le32toh(e.id) == UINT32_MAX;
+		if (p & ~7)
+			return -EINVAL;
+		if (tag == ACL_USER_OBJ && at == AT_UOBJ)
+			user = p, at = AT_USER;
+		else if (tag == ACL_USER && at == AT_USER && !undefined)
+			named = 1;
+		else if (tag == ACL_GROUP_OBJ && at == AT_USER)
+			group = p, at = AT_GROUP;
+		else if (tag == ACL_GROUP && at == AT_GROUP && !undefined)
+			named = 1;
+		else if (tag == ACL_MASK && at == AT_GROUP)
+			mask = p, at = AT_OTHER;
+		else if (tag == ACL_OTHER && (at == AT_OTHER || (at == AT_GROUP && !named)))
+			other = p, at = AT_DONE;
+		else
+			return -EINVAL;
 	}
-	if (user < 0 || group < 0 || other < 0 || (!*minimal && mask < 0))
+	if (at != AT_DONE)
 		return -EINVAL;
+	*minimal = mask < 0;
 	*perm = (mode_t)(user << 6 | (mask >= 0 ? mask : group) << 3 | other);
 	return 0;
 }
@@ -224,6 +239,8 @@ static int cap_value(const void **v, size_t *size, unsigned char buf[XATTR_CAPS_
 	if (rev == VFS_CAP_REVISION_3) {
 		uint32_t rootid;
 		memcpy(&rootid, (const unsigned char *)*v + XATTR_CAPS_SZ_2, sizeof rootid);
+		if (le32toh(rootid) == UINT32_MAX)
+			return -EINVAL;	/* no such user */
 		if (le32toh(rootid) == 0) {
 			memcpy(buf, *v, XATTR_CAPS_SZ_2);
 			magic = htole32(VFS_CAP_REVISION_2 | (magic & VFS_CAP_FLAGS_EFFECTIVE));
@@ -261,35 +278,32 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	const void *old;
 	size_t oldlen;
 	int exists = fb_xblob_get(blob, len, name, &old, &oldlen) == 1;
+	/* An ACL of no entries, the header alone, removes the ACL (the
+	 * kernel's posix_acl_from_xattr gives none); there may be none.  Any
+	 * other is checked as the kernel does, before it looks at the file. */
+	int no_acl = is_acl && size == 4 && val && !memcmp(val, "\2\0\0\0", 4);
+	mode_t perm = 0;
+	int minimal = 1;
 	if (is_acl && S_ISLNK(stx.stx_mode))
 		rc = -EOPNOTSUPP;
-	else if (strcmp(name, FB_XATTR_ACL_DEFAULT) == 0 && !S_ISDIR(stx.stx_mode))
-		rc = -EACCES;
-	else if ((flags & XATTR_CREATE) && exists)
-		rc = -EEXIST;
-	else if ((flags & XATTR_REPLACE) && !exists)
-		rc = -ENODATA;
-	int keep = 1;
-	/* An ACL of no entries, the header alone, removes the ACL (the
-	 * kernel's posix_acl_from_xattr gives none); there may be none. */
-	if (rc == 0 && is_acl && size == 4 && val && !memcmp(val, "\2\0\0\0", 4)) {
-		if (!exists) {
-			free(blob);
-			return 0;
-		}
-		keep = 0;
-	} else if (rc == 0 && strcmp(name, FB_XATTR_ACL_DEFAULT) == 0) {
-		mode_t perm;
-		int minimal;
-		rc = acl_mode(val, size, &perm, &minimal);	/* checked, as the kernel does */
-	} else if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0) {
-		mode_t perm;
-		int minimal;
+	else if (is_acl && !no_acl)
 		rc = acl_mode(val, size, &perm, &minimal);
-		if (rc == 0) {
-			a.mode = (a.mode & ~(uint32_t)0777) | perm;
-			keep = !minimal;
-		}
+	if (rc == 0 && strcmp(name, FB_XATTR_ACL_DEFAULT) == 0 && !S_ISDIR(stx.stx_mode))
+		rc = no_acl ? 1 : -EACCES;	/* no default ACL on a file: nothing to do */
+	else if (rc == 0 && (flags & XATTR_CREATE) && exists)
+		rc = -EEXIST;
+	else if (rc == 0 && (flags & XATTR_REPLACE) && !exists)
+		rc = -ENODATA;
+	if (rc == 1 || (rc == 0 && no_acl && !exists)) {
+		free(blob);
+		return 0;
+	}
+	int keep = 1;
+	if (rc == 0 && no_acl) {
+		keep = 0;
+	} else if (rc == 0 && strcmp(name, FB_XATTR_ACL_ACCESS) == 0) {
+		a.mode = (a.mode & ~(uint32_t)0777) | perm;
+		keep = !minimal;
 		/* A minimal ACL where none is stored is just a chmod (cp -a does one per file). */
 		if (rc == 0 && minimal && !exists) {
 			free(blob);
@@ -364,9 +378,11 @@ static int remove_core(const struct xt *x, const char *name)
 		return rc;
 	}
 	long nl = 0;
-	if (fb_xblob_get(blob, len, name, &v, &vl) != 1)
-		rc = -ENODATA;
-	else if (!(nb = malloc(len ? len : 1)))
+	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
+	if (fb_xblob_get(blob, len, name, &v, &vl) != 1) {
+		free(blob);
+		return is_acl ? 0 : -ENODATA;	/* no ACL to remove is no error to the kernel */
+	} else if (!(nb = malloc(len ? len : 1)))
 		rc = -ENOMEM;
 	else if ((nl = fb_xblob_set(blob, len, name, NULL, 0, nb, len)) < 0)
 		rc = -EIO;

@@ -12,8 +12,7 @@
 
 static mode_t real_perm(mode_t want, mode_t real_mode)
 {
-	mode_t keep = S_ISDIR(real_mode) ? S_IRWXU : (S_IRUSR | S_IWUSR);
-	return (want & 0777) | keep;
+	return (want & 0777) | fb_owner_needs(real_mode & S_IFMT, want);
 }
 
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */

@@ -56,27 +56,28 @@ FB_EXPORT mode_t umask(mode_t mask)
 	return old;
 }
 
-/* What the maker needs of its inode: read and write, and search in a directory. */
-static mode_t owner_needs(mode_t type)
+mode_t fb_owner_needs(mode_t type, mode_t mode)
 {
-	return S_ISDIR(type) ? S_IRWXU : S_IRUSR | S_IWUSR;
+	if (S_ISDIR(type))
+		return S_IRWXU;
+	return S_IRUSR | S_IWUSR | (mode & 0111 ? S_IXUSR : 0);
 }
 
 int fb_new_mode_odd(mode_t type, mode_t mode)
 {
-	mode_t need = owner_needs(type);
+	mode_t need = fb_owner_needs(type, mode & ~fb_umask());
 	return (!S_ISDIR(type) && (mode & (S_ISUID | S_ISGID))) ||
 	       (mode & ~fb_umask() & need) != need;
 }
 
 mode_t fb_disk_mode(mode_t type, mode_t mode)
 {
-	return (mode & ~(mode_t)(S_ISUID | S_ISGID)) | owner_needs(type);
+	return (mode & ~(mode_t)(S_ISUID | S_ISGID)) | fb_owner_needs(type, mode);
 }
 
 int fb_keep_usable(int fd, int dirfd, const char *path, struct statx *stx)
 {
-	mode_t type = stx->stx_mode & S_IFMT, need = owner_needs(type);
+	mode_t type = stx->stx_mode & S_IFMT, need = fb_owner_needs(type, stx->stx_mode);
 	if (S_ISLNK(type) || (stx->stx_mode & need) == need)
 		return 0;
 	FB_REAL(fchmodat);

@@ -263,6 +263,10 @@ int fb_new_owner_matters(void);
  * did (the inode then needs a record).  fb_umask: the umask.
  */
 int fb_new_mode_odd(mode_t type, mode_t mode);
+/* What the maker must keep of an inode of TYPE and mode MODE on disk to
+ * use it as root may: read and write; search, a directory; execute, a
+ * file that anyone may execute (root may run it then). */
+mode_t fb_owner_needs(mode_t type, mode_t mode);
 mode_t fb_disk_mode(mode_t type, mode_t mode);
 int fb_keep_usable(int fd, int dirfd, const char *path, struct statx *stx);
 static inline mode_t fb_umask(void)

@@ -11,7 +11,11 @@
  */
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -145,6 +149,29 @@ FB_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(mkdir, path, mode);
 	return fb_ret(mkdir_core(AT_FDCWD, path, mode));
+}
+
+/*
+ * A Unix socket bound to a name is an inode made as mknod's S_IFSOCK is:
+ * a record only for its owner (a setgid directory, a maker that gave up
+ * root) or a default ACL.
+ */
+FB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	FB_PROLOGUE(bind, fd, addr, len);
+	const struct sockaddr_un *un = (const void *)addr;
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (real_bind(fd, addr, len) < 0)
+		return -1;
+	int inherit;
+	if (!addr || addr->sa_family != AF_UNIX || len <= off || !un->sun_path[0] ||
+	    (!(inherit = fb_acl_defaults()) && !fb_new_owner_matters()))
+		return 0;	/* not a name in the file system, or nothing to record */
+	char path[sizeof un->sun_path + 1];
+	size_t n = len - off < sizeof un->sun_path ? len - off : sizeof un->sun_path;
+	memcpy(path, un->sun_path, n);
+	path[n] = 0;
+	return fb_ret(record_new(AT_FDCWD, path, S_IFSOCK, 0777, 0, inherit, 0));
 }
 
 /* A symbolic link: a record only for its owner (create.c). */

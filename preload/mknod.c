@@ -171,7 +171,9 @@ FB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	size_t n = len - off < sizeof un->sun_path ? len - off : sizeof un->sun_path;
 	memcpy(path, un->sun_path, n);
 	path[n] = 0;
-	return fb_ret(record_new(AT_FDCWD, path, S_IFSOCK, 0777, 0, inherit, 0));
+	/* Bound: the call succeeded, whatever becomes of the record. */
+	record_new(AT_FDCWD, path, S_IFSOCK, 0777, 0, inherit, 0);
+	return fb_ret(0);
 }
 
 /* A symbolic link: a record only for its owner (create.c). */

@@ -67,7 +67,7 @@ static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)
 	/* As glibc's own mknodat: the kernel takes a 32-bit device number. */
 	if ((dev_t)(unsigned int)dev != dev)
 		return -EINVAL;
-	if (real_mknodat(dirfd, path, S_IFREG | (mode & 0777) | S_IRUSR | S_IWUSR, 0) < 0)
+	if (real_mknodat(dirfd, path, fb_disk_mode(S_IFREG, S_IFREG | (mode & 0777)), 0) < 0)
 		return -errno;
 	/* A device node needs CAP_MKNOD, which a process that gave up root
 	 * lacks; asked where the name is free, as the kernel asks. */
@@ -134,7 +134,7 @@ static int mkdir_core(int dirfd, const char *path, mode_t mode)
 	int inherit = fb_acl_defaults();
 	if (!fb_new_mode_odd(S_IFDIR, mode) && !inherit && !fb_new_owner_matters())
 		return real_mkdirat(dirfd, path, mode) < 0 ? -errno : 0;
-	if (real_mkdirat(dirfd, path, mode | S_IRWXU) < 0)
+	if (real_mkdirat(dirfd, path, fb_disk_mode(S_IFDIR, mode)) < 0)
 		return -errno;
 	return record_new(dirfd, path, S_IFDIR, mode, 0, inherit, (mode & S_IRWXU) != S_IRWXU);
 }

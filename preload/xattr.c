@@ -204,8 +204,9 @@ static int bad_name(const char *name)
 
 /*
  * user.* names exist on regular files and directories only: the kernel
- * refuses them on a device (EPERM to change, ENODATA to read), which a
- * faked one is not on disk.  1 when X is a faked device node.
+ * refuses to set or remove them on a device (EPERM), which a faked one is
+ * not on disk.  1 when X is a faked device node.  Reading needs no check:
+ * refused here, a placeholder has none, and the real call says ENODATA.
  */
 static int user_on_device(const struct xt *x, const char *name)
 {
@@ -726,14 +727,10 @@ static ssize_t ret_ssize(ssize_t rc, int saved)
 		FB_REAL(fn);                                                             \
 		if (!real_##fn)                                                          \
 			return fb_enosys(#fn);                                           \
-		if (!fb_enter())                                                         \
+		if (!fb_enter() || !fb_xattr_faked(name))                                \
 			return real_##fn(arg, name, value, size);                        \
 		int saved = errno;                                                       \
 		struct xt x = XT_##kind(arg);                                            \
-		if (!fb_xattr_faked(name))                                               \
-			return user_on_device(&x, name)                                  \
-				       ? ret_ssize(-ENODATA, saved)                      \
-				       : real_##fn(arg, name, value, size);              \
 		return ret_ssize(get_core(&x, name, value, size), saved);                \
 	}
 #define LIST_ENTRY(fn, kind, T, arg)                                                     \

@@ -97,6 +97,12 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 	return rc;
 }
 
+/* system.posix_acl_access or _default: an ACL, not a plain value. */
+static int is_acl_name(const char *name)
+{
+	return strncmp(name, "system.posix_acl_", 17) == 0;
+}
+
 /*
  * May this process set or remove NAME on a file of A's owner?  As the
  * kernel's cap_inode_setxattr and posix_acl checks: a file capability
@@ -109,7 +115,7 @@ static int may_change(const char *name, const struct fb_attr *a)
 		return fb_file_cap(CAP_SETFCAP) ? 0 : -EPERM;
 	if (strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0)
 		return fb_file_cap(CAP_SYS_ADMIN) ? 0 : -EPERM;
-	if (strncmp(name, "system.posix_acl_", 17) == 0)
+	if (is_acl_name(name))
 		return fb_may_chmod(a->uid);
 	return 0;
 }
@@ -275,7 +281,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 		free(blob);
 		return rc;
 	}
-	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
+	int is_acl = is_acl_name(name);
 	const void *old;
 	size_t oldlen;
 	int exists = fb_xblob_get(blob, len, name, &old, &oldlen) == 1;
@@ -379,11 +385,11 @@ static int remove_core(const struct xt *x, const char *name)
 		return rc;
 	}
 	long nl = 0;
-	int is_acl = strncmp(name, "system.posix_acl_", 17) == 0;
 	if (fb_xblob_get(blob, len, name, &v, &vl) != 1) {
 		free(blob);
-		return is_acl ? 0 : -ENODATA;	/* no ACL to remove is no error to the kernel */
-	} else if (!(nb = malloc(len ? len : 1)))
+		return is_acl_name(name) ? 0 : -ENODATA;	/* no ACL to remove is no error to the kernel */
+	}
+	if (!(nb = malloc(len ? len : 1)))
 		rc = -ENOMEM;
 	else if ((nl = fb_xblob_set(blob, len, name, NULL, 0, nb, len)) < 0)
 		rc = -EIO;

@@ -139,19 +139,11 @@ static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
 			die("out of memory");
 		s->cap = (size_t)n;
 	}
+	struct pf_xattrs x = { s->blob, found && n > 0 ? (size_t)n : 0 };
 	const struct placeholder *ph = found ? NULL : replaced(s->pf, s->path, &stx);
 	if (ph) {
 		a = ph->a;
-		found = 1;
-		n = (long)ph->xlen;
-		if (ph->xlen > s->cap) {
-			free(s->blob);
-			if (!(s->blob = malloc(ph->xlen)))
-				die("out of memory");
-			s->cap = ph->xlen;
-		}
-		if (ph->xlen)
-			memcpy(s->blob, ph->xattrs, ph->xlen);
+		x = (struct pf_xattrs){ ph->xattrs, ph->xlen };
 	} else if (!found) {
 		fb_view(NULL, &stx, 0, &a);	/* no record: root's, with the real mode */
 	}
@@ -169,7 +161,6 @@ static int visit(struct scan *s, int dirfd, const char *name, mode_t *real)
 		e.dev_major = major(a.rdev);
 		e.dev_minor = minor(a.rdev);
 	}
-	struct pf_xattrs x = { s->blob, found && n > 0 ? (size_t)n : 0 };
 	pf_walk_entry(s->pf, s->ds, &e, &x);
 	return 0;
 }

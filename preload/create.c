@@ -143,13 +143,9 @@ void fb_record_created(int fd, int dirfd, const char *path, mode_t mode)
 
 void fb_record_created_where(int fd, mode_t mode)
 {
-	FB_REAL(readlink);
 	int saved = errno;
-	char proc[64], where[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = real_readlink ? real_readlink(proc, where, sizeof where - 1) : -1;
-	if (n > 0 && where[0] == '/') {
-		where[n] = 0;
+	char where[PATH_MAX];
+	if (fb_fd_path(fd, where, sizeof where) > 0) {
 		fb_fd_opened(fd, AT_FDCWD, where);
 		fb_record_created(fd, AT_FDCWD, where, mode);
 	}

@@ -148,6 +148,9 @@ int fb_peek(uint64_t dev, uint64_t ino, uint32_t real_mode, struct fb_attr *a);
 void fb_path_clean(char *p);
 /* Absolute path of DIRFD/PATH for a record's path hint; 0 or -errno. */
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
+/* The path the kernel has for descriptor FD (/proc/self/fd), NUL-terminated
+ * in BUF: its length, or -ENOENT (no /proc, or no path). */
+ssize_t fb_fd_path(int fd, char *buf, size_t len);
 
 /* Record A for the inode STX describes (KNOWN: it has a record already); 0 or -errno. */
 int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,

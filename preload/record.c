@@ -61,9 +61,20 @@ static struct {
 } dircache;
 static char dircache_path[PATH_MAX] FB_BSS_LATE(2);
 
-static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
+ssize_t fb_fd_path(int fd, char *buf, size_t len)
 {
 	FB_REAL(readlink);
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = real_readlink ? real_readlink(proc, buf, len - 1) : -1;
+	if (n <= 0 || buf[0] != '/')
+		return -ENOENT;
+	buf[n] = 0;
+	return n;
+}
+
+static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
+{
 	uint64_t gen = fb_fd_stamp(dirfd);
 	if (fb_trylock(&dircache.busy)) {
 		int hit = dircache.len && dircache.fd == dirfd && dircache.stamp == gen &&
@@ -82,13 +93,10 @@ static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 			return -errno;
 		dl = strlen(buf);
 	} else {
-		char proc[64];
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
-		ssize_t n = real_readlink ? real_readlink(proc, buf, len - 1) : -1;
-		if (n < 0 || buf[0] != '/')
-			return -ENOENT;
+		ssize_t n = fb_fd_path(dirfd, buf, len);
+		if (n < 0)
+			return (int)n;
 		dl = (size_t)n;
-		buf[dl] = 0;
 	}
 	if (dl < sizeof dircache_path && fb_trylock(&dircache.busy)) {
 		if (++dircache.misses > 1) {

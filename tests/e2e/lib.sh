@@ -65,12 +65,17 @@ copy_programs() {
 # subdirectory) in ./real as real root and in ./fake as the test user in
 # a session on ./db/fb.db; real root's output must match PATTERN (grep -E:
 # the oracle says what the test is about here), and the session's must be
-# the same line for line, else fail with WHAT.  For roottest_*.
+# the same line for line (the exit status too), else fail with WHAT.
+# For roottest_*.
 same_as_root() {
+	local rc=0
 	mkdir real fake db && chown 65534:65534 fake db
-	(cd real && sh "$1") > real.out 2>&1
+	(cd real && sh "$1") > real.out 2>&1 || rc=$?
+	echo "exit: $rc" >> real.out
 	grep -Eq "$2" real.out || { cat real.out >&2; fail "real root's answer"; }
+	rc=0
 	(cd fake && setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
-		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh "$1") > fake.out 2>&1
+		"$FAKEBUILD" -d "$PWD/../db/fb.db" -- sh "$1") > fake.out 2>&1 || rc=$?
+	echo "exit: $rc" >> fake.out
 	diff real.out fake.out >&2 || fail "$3"
 }

@@ -10,9 +10,29 @@
 
 #include "fb.h"
 
+/* Whether fb_path_clean would leave P as it is, as almost every path is:
+ * a strchr per component, not a copy of every byte. */
+static int path_is_clean(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	if (!p[1])
+		return 1;
+	for (const char *s = p; s; s = strchr(s + 1, '/')) {
+		const char *c = s + 1;
+		if (!c[0] || c[0] == '/')
+			return 0;	/* "//" or a trailing "/" */
+		if (c[0] == '.' && (!c[1] || c[1] == '/' || (c[1] == '.' && (!c[2] || c[2] == '/'))))
+			return 0;	/* "." or ".." */
+	}
+	return 1;
+}
+
 /* Lexically clean an absolute path in place: no "//", "/./" or "x/.." (hints only). */
 void fb_path_clean(char *p)
 {
+	if (path_is_clean(p))
+		return;
 	char *out = p, *in = p;
 	while (*in) {
 		while (*in == '/')

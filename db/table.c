@@ -309,23 +309,29 @@ static int rec_read(struct fb_table *t, uint32_t v, struct fb_trec *out)
 #define FB_POPULATE_AFTER 32u	/* allocations by this process before it maps ahead */
 
 /* Bytes [OFF, OFF + N) of the page-aligned area AREA of SIZE bytes are
- * about to be written for the first time, everything before OFF was. */
-static void populate_ahead(unsigned char *area, uint64_t size, uint64_t off, uint64_t n)
+ * about to be written for the first time, everything before OFF was.
+ * *WRITES counts this process's allocations in the area: at the
+ * FB_POPULATE_AFTERth the rest of the block at OFF is mapped too (its
+ * pages so far faulted one by one), later only each new block. */
+static void populate_ahead(unsigned char *area, uint64_t size, uint64_t off, uint64_t n,
+			   unsigned *writes)
 {
-	static unsigned writes;
-	if (writes < FB_POPULATE_AFTER) {
-		writes++;
+	if (*writes < FB_POPULATE_AFTER) {
+		++*writes;
 		return;
 	}
-	const uint64_t first = off ? (off - 1) / FB_POPULATE_BLOCK + 1 : 0;
-	const uint64_t last = (off + n - 1) / FB_POPULATE_BLOCK;
-	if (first > last)
-		return;
-	uint64_t end = (last + 1) * FB_POPULATE_BLOCK;
+	uint64_t from;
+	if (*writes == FB_POPULATE_AFTER) {
+		++*writes;
+		from = off & ~(uint64_t)4095;
+	} else {
+		from = (off ? (off - 1) / FB_POPULATE_BLOCK + 1 : 0) * FB_POPULATE_BLOCK;
+	}
+	uint64_t end = ((off + n - 1) / FB_POPULATE_BLOCK + 1) * FB_POPULATE_BLOCK;
 	if (end > size)
 		end = size;
-	if (end > first * FB_POPULATE_BLOCK)
-		fb_populate(area + first * FB_POPULATE_BLOCK, end - first * FB_POPULATE_BLOCK);
+	if (end > from)
+		fb_populate(area + from, end - from);
 }
 
 /*
@@ -365,8 +371,9 @@ static uint32_t rec_alloc(struct fb_table *t)
 	}
 	if (h->rec_next >= h->capacity + FB_SPARE_RECS)
 		return 0;
+	static unsigned writes;
 	populate_ahead((unsigned char *)t->recs, (h->capacity + FB_SPARE_RECS) * sizeof *t->recs,
-		       h->rec_next * sizeof *t->recs, sizeof *t->recs);
+		       h->rec_next * sizeof *t->recs, sizeof *t->recs, &writes);
 	return (uint32_t)++h->rec_next;
 }
 
@@ -401,7 +408,8 @@ static uint64_t arena_put(struct fb_table *t, const void *p, size_t n)
 	uint64_t off = (h->arena_next + 7) & ~(uint64_t)7;
 	if (off + n > h->arena_size)
 		return 0;
-	populate_ahead(t->arena, h->arena_size, h->arena_next, off + n - h->arena_next);
+	static unsigned writes;
+	populate_ahead(t->arena, h->arena_size, h->arena_next, off + n - h->arena_next, &writes);
 	memcpy(t->arena + off, p, n);
 	h->arena_next = off + n;
 	return off;

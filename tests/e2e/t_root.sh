@@ -964,6 +964,8 @@ test_root_bad_bases_and_options_are_refused() {
 	mkdir dbase && cp -a notaroot/. dbase/ && mkdir dbase/usr
 	check "--upper up: --bind $PWD/up is the upper directory or inside it" \
 		--root dbase --upper up --bind "$PWD/up:/mnt"
+	check "--upper up: it is inside --bind $PWD, through which the build would change it" \
+		--root dbase --upper up --bind "$PWD:/mnt"
 	# An archive base needs the cache; sbuild's HOME=/nonexistent is not made.
 	mkroot base && tar -C base -cf base.tar .
 	assert_status 1 env -u XDG_CACHE_HOME HOME="$PWD/gone" "$FAKEBUILD" --root base.tar -- true 2> err

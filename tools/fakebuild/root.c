@@ -230,10 +230,17 @@ static void check_outputs(struct fb_root *r)
 						    is_under(r->layer[i].path, r->upper_path)))
 				die("--upper %s: overlaps the base %s", r->upper, r->layer[i].opt);
 		/* Written behind overlayfs's back, an upper in use is undefined. */
-		for (int i = 0; i < r->nm; i++)
-			if (r->m[i].kind != FB_RO_BIND && is_under(r->m[i].src, r->upper_path))
+		for (int i = 0; i < r->nm; i++) {
+			if (r->m[i].kind == FB_RO_BIND)
+				continue;
+			if (is_under(r->m[i].src, r->upper_path))
 				die("--upper %s: %s %s is the upper directory or inside it, and would "
 				    "change it behind overlayfs", r->upper, r->m[i].opt, r->m[i].src);
+			if (is_under(r->upper_path, r->m[i].src))
+				die("--upper %s: it is inside %s %s, through which the build would "
+				    "change it behind overlayfs (put it beside, or use --ro-bind)",
+				    r->upper, r->m[i].opt, r->m[i].src);
+		}
 		/* Its work directory, which overlayfs wants on the same
 		 * filesystem and not inside it: beside it, made with it. */
 		char parent[4096];

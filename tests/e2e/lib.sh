@@ -9,7 +9,10 @@ export FAKEBUILD_DB="${FAKEBUILD_DB:-$PWD/.state/fb.db}"
 
 fb() { "$FAKEBUILD" "$@"; }
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# because WHY: note why the test is failing where tests/run shows it
+# even if the failing command's stderr was redirected (FB_WHY, a file).
+because() { [ -z "${FB_WHY:-}" ] || echo "$*" >> "$FB_WHY"; }
+fail() { echo "FAIL: $*" >&2; because "FAIL: $*"; exit 1; }
 skip() { echo "skipped: $*"; exit 77; }
 need() { local c; for c; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
 

@@ -326,6 +326,47 @@ roottest_fix_summary_counts_failures() {
 	assert_eq "0 0 644" "$(stat -c '%u %g %a' proto/usr/bin/tool)" "fixed file"
 }
 
+# A file of root's that the build user linked in (any file root owns and
+# the user may write, with fs.protected_hardlinks on) already has the
+# owner the manifest asks for; made 4755 it would be a setuid-root program.
+roottest_fix_leaves_root_files_linked_into_the_tree() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	mkdir outside
+	printf '#!/bin/sh\n' >outside/script
+	chmod 0666 outside/script
+	ln outside/script proto/usr/bin/su
+	printf './usr/bin/su type=file uid=0 gid=0 mode=4755\n' >>m.mtree
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree proto >out 2>err
+	assert_contains err "usr/bin/su: has 2 names and belongs to uid 0: not touched"
+	assert_eq "0 0 666" "$(stat -c '%u %g %a' outside/script)" "root's file linked in"
+}
+
+# The proto root named through a symlink of the build user's: the user,
+# not the admin, would choose which tree root's --fix rewrites.
+roottest_fix_refuses_a_root_through_the_build_users_symlink() {
+	mkdir -p victims db u && chown 65534:65534 db u
+	echo secret >victims/shadow
+	chmod 0600 victims/shadow
+	ln -s "$PWD/victims" u/rootfs && chown -h 65534:65534 u/rootfs
+	printf '#mtree\n./shadow type=file uid=65534 gid=65534 mode=0644\n' >m.mtree
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree u/rootfs 2>err
+	assert_contains err "u/rootfs: the symbolic link rootfs on the way belongs to uid 65534"
+	# The same through a directory of the path, and with the user's database.
+	ln -s "$PWD/victims" u/v && chown -h 65534:65534 u/v
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree u/v/. 2>err
+	assert_contains err "the symbolic link v on the way belongs to uid 65534"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$PWD/u" \
+		"$FAKEBUILD" -d "$PWD/db/b.db" chown 65534 victims/shadow
+	assert_status 2 "$PROTOFIX" --fix --from-db db/b.db u/rootfs 2>err
+	assert_contains err "belongs to uid 65534"
+	assert_eq "0 0 600" "$(stat -c '%u %g %a' victims/shadow)" "root's file"
+	# root's own symlinks are the admin's choice: followed.
+	ln -s "$PWD/victims" rootlink
+	assert_status 1 "$PROTOFIX" -m m.mtree rootlink >out
+	assert_contains out "shadow: owner 0 != 65534"
+}
+
 # --- root: symlink attacks ----------------------------------------------------------
 
 pf_victim() {

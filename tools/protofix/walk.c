@@ -355,9 +355,12 @@ static void report(struct pf *pf, const struct fb_mentry *e, const struct pf_att
 
 /*
  * A regular file with other names may be a hard link to a file outside the
- * tree (/etc/shadow, where fs.protected_hardlinks is off): changing its mode
- * would change that file.  Only touch it when the manifest declares the
- * link, or it already belongs to the build user or to the manifest's owner.
+ * tree (/etc/shadow where fs.protected_hardlinks is off; with it on, any
+ * file of root's that the build user may write): changing its mode would
+ * change that file.  Only touch it when the manifest declares the link, or
+ * it belongs to the build user (the owner of the proto root).  That it
+ * already belongs to the owner the manifest asks for proves nothing: a
+ * root-owned file linked in as usr/bin/su would become setuid root.
  */
 static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *now)
 {
@@ -365,13 +368,7 @@ static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct 
 		return false;
 	if (pf_hashset_has(pf->linked, e->path))
 		return false;
-	/*
-	 * The manifest is the admin's word; the database is the build user's,
-	 * who could have recorded /etc/shadow's inode as a file to make 4777:
-	 * with --from-db only the build user's own files are touched.
-	 */
-	if (now->uid == pf->root_owner ||
-	    (!pf->o.from_db && (e->have & FB_MH_UID) && now->uid == e->uid))
+	if (now->uid == pf->root_owner)
 		return false;
 	warn("%s: has %lu names and belongs to uid %u: not touched (a hard link to a file outside the tree?)",
 	     e->path, (unsigned long)now->nlink, (unsigned)now->uid);

@@ -281,6 +281,15 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	printf 'not an archive\n' > junk.tar
 	assert_status 1 fb --root junk.tar -- true 2> err
 	assert_contains err "not an archive fakebuild can read"
+	# A damaged header in the middle (libarchive skips it: ARCHIVE_RETRY).
+	tar -cf dam.tar -C base .
+	local block
+	block=$(tar -tR -f dam.tar | sed -n 's|^block \([0-9]*\): \./usr/bin/id$|\1|p')
+	[ -n "$block" ] || fail "no usr/bin/id in dam.tar"
+	printf XXXX | dd of=dam.tar bs=1 seek=$((block * 512 + 100)) conv=notrunc status=none
+	assert_status 1 fb --root dam.tar -- true 2> err
+	assert_contains err "--root dam.tar: truncated or corrupt archive, after"
+	[ -z "$(ls -A .cache/fakebuild/roots)" ] || fail "a cache entry was left"
 	assert_nothing_left
 }
 

@@ -359,7 +359,9 @@ static int extract(struct unpack *u)
 		int rc = archive_read_next_header(in, &e);
 		if (rc == ARCHIVE_EOF)
 			break;
-		if (rc < ARCHIVE_WARN) {
+		/* RETRY: a damaged header, skipped by libarchive, with no entry to use. */
+		const char *name = rc >= ARCHIVE_WARN && rc != ARCHIVE_RETRY ? archive_entry_pathname(e) : NULL;
+		if (!name) {
 			if (n == 0)
 				warnx_("--root %s: not an archive fakebuild can read: %s", u->opt,
 				       archive_error_string(in));
@@ -370,7 +372,7 @@ static int extract(struct unpack *u)
 		}
 		n++;
 		char rel[4096];
-		snprintf(rel, sizeof rel, "%s", relative(archive_entry_pathname(e)));
+		snprintf(rel, sizeof rel, "%s", relative(name));
 		size_t rl = strlen(rel);
 		while (rl && rel[rl - 1] == '/')
 			rel[--rl] = 0;

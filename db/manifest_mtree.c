@@ -195,6 +195,84 @@ static int read_entries(struct fb_mctx *c, struct archive *a)
 	return 0;
 }
 
+/* One keyword TOK (N bytes) of line LINE: uid=, gid= and mode= must be numbers in range. */
+static int check_keyword(struct fb_mctx *c, unsigned line, const char *tok, size_t n)
+{
+	static const struct {
+		const char *key;
+		const char *want;
+	} keys[] = { { "uid=", "a decimal number from 0 to 4294967294" },
+		     { "gid=", "a decimal number from 0 to 4294967294" },
+		     { "mode=", "an octal mode from 0 to 7777" } };
+	char v[32];
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		size_t kl = strlen(keys[k].key);
+		if (n < kl || strncmp(tok, keys[k].key, kl) != 0)
+			continue;
+		size_t vl = n - kl;
+		unsigned long x;
+		int ok = vl < sizeof v;
+		if (ok) {
+			memcpy(v, tok + kl, vl);
+			v[vl] = 0;
+			if (k < 2) {
+				ok = fb_mf_parse_uint(v, 4294967294UL, &x) == 0;
+			} else {
+				char *end;
+				ok = vl && strspn(v, "01234567") == vl &&
+				     (x = strtoul(v, &end, 8)) <= 07777;
+			}
+		}
+		if (!ok) {
+			c->line = line;
+			fb_mf_error(c, "%.*s: expected %s", (int)(n > 64 ? 64 : n), tok, keys[k].want);
+			c->line = 0;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * libarchive reads uid=, gid= and mode= as leniently as strtol: "12abc",
+ * "daemon" and "-1" all become some number, and values past the range
+ * fall on our sentinels.  An owner in a manifest is the admin's word, so a
+ * value that is not a whole number in range is an error, with its line.
+ * Lines are mtree's: a backslash before the newline continues one; the
+ * first word is the path (or /set), "#" starts a comment line.
+ */
+static int check_numbers(struct fb_mctx *c, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	unsigned line = 1;
+	int first = 1;
+
+	while (p < end) {
+		if (*p == ' ' || *p == '\t' || *p == '\r') {
+			p++;
+		} else if (*p == '\n') {
+			line++;
+			first = 1;
+			p++;
+		} else if (*p == '\\' && p + 1 < end && p[1] == '\n') {
+			line++;
+			p += 2;
+		} else if (first && *p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+		} else {
+			const char *t = p;
+			while (p < end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' &&
+			       !(*p == '\\' && p + 1 < end && p[1] == '\n'))
+				p++;
+			if (!first && check_keyword(c, line, t, (size_t)(p - t)) < 0)
+				return -1;
+			first = 0;
+		}
+	}
+	return 0;
+}
+
 int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
 {
 	struct archive *a;
@@ -205,6 +283,8 @@ int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
 	c->line = 0;	/* libarchive gives no line numbers: messages name the entry */
 	if (empty(buf))
 		return 0;
+	if (check_numbers(c, buf, len) < 0)
+		return -1;
 	if ((text = with_sentinel(buf, len, &tlen)) == NULL)
 		return fb_mf_error(c, "out of memory");
 	if ((a = archive_read_new()) == NULL) {

@@ -32,8 +32,16 @@ struct fb_disk_key {
 
 static const char meta_prefix[] = "fakebuild-db ";
 
+/* gdbm's reason, and the system's where gdbm's is a failed call ("File
+ * write error: No space left on device").  The tools are single-threaded. */
 static const char *gdbm_why(void)
 {
+	static char buf[256];
+	int e = errno;
+	if (gdbm_check_syserr(gdbm_errno) && e) {
+		snprintf(buf, sizeof buf, "%s: %s", gdbm_strerror(gdbm_errno), strerror(e));
+		return buf;
+	}
 	return gdbm_strerror(gdbm_errno);
 }
 
@@ -388,8 +396,11 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 		return fb_err_set(err, "%s: path too long", db);
 	unlink(tmp);
 	GDBM_FILE f = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_CLOEXEC, 0600, NULL);
-	if (!f)
-		return fb_err_set(err, "%s: cannot create: %s", tmp, gdbm_why());
+	if (!f) {
+		const char *why = gdbm_why();
+		unlink(tmp);	/* gdbm may have made it before it failed */
+		return fb_err_set(err, "%s: cannot create: %s", tmp, why);
+	}
 	char meta[32];
 	int ml = snprintf(meta, sizeof meta, "%s%d", meta_prefix, FB_STORE_VERSION);
 	datum mk = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };

@@ -106,6 +106,22 @@ static int map_file(int fd, size_t size, struct fb_table *t)
 	return 0;
 }
 
+/* The first index and the first block of records and of the arena (whose
+ * offset 0 is never written, so that no allocation starts that block):
+ * given their blocks when the table is made; see grow_area. */
+static int reserve_start(struct fb_table *t)
+{
+	const struct fb_thdr *h = t->h;
+	const uint64_t recs = (h->capacity + FB_SPARE_RECS) * sizeof *t->recs;
+	int rc = fb_populate(t->index, h->active[0] * 2 * sizeof *t->index);
+	if (rc == 0)
+		rc = fb_populate(t->recs, recs < FB_POPULATE_BLOCK ? recs : FB_POPULATE_BLOCK);
+	if (rc == 0)
+		rc = fb_populate(t->arena, h->arena_size < FB_POPULATE_BLOCK ? h->arena_size
+									 : FB_POPULATE_BLOCK);
+	return rc;
+}
+
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 {
 	if (capacity < 64 || capacity > 0xfffffff0u)
@@ -141,8 +157,8 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 		rc = -errno;
 	else if (pwrite(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
 		rc = -EIO;
-	else if ((rc = fb_table_set_path(t, path)) == 0)
-		rc = map_file(fd, g.file_size, t);
+	else if ((rc = fb_table_set_path(t, path)) == 0 && (rc = map_file(fd, g.file_size, t)) == 0)
+		rc = reserve_start(t);
 	if (rc == 0)
 		fb_wlock_adopt(t, fd);	/* the creator's own description */
 	close(fd);
@@ -300,38 +316,44 @@ static int rec_read(struct fb_table *t, uint32_t v, struct fb_trec *out)
 
 /*
  * Records and the arena are filled front to back, and the index is
- * rewritten whole by a rebuild.  A process that writes many records would
- * take a page fault for every new page (about 15 us on a VM, more than
- * the system call that made the record); it asks for a block of pages at
- * once instead.  A process that writes a few records (install) does not:
- * it would map pages that others fill.
+ * rewritten whole by a rebuild.  The file is sparse: a page gets its block
+ * when first written, and on a full file system (or past a quota) a store
+ * through the mapping would kill the writer with SIGBUS.  So each 64 KiB
+ * block gets its blocks before its first record or byte is written, by
+ * whoever allocates into it first (once per block for the whole session),
+ * and an allocation the file system cannot hold fails with ENOSPC.
+ *
+ * A process that writes many records would also take a page fault for
+ * every new page of a block others reserved (about 15 us on a VM, more
+ * than the system call that made the record); at its FB_POPULATE_AFTERth
+ * allocation it maps the rest of the block it is in.  A process that
+ * writes a few records (install) does not: it would map pages that others
+ * fill.
  */
 #define FB_POPULATE_AFTER 32u	/* allocations by this process before it maps ahead */
 
 /* Bytes [OFF, OFF + N) of the page-aligned area AREA of SIZE bytes are
  * about to be written for the first time, everything before OFF was.
- * *WRITES counts this process's allocations in the area: at the
- * FB_POPULATE_AFTERth the rest of the block at OFF is mapped too (its
- * pages so far faulted one by one), later only each new block. */
-static void populate_ahead(unsigned char *area, uint64_t size, uint64_t off, uint64_t n,
-			   unsigned *writes)
+ * *WRITES counts this process's allocations in the area.  0, or -ENOSPC
+ * (and T->nospace set) when the file system cannot hold a new block. */
+static int grow_area(struct fb_table *t, unsigned char *area, uint64_t size, uint64_t off,
+		     uint64_t n, unsigned *writes)
 {
-	if (*writes < FB_POPULATE_AFTER) {
-		++*writes;
-		return;
-	}
-	uint64_t from;
-	if (*writes == FB_POPULATE_AFTER) {
-		++*writes;
-		from = off & ~(uint64_t)4095;
-	} else {
-		from = (off ? (off - 1) / FB_POPULATE_BLOCK + 1 : 0) * FB_POPULATE_BLOCK;
-	}
+	const uint64_t from = (off ? (off - 1) / FB_POPULATE_BLOCK + 1 : 0) * FB_POPULATE_BLOCK;
 	uint64_t end = ((off + n - 1) / FB_POPULATE_BLOCK + 1) * FB_POPULATE_BLOCK;
 	if (end > size)
 		end = size;
-	if (end > from)
-		fb_populate(area + from, end - from);
+	if (end > from && fb_populate(area + from, end - from) < 0) {
+		t->nospace = 1;
+		return -ENOSPC;
+	}
+	if (*writes > FB_POPULATE_AFTER)
+		return 0;
+	if (++*writes > FB_POPULATE_AFTER && from > off) {
+		const uint64_t page = off & ~(uint64_t)4095;
+		fb_populate(area + page, from - page);	/* the rest of the block at OFF */
+	}
+	return 0;
 }
 
 /*
@@ -372,8 +394,9 @@ static uint32_t rec_alloc(struct fb_table *t)
 	if (h->rec_next >= h->capacity + FB_SPARE_RECS)
 		return 0;
 	static unsigned writes;
-	populate_ahead((unsigned char *)t->recs, (h->capacity + FB_SPARE_RECS) * sizeof *t->recs,
-		       h->rec_next * sizeof *t->recs, sizeof *t->recs, &writes);
+	if (grow_area(t, (unsigned char *)t->recs, (h->capacity + FB_SPARE_RECS) * sizeof *t->recs,
+		      h->rec_next * sizeof *t->recs, sizeof *t->recs, &writes) < 0)
+		return 0;
 	return (uint32_t)++h->rec_next;
 }
 
@@ -409,7 +432,8 @@ static uint64_t arena_put(struct fb_table *t, const void *p, size_t n)
 	if (off + n > h->arena_size)
 		return 0;
 	static unsigned writes;
-	populate_ahead(t->arena, h->arena_size, h->arena_next, off + n - h->arena_next, &writes);
+	if (grow_area(t, t->arena, h->arena_size, h->arena_next, off + n - h->arena_next, &writes) < 0)
+		return 0;
 	memcpy(t->arena + off, p, n);
 	h->arena_next = off + n;
 	return off;
@@ -544,15 +568,19 @@ long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct f
  * crowd it (same N) or records fill it (twice as many).  Copy the live
  * slots, then flip gen.  Readers of the old index retry.
  */
-static void rebuild(struct fb_table *t, uint64_t n)
+static int rebuild(struct fb_table *t, uint64_t n)
 {
 	struct fb_thdr *h = t->h;
 	const uint64_t oldn = active_slots(h, h->gen);
 	const uint32_t *old = ix_of(t, h->gen);
 	uint32_t *nix = ix_of(t, h->gen + 1);
 	const uint64_t mask = n - 1;
+	/* The two indexes are interleaved: N slots of either are N * 8 bytes. */
+	if (fb_populate(t->index, n * 2 * sizeof *nix) < 0) {
+		t->nospace = 1;
+		return -ENOSPC;
+	}
 	STORE(&h->active[(h->gen + 1) & 1], n);
-	fb_populate(nix, n * 2 * sizeof *nix);
 	for (uint64_t i = 0; i < n; i++)
 		nix[2 * i] = FB_SLOT_EMPTY;
 	uint64_t live = 0;
@@ -570,6 +598,7 @@ static void rebuild(struct fb_table *t, uint64_t n)
 	STORE(&h->gen, h->gen + 1);
 	h->nlive = live;
 	h->ntomb = 0;
+	return 0;
 }
 
 /* Replace the record in slot S of IX by the filled record V.  Locked. */
@@ -599,8 +628,10 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	uint64_t n = active_slots(h, h->gen);
 	const uint64_t used = h->nlive + h->ntomb + 1;
 	if (n < h->nslots ? used * 2 > n : used * 4 > n * 3) {
-		n = grown_slots(h, n, h->nlive + 1);
-		rebuild(t, n);
+		const uint64_t grown = grown_slots(h, n, h->nlive + 1);
+		if (rebuild(t, grown) < 0)
+			return -ENOSPC;
+		n = grown;
 	}
 	const uint64_t mask = n - 1;
 	uint32_t *ix = ix_of(t, h->gen);
@@ -752,6 +783,11 @@ int fb_table_has_default_acls(struct fb_table *t)
 int fb_table_has_setgid_dirs(struct fb_table *t)
 {
 	return (LOAD(&t->h->flags) & FB_TF_SGIDDIR) != 0;
+}
+
+int fb_table_out_of_space(const struct fb_table *t)
+{
+	return t->nospace;
 }
 
 int fb_table_has_faked_types(struct fb_table *t)
@@ -948,8 +984,11 @@ int fb_table_fill_begin(struct fb_table *t, uint64_t expect)
 	 * not rebuilt (every record read again) at each doubling. */
 	struct fb_thdr *h = t->h;
 	const uint64_t n = active_slots(h, h->gen), want = h->nlive + expect;
-	if (n < h->nslots && want * 2 > n)
-		rebuild(t, grown_slots(h, n, want));
+	if (n < h->nslots && want * 2 > n && (rc = rebuild(t, grown_slots(h, n, want))) < 0) {
+		t->filling = 0;
+		wunlock(t);
+		return rc;
+	}
 	return 0;
 }
 

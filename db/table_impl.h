@@ -200,6 +200,7 @@ struct fb_table {
 	uint32_t token;		/* our owner token; 0: not registered */
 	int reg_state;		/* 0 none, 1 being registered, 2 registered */
 	int filling;		/* between fb_table_fill_begin and _end */
+	int nospace;		/* the file system refused this process a new block */
 	struct fb_table *reg_next;	/* wlock.c's list of registered mappings */
 };
 

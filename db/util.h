@@ -4,6 +4,7 @@
 #ifndef FB_UTIL_H
 #define FB_UTIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -25,13 +26,17 @@ static inline uint64_t fb_mix64(uint64_t x)
 
 /*
  * Map the writable memory [P, P + N) with one call instead of a page fault
- * per page (about 15 us each on a VM).  Only a hint: a kernel that refuses
- * leaves the faults to happen as before.
+ * per page (about 15 us each on a VM).  A kernel that refuses leaves the
+ * faults to happen as before (0).  In a file mapping the pages get their
+ * blocks now: where a store would raise SIGBUS (a full file system, a
+ * quota) the kernel says EFAULT, returned as -ENOSPC.
  */
-static inline void fb_populate(void *p, size_t n)
+static inline int fb_populate(void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
-	madvise((void *)a, (uintptr_t)p + n - a, MADV_POPULATE_WRITE);
+	if (madvise((void *)a, (uintptr_t)p + n - a, MADV_POPULATE_WRITE) < 0 && errno == EFAULT)
+		return -ENOSPC;
+	return 0;
 }
 
 #endif

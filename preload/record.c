@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -192,7 +193,14 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
 	int rc = fb_table_put(t, &id, a, h);
 	if (rc == -ENOSPC) {
 		static int told;
-		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+		const char *file = getenv("FAKEBUILD_TABLE");
+		if (__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+			;
+		else if (fb_table_out_of_space(t))
+			fb_warn("%s: No space left on device: the live table cannot grow, and ownership "
+				"changes now fail with ENOSPC (what was recorded is kept)",
+				file ? file : "the live table");
+		else
 			fb_warn("the live table is full: ownership changes now fail with ENOSPC "
 				"(start the session with a larger FAKEBUILD_CAPACITY)");
 	}

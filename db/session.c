@@ -219,10 +219,10 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof tmp, "%s.%ld", s->live, (long)getpid());
 	unlink(tmp);
-	uint64_t cap = FB_TABLE_DEFAULT_CAPACITY;
+	uint64_t cap;
 	const char *c = getenv("FAKEBUILD_CAPACITY");
-	if (c && *c)
-		cap = strtoull(c, NULL, 10);
+	if (fb_table_capacity(c, &cap) < 0)
+		return fb_err_set(err, "FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	int rc = fb_table_create(tmp, cap, &s->t);
 	if (rc < 0)
 		return fb_err_set(err, "%s: cannot create the live table: %s", tmp, strerror(-rc));

@@ -92,6 +92,8 @@ static int open_read(const char *db, unsigned flags, GDBM_FILE *out, struct fb_e
 	if (!f) {
 		if (gdbm_errno == GDBM_BAD_MAGIC_NUMBER || gdbm_errno == GDBM_EMPTY_DATABASE)
 			return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
+		if (gdbm_errno == GDBM_FILE_OPEN_ERROR)	/* unreadable, not damaged */
+			return fb_err_set(err, "%s: cannot open it: %s", db, strerror(errno));
 		return fb_err_set(err, "%s: corrupt or truncated database: %s", db, gdbm_why());
 	}
 	datum k = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
@@ -289,6 +291,17 @@ struct load_ctx {
 	struct remap_ctx remap;
 };
 
+/* Why a record could not go into T: a full table is not a full disk. */
+static const char *load_why(const struct fb_table *t, int rc)
+{
+	static char buf[160];
+	if (rc != -ENOSPC || fb_table_out_of_space(t))
+		return strerror(-rc);
+	snprintf(buf, sizeof buf, "the live table is full: it holds %llu records "
+		 "(set FAKEBUILD_CAPACITY higher)", (unsigned long long)t->h->capacity);
+	return buf;
+}
+
 static int load_one(const struct fb_store_rec *s, void *arg)
 {
 	struct load_ctx *c = arg;
@@ -300,7 +313,8 @@ static int load_one(const struct fb_store_rec *s, void *arg)
 	};
 	int rc = fb_table_load_rec(c->t, &r, s->hint, s->xattrs, s->xattr_len);
 	if (rc < 0) {
-		c->rc = fb_err_set(c->err, "%s: cannot load into the live table: %s", c->db, strerror(-rc));
+		c->rc = fb_err_set(c->err, "%s: cannot load into the live table: %s", c->db,
+				   load_why(c->t, rc));
 		return 1;
 	}
 	return 0;
@@ -319,7 +333,7 @@ long fb_store_load_flags(const char *db, struct fb_table *t, unsigned flags, str
 	if (flags & FB_STORE_FRESH) {
 		int rc = fb_table_fill_begin(t, (uint64_t)expect);
 		if (rc < 0)
-			return fb_err_set(err, "%s: cannot load into the live table: %s", db, strerror(-rc));
+			return fb_err_set(err, "%s: cannot load into the live table: %s", db, load_why(t, rc));
 	}
 	long n = fb_store_foreach_flags(db, flags, load_one, &c, err);
 	if (flags & FB_STORE_FRESH)

@@ -122,9 +122,26 @@ static int reserve_start(struct fb_table *t)
 	return rc;
 }
 
+int fb_table_capacity(const char *v, uint64_t *cap)
+{
+	*cap = FB_TABLE_DEFAULT_CAPACITY;
+	if (!v || !*v)
+		return 0;
+	uint64_t n = 0;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || n > FB_TABLE_MAX_CAPACITY)
+			return -EINVAL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (n < FB_TABLE_MIN_CAPACITY || n > FB_TABLE_MAX_CAPACITY)
+		return -EINVAL;
+	*cap = n;
+	return 0;
+}
+
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 {
-	if (capacity < 64 || capacity > 0xfffffff0u)
+	if (capacity < FB_TABLE_MIN_CAPACITY || capacity > FB_TABLE_MAX_CAPACITY)
 		return -EINVAL;
 	uint64_t nslots = 64;
 	while (nslots < capacity * 2)

@@ -41,6 +41,13 @@ struct fb_ident {
 
 /* Default capacity (records) of a new table; the file is sparse. */
 #define FB_TABLE_DEFAULT_CAPACITY (4u << 20)
+#define FB_TABLE_MIN_CAPACITY 64u
+#define FB_TABLE_MAX_CAPACITY 0xfffffff0u
+#define FB_TABLE_CAPACITY_RULE "a number of records from 64 to 4294967280"
+
+/* FAKEBUILD_CAPACITY's value V (NULL or empty: the default) into *CAP;
+ * -EINVAL if it is not FB_TABLE_CAPACITY_RULE. */
+int fb_table_capacity(const char *v, uint64_t *cap);
 
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
 /* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT another layout version, -EBADMSG damaged header. */

@@ -412,6 +412,17 @@ test_corrupt_database_untouched() {
 	assert_eq "$sum" "$(md5sum < bad.db)" "file changed"
 }
 
+# A database the user may not read is not "corrupt": the reason is named.
+test_unreadable_database_says_why() {
+	touch f; fb -d my.db chown 1:1 f
+	chmod 000 my.db
+	rc=0; out=$(fb -d my.db true 2>&1) || rc=$?
+	assert_eq 1 "$rc" "exit status"
+	assert_match 'my\.db: cannot open it: Permission denied' "$out"
+	chmod 600 my.db
+	assert_eq 1 "$(fb -d my.db stat -c %u f)" "the database afterwards"
+}
+
 test_truncated_database_untouched() {
 	touch f; fb chown 1:1 f
 	for i in $(seq 1 200); do touch g$i; done

@@ -153,6 +153,22 @@ test_full_table_fails_loudly() {
 	assert_eq $((failed - 1)) "$ok" "chowns acknowledged before the table filled"
 }
 
+# FAKEBUILD_CAPACITY is checked and named; a database larger than the
+# capacity is a full table, not a full disk.
+test_capacity_is_checked_and_named() {
+	local v
+	for v in abc 0 63 64k -5 4294967281 99999999999999999999999; do
+		assert_status 1 env FAKEBUILD_CAPACITY="$v" "$FAKEBUILD" true 2> err
+		assert_contains err "FAKEBUILD_CAPACITY=$v: expected a number of records from 64 to 4294967280"
+	done
+	FAKEBUILD_CAPACITY=64 fb true
+	seq 1 100 | xargs touch
+	fb chown 3:3 $(seq 1 100)
+	assert_status 1 env FAKEBUILD_CAPACITY=64 "$FAKEBUILD" true 2> err
+	assert_contains err "cannot load into the live table: the live table is full: it holds 64 records (set FAKEBUILD_CAPACITY higher)"
+	assert_eq 3 "$(fb stat -c %u 100)" "the database afterwards"
+}
+
 test_export_is_sorted_mtree() {
 	mkdir -p t/d
 	touch t/f t/d/x

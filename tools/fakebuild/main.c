@@ -535,6 +535,10 @@ int main(int argc, char **argv)
 	if ((passwd || group || sysroot) && rooted)
 		die("--passwd, --group and --sysroot name host files: inside --root the root's own "
 		    "etc/passwd and etc/group are used");
+	uint64_t cap;
+	const char *capv = getenv("FAKEBUILD_CAPACITY");
+	if (fb_table_capacity(capv, &cap) < 0)
+		die("FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, capv);
 	if (mode == 0)
 		fb_names_setup(passwd, group, sysroot);
 	if (!rooted && mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)

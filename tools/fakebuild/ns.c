@@ -372,10 +372,10 @@ static int make_runtime(struct fb_root *r, int *table_fd)
 	}
 	char tp[64];
 	snprintf(tp, sizeof tp, "/proc/self/fd/%d/table", rt);
-	uint64_t cap = FB_TABLE_DEFAULT_CAPACITY;
+	uint64_t cap;
 	const char *c = getenv("FAKEBUILD_CAPACITY");
-	if (c && *c)
-		cap = strtoull(c, NULL, 10);
+	if (fb_table_capacity(c, &cap) < 0)
+		ns_die("FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	struct fb_table *t;
 	int rc = fb_table_create(tp, cap, &t);
 	if (rc < 0)

@@ -211,6 +211,14 @@ static int attach_leftover(struct fb_session *s, int running, struct fb_err *err
 	if (rc < 0)
 		return fb_err_set(err, "%s: %s (it may hold changes of a killed session: "
 				  "move it away to start from %s alone)", s->live, table_why(rc), s->db);
+	/* Nobody uses it: its records are checked before they go anywhere. */
+	char why[160];
+	if (!running && fb_table_verify(s->t, !(s->flags & FB_SESSION_READONLY), why, sizeof why) < 0) {
+		fb_table_detach(s->t);
+		s->t = NULL;
+		return fb_err_set(err, "%s: damaged live table: %s (it may hold changes of a killed "
+				  "session: move it away to start from %s alone)", s->live, why, s->db);
+	}
 	return 0;
 }
 

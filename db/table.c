@@ -891,6 +891,76 @@ int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino)
 	return s >= 0;
 }
 
+static int file_type_ok(uint32_t type)
+{
+	switch (type) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
+	case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether [OFF, OFF + LEN] (a string or blob and, for a hint, its NUL) lies in the filled arena. */
+static int arena_ok(const struct fb_thdr *h, uint64_t off, uint64_t len)
+{
+	return off == 0 ? len == 0 : off >= 8 && len < h->arena_size && off + len < h->arena_next &&
+					     h->arena_next <= h->arena_size;
+}
+
+static int verify(struct fb_table *t, int locked, char *why, size_t len)
+{
+	const struct fb_thdr *h = t->h;
+	const uint64_t n = active_slots(h, h->gen), mask = n - 1;
+	const uint32_t *ix = ix_of(t, h->gen);
+	uint64_t live = 0;
+	if (h->rec_next > h->capacity + FB_SPARE_RECS || h->arena_next > h->arena_size)
+		return snprintf(why, len, "its counters are past its size"), -1;
+	for (uint64_t s = 0; s < n; s++) {
+		uint32_t v = LOAD(&ix[2 * s]);
+		if (v == FB_SLOT_EMPTY || v == FB_SLOT_TOMB)
+			continue;
+		if (v > h->rec_next)
+			return snprintf(why, len, "index slot %llu names record %u of %llu",
+					(unsigned long long)s, v, (unsigned long long)h->rec_next), -1;
+		const struct fb_trec *r = &t->recs[v - 1];
+		if (!locked && (LOAD(&r->seq) & 1))
+			continue;	/* being written by a running session */
+		live++;
+		const char *bad = !r->live ? "not in use"
+				  : !file_type_ok(r->real_type) || !file_type_ok(r->mode & S_IFMT)
+				      ? "an impossible file type"
+				  : !arena_ok(h, r->hint_off, r->hint_len) ? "a path hint outside the table"
+				  : !arena_ok(h, r->xattr_off, r->xattr_len ? r->xattr_len - 1 : 0)
+				      ? "extended attributes outside the table"
+				      : NULL;
+		/* Found by its key: no empty slot between its home and here. */
+		for (uint64_t p = fb_table_slot_of(r->dev, r->ino, mask); !bad && p != s;
+		     p = (p + 1) & mask)
+			if (LOAD(&ix[2 * p]) == FB_SLOT_EMPTY)
+				bad = "out of its key's place in the index";
+		if (bad)
+			return snprintf(why, len, "record %u (index slot %llu) is %s", v,
+					(unsigned long long)s, bad), -1;
+	}
+	if (locked && live != h->nlive)
+		return snprintf(why, len, "its index holds %llu records, its header says %llu",
+				(unsigned long long)live, (unsigned long long)h->nlive), -1;
+	return 0;
+}
+
+int fb_table_verify(struct fb_table *t, int locked, char *why, size_t len)
+{
+	if (!locked)
+		return verify(t, 0, why, len);
+	int rc = wlock(t, 0);	/* repairs what a killed writer left half done */
+	if (rc < 0)
+		return snprintf(why, len, "cannot lock it: %s", strerror(-rc)), -1;
+	rc = verify(t, 1, why, len);
+	wunlock(t);
+	return rc;
+}
+
 uint64_t fb_table_count(struct fb_table *t)
 {
 	return LOAD(&t->h->nlive);

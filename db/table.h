@@ -110,6 +110,13 @@ int fb_table_move_hints(struct fb_table *t, const char *from, const char *to);
 int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino);
 
 /* Number of live records, and a counter bumped by every change. */
+/*
+ * Check T's index and records (ranges, types, places in the index); 0, or
+ * -1 with the first fault in WHY.  LOCKED: under the writer lock, which
+ * first repairs a write a killed process left half done (a table nobody
+ * uses); else without it, skipping records being written (--check).
+ */
+int fb_table_verify(struct fb_table *t, int locked, char *why, size_t len);
 uint64_t fb_table_count(struct fb_table *t);
 uint64_t fb_table_changes(struct fb_table *t);
 /* Changed since it was loaded from or saved to the database (by any session)? */

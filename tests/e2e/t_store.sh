@@ -50,6 +50,41 @@ test_killed_session_table_is_merged_into_db() {
 	assert_eq "3 3" "$(fb stat -c '%u %g' f)"
 }
 
+# A killed session's live table whose records or index were damaged is
+# refused, named, and left as it is with the database: never merged.
+test_damaged_live_table_is_refused() {
+	touch a b
+	local part off
+	for part in records index; do
+		rm -f t.db* done
+		FAKEBUILD_CAPACITY=64 fb -d "$PWD/t.db" chown 1:1 a
+		setsid env FAKEBUILD_CAPACITY=64 "$FAKEBUILD" -d "$PWD/t.db" \
+			sh -c 'chown 2:2 b; touch done; sleep 30' &
+		sid=$!
+		while [ ! -e done ]; do sleep 0.01; done
+		pkill -9 -s "$sid"; wait "$sid" 2>/dev/null || true
+		assert_status 0 fb -d "$PWD/t.db" --check > out
+		# Capacity 64: a 4 KiB header, the index (128 slots), then the records.
+		off=$([ $part = index ] && echo 1 || echo 2)
+		head -c 1024 /dev/zero | tr '\0' '\176' |
+			dd of=t.db.live bs=4096 seek=$off conv=notrunc status=none
+		sums=$(md5sum t.db t.db.live)
+		assert_status 1 fb -d "$PWD/t.db" --check > out
+		assert_contains out "t.db.live: damaged live table: "
+		assert_eq "$sums" "$(md5sum t.db t.db.live)" "$part: --check changed a file"
+		# The merge takes the table's lock (a header word) before it looks.
+		sums=$(md5sum t.db)
+		for try in 1 2; do
+			assert_status 1 fb -d "$PWD/t.db" true 2> err
+			assert_contains err "t.db.live: damaged live table: "
+			assert_contains err "move it away to start from $PWD/t.db alone"
+		done
+		assert_eq "$sums" "$(md5sum t.db)" "$part: the database changed"
+		mv t.db.live damaged
+		assert_eq "1 0" "$(fb -d "$PWD/t.db" stat -c %u a b | tr '\n' ' ' | sed 's/ $//')" "$part: database alone"
+	done
+}
+
 test_last_session_persists_shared_state() {
 	touch a b
 	mkfifo go

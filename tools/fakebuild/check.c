@@ -55,9 +55,15 @@ int fb_check(const char *db)
 			       : rc == -EBADMSG ? "damaged header" : strerror(-rc));
 			status = 1;
 		} else {
-			printf("%s: live table with %llu records (a running session, or changes of a "
-			       "killed one that the next session merges)\n",
-			       live, (unsigned long long)fb_table_count(tb));
+			char why[160];
+			if (fb_table_verify(tb, 0, why, sizeof why) < 0) {
+				printf("%s: damaged live table: %s\n", live, why);
+				status = 1;
+			} else {
+				printf("%s: live table with %llu records (a running session, or changes "
+				       "of a killed one that the next session merges)\n",
+				       live, (unsigned long long)fb_table_count(tb));
+			}
 			fb_table_detach(tb);
 		}
 	}

@@ -657,6 +657,20 @@ assert_cg_clean() {
 	assert_eq "" "$(cat "$CG/cgroup.procs")" "processes left in $CG"
 }
 
+# An --upper on an overlayfs is named as the cause, not blamed on the kernel.
+roottest_root_upper_on_an_overlay_is_named() {
+	mkdir -p ov/l ov/u ov/w ov/m
+	mount -t overlay overlay -o "lowerdir=$PWD/ov/l,upperdir=$PWD/ov/u,workdir=$PWD/ov/w" ov/m
+	trap 'umount "$PWD/ov/m" 2>/dev/null || true' EXIT
+	chown 65534:65534 ov/m .
+	mkroot base && chown -R 65534:65534 base
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to 65534 here"
+	assert_status 1 setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" --root base --upper ov/m/up -- true 2> err
+	assert_contains err "the upper directory is on an overlayfs, which overlayfs cannot write to"
+}
+
 roottest_root_cgroup_holds_the_whole_build_and_goes_with_it() {
 	cg_setup
 	export FAKEBUILD_TEST_CGROUP=nocontrollers

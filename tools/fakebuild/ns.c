@@ -464,6 +464,11 @@ static int mount_overlay(const char *target, const int *lower, int nlower, int u
 		if (e == ENODEV)
 			ns_die("%s: overlayfs is not available in this kernel (as root: modprobe overlay; "
 			       "it is in every Debian kernel)", what);
+		struct statfs sf;
+		if (e == EINVAL && fstatfs(upper, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC)
+			ns_die("%s: the kernel refused the overlay mount (%s): the upper directory is "
+			       "on an overlayfs, which overlayfs cannot write to (put --upper on "
+			       "another file system)", what, strerror(e));
 		if (e == EPERM || e == EINVAL)
 			ns_die("%s: the kernel refused an overlayfs mount in a user namespace (%s): "
 			       "Linux 5.11 or later is needed, with overlayfs allowed for unprivileged users",

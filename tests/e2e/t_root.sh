@@ -964,6 +964,9 @@ test_root_bad_bases_and_options_are_refused() {
 	tar -cf empty.tar -T /dev/null
 	check "--root text.tar: not a root: no usr, bin or etc" --root text.tar
 	check "--root empty.tar: not a root" --root empty.tar
+	mkdir -p locked/usr && chmod 000 locked
+	check "--root locked: Permission denied" --root locked
+	chmod 755 locked
 	[ ! -d .cache/fakebuild/roots ] || [ -z "$(ls -A .cache/fakebuild/roots)" ] ||
 		fail "a rejected base was cached: $(ls -A .cache/fakebuild/roots)"
 	check "--upper and --keep need a base" --root / --upper up

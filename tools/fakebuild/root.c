@@ -654,7 +654,10 @@ int fb_root_run(struct fb_root *r, char **cmd)
 			return 1;
 		}
 	}
-	if (!r->host && !fb_looks_like_root(r->layer[0].fd))
+	int like = r->host ? 1 : fb_looks_like_root(r->layer[0].fd);
+	if (like < 0)
+		die("--root %s: %s", r->layer[0].opt, strerror(-like));
+	if (!like)
 		die("--root %s: not a root: no usr, bin or etc directory in it", r->layer[0].opt);
 	/* --limit memory, pids, cpus: the build's cgroup, once nothing is left to refuse. */
 	if (fb_limit_cgroup(r, &w) < 0) {

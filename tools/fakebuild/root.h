@@ -135,7 +135,7 @@ int fb_msg_recv(int sock, void *data, size_t *len, int *fds, int *nfds);
 int fb_unpack_cached(struct fb_root *r, struct fb_layer *l);
 /* Unpack it there (the watcher W removes what is half done if we die).  0, or -1 after printing why. */
 int fb_unpack(struct fb_root *r, struct fb_layer *l, int w);
-/* Is DIRFD the top of a root (usr, bin or etc in it)? */
+/* Is DIRFD the top of a root (usr, bin or etc in it)?  1, 0, or -EACCES if we may not look. */
 int fb_looks_like_root(int dirfd);
 
 /* walk.c */

@@ -61,12 +61,14 @@ static void cache_key(const char *archive, const struct stat *st, char *out, siz
 int fb_looks_like_root(int dirfd)
 {
 	static const char *const names[] = { "usr", "bin", "etc" };
+	int denied = 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		struct stat st;
 		if (fstatat(dirfd, names[i], &st, 0) == 0 && S_ISDIR(st.st_mode))
 			return 1;
+		denied |= errno == EACCES;
 	}
-	return 0;
+	return denied ? -EACCES : 0;
 }
 
 /* The entry of L's archive: KEY into ENTRY. */
@@ -467,7 +469,7 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 		ok = extract(u) == 0;
 	/* The base must be a root before it is kept (root.c checks again
 	 * for a directory base); a layer above it need not be one. */
-	if (ok && l == &r->layer[0] && !fb_looks_like_root(u->rootfd)) {
+	if (ok && l == &r->layer[0] && fb_looks_like_root(u->rootfd) <= 0) {
 		warnx_("--root %s: not a root: no usr, bin or etc directory in it", l->opt);
 		ok = 0;
 	}

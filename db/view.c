@@ -136,6 +136,12 @@ int fb_view(struct fb_table *t, const struct statx *stx, int unknown_is_real, st
 
 void fb_view_apply_statx(struct statx *stx, const struct fb_attr *a)
 {
+	/* A faked device is a regular file on disk, which a build may have
+	 * written to (echo > /dev/null); a device node has no size. */
+	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && S_ISREG(stx->stx_mode)) {
+		stx->stx_size = 0;
+		stx->stx_blocks = 0;
+	}
 	stx->stx_uid = a->uid;
 	stx->stx_gid = a->gid;
 	stx->stx_mode = (__u16)a->mode;

@@ -671,6 +671,23 @@ roottest_root_upper_on_an_overlay_is_named() {
 	assert_contains err "the upper directory is on an overlayfs, which overlayfs cannot write to"
 }
 
+# A --keep that the disk cannot hold names the archive and the reason, and leaves nothing.
+roottest_root_keep_on_a_full_disk_says_why() {
+	mkdir small
+	mount -t tmpfs -o size=64k tmpfs small
+	trap 'umount "$PWD/small" 2>/dev/null || true' EXIT
+	chown 65534:65534 small .
+	mkroot base && chown -R 65534:65534 base
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to 65534 here"
+	assert_status 1 setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" --root base --keep small/out.tar -- sh -c \
+		'i=0; while [ $i -lt 5000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123; i=$((i+1)); done > /big' 2> err
+	assert_contains err "--keep small/out.tar: "
+	assert_contains err "No space left on device"
+	[ -z "$(ls -A small)" ] || fail "left in small: $(ls -A small)"
+}
+
 roottest_root_cgroup_holds_the_whole_build_and_goes_with_it() {
 	cg_setup
 	export FAKEBUILD_TEST_CGROUP=nocontrollers

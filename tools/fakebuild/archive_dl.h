@@ -27,7 +27,7 @@
 	X(archive_entry_set_symlink) X(archive_entry_set_uid) X(archive_entry_size)    \
 	X(archive_entry_uid) X(archive_entry_xattr_add_entry)                          \
 	X(archive_entry_xattr_clear) X(archive_entry_xattr_next)                       \
-	X(archive_entry_xattr_reset) X(archive_error_string)                           \
+	X(archive_entry_xattr_reset) X(archive_error_string) X(archive_errno)         \
 	X(archive_read_data_block) X(archive_read_free) X(archive_read_new)            \
 	X(archive_read_next_header) X(archive_read_open_filename)                      \
 	X(archive_read_support_filter_all) X(archive_read_support_format_all)          \
@@ -80,6 +80,7 @@ int fb_archive_write_set_by_name(struct archive *a, const char *name);
 #define archive_entry_xattr_next (*fb_ar.archive_entry_xattr_next)
 #define archive_entry_xattr_reset (*fb_ar.archive_entry_xattr_reset)
 #define archive_error_string (*fb_ar.archive_error_string)
+#define archive_errno (*fb_ar.archive_errno)
 #define archive_read_data_block (*fb_ar.archive_read_data_block)
 #define archive_read_free (*fb_ar.archive_read_free)
 #define archive_read_new (*fb_ar.archive_read_new)

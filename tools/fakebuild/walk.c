@@ -92,6 +92,7 @@ struct walker {
 	const int *lower;		/* --changes: the layers under it (top first) */
 	int nlower;
 	struct archive *a;		/* --keep */
+	const char *keep;		/* its name */
 	struct hardlink *links;
 	FILE *list;			/* --changes */
 	char host[8192];		/* the host path of the directory walked */
@@ -102,6 +103,21 @@ struct walker {
 };
 
 static const char *opaque_name = "user.overlay.opaque";
+
+/* libarchive's reason for A's failure, with the system's where it has one
+ * ("Write error: No space left on device"). */
+static const char *keep_why(struct archive *a, char *buf, size_t len)
+{
+	const char *s = a ? archive_error_string(a) : NULL;
+	int e = a ? archive_errno(a) : ENOMEM;
+	if (!s)
+		s = e > 0 ? "" : "error";
+	if (e > 0 && !strstr(s, strerror(e)))
+		snprintf(buf, len, "%s%s%s", s, *s ? ": " : "", strerror(e));
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
+}
 
 static int by_name(const void *a, const void *b)
 {
@@ -308,7 +324,7 @@ static int keep_one(struct walker *w, int dirfd, const char *name, const struct 
 		}
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			warnx_("--keep: %s: %s", path + 1, strerror(errno));
+			warnx_("--keep %s: %s: %s", w->keep, path + 1, strerror(errno));
 			archive_entry_free(e);
 			return -1;
 		}
@@ -354,7 +370,8 @@ write:;
 		close(fd);
 	archive_entry_free(e);
 	if (rc < ARCHIVE_WARN) {
-		warnx_("--keep: %s: %s", path + 1, archive_error_string(w->a));
+		char why[512];
+		warnx_("--keep %s: %s: %s", w->keep, path + 1, keep_why(w->a, why, sizeof why));
 		return -1;
 	}
 	return 0;
@@ -561,10 +578,12 @@ static int keep(struct fb_root *r, struct walker *w)
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp.%d", r->keep, (int)getpid());
 	w->mode = W_KEEP;
+	w->keep = r->keep;
 	w->a = archive_write_new();
 	if (!w->a || fb_archive_write_set_by_name(w->a, r->keep) != ARCHIVE_OK ||
 	    archive_write_open_filename(w->a, tmp) != ARCHIVE_OK) {
-		warnx_("--keep %s: %s", r->keep, w->a ? archive_error_string(w->a) : "out of memory");
+		char why[512];
+		warnx_("--keep %s: %s", r->keep, keep_why(w->a, why, sizeof why));
 		archive_write_free(w->a);
 		return -1;
 	}
@@ -592,8 +611,9 @@ static int keep(struct fb_root *r, struct walker *w)
 		}
 	}
 	int rc = archive_write_close(w->a) == ARCHIVE_OK ? 0 : -1;
+	char why[512];
 	if (rc < 0 && !w->failed)
-		warnx_("--keep %s: %s", r->keep, archive_error_string(w->a));
+		warnx_("--keep %s: %s", r->keep, keep_why(w->a, why, sizeof why));
 	archive_write_free(w->a);
 	struct hardlink *h, *t;
 	HASH_ITER(hh, w->links, h, t) {

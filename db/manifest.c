@@ -451,10 +451,12 @@ int fb_mf_set_rdev(struct fb_mctx *c, struct fb_mentry *e, const char *maj,
 {
 	unsigned long a, b;
 
-	if (fb_mf_parse_uint(maj, 0xfffff, &a) < 0)
-		return fb_mf_error(c, "bad major '%s': expected a decimal number", maj);
+	/* Linux's: a 12-bit major and a 20-bit minor (mknod gives EINVAL past them). */
+	if (fb_mf_parse_uint(maj, 0xfff, &a) < 0)
+		return fb_mf_error(c, "bad major '%s': expected a decimal number from 0 to 4095", maj);
 	if (fb_mf_parse_uint(min, 0xfffff, &b) < 0)
-		return fb_mf_error(c, "bad minor '%s': expected a decimal number", min);
+		return fb_mf_error(c, "bad minor '%s': expected a decimal number from 0 to 1048575",
+				   min);
 	e->dev_major = (unsigned)a;
 	e->dev_minor = (unsigned)b;
 	e->have |= FB_MH_RDEV;

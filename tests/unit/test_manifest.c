@@ -590,6 +590,18 @@ static void test_cpiolist_socket_and_block_device(void **state)
 	assert_int_equal(e->dev_major, 8);
 	assert_int_equal(e->gid, 6);
 	fb_manifest_free(m);
+	/* Linux's limits: a 12-bit major, a 20-bit minor. */
+	m = named();
+	t = "nod /dev/a 0660 0 6 c 4095 1048575\n";
+	assert_int_equal(fb_manifest_load_mem(m, "l.cpio", t, strlen(t), FB_MF_AUTO), 0);
+	assert_int_equal(must_find(m, "dev/a")->dev_minor, 1048575);
+	fb_manifest_free(m);
+	expect_mem_error("b.cpio", "nod /dev/a 0660 0 6 c 4096 2\n",
+			 "b.cpio:1: bad major '4096': expected a decimal number from 0 to 4095");
+	expect_mem_error("c.cpio", "nod /dev/a 0660 0 6 c 1 1048576\n",
+			 "c.cpio:1: bad minor '1048576': expected a decimal number from 0 to 1048575");
+	expect_mem_error("d.proto", "c none /dev/x 99999 2 0600 root root\n",
+			 "d.proto:1: bad major '99999'");
 }
 
 /* --- names ------------------------------------------------------------------ */

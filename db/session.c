@@ -355,6 +355,14 @@ int fb_session_join(const char *db, unsigned flags, struct fb_session **out, str
 	int rc = take_lock(s, err);
 	if (rc == 0)
 		rc = start(s, err);
+	/* Refused (a damaged database, no room for the table): the users and
+	 * lock files go, as at a session's end, unless another session uses
+	 * them or a live table is left for the next one to merge. */
+	if (rc < 0 && s->lockfd >= 0 && s->usersfd >= 0 && flock(s->usersfd, LOCK_UN) == 0 &&
+	    flock(s->usersfd, LOCK_EX | LOCK_NB) == 0 && lstat(s->live, &st) < 0 && errno == ENOENT) {
+		unlink(s->users);
+		unlink(s->lock);
+	}
 	drop_lock(s);
 	if (rc < 0) {
 		if (s->usersfd >= 0)

@@ -413,6 +413,7 @@ test_corrupt_database_untouched() {
 	assert_match 'bad\.db: .*(not a gdbm|corrupt|not a fakebuild)' "$out"
 	assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "one-line error"
 	assert_eq "$sum" "$(md5sum < bad.db)" "file changed"
+	assert_eq "bad.db" "$(ls bad.db*)" "files left beside the database"
 }
 
 # A database the user may not read is not "corrupt": the reason is named.

@@ -97,10 +97,22 @@ static const char *get(struct ips_attr *a, int n, const char *key)
 static int positional_ok(const char *action, struct ips_attr *a, int n,
 			 struct fb_mctx *c)
 {
-	for (int i = 0; i < n; i++)
+	/* pkg(5) repeats an attribute to list values; these have one. */
+	static const char *const single[] = { "path", "owner", "group", "mode", "target", NULL };
+
+	for (int i = 0; i < n; i++) {
 		if (a[i].key == NULL && !(i == 0 && strcmp(action, "file") == 0))
 			return fb_mf_error(c, "%s action: unexpected '%s': expected key=value",
 					   action, a[i].val);
+		if (a[i].key && *a[i].key == '\0')
+			return fb_mf_error(c, "%s action: '=%s' has no attribute name", action,
+					   a[i].val);
+		for (int k = 0; a[i].key && single[k]; k++)
+			for (int j = 0; j < i && strcmp(a[i].key, single[k]) == 0; j++)
+				if (a[j].key && strcmp(a[j].key, single[k]) == 0)
+					return fb_mf_error(c, "%s action: %s= given twice ('%s' and '%s')",
+							   action, single[k], a[j].val, a[i].val);
+	}
 	return 0;
 }
 

@@ -435,6 +435,12 @@ static void test_ips_missing_path_is_error(void **state)
 			 "e.ips:1: dir action: expected a path after path=, found an empty value");
 	expect_mem_error("u.ips", "dir path=a\nfrobnicate path=b x=y\n",
 			 "u.ips:2: unknown action 'frobnicate'");
+	/* One value each: a repeated path= or mode= is a mistake, not "the last wins". */
+	expect_mem_error("d.ips", "file path=a path=b mode=0644\n",
+			 "d.ips:1: file action: path= given twice ('a' and 'b')");
+	expect_mem_error("m.ips", "dir path=a mode=0755 mode=0700\n",
+			 "m.ips:1: dir action: mode= given twice");
+	expect_mem_error("k.ips", "dir path=a =foo\n", "k.ips:1: dir action: '=foo' has no attribute name");
 }
 
 /* --- mtree ------------------------------------------------------------------ */

@@ -657,7 +657,13 @@ int fb_mf_read_all(struct fb_mctx *c, const char *file, int regular_only,
 		close(fd);
 	if (r < 0)
 		return fb_mf_error(c, "can't read '%s': %s", file, strerror(-r));
-	if (check_text(c, *buf, *len) < 0) {
+	/* A NUL byte's message says where, like any other in the text. */
+	const char *named = c->file;
+	if (!c->file)
+		c->file = file;
+	r = check_text(c, *buf, *len);
+	c->file = named;
+	if (r < 0) {
 		free(*buf);
 		return -1;
 	}

@@ -755,6 +755,20 @@ static void test_nul_byte_is_error(void **state)
 	assert_int_equal(fb_manifest_load_mem(m, "z", "dir /a 0755 0 0\n\0x", 18, FB_MF_AUTO), -1);
 	assert_non_null(strstr(fb_manifest_error(m), "z:2: unexpected NUL byte"));
 	fb_manifest_free(m);
+	/* Read from a file: the file is named too. */
+	char path[] = "/tmp/fbnul.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "dir /a 0755 0 0\n\0x", 18), 18);
+	close(fd);
+	m = named();
+	assert_int_equal(fb_manifest_load(m, path, FB_MF_AUTO), -1);
+	char want[64];
+	snprintf(want, sizeof want, "%s:2: unexpected NUL byte", path);
+	if (strstr(fb_manifest_error(m), want) == NULL)
+		fail_msg("error '%s' lacks '%s'", fb_manifest_error(m), want);
+	fb_manifest_free(m);
+	unlink(path);
 }
 
 static void test_sorted_puts_parents_first(void **state)

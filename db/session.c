@@ -402,7 +402,13 @@ int fb_session_leave(struct fb_session *s, struct fb_err *err)
 			/* Only once the database holds everything does the table go;
 			 * processes still running keep writing to it, and the next
 			 * session merges it. */
-			if (rc == 0 && !s->keep_table) {
+			/* A killed session's processes may still be writing to the
+			 * table (they hold writer registrations): it stays for the
+			 * next session to merge, or their changes would go into a
+			 * file nobody reads. */
+			if (rc == 0 && !s->keep_table && fb_table_other_writers(s->t))
+				rc = 1;
+			else if (rc == 0 && !s->keep_table) {
 				unlink(s->live);
 				remove_static_markers(s);
 				unlink(s->users);

@@ -37,7 +37,9 @@ const char *fb_session_table_path(const struct fb_session *s);
 /* Keep the live table file when leaving even if last (processes of the session are still running). */
 void fb_session_keep_table(struct fb_session *s);
 
-/* Leave; the last session out saves the table to the gdbm file.  Returns 0 or -1 with err set. */
+/* Leave; the last session out saves the table to the gdbm file.  Returns 0, 1 when the
+ * table file stays because processes of a killed session still write to it, or -1
+ * with err set. */
 int fb_session_leave(struct fb_session *s, struct fb_err *err);
 
 #endif

@@ -117,6 +117,9 @@ int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino);
  * uses); else without it, skipping records being written (--check).
  */
 int fb_table_verify(struct fb_table *t, int locked, char *why, size_t len);
+/* Whether a process other than this one is registered as a writer of T
+ * (wlock.c); 0 when it cannot tell. */
+int fb_table_other_writers(struct fb_table *t);
 uint64_t fb_table_count(struct fb_table *t);
 uint64_t fb_table_changes(struct fb_table *t);
 /* Changed since it was loaded from or saved to the database (by any session)? */

@@ -319,6 +319,31 @@ static int owner_dead(struct fb_table *t, uint32_t token)
 	return fl.l_type == F_UNLCK && LOAD(&t->regfd) == fd;
 }
 
+/*
+ * Does a process other than this one hold a writer registration of T (one
+ * of a session whose fakebuild was killed, still running)?  Asked through
+ * our own registration's description when we have one, whose locks do not
+ * conflict with themselves; else through a new one.  0 when it cannot tell.
+ */
+int fb_table_other_writers(struct fb_table *t)
+{
+	int fd = LOAD(&t->regfd), own = 0;
+	if (fd < 0) {
+		fd = t->path ? open(t->path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0)
+			return 0;
+		own = 1;
+	}
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET,
+		.l_start = FB_LOCK_LIVE_BASE, .l_len = (off_t)1 << 33,	/* every token */
+	};
+	int r = fcntl(fd, F_OFD_GETLK, &fl);
+	if (own)
+		close(fd);
+	return r == 0 && fl.l_type != F_UNLCK;
+}
+
 /* The lock is taken by someone else: wait for it, or take it from the dead. */
 static void contended(struct fb_table *t, uint32_t me, int *recovered)
 {

@@ -85,6 +85,34 @@ test_damaged_live_table_is_refused() {
 	done
 }
 
+# fakebuild is killed, a process of its session lives on and writes
+# later; a new session meanwhile must not save and remove the table under
+# it, or the change it makes afterwards goes into a file nobody reads.
+test_killed_session_writer_still_running_loses_nothing() {
+	touch a b
+	setsid "$FAKEBUILD" python3 -c '
+import os, time
+os.chown("a", 1, 1)
+open("ready", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.01)
+os.chown("b", 2, 2)
+open("done", "w").close()' &
+	local fbpid=$! i
+	trap 'touch "$PWD/go"' EXIT	# the writer ends, whatever happens
+	while [ ! -e ready ]; do sleep 0.01; done
+	kill -9 "$fbpid"; wait "$fbpid" 2>/dev/null || true
+	fb true 2> err
+	assert_contains err "processes of a killed session still write to it: it stays"
+	[ -e "$FAKEBUILD_DB.live" ] || fail "the table was removed under a running writer"
+	touch go
+	for i in $(seq 1 500); do [ -e done ] && break; sleep 0.01; done
+	[ -e done ] || fail "the writer did not finish"
+	sleep 0.1	# its exit drops its registration
+	assert_eq "1 2" "$(fb stat -c %u a b | tr '\n' ' ' | sed 's/ $//')" "owners after the writer's late chown"
+	[ ! -e "$FAKEBUILD_DB.live" ] || fail "the table stayed after the writer ended"
+}
+
 test_last_session_persists_shared_state() {
 	touch a b
 	mkfifo go

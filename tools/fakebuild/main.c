@@ -600,9 +600,13 @@ int main(int argc, char **argv)
 		warnx_("%s", err.msg);
 		status = status ? status : 1;
 	}
-	if (fb_session_leave(s, &err) < 0) {
+	int left = fb_session_leave(s, &err);
+	if (left < 0) {
 		warnx_("%s", err.msg);
 		status = status ? status : 1;
+	} else if (left > 0 && !quiet) {
+		warnx_("%s.live: processes of a killed session still write to it: it stays for the "
+		       "next session to merge", db);
 	}
 	return status;
 }

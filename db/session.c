@@ -399,13 +399,11 @@ int fb_session_leave(struct fb_session *s, struct fb_err *err)
 		if (last && !(s->flags & FB_SESSION_READONLY) && s->t) {
 			if (fb_table_dirty(s->t))
 				rc = fb_store_save(s->db, s->t, err);
-			/* Only once the database holds everything does the table go;
-			 * processes still running keep writing to it, and the next
-			 * session merges it. */
-			/* A killed session's processes may still be writing to the
-			 * table (they hold writer registrations): it stays for the
-			 * next session to merge, or their changes would go into a
-			 * file nobody reads. */
+			/* Only once the database holds everything does the table go.
+			 * Processes still running keep writing to it, and the next
+			 * session merges it: ours (keep_table), and a killed
+			 * session's, which hold writer registrations; their changes
+			 * would otherwise go into a file nobody reads. */
 			if (rc == 0 && !s->keep_table && fb_table_other_writers(s->t))
 				rc = 1;
 			else if (rc == 0 && !s->keep_table) {

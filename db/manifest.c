@@ -381,8 +381,6 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-/* (uid_t)-1 means "no change" to chown(2): never a real owner. */
-#define FB_ID_MAX 4294967294UL
 
 static int set_id(struct fb_mctx *c, struct fb_mentry *e, int group, const char *s)
 {
@@ -426,20 +424,32 @@ int fb_mf_set_group(struct fb_mctx *c, struct fb_mentry *e, const char *s)
 	return set_id(c, e, 1, s);
 }
 
-int fb_mf_set_mode(struct fb_mctx *c, struct fb_mentry *e, const char *s)
+int fb_mf_parse_mode(const char *s, unsigned long *out)
 {
 	unsigned long v = 0;
-	const char *p = s;
 
-	if (*p == '\0')
-		return fb_mf_error(c, "bad mode '': expected octal");
-	for (; *p; p++) {
-		if (*p < '0' || *p > '7')
-			return fb_mf_error(c, "bad mode '%s': expected octal", s);
-		v = v * 8 + (unsigned long)(*p - '0');
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned long)(*s - '0');
 		if (v > 07777)
-			return fb_mf_error(c, "bad mode '%s': expected octal up to 7777", s);
+			return -ERANGE;
 	}
+	*out = v;
+	return 0;
+}
+
+int fb_mf_set_mode(struct fb_mctx *c, struct fb_mentry *e, const char *s)
+{
+	unsigned long v;
+	int r = fb_mf_parse_mode(s, &v);
+
+	if (r == -EINVAL)
+		return fb_mf_error(c, "bad mode '%s': expected octal", s);
+	if (r < 0)
+		return fb_mf_error(c, "bad mode '%s': expected octal up to 7777", s);
 	e->perm = (mode_t)v;
 	e->have |= FB_MH_MODE;
 	((struct fb_mpriv *)e)->own |= FB_MH_MODE;

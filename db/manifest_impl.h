@@ -94,6 +94,11 @@ int fb_mf_set_hardlink(struct fb_mctx *c, struct fb_mentry *e, const char *t,
 
 /* Parse an unsigned decimal number; 0 or -1. */
 int fb_mf_parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* Parse an octal mode up to 07777; 0, -EINVAL (not octal) or -ERANGE. */
+int fb_mf_parse_mode(const char *s, unsigned long *out);
+
+/* (uid_t)-1 means "no change" to chown(2): never a real owner. */
+#define FB_ID_MAX 4294967294UL
 
 /* Next whitespace-separated token of *P, NUL-terminated in place; NULL at the end. */
 char *fb_mf_token(char **p);

@@ -215,13 +215,7 @@ static int check_keyword(struct fb_mctx *c, unsigned line, const char *tok, size
 		if (ok) {
 			memcpy(v, tok + kl, vl);
 			v[vl] = 0;
-			if (k < 2) {
-				ok = fb_mf_parse_uint(v, 4294967294UL, &x) == 0;
-			} else {
-				char *end;
-				ok = vl && strspn(v, "01234567") == vl &&
-				     (x = strtoul(v, &end, 8)) <= 07777;
-			}
+			ok = (k < 2 ? fb_mf_parse_uint(v, FB_ID_MAX, &x) : fb_mf_parse_mode(v, &x)) == 0;
 		}
 		if (!ok) {
 			c->line = line;

@@ -891,16 +891,6 @@ int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino)
 	return s >= 0;
 }
 
-static int file_type_ok(uint32_t type)
-{
-	switch (type) {
-	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
-	case S_IFBLK: case S_IFIFO: case S_IFSOCK:
-		return 1;
-	}
-	return 0;
-}
-
 /* Whether [OFF, OFF + LEN] (a string or blob and, for a hint, its NUL) lies in the filled arena. */
 static int arena_ok(const struct fb_thdr *h, uint64_t off, uint64_t len)
 {
@@ -928,7 +918,7 @@ static int verify(struct fb_table *t, int locked, char *why, size_t len)
 			continue;	/* being written by a running session */
 		live++;
 		const char *bad = !r->live ? "not in use"
-				  : !file_type_ok(r->real_type) || !file_type_ok(r->mode & S_IFMT)
+				  : !fb_file_type_ok(r->real_type) || !fb_file_type_ok(r->mode & S_IFMT)
 				      ? "an impossible file type"
 				  : !arena_ok(h, r->hint_off, r->hint_len) ? "a path hint outside the table"
 				  : !arena_ok(h, r->xattr_off, r->xattr_len ? r->xattr_len - 1 : 0)

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct fb_table;
@@ -110,6 +111,17 @@ int fb_table_move_hints(struct fb_table *t, const char *from, const char *to);
 int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino);
 
 /* Number of live records, and a counter bumped by every change. */
+/* Whether TYPE (an S_IFMT value) is a type a file can have. */
+static inline int fb_file_type_ok(uint32_t type)
+{
+	switch (type) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
+	case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Check T's index and records (ranges, types, places in the index); 0, or
  * -1 with the first fault in WHY.  LOCKED: under the writer lock, which

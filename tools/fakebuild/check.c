@@ -19,9 +19,7 @@ static int count(const struct fb_store_rec *r, void *arg)
 {
 	struct tally *t = arg;
 	t->records++;
-	unsigned type = r->mode & S_IFMT;
-	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK && type != S_IFCHR &&
-	    type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK)
+	if (!fb_file_type_ok(r->mode & S_IFMT))
 		t->bad_type++;
 	return 0;
 }

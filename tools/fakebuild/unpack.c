@@ -64,9 +64,10 @@ int fb_looks_like_root(int dirfd)
 	int denied = 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		struct stat st;
-		if (fstatat(dirfd, names[i], &st, 0) == 0 && S_ISDIR(st.st_mode))
+		if (fstatat(dirfd, names[i], &st, 0) < 0)
+			denied |= errno == EACCES;
+		else if (S_ISDIR(st.st_mode))
 			return 1;
-		denied |= errno == EACCES;
 	}
 	return denied ? -EACCES : 0;
 }

@@ -335,8 +335,9 @@ static int rec_read(struct fb_table *t, uint32_t v, struct fb_trec *out)
  * Records and the arena are filled front to back, and the index is
  * rewritten whole by a rebuild.  The file is sparse: a page gets its block
  * when first written, and on a full file system (or past a quota) a store
- * through the mapping would kill the writer with SIGBUS.  So each 64 KiB
- * block gets its blocks before its first record or byte is written, by
+ * through the mapping would kill the writer with SIGBUS.  So each block
+ * of FB_POPULATE_BLOCK bytes gets its blocks before its first record or
+ * byte is written, by
  * whoever allocates into it first (once per block for the whole session),
  * and an allocation the file system cannot hold fails with ENOSPC.
  *
@@ -376,7 +377,7 @@ static int grow_area(struct fb_table *t, unsigned char *area, uint64_t size, uin
 /*
  * The index is written at random slots, so a process that writes many
  * records faults on most of its pages one by one (a new table's index is
- * 32 pages).  Once it has written a record for every FB_INDEX_PAGES_PER
+ * 8 pages).  Once it has written a record for every FB_INDEX_PAGES_PER
  * pages of the active index (and at least FB_INDEX_AFTER records), map the
  * whole index at once.  Processes that write a few records (install)
  * never do.

@@ -50,11 +50,14 @@ typedef int64_t fb_i64 __attribute__((aligned(8)));
  * frees the old one, so a full table still needs room for one more. */
 #define FB_SPARE_RECS 16u
 /* Slots an index starts with (or nslots, if fewer): at most half full,
- * 8192 records before the first growth, in 128 KiB beside the header. */
-#define FB_INDEX_START 16384u
-/* A process writing many records maps records and arena this many bytes
- * at a time (aligned), not a page fault at a time. */
-#define FB_POPULATE_BLOCK (64u * 1024u)
+ * 2048 records before the first growth, in 32 KiB beside the header.
+ * Every page a session's table uses is a page the kernel must allocate
+ * and zero (about 6 us each on a VM), so a new table starts small. */
+#define FB_INDEX_START 4096u
+/* Records and arena get their file system blocks this many bytes at a
+ * time (aligned; see grow_area in table.c), and a process writing many
+ * records maps them this many at a time, not a page fault at a time. */
+#define FB_POPULATE_BLOCK (16u * 1024u)
 /* Arena bytes per record of capacity. */
 #define FB_ARENA_PER_REC 96u
 

@@ -767,6 +767,8 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 		flags |= FB_TF_TYPES;
 	if (S_ISDIR(r.mode) && (r.mode & S_ISGID))
 		flags |= FB_TF_SGIDDIR;
+	if (S_ISREG(r.mode) && (r.mode & (S_ISUID | S_ISGID)))
+		flags |= FB_TF_SETID;
 	/* Before the record is published: a reader that sees the record
 	 * (acquire on its slot) sees the flag. */
 	if (rc == 0 && (t->h->flags & flags) != flags)
@@ -801,6 +803,11 @@ int fb_table_has_default_acls(struct fb_table *t)
 int fb_table_has_setgid_dirs(struct fb_table *t)
 {
 	return (LOAD(&t->h->flags) & FB_TF_SGIDDIR) != 0;
+}
+
+int fb_table_has_setid(struct fb_table *t)
+{
+	return (LOAD(&t->h->flags) & FB_TF_SETID) != 0;
 }
 
 int fb_table_out_of_space(const struct fb_table *t)

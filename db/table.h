@@ -83,6 +83,9 @@ int fb_table_has_setgid_dirs(struct fb_table *t);
 /* Has any record ever faked a file type its inode does not have (a device,
  * FIFO or socket that is a regular file on disk)?  If not, none does now. */
 int fb_table_has_faked_types(struct fb_table *t);
+/* Has any record ever been a regular file with the set-user-ID or
+ * set-group-ID bit?  If not, no program a session runs is one. */
+int fb_table_has_setid(struct fb_table *t);
 /* Whether the file system refused this process's mapping a new block of T (ENOSPC). */
 int fb_table_out_of_space(const struct fb_table *t);
 

@@ -348,6 +348,24 @@ static int traced(char *const envp[])
 	return 0;
 }
 
+/* The entry this process's own id changes published for variable V
+ * (FAKEBUILD_IDS or FAKEBUILD_GROUPS), if it made any; and whether ENTRY,
+ * when given, is that. */
+static const char *live_ids(int v, const char *entry)
+{
+	const char *live = v == V_IDS ? fb_id_entry(0) : v == V_GROUPS ? fb_id_entry(1) : NULL;
+	return live && (!entry || strcmp(entry, live) == 0) ? live : NULL;
+}
+
+/* Is ENTRY, of variable V, ids this process no longer has?  bash execs
+ * with its own copy of the environment, taken before it changed its ids:
+ * the child would get back what its parent gave up (setpriv --euid=2
+ * bash -c id, whose bash drops its effective id to the real one). */
+static int stale_ids(int v, const char *entry)
+{
+	return (v == V_IDS || v == V_GROUPS) && live_ids(v, NULL) && !live_ids(v, entry);
+}
+
 /*
  * ENVP with the session variables it lacks put back (the current
  * environment's value first: setuid() updates FAKEBUILD_IDS, else the
@@ -360,7 +378,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 		return envp;
 	if (traced(envp))
 		return traced_env(envp, out, pre, prelen);
-	int have[V_NVARS] = { 0 };
+	int have[V_NVARS] = { 0 }, drop[V_NVARS] = { 0 };
 	const char *old_pre = NULL;
 	int missing = 0;
 	for (size_t i = 0; envp && envp[i]; i++) {
@@ -372,16 +390,23 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 			old_pre = envp[i];
 			missing = 1;
 		}
+		if (stale_ids(v, envp[i]))
+			drop[v] = missing = 1;	/* replaced below by the ids this process has */
 	}
-	for (int v = 0; v < V_NVARS; v++)
+	for (int v = 0; v < V_NVARS; v++) {
+		if (drop[v])
+			have[v] = 0;
 		if (!have[v] && session_entry(v))
 			missing = 1;
+	}
 	if (!missing)
 		return envp;
 	size_t n = 0;
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (envp[i] != old_pre)
+	for (size_t i = 0; envp && envp[i]; i++) {
+		int v = var_index(envp[i]);
+		if (envp[i] != old_pre && !(v >= 0 && drop[v]))
 			out[n++] = envp[i];
+	}
 	for (int v = 0; v < V_NVARS; v++) {
 		if (v == V_PRELOAD)
 			continue;

@@ -16,7 +16,11 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/fsuid.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -91,10 +95,63 @@ static void groups_room(size_t n)
 	}
 }
 
+/*
+ * The entries last published, "FAKEBUILD_IDS=..." and
+ * "FAKEBUILD_GROUPS=...": exec.c puts them in a new program's environment
+ * in place of what it has (su -, runuser -l: clearenv, then setuid's ids
+ * must still hold; bash execs with its own copy of the environment, taken
+ * before it changed its ids).  Empty until this process changes them.
+ */
+static char ids_entry[160];
+static char groups_entry[4096 + 32] FB_BSS_LATE(2);
+
+/* "FAKEBUILD_IDS=" and the ids, in BUF of LEN bytes. */
+static void entry(char *buf, size_t len)
+{
+	snprintf(buf, len, "FAKEBUILD_IDS=%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e, uids.s, uids.fs,
+		 gids.r, gids.e, gids.s, gids.fs);
+}
+
+/*
+ * What execve(2) did to the ids in FAKEBUILD_IDS, those of the process
+ * that ran this program (execve(2), credentials(7)): a set-user-ID or
+ * set-group-ID program makes its owner or group, as its record says, the
+ * effective id; then the saved and filesystem ids become the effective
+ * ones.  The program is /proc/self/exe, for a script its interpreter,
+ * whose bits are the ones the kernel honours.  Not on a nosuid mount, or
+ * under no_new_privs, as the kernel.  A table that never held such a
+ * program costs nothing here.
+ */
+static int setid_program(struct statx *x)
+{
+	struct fb_table *t = fb_table();
+	struct statfs64 sf;
+	return t && fb_table_has_setid(t) &&
+	       fb_statx_core(AT_FDCWD, "/proc/self/exe", 0, FB_STATX_MASK, x) == 0 &&
+	       S_ISREG(x->stx_mode) && (x->stx_mode & (S_ISUID | S_ISGID)) &&
+	       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && statfs64("/proc/self/exe", &sf) == 0 &&
+	       !(sf.f_flags & ST_NOSUID);
+}
+
+/* Locked; X from setid_program when it said yes, else NULL. */
+static void exec_ids(const struct statx *x)
+{
+	if (x && (x->stx_mode & S_ISUID))
+		uids.e = x->stx_uid;
+	/* Without group execute, S_ISGID marks mandatory locking, not a set-group-ID program. */
+	if (x && (x->stx_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		gids.e = x->stx_gid;
+	uids.s = uids.fs = uids.e;
+	gids.s = gids.fs = gids.e;
+}
+
 static void load(void)
 {
 	if (__atomic_load_n(&ngroups, __ATOMIC_ACQUIRE) >= 0)
 		return;
+	/* Outside the lock: the stat may call back into this file. */
+	struct statx prog;
+	const int setid = setid_program(&prog);
 	pthread_mutex_lock(&id_lock);
 	if (ngroups < 0) {
 		const char *s = getenv("FAKEBUILD_IDS");
@@ -106,6 +163,10 @@ static void load(void)
 				v[i] = 0;
 		uids = (struct ids){ (uid_t)v[0], (uid_t)v[1], (uid_t)v[2], (uid_t)v[3] };
 		gids = (struct ids){ (gid_t)v[4], (gid_t)v[5], (gid_t)v[6], (gid_t)v[7] };
+		const struct ids u0 = uids, g0 = gids;
+		exec_ids(setid ? &prog : NULL);
+		if (memcmp(&u0, &uids, sizeof u0) || memcmp(&g0, &gids, sizeof g0))
+			entry(ids_entry, sizeof ids_entry);
 		size_t n = 0;
 		const char *g = getenv("FAKEBUILD_GROUPS");
 		if (!g)
@@ -123,24 +184,11 @@ static void load(void)
 }
 
 /* Publish the state to the environment for children.  Locked. */
-/*
- * The entries last published, "FAKEBUILD_IDS=..." and
- * "FAKEBUILD_GROUPS=...": exec.c puts them in a new program's environment
- * when the program cleared its own (su -, runuser -l: clearenv, then
- * setuid's ids must still hold).  Empty until this process changes them.
- */
-static char ids_entry[160];
-static char groups_entry[4096 + 32] FB_BSS_LATE(2);
-
 static void save(void)
 {
-	static const char pfx[] = "FAKEBUILD_IDS=";
-	const size_t n = sizeof pfx - 1;
-	memcpy(ids_entry, pfx, n);
-	snprintf(ids_entry + n, sizeof ids_entry - n, "%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e,
-		 uids.s, uids.fs, gids.r, gids.e, gids.s, gids.fs);
+	entry(ids_entry, sizeof ids_entry);
 	fb_guard++;
-	setenv("FAKEBUILD_IDS", ids_entry + n, 1);
+	setenv("FAKEBUILD_IDS", ids_entry + sizeof "FAKEBUILD_IDS=" - 1, 1);
 	fb_guard--;
 }
 

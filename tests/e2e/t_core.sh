@@ -535,6 +535,32 @@ EOF
 	same_as_root ../s.sh 'chown of root.s file: 1' "the session's chown and chmod differ from the kernel's"
 }
 
+# exec as the kernel does it: a set-user-ID or set-group-ID program (by
+# its record) runs with its owner or group as the effective id (not
+# set-group-ID without group execute), the saved ids become the effective
+# ones, and a program that gave up ids cannot get them back through a
+# copy of its environment taken before (bash execs with its own; Python's
+# subprocess with env=).  Before, the set-ID programs ran with the
+# caller's ids, the saved uid stayed 0, and the last two got root back.
+roottest_exec_ids_like_the_kernel() {
+	need setpriv python3 bash
+	# Supplementary groups are left out: the harness's root may have none.
+	cat > s.sh <<'EOF'
+{
+cp /usr/bin/id myid; chown daemon:bin myid; chmod 6755 myid; ./myid
+cp /usr/bin/id myid3; chmod 4755 myid3; setpriv --reuid=2 --regid=2 --clear-groups ./myid3
+cp /usr/bin/id sgnox; chown :bin sgnox; chmod 2745 sgnox; ./sgnox
+python3 -c 'import os; os.seteuid(2); os.execvp("python3", ["python3", "-c", "import os; print(os.getresuid())"])'
+setpriv --euid=2 --egid=2 --keep-groups bash -c id
+setpriv --regid=5 --keep-groups python3 -c "import os, subprocess
+os.setgid(1); os.setuid(1)
+subprocess.run(['id'], env=dict(os.environ)); subprocess.run(['id'])"
+} 2>&1 | sed 's/ groups=.*//'
+EOF
+	same_as_root ../s.sh '^uid=0\(root\) gid=0\(root\) euid=1\(daemon\) egid=2\(bin\)' \
+		"the session's exec treats ids otherwise than the kernel"
+}
+
 # The modes of new files, device nodes and chown's set-id rules, as real
 # root has them (fixtures/create/modes.sh says what each block covers):
 # set-id bits and modes that deny the maker, through mknod and open (GNU

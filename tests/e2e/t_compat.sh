@@ -396,9 +396,14 @@ test_table_descriptor_survives_close_on_exec() {
 
 # chroot needs a root of the session's own (a user namespace): outside
 # one the kernel refuses it, and the session says what to do instead
-# (mmdebstrap --mode=root in a plain session fails there).
+# (mmdebstrap --mode=root in a plain session fails there).  A chroot to
+# the root the process has changes nothing and succeeds, as for root:
+# `chroot --userspec=U:G / cmd` drops to a user (before, it was refused).
 test_chroot_outside_a_build_root_says_why() {
-	fb chroot / true 2>err && fail "chroot succeeded without a user namespace"
-	assert_contains err "fakebuild: chroot /: not permitted: a session chroots only in a build root of its own (fakebuild --root /"
+	mkdir nr
+	fb chroot nr /bin/true 2>err && fail "chroot succeeded without a user namespace"
+	assert_contains err "fakebuild: chroot nr: not permitted: a session chroots only in a build root of its own (fakebuild --root /"
 	assert_contains err "Operation not permitted"
+	assert_eq "1:1" "$(fb chroot --userspec=1:1 / sh -c 'echo $(id -u):$(id -g)')"
+	assert_eq "0" "$(fb chroot /. id -u)"
 }

@@ -9,7 +9,28 @@
 
 #include "exe.h"
 
-int fb_elf_is_static(int fd)
+/* Has the note segment of FD at OFF (LEN bytes) Go's build ID note
+ * (name "Go", type 4), which Go's linker puts in every program? */
+static int go_note(int fd, uint64_t off, uint64_t len)
+{
+	unsigned char n[1024];
+	if (len > sizeof n)
+		len = sizeof n;	/* Go's note comes first in its segment */
+	ssize_t got = pread(fd, n, (size_t)len, (off_t)off);
+	for (size_t p = 0; got > 0 && p + 12 <= (size_t)got;) {
+		uint32_t w[3];	/* namesz, descsz, type */
+		memcpy(w, n + p, sizeof w);
+		size_t name = p + 12, desc = name + ((w[0] + 3u) & ~3u);
+		if (w[0] > sizeof n || w[1] > sizeof n || desc > (size_t)got)
+			break;
+		if ((w[0] == 3 || w[0] == 4) && w[2] == 4 && memcmp(n + name, "Go", 3) == 0)
+			return 1;
+		p = desc + ((w[1] + 3u) & ~3u);
+	}
+	return 0;
+}
+
+int fb_elf_unfaked(int fd)
 {
 	union {
 		unsigned char ident[EI_NIDENT];
@@ -34,13 +55,24 @@ int fb_elf_is_static(int fd)
 	size_t len = (size_t)num * size;
 	if (len > sizeof ph || pread(fd, ph, len, (off_t)off) != (ssize_t)len)
 		return 0;
+	int interp = 0, go = 0;
 	for (unsigned i = 0; i < num; i++) {
+		const unsigned char *e = ph + (size_t)i * size;
 		uint32_t pt;
-		memcpy(&pt, ph + (size_t)i * size, sizeof pt);	/* p_type is first in both classes */
+		memcpy(&pt, e, sizeof pt);	/* p_type is first in both classes */
 		if (pt == PT_INTERP)
-			return 0;
+			interp = 1;
+		if (pt != PT_NOTE || go)
+			continue;
+		Elf64_Phdr p64;
+		Elf32_Phdr p32;
+		if (is64)
+			memcpy(&p64, e, sizeof p64);
+		else
+			memcpy(&p32, e, sizeof p32);
+		go = go_note(fd, is64 ? p64.p_offset : p32.p_offset, is64 ? p64.p_filesz : p32.p_filesz);
 	}
-	return 1;
+	return go ? FB_ELF_GO : interp ? 0 : FB_ELF_STATIC;
 }
 
 int fb_elf_is_loader(const char *path)

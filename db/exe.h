@@ -1,16 +1,21 @@
 /*
- * exe.h - is the program an exec would run statically linked?  Nothing is
- * preloaded into such a program, so both the preload library's exec
- * wrappers (preload/exec.c) and the fakebuild command, which execs a
- * session's first program itself, warn about it.  libc only.
+ * exe.h - is the program an exec would run one the library cannot fake:
+ * statically linked (nothing is preloaded into it), or a Go program (its
+ * runtime makes system calls itself, even when the program is
+ * dynamically linked)?  Both the preload library's exec wrappers
+ * (preload/exec.c) and the fakebuild command, which execs a session's
+ * first program itself, warn about it.  libc only.
  */
 #ifndef FB_EXE_H
 #define FB_EXE_H
 
 #include <stddef.h>
 
-/* An ELF executable without PT_INTERP (the kernel runs it with no loader)? */
-int fb_elf_is_static(int fd);
+#define FB_ELF_STATIC 1	/* an ELF executable without PT_INTERP: no loader runs */
+#define FB_ELF_GO 2	/* Go's build ID note: Go's linker made it, static or not */
+
+/* FB_ELF_STATIC, FB_ELF_GO, or 0 for any other file. */
+int fb_elf_unfaked(int fd);
 
 /*
  * Is PATH a static program that runs a dynamic program's own loader, so

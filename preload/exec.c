@@ -160,11 +160,12 @@ static int first_time(const struct stat *st)
 	return 1;
 }
 
-/* Warn if DIRFD/PATH (or FD, when >= 0) is a static program.  Called with fb_guard held. */
+/* Warn if DIRFD/PATH (or FD, when >= 0) is a static or Go program.  Called with fb_guard held. */
 static void check_static_fd(int fd, int dirfd, const char *path)
 {
 	struct stat st;
-	if (!fb_elf_is_static(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	int kind = fb_elf_unfaked(fd);
+	if (!kind || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
 	char abs[PATH_MAX];
 	if (fb_path_hint(dirfd, path, abs, sizeof abs) < 0)
@@ -174,7 +175,12 @@ static void check_static_fd(int fd, int dirfd, const char *path)
 	const char *q = getenv("FAKEBUILD_QUIET");
 	if (q && *q == '1')
 		return;
-	if (first_time(&st))
+	if (!first_time(&st))
+		return;
+	if (kind == FB_ELF_GO)
+		fb_warn("warning: %s is a Go program, which makes its system calls without the C "
+			"library; its file operations are not faked", abs);
+	else
 		fb_warn("warning: %s is statically linked; its file operations are not faked", abs);
 }
 

@@ -36,6 +36,25 @@ os.wait()' 2> err
 	assert_contains err "$PWD/bin/st is statically linked"
 }
 
+# Go's runtime makes its system calls itself, dynamically linked or not:
+# a program with Go's build ID note (here a C program carrying one, as Go's
+# linker writes it) is warned about once, as a static one is, also as the
+# session's first command.  Before, a dynamic Go program got no warning.
+test_go_program_warned() {
+	need cc
+	cat > go.c <<'EOF'
+__asm__(".section .note.go.buildid,\"a\",@note\n.p2align 2\n"
+	".long 4\n.long 8\n.long 4\n.asciz \"Go\"\n.p2align 2\n.ascii \"buildid!\"\n.text\n");
+int main(void) { return 0; }
+EOF
+	cc -o gop go.c || fail "cannot build the test program"
+	fb sh -c './gop; ./gop' 2> err
+	assert_eq 1 "$(grep -c 'Go program' err)" "warnings"
+	assert_contains err "fakebuild: warning: $PWD/gop is a Go program, which makes its system calls without the C library; its file operations are not faked"
+	fb ./gop 2> err
+	assert_contains err "$PWD/gop is a Go program"
+}
+
 test_dynamic_programs_and_scripts_not_warned() {
 	printf '#!/bin/sh\ntrue\n' > s; chmod +x s
 	fb sh -c './s; true; ldd /bin/true >/dev/null; env true' 2> err

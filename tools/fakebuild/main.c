@@ -251,8 +251,9 @@ int exec_errno(const char *cmd, int e)
 }
 
 /*
- * Is the program execvp(ARGV0) would run statically linked?  Then no
- * library reaches it, and the session warns (preload/exec.c).
+ * Is the program execvp(ARGV0) would run statically linked, or a Go
+ * program?  Then the library does not fake it, and the session warns
+ * (preload/exec.c).
  */
 static int static_cmd(const char *argv0)
 {
@@ -262,7 +263,7 @@ static int static_cmd(const char *argv0)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	int st = fb_elf_is_static(fd) && !fb_elf_is_loader(path);
+	int st = fb_elf_unfaked(fd) && !fb_elf_is_loader(path);
 	close(fd);
 	return st;
 }

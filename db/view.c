@@ -76,6 +76,15 @@ int fb_devmap_set(const char *spec)
 }
 
 /* ID is a file of an overlay of the map: key it by the layer's device. */
+int fb_devmap_is_overlay(uint64_t dev)
+{
+	const unsigned n = __atomic_load_n(&ndevmap, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
+		if (devmap[i].ovl == dev)
+			return 1;
+	return 0;
+}
+
 static void devmap_apply(struct fb_ident *id)
 {
 	for (unsigned i = 0; i < ndevmap; i++) {

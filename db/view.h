@@ -29,6 +29,8 @@ void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx);
 #define FB_DEVMAP_MAX 16	/* overlays */
 #define FB_DEVMAP_LAYERS 8	/* filesystems under one overlay */
 int fb_devmap_set(const char *spec);
+/* Is DEV (makedev form) the device of one of those overlays? */
+int fb_devmap_is_overlay(uint64_t dev);
 
 /*
  * The fake attributes of the inode STX describes: its record when the

@@ -43,7 +43,13 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 	if ((mode & S_ISGID) && !fb_may_keep_setgid(a.gid))
 		mode &= ~(mode_t)S_ISGID;
 	mode_t want = real_perm(mode, stx.stx_mode);
-	if ((stx.stx_mode & 07777) != want) {
+	if ((stx.stx_mode & 07777) == want) {
+		/* Nothing to change on disk: a lower layer's file is copied up all the same. */
+		rc = fd >= 0 ? fb_copy_up(fd, "", AT_EMPTY_PATH, &stx)
+			     : fb_copy_up(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, &stx);
+		if (rc < 0)
+			return rc;
+	} else {
 		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
 			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
 		/* A file we do not really own: root could, so the record says it did. */

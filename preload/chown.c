@@ -2,10 +2,32 @@
  * chown.c - the chown family.  Core: fchownat.  Ownership is never
  * changed on disk; the record gets it, as root would see it.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fb.h"
+
+/*
+ * Any change of a build root's file that lives in a lower layer makes
+ * overlayfs copy it up first, as real root's chown does: only then does
+ * the change reach the upper layer (--upper, --keep, --changes), which
+ * holds the files a root's records are kept for.  A session changes only
+ * the record, not the file, so it has the kernel copy the file up with a
+ * real chown to -1, -1, which changes nothing else (a file already in
+ * the upper layer: nothing at all).  0, or the copy-up's error (ENOSPC on
+ * a full upper, as real root gets).  One test of the device elsewhere.
+ */
+int fb_copy_up(int dirfd, const char *path, int flags, const struct statx *stx)
+{
+	if (__builtin_expect(!fb_devmap_is_overlay(makedev(stx->stx_dev_major, stx->stx_dev_minor)), 1))
+		return 0;
+	FB_REAL(fchownat);
+	if (!real_fchownat || real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags) == 0)
+		return 0;
+	return errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO ? -errno : 0;
+}
 
 static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
@@ -22,6 +44,11 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	if (rc < 0)
 		return rc;
 	const uint32_t mode = a.mode;
+	if (uid != (uid_t)-1 || gid != (gid_t)-1) {
+		rc = fb_copy_up(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &stx);
+		if (rc < 0)
+			return rc;
+	}
 	const int keep_sgid = !(mode & S_ISGID) || fb_may_keep_setgid(a.gid);
 	if (uid != (uid_t)-1)
 		a.uid = uid;

@@ -124,6 +124,11 @@ static int may_change(const char *name, const struct fb_attr *a)
 static int store(const struct xt *x, const struct statx *stx, const struct fb_attr *a,
 		 const void *blob, size_t len, int known)
 {
+	int rc = x->kind == XK_FD ? fb_copy_up(x->fd, "", AT_EMPTY_PATH, stx)
+				  : fb_copy_up(AT_FDCWD, x->path,
+					       x->kind == XK_LPATH ? AT_SYMLINK_NOFOLLOW : 0, stx);
+	if (rc < 0)
+		return rc;
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
 	char hint[PATH_MAX];

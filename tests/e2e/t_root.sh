@@ -398,6 +398,36 @@ y" "$(fb --root base --upper up -- sh -c 'stat -c "%u:%g %a" /u1 /etc/passwd; ta
 	assert_nothing_left
 }
 
+# A chown, a chmod that leaves the disk's bits as they are (a set-id bit
+# is only recorded) and a setcap of a base file change only its record,
+# not the file: overlayfs copies it up only when something real changes.
+# Real root's chown copies it up, so the change reaches --upper, --keep
+# and --changes.  Before, all three were lost at the session's end.
+test_root_attribute_only_changes_of_base_files_are_kept() {
+	need_userns
+	need setcap
+	mkroot base
+	copy_programs base setcap
+	printf 'x\n' > base/etc/motd
+	local change='chown 3:3 /etc/motd; chmod u+s /usr/bin/ls; chown 0:42 /etc/group; setcap cap_net_raw+ep /usr/bin/cat'
+	fb --root base --upper up -- sh -c "$change"
+	assert_eq "3:3 644
+0:0 4755
+0:42 644
+/usr/bin/cat cap_net_raw=ep" "$(fb --root base --upper up -- sh -c 'stat -c "%u:%g %a" /etc/motd /usr/bin/ls /etc/group; getcap /usr/bin/cat')" \
+		"the next session on the upper"
+	fb --root base --keep k.tar --changes ch -- sh -c "$change"
+	tar -tvf k.tar > list
+	assert_contains list "-rw-r--r-- 3/3"
+	assert_contains list "-rwsr-xr-x 0/0"
+	assert_contains list "./etc/group"
+	assert_eq "M /etc/group
+M /etc/motd
+M /usr/bin/cat
+M /usr/bin/ls" "$(grep -v '^M /\(usr\|usr/bin\|etc\)$' ch | sort -k2)" "the listed changes"
+	assert_nothing_left
+}
+
 # Two roots on one --upper at once would be undefined for overlayfs (each
 # has a work directory of its own, so it cannot tell): the second refuses,
 # naming the directory, and leaves nothing behind; once the first ends it

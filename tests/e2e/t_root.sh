@@ -218,6 +218,84 @@ test_root_sigkill_of_fakebuild_leaves_nothing() {
 	assert_nothing_left
 }
 
+# A root's output files are written whole or not at all.  Ctrl-C (or a
+# TERM) while --keep is being written stops it: no archive, no temporary,
+# 128 + the signal (before: ignored, the archive finished and the status
+# was 0).  SIGKILL of fakebuild then: its watcher removes the temporary
+# (before: left).  Both need a --keep that takes a while: 300 MB of
+# random data through xz.
+keep_in_progress() { # OUT: wait until OUT.tmp.* exists
+	for i in $(seq 300); do
+		ls "$1".tmp.* >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "no temporary $1.tmp.* appeared"
+}
+
+test_root_keep_interrupted_or_killed_leaves_nothing() {
+	need_userns
+	need xz
+	mkroot base
+	copy_programs base head
+	"$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big' 2> err &
+	pid=$!
+	keep_in_progress k.tar.xz
+	kill -INT $pid
+	rc=0; wait $pid || rc=$?
+	assert_eq 130 "$rc" "exit status after SIGINT during --keep"
+	assert_contains err "--keep k.tar.xz: not written: interrupted (SIGINT)"
+	[ ! -e k.tar.xz ] || fail "an archive was written after SIGINT"
+	! ls k.tar.xz.tmp.* >/dev/null 2>&1 || fail "the temporary was left after SIGINT"
+	assert_nothing_left
+	"$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big' 2>/dev/null &
+	pid=$!
+	keep_in_progress k.tar.xz
+	kill -KILL $pid
+	wait $pid || true
+	for i in $(seq 100); do ls k.tar.xz.tmp.* >/dev/null 2>&1 || break; sleep 0.05; done
+	! ls k.tar.xz.tmp.* >/dev/null 2>&1 || fail "the temporary was left after SIGKILL"
+	[ ! -e k.tar.xz ] || fail "an archive was written after SIGKILL"
+	assert_nothing_left
+}
+
+# fakebuild reaps its watcher: before, it exited with the watcher a
+# zombie, left to an init that may reap it late.  Run under a subreaper,
+# which gets whatever fakebuild leaves.
+test_root_watcher_is_reaped() {
+	need_userns
+	need python3
+	mkroot base
+	mkdir up
+	python3 - "$FAKEBUILD" <<'EOF' || fail "fakebuild left a child"
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)    # PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "--root", "base", "--upper", "up", "--", "true"])
+_, st = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(st) == 0, st
+try:
+    left = os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    left = (0, 0)
+sys.exit(1 if left[0] else 0)
+EOF
+}
+
+# The command runs as root in its root, and root's tools are in the sbin
+# directories: dpkg -i refuses to run without them in PATH, useradd and
+# chroot are not found.  Missing ones go in before their bin directory.
+test_root_path_has_the_sbin_directories() {
+	need_userns
+	mkroot base
+	assert_eq "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		"$(PATH=/usr/local/bin:/usr/bin:/bin fb --root base -- sh -c 'echo $PATH')"
+	assert_eq "/opt/x:/usr/sbin:/usr/bin:/usr/local/sbin:/sbin" \
+		"$(PATH=/opt/x:/usr/sbin:/usr/bin fb --root base -- /usr/bin/env sh -c 'echo $PATH')"
+	# a plain session leaves PATH alone
+	assert_eq "/usr/bin:/bin" "$(PATH=/usr/bin:/bin fb sh -c 'echo $PATH')"
+}
+
 test_root_setup_errors_leave_nothing() {
 	need_userns
 	mkroot base
@@ -715,6 +793,12 @@ roottest_root_keep_on_a_full_disk_says_why() {
 		'i=0; while [ $i -lt 5000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123; i=$((i+1)); done > /big' 2> err
 	assert_contains err "--keep small/out.tar: "
 	assert_contains err "No space left on device"
+	[ -z "$(ls -A small)" ] || fail "left in small: $(ls -A small)"
+	# --changes too is written whole or not at all (before: a partial list was left)
+	assert_status 1 setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD" \
+		"$FAKEBUILD" --root base --changes small/changes -- sh -c \
+		'mkdir /a; i=0; while [ $i -lt 3000 ]; do : > /a/file-with-a-long-name-$i; i=$((i+1)); done' 2> err
+	assert_contains err "--changes small/changes: not written: No space left on device"
 	[ -z "$(ls -A small)" ] || fail "left in small: $(ls -A small)"
 }
 

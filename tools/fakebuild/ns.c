@@ -771,6 +771,58 @@ static void forward(int sig)
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+/* Is DIR one of the entries of the colon-separated LIST? */
+static int path_list_has(const char *list, const char *dir)
+{
+	size_t dl = strlen(dir);
+	for (const char *p = list; *p; p += strcspn(p, ":"), p += *p == ':')
+		if (strncmp(p, dir, dl) == 0 && (p[dl] == ':' || !p[dl]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The command runs as root in its root, and root's tools live in the sbin
+ * directories: dpkg refuses to install without them in PATH ("root's PATH
+ * should usually contain /usr/local/sbin, /usr/sbin and /sbin"), and
+ * useradd, chroot or debootstrap are not found.  A user's PATH often
+ * lacks them, so each missing one goes in before its bin directory (or
+ * at the end), as in root's PATH on Debian.
+ */
+static void sbin_path(void)
+{
+	const char *old = getenv("PATH");
+	if (!old)
+		return;	/* execvp's default then, which the shell replaces anyway */
+	char path[8192];
+	snprintf(path, sizeof path, "%s", old);
+	static const char *const sbin[][2] = {
+		{ "/usr/local/sbin", "/usr/local/bin" }, { "/usr/sbin", "/usr/bin" }, { "/sbin", "/bin" },
+	};
+	for (size_t i = 0; i < sizeof sbin / sizeof sbin[0]; i++) {
+		const char *dir = sbin[i][0], *bin = sbin[i][1];
+		size_t dl = strlen(dir), bl = strlen(bin), pl = strlen(path);
+		if (path_list_has(path, dir) || pl + dl + 2 > sizeof path)
+			continue;
+		/* Before the first BIN entry, else at the end. */
+		char *at = NULL;
+		for (char *p = path; *p; p += strcspn(p, ":"), p += *p == ':') {
+			if (strncmp(p, bin, bl) == 0 && (p[bl] == ':' || !p[bl])) {
+				at = p;
+				break;
+			}
+		}
+		if (at) {
+			memmove(at + dl + 1, at, strlen(at) + 1);
+			memcpy(at, dir, dl);
+			at[dl] = ':';
+		} else {
+			snprintf(path + pl, sizeof path - pl, "%s%s", pl ? ":" : "", dir);
+		}
+	}
+	setenv("PATH", path, 1);
+}
+
 /* In the command's process: its environment, limits and the exec. */
 __attribute__((noreturn))
 static void command(struct fb_root *r, char **cmd, int rt, int tty)
@@ -790,6 +842,7 @@ static void command(struct fb_root *r, char **cmd, int rt, int tty)
 	const char *tmp = getenv("TMPDIR");
 	if (tmp && access(tmp, W_OK | X_OK) < 0)
 		setenv("TMPDIR", "/tmp", 1);	/* the host's is not in the root */
+	sbin_path();
 
 	char lib[400], table[64];
 	if (r->lib_fd[1] >= 0)

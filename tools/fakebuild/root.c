@@ -582,10 +582,14 @@ static volatile sig_atomic_t signalled;
 
 /* INT, TERM, HUP, QUIT go to the root's pid 1, which passes them on; a
  * second one ends the root at once, for a command that ignores them. */
+volatile sig_atomic_t fb_root_interrupted;
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
 		kill(child_pid, signalled++ ? SIGKILL : sig);
+	else
+		fb_root_interrupted = sig;	/* the root has ended: stop what comes after */
 }
 
 /*
@@ -689,11 +693,12 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	int ok = entered && (!needs_user_db(r) || fb_session_join(r->db, 0, &s, &err) == 0);
 	if (!ok && entered)
 		warnx_("%s", err.msg);
-	if (ok && r->upper) {
-		if (w < 0)
-			w = fb_watch_start();
+	/* Scratch directories beside --upper, and the temporaries of --keep
+	 * and --changes: the watcher removes them if we are killed. */
+	if (ok && w < 0 && (r->upper || r->keep || (r->changes && strcmp(r->changes, "-") != 0)))
+		w = fb_watch_start();
+	if (ok && r->upper)
 		ok = upper_dirs(r, w) == 0;
-	}
 	if (!ok) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -781,8 +786,8 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	 * kept tree (20,000 files: about 40 ms); a build that recorded
 	 * nothing left only the seeded copies of the user's own records. */
 	else if (fb_walk_finish(r, rt, s && fb_table_changes(rt) != seeded ? fb_session_table(s) : NULL,
-				status) < 0 && status == 0)
-		status = 1;
+				status, w) < 0 && status == 0)
+		status = fb_root_interrupted ? 128 + fb_root_interrupted : 1;
 	if (rt)
 		fb_table_detach(rt);
 	if (rt_fd >= 0)

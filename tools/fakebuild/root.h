@@ -13,6 +13,7 @@
 #ifndef FB_ROOT_H
 #define FB_ROOT_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -142,7 +143,11 @@ int fb_looks_like_root(int dirfd);
 /* Copy the records of the changed files into the root's table, keyed as the overlay shows them. */
 int fb_walk_seed_upper(struct fb_root *r, struct fb_table *rt, struct fb_table *ut);
 /* After the build: records of kept files into the user's table (U), --keep, --changes. */
-int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status);
+int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status, int watch);
+/* The signal (INT, TERM, HUP, QUIT) that came after the root's pid 1 had
+ * ended, while its trees were walked; 0 if none.  The walk stops, and
+ * nothing half-written is left (root.c). */
+extern volatile sig_atomic_t fb_root_interrupted;
 /* rm -rf of DIRFD/NAME, making directories writable as needed; 0 or -errno. */
 int fb_remove_tree(int dirfd, const char *name);
 

@@ -356,6 +356,11 @@ static int keep_one(struct walker *w, int dirfd, const char *name, const struct 
 write:;
 	int rc = archive_write_header(w->a, e);
 	for (la_int64_t left = archive_entry_size(e); rc >= ARCHIVE_WARN && fd >= 0 && left > 0;) {
+		if (fb_root_interrupted) {
+			close(fd);
+			archive_entry_free(e);
+			return -1;	/* keep() says why */
+		}
 		char buf[65536];
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n <= 0) {
@@ -392,6 +397,10 @@ static void walk_dir(struct walker *w, int up, int ovl)
 		return;
 	}
 	for (size_t i = 0; i < n && !(w->failed && w->mode == W_KEEP); i++) {
+		if (fb_root_interrupted) {
+			w->failed = 1;
+			break;
+		}
 		const char *name = names[i];
 		struct statx real, view;
 		if (statx(up, name, AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, &real) < 0)
@@ -573,10 +582,37 @@ static void changes(struct fb_root *r, struct walker *w, FILE *f)
 	w->nlower = 0;
 }
 
-static int keep(struct fb_root *r, struct walker *w)
+/*
+ * The temporary name of output file OUT (--keep, --changes), in TMP (LEN
+ * bytes): renamed into place once complete, and told to the watcher
+ * WATCH, which removes it if fakebuild is killed before that.  Absolute,
+ * for the watcher.
+ */
+static void temp_name(const char *out, int watch, char *tmp, size_t len)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", r->keep, (int)getpid());
+	char cwd[4096];
+	if (out[0] != '/' && getcwd(cwd, sizeof cwd))
+		snprintf(tmp, len, "%s/%s.tmp.%d", cwd, out, (int)getpid());
+	else
+		snprintf(tmp, len, "%s.tmp.%d", out, (int)getpid());
+	fb_watch_add(watch, tmp);
+}
+
+/* The signal that stopped a walk, for a message. */
+static const char *interrupted_by(void)
+{
+	switch (fb_root_interrupted) {
+	case SIGINT: return "interrupted (SIGINT)";
+	case SIGTERM: return "interrupted (SIGTERM)";
+	case SIGHUP: return "interrupted (SIGHUP)";
+	default: return "interrupted (SIGQUIT)";
+	}
+}
+
+static int keep(struct fb_root *r, struct walker *w, int watch)
+{
+	char tmp[8400];
+	temp_name(r->keep, watch, tmp, sizeof tmp);
 	w->mode = W_KEEP;
 	w->keep = r->keep;
 	w->a = archive_write_new();
@@ -621,15 +657,44 @@ static int keep(struct fb_root *r, struct walker *w)
 		free(h->path);
 		free(h);
 	}
-	if (rc == 0 && !w->failed && rename(tmp, r->keep) == 0)
+	if (rc == 0 && !w->failed && !fb_root_interrupted && rename(tmp, r->keep) == 0)
 		return 0;
-	if (rc == 0 && !w->failed)
+	if (fb_root_interrupted)
+		warnx_("--keep %s: not written: %s", r->keep, interrupted_by());
+	else if (rc == 0 && !w->failed)
 		warnx_("--keep %s: %s", r->keep, strerror(errno));
 	unlink(tmp);
 	return -1;
 }
 
-int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status)
+/* --changes into FILE, or standard output for "-": a file is written
+ * under a temporary name and renamed into place whole.  0 or -1. */
+static int write_changes(struct fb_root *r, struct walker *w, int watch)
+{
+	int out = strcmp(r->changes, "-") != 0;
+	char tmp[8400];
+	if (out)
+		temp_name(r->changes, watch, tmp, sizeof tmp);
+	FILE *f = out ? fopen(tmp, "we") : stdout;
+	if (!f) {
+		warnx_("--changes %s: %s", r->changes, strerror(errno));
+		return -1;
+	}
+	w->failed = 0;
+	changes(r, w, f);
+	int bad = (out ? fclose(f) : fflush(f)) != 0;
+	const char *why = fb_root_interrupted ? interrupted_by() : w->failed ? "incomplete" : strerror(errno);
+	if (!bad && !w->failed && !fb_root_interrupted && (!out || rename(tmp, r->changes) == 0))
+		return 0;
+	if (!bad && !w->failed && !fb_root_interrupted)
+		why = strerror(errno);	/* the rename's */
+	warnx_("--changes %s: %s%s", r->changes, out ? "not written: " : "", why);
+	if (out)
+		unlink(tmp);
+	return -1;
+}
+
+int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status, int watch)
 {
 	struct walker *w = calloc(1, sizeof *w);
 	if (!w)
@@ -641,25 +706,16 @@ int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, 
 		merge_kept(r, w);
 	if (w->failed)
 		rc = -1;
-	if (r->changes) {
-		FILE *f = strcmp(r->changes, "-") == 0 ? stdout : fopen(r->changes, "we");
-		if (!f) {
-			warnx_("--changes %s: %s", r->changes, strerror(errno));
-			rc = -1;
-		} else {
-			w->failed = 0;
-			changes(r, w, f);
-			if ((f == stdout ? fflush(f) : fclose(f)) != 0 || w->failed) {
-				warnx_("--changes %s: %s", r->changes, w->failed ? "incomplete" : strerror(errno));
-				rc = -1;
-			}
-		}
-	}
+	if (r->changes && write_changes(r, w, watch) < 0)
+		rc = -1;
 	if (r->keep && status != 0) {
 		warnx_("--keep %s: not written: the command failed (exit status %d)", r->keep, status);
+	} else if (r->keep && fb_root_interrupted) {
+		warnx_("--keep %s: not written: %s", r->keep, interrupted_by());
+		rc = -1;
 	} else if (r->keep) {
 		w->failed = 0;
-		if (keep(r, w) < 0)
+		if (keep(r, w, watch) < 0)
 			rc = -1;
 	}
 	free(w);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fakebuild.h"
@@ -64,6 +65,10 @@ void fb_watch_done(int w)
 		return;
 	put(w, '.', "");
 	close(w);
+	/* Reaped here, not left a zombie for the rest of our life (or for an
+	 * init that reaps late, after we are gone). */
+	while (watcher_pid > 0 && waitpid(watcher_pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	watcher_pid = 0;
 }
 
@@ -118,6 +123,8 @@ __attribute__((noreturn)) static void watcher(int rd, int parent)
 		}
 		have -= (size_t)(p - buf);
 		memmove(buf, p, have);
+		if (done)
+			break;	/* fakebuild cleaned up and waits for us */
 	}
 	if (!done) {
 		if (pid > 0)

@@ -403,7 +403,20 @@ static int save_one(const struct fb_trec *r, const char *hint, const void *xattr
 	return 0;
 }
 
+static int save(const char *db, struct fb_table *t, int own, struct fb_err *err);
+
 int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
+{
+	return save(db, t, 1, err);
+}
+
+int fb_store_save_copy(const char *file, struct fb_table *t, struct fb_err *err)
+{
+	return save(file, t, 0, err);
+}
+
+/* OWN: DB is T's own database, which now holds everything T does. */
+static int save(const char *db, struct fb_table *t, int own, struct fb_err *err)
 {
 	char tmp[4096];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.new.%ld", db, (long)getpid()) >= sizeof tmp)
@@ -458,6 +471,7 @@ int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err)
 		unlink(tmp);
 		return fb_err_set(err, "%s: cannot save the database: %s", db, why ? why : "error");
 	}
-	fb_table_mark_saved(t, changes);
+	if (own)
+		fb_table_mark_saved(t, changes);
 	return 0;
 }

@@ -41,8 +41,12 @@ struct fb_store_rec {
 /* Load DB into T.  A missing DB is an empty store.  Returns the number of records, or -1. */
 long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err);
 
-/* Write T to DB: a new file, synced, renamed over DB.  Returns 0 or -1. */
+/* Write T to DB, its own database: a new file, synced, renamed over DB;
+ * T is then clean until it changes again.  Returns 0 or -1. */
 int fb_store_save(const char *db, struct fb_table *t, struct fb_err *err);
+/* The same into FILE, a copy (fakebuild -s): T stays as dirty as it was,
+ * so its own database is still saved at the session's end. */
+int fb_store_save_copy(const char *file, struct fb_table *t, struct fb_err *err);
 
 /* Visit every record of DB read-only; FN returns non-zero to stop.  Returns records visited or -1. */
 typedef int (*fb_store_visit_fn)(const struct fb_store_rec *r, void *arg);

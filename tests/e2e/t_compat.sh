@@ -211,6 +211,18 @@ test_fakeroot_save_and_load() {
 	# -i then -s round trip: a change made in the loaded session is saved too.
 	fb -d fourth.db -i saved.db -s saved2.db chown 5 f
 	assert_eq "5:4" "$(fb -d fifth.db -i saved2.db stat -c %u:%g f)"
+	# -s saves a copy, also: the session's own database keeps the change,
+	# and another session's on the same database too (before, -s marked
+	# the table saved and the session's end dropped both).
+	touch g h
+	fb -d own.db -s copy.db chown 7:8 g
+	assert_eq "7:8" "$(fb -d own.db stat -c %u:%g g)" "the session's own database after -s"
+	fb -d own.db sh -c 'chown 11:11 h; sleep 1' &
+	sleep 0.3
+	fb -d own.db -s copy2.db chown 22:22 g
+	wait
+	assert_eq "22:22 11:11" "$(fb -d own.db stat -c %u:%g g h | tr '\n' ' ' | sed 's/ $//')" \
+		"both sessions' changes after one of them used -s"
 }
 
 test_fakeroot_options_accepted() {

@@ -597,7 +597,7 @@ int main(int argc, char **argv)
 		if (left)
 			fb_session_keep_table(s);
 	}
-	if (savefile && fb_store_save(savefile, fb_session_table(s), &err) < 0) {
+	if (savefile && fb_store_save_copy(savefile, fb_session_table(s), &err) < 0) {
 		warnx_("%s", err.msg);
 		status = status ? status : 1;
 	}

@@ -38,6 +38,10 @@ enum link_conv {
 };
 
 /* format.c: the formats and filters we read and write. */
+/* The largest uid or gid libarchive's ustar and v7 writers put in a
+ * header: six octal digits (2^18 - 1), not the seven the field has room
+ * for; its restricted pax writer adds an extended header past it. */
+#define USTAR_ID_MAX 0777777u
 struct outfmt {
 	const char *name;	/* "newc", "ustar", ... */
 	int code;		/* ARCHIVE_FORMAT_* written */

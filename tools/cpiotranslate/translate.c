@@ -281,7 +281,7 @@ static uint64_t id_limit(const struct ct *ct)
 	/* Plain ustar entries stay plain ustar: no pax header for a big id. */
 	if (ct->fmt->code == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED &&
 	    ct->in_code != ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE)
-		return 07777777;
+		return USTAR_ID_MAX;
 	return ct->fmt->id_max;
 }
 

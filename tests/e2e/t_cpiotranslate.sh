@@ -288,6 +288,32 @@ test_output_file_written_atomically() {
 	[ -z "$(ls -A | grep '^\.out\.cpio\.')" ] || fail "temporary left: $(ls -A)"
 }
 
+# -o naming something not a regular file writes into it, as tar -f and
+# cpio do: /dev/null stays a device (and a user may name it), a FIFO's
+# reader gets the archive, a symbolic link stays one and the file it
+# names is replaced whole.  Before, each was replaced by a regular file
+# renamed over it (as a user, /dev/null failed: no temporary in /dev).
+test_output_device_fifo_and_symlink() {
+	need cpio
+	mkproto
+	newc >in.cpio
+	ct -m "$FIX/tree.mtree" -f in.cpio -o /dev/null || fail "-o /dev/null failed"
+	[ -c /dev/null ] || fail "/dev/null is no longer a device"
+	ct -m "$FIX/tree.mtree" -f in.cpio -o plain.cpio
+	mkfifo fifo
+	cat fifo > got.cpio &
+	ct -m "$FIX/tree.mtree" -f in.cpio -o fifo
+	wait
+	[ -p fifo ] || fail "the FIFO was replaced"
+	cmp plain.cpio got.cpio || fail "the FIFO's reader got another archive"
+	printf old > real.cpio
+	ln -s real.cpio link.cpio
+	ct -m "$FIX/tree.mtree" -f in.cpio -o link.cpio
+	[ -L link.cpio ] || fail "the symbolic link was replaced"
+	cmp plain.cpio real.cpio || fail "the file the link names was not written"
+	[ -z "$(ls -A | grep '^\.')" ] || fail "temporary left: $(ls -A)"
+}
+
 test_check_mode_reports_differences() {
 	need cpio
 	mkproto

@@ -188,6 +188,31 @@ static int open_temp(const char *out, char **tmp)
 }
 
 /*
+ * The output -o names, *OUT.  A regular file (or a new one) is written
+ * under a temporary name beside it and renamed into place whole (*TMP
+ * set); through a symbolic link, beside the file it names, which is the
+ * one replaced, as tar -f writes through one.  Anything else (a device
+ * such as /dev/null, a FIFO, /dev/stdout) is written directly, as tar
+ * and cpio do: renaming over it would replace the device or the link.
+ */
+static int open_out(const char **out, char **tmp)
+{
+	struct stat st;
+	if (stat(*out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			die("%s: is a directory", *out);
+		int fd = open(*out, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("%s: %s", *out, strerror(errno));
+		return fd;
+	}
+	static char target[PATH_MAX];
+	if (lstat(*out, &st) == 0 && S_ISLNK(st.st_mode) && realpath(*out, target))
+		*out = target;
+	return open_temp(*out, tmp);
+}
+
+/*
  * Did the reader skip bytes to find the header it returned?  libarchive's
  * cpio reader then warns ("Skipped N bytes before finding valid header")
  * and goes on: what it skipped is lost, so it is a corrupt archive.
@@ -345,7 +370,7 @@ int main(int argc, char **argv)
 	if (!ct.check) {
 		ct.out_name = out_file ? out_file : "stdout";
 		if (out_file)
-			fd = open_temp(out_file, &tmp);
+			fd = open_out(&out_file, &tmp);
 		open_output(&ct, fd);
 	}
 	while (r != ARCHIVE_EOF) {

@@ -594,6 +594,13 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 		attr = me = normal ? db_lookup(ct, name, key) : NULL;
 	else
 		me = manifest_lookup(ct, name, normal ? key : NULL, hl, ft, &attr);
+	/* The archive's root ("." of find . | cpio), which gen_init_cpio
+	 * lists and IPS manifests never name: root's, its mode as it is. */
+	static const struct fb_mentry implicit_root = {
+		.path = (char *)".", .type = FB_M_DIR, .have = FB_MH_UID | FB_MH_GID,
+	};
+	if (!me && !ct->db && normal && ft == AE_IFDIR && strcmp(key, ".") == 0)
+		attr = me = &implicit_root;
 
 	if (me) {
 		if (!ct->db)

@@ -437,6 +437,16 @@ test_usage_and_version() {
 	assert_status 2 "$CPIOTRANSLATE" </dev/null
 	assert_status 2 "$CPIOTRANSLATE" -m x --format zip </dev/null
 	assert_status 2 "$CPIOTRANSLATE" -m x -F nosuch </dev/null
+	# Standard input is read once (before: '-m -' with the archive on it
+	# said 'stdin: Unrecognized archive format', status 1).
+	assert_status 2 "$CPIOTRANSLATE" -m - </dev/null 2>err
+	assert_contains err "-m -: standard input is read once"
+	printf '.\n' > ok.exc
+	assert_status 2 "$CPIOTRANSLATE" -m - -e - -f ok.exc </dev/null 2>err
+	assert_contains err "-e -: standard input is read once"
+	# A malformed SOURCE_DATE_EPOCH is an error (before: silently 0).
+	SOURCE_DATE_EPOCH=bogus assert_status 2 "$CPIOTRANSLATE" -m x </dev/null 2>err
+	assert_contains err "SOURCE_DATE_EPOCH=bogus: not a number of seconds since 1970"
 }
 
 test_constant_memory() {

@@ -319,6 +319,20 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("%s: unexpected argument (the archive is read from stdin or -f)",
 			    argv[optind]);
+	/* Standard input holds one thing: the archive, unless -f names it. */
+	for (size_t i = 0, stdin_users = in_file ? 0 : 1; i < nm + ne; i++)
+		if (strcmp(i < nm ? mfiles[i] : efiles[i - nm], "-") == 0 && ++stdin_users > 1)
+			usage_error("%s -: standard input is read once: give the archive with -f, and "
+				    "at most one manifest or exception list as -", i < nm ? "-m" : "-e");
+	/* Reproducible builds: a malformed SOURCE_DATE_EPOCH is an error, not 0. */
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(sde, &end, 10);
+		if (*end || errno || v < 0)
+			usage_error("SOURCE_DATE_EPOCH=%s: not a number of seconds since 1970", sde);
+	}
 	if (db) {
 		/* The database replaces the manifest: a tree, not names, is what --root gives. */
 		if (nm || fflag)

@@ -51,6 +51,14 @@ same_listing() { # WANT GOT WHAT
 	diff -u "$1" "$2" >/dev/null || { diff -u "$1" "$2" >&2; fail "$3: listings differ"; }
 }
 
+# --export of a directory that is not there prints nothing and fails
+# (before: the mtree header, then the error).
+test_export_of_a_missing_directory_prints_nothing() {
+	assert_status 1 fb --export nonexistent >out 2>err
+	[ ! -s out ] || fail "printed: $(cat out)"
+	assert_contains err "nonexistent: No such file or directory"
+}
+
 test_export_is_an_mtree_libarchive_reads() {
 	need bsdtar
 	mkbridge

@@ -108,6 +108,12 @@ static const char *first_name(struct inode **seen, const struct statx *stx, cons
 
 int fb_export(struct fb_table *t, const char *dir, int unknown_is_real)
 {
+	/* A DIR that is not there prints nothing, not a header and an error. */
+	struct stat st;
+	if (lstat(dir, &st) < 0) {
+		warnx_("%s: %s", dir, strerror(errno));
+		return 1;
+	}
 	char *paths[] = { (char *)dir, NULL };
 	FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
 	if (!fts) {

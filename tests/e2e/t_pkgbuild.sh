@@ -19,6 +19,7 @@ no_temp_left() {
 test_pkgbuild_usage_and_bad_input() {
 	assert_status 0 pkgbuild --help > help
 	assert_contains help "usage: fakebuild-pkgbuild [options] BASE SOURCE"
+	assert_eq "fakebuild-pkgbuild (fakebuild) $("$FAKEBUILD" --version | sed 's/.* //')" "$(pkgbuild --version)"
 	assert_status 2 pkgbuild 2> err
 	assert_contains err "usage:"
 	assert_status 2 pkgbuild --bogus a b 2> err

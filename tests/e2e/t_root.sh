@@ -569,7 +569,7 @@ test_root_overlay_leaves_the_source_identical_and_lists_changes() {
 	assert_eq "$before" "$after" "the host copy"
 	assert_eq "M /src/a
 D /src/b
-D /src/d
+D /src/d/
 A /src/e/
 A /src/n" "$(sort -k2 changes)" "the listed changes"
 	tar -tvf k.tar > list
@@ -578,6 +578,26 @@ A /src/n" "$(sort -k2 changes)" "the listed changes"
 	# the working directory inside, when it is shown there
 	cd src
 	assert_eq "$PWD" "$(fb --root ../base --overlay "$PWD" -- sh -c 'pwd')" "cwd"
+}
+
+# --changes names what the build changed in the base: a deleted directory
+# with its slash, a directory whose own mode changed (not one that is in
+# the upper layer only for its children's sake), and what a directory
+# removed and made again no longer holds.  Before: "D /srv" without the
+# slash, nothing for /var/mail, and nothing for cron.daily's old files.
+test_root_changes_lists_directories() {
+	need_userns
+	mkroot base
+	mkdir -p base/etc/cron.daily base/var/mail base/srv/old
+	touch base/etc/cron.daily/a base/etc/cron.daily/b base/etc/keep
+	chmod 2775 base/var/mail
+	fb --root base --changes changes -- sh -c \
+		'rm -r /etc/cron.daily /srv/old; mkdir /etc/cron.daily; touch /etc/cron.daily/new; chmod 700 /var/mail'
+	assert_eq "D /etc/cron.daily/a
+D /etc/cron.daily/b
+A /etc/cron.daily/new
+D /srv/old/
+M /var/mail/" "$(sort -k2 changes)" "the listed changes"
 }
 
 test_root_bind_changes_reach_plain_sessions() {

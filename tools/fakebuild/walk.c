@@ -162,8 +162,9 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
-/* Does REL exist in one of the lower layers (a whiteout there: no)? */
-static int in_lower(const struct walker *w, const char *rel)
+/* Open REL in the top lower layer that has it: an O_PATH descriptor, or
+ * -1 when none has it or the top one that does has a whiteout. */
+static int lower_open(const struct walker *w, const char *rel)
 {
 	for (int i = 0; i < w->nlower; i++) {
 		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
@@ -172,11 +173,51 @@ static int in_lower(const struct walker *w, const char *rel)
 		if (fd < 0)
 			continue;
 		struct stat st;
-		int wo = fstat((int)fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
-		close((int)fd);
-		return !wo;
+		if (fstat((int)fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+			close((int)fd);
+			return -1;
+		}
+		return (int)fd;
 	}
-	return 0;
+	return -1;
+}
+
+/* REL's file in the lower layers (a whiteout there: none): 0 with *ST set, or -1. */
+static int lower_stat(const struct walker *w, const char *rel, struct stat *st)
+{
+	int fd = lower_open(w, rel);
+	if (fd < 0)
+		return -1;
+	int rc = fstat(fd, st);
+	close(fd);
+	return rc;
+}
+
+/* --changes of an opaque directory REL (removed, then made again): what
+ * the lower layers held there and the upper (UP) does not, as deleted. */
+static void list(struct walker *w, char what, const char *name, int dir);
+static void list_hidden(struct walker *w, const char *rel, int up)
+{
+	int fd = lower_open(w, rel);
+	if (fd < 0)
+		return;
+	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(fd);
+	if (d < 0)
+		return;
+	size_t n = 0;
+	char **names = names_of(d, &n);
+	for (size_t i = 0; names && i < n; i++) {
+		struct stat st;
+		if (fstatat(up, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    fstatat(d, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+			continue;	/* still there, or gone already */
+		list(w, 'D', names[i], S_ISDIR(st.st_mode));
+	}
+	if (names)
+		free_names(names, n);
+	close(d);
 }
 
 static int is_whiteout(const struct statx *x)
@@ -429,14 +470,21 @@ static void walk_dir(struct walker *w, int up, int ovl)
 			if (keep_one(w, up, name, &real, vp) < 0)
 				w->failed = 1;
 			break;
-		case W_CHANGES:
+		case W_CHANGES: {
+			/* A directory is in the upper layer for its children's
+			 * sake too: it is listed as changed when its own mode or
+			 * owner on disk differs from the lower layer's. */
+			struct stat lo;
+			int was = lower_stat(w, rel, &lo) == 0;
 			if (is_whiteout(&real))
-				list(w, 'D', name, 0);
-			else if (!in_lower(w, rel))
+				list(w, 'D', name, was && S_ISDIR(lo.st_mode));
+			else if (!was)
 				list(w, 'A', name, dir);
-			else if (!dir)
-				list(w, 'M', name, 0);
+			else if (!dir || !S_ISDIR(lo.st_mode) || (lo.st_mode & 07777) != (real.stx_mode & 07777) ||
+				 lo.st_uid != real.stx_uid || lo.st_gid != real.stx_gid)
+				list(w, 'M', name, dir);
 			break;
+		}
 		}
 		if (!dir)
 			continue;
@@ -457,6 +505,15 @@ static void walk_dir(struct walker *w, int up, int ovl)
 			warnx_("%s/%s: cannot read: %s", w->host, name, strerror(errno));
 			w->failed = 1;
 		} else {
+			if (w->mode == W_CHANGES) {
+				char v[8];
+				if (fgetxattr(sub, opaque_name, v, sizeof v) == 1 && v[0] == 'y') {
+					size_t il = strlen(w->inside);
+					snprintf(w->inside + il, sizeof w->inside - il, "/%s", name);
+					list_hidden(w, rel, sub);
+					w->inside[il] = 0;
+				}
+			}
 			if (w->mode == W_KEEP) {
 				char v[8];
 				ssize_t vl = fgetxattr(sub, opaque_name, v, sizeof v);

@@ -575,6 +575,12 @@ A /src/n" "$(sort -k2 changes)" "the listed changes"
 	tar -tvf k.tar > list
 	assert_contains list "5/5"
 	grep -q './src/b' list && fail "a deleted file was kept"
+	# The --overlay directory itself, as the build left it (before: no
+	# entry in --keep, nothing in --changes; as a layer it was 0755 root's).
+	fb --root base --overlay "$PWD/src:/src" --changes ch2 --keep k2.tar -- sh -c 'chown 5:5 /src; chmod 750 /src'
+	assert_contains ch2 "M /src/"
+	tar -tvf k2.tar > list2
+	grep -qE '^drwxr-x--- 5/5 .* \./src/?$' list2 || { cat list2 >&2; fail "no ./src entry of 5/5 0750 in --keep"; }
 	# the working directory inside, when it is shown there
 	cd src
 	assert_eq "$PWD" "$(fb --root ../base --overlay "$PWD" -- sh -c 'pwd')" "cwd"

@@ -630,6 +630,12 @@ static void changes(struct fb_root *r, struct walker *w, FILE *f)
 		snprintf(w->inside, sizeof w->inside, "%s", m->dst);
 		w->base = strlen(w->inside);
 		int up = open_dir(m->upper_fd);
+		/* The directory itself, when its own mode or owner changed. */
+		struct stat src, now;
+		if (up >= 0 && fstat(m->fd, &src) == 0 && fstat(up, &now) == 0 &&
+		    ((src.st_mode & 07777) != (now.st_mode & 07777) || src.st_uid != now.st_uid ||
+		     src.st_gid != now.st_gid))
+			fprintf(w->list, "M %s/\n", m->dst);
 		if (up >= 0) {
 			walk_dir(w, up, -1);
 			close(up);
@@ -696,6 +702,15 @@ static int keep(struct fb_root *r, struct walker *w, int watch)
 		struct fb_mount *m = &r->m[i];
 		if (m->kind != FB_OVERLAY)
 			continue;
+		/* The directory itself first, with its recorded owner and mode:
+		 * as a layer, it is not the root's 0755 directory of root's. */
+		struct statx top;
+		const char *slash = strrchr(m->dst, '/');
+		if (slash && slash[1] && statx(m->ovl_fd, "", AT_EMPTY_PATH, FB_VIEW_STATX_MASK, &top) == 0) {
+			snprintf(w->inside, sizeof w->inside, "%.*s", (int)(slash - m->dst), m->dst);
+			if (keep_one(w, m->ovl_fd, slash + 1, &top, NULL) < 0)
+				w->failed = 1;
+		}
 		snprintf(w->inside, sizeof w->inside, "%s", m->dst);
 		int d = openat(m->ovl_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (d >= 0) {

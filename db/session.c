@@ -88,23 +88,33 @@ static int dir_usable(const char *dir)
  * 0700.  In a shared /tmp another user could have made that name first,
  * so it must be a real directory, ours, that nobody else may write.
  */
-static int tmp_db_path(char *out, size_t outlen, struct fb_err *err)
+int fb_tmp_dir(const char *what, char *dir, size_t len, struct fb_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || *tmp != '/')
 		tmp = "/tmp";
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/fakebuild-%u", tmp, (unsigned)getuid()) >= sizeof dir)
+	if ((size_t)snprintf(dir, len, "%s/fakebuild-%u", tmp, (unsigned)getuid()) >= len)
 		return fb_err_set(err, "%s: path too long", tmp);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return fb_err_set(err, "%s: cannot create the database directory (the state directory "
-				  "under $HOME cannot be written either): %s", dir, strerror(errno));
+		return fb_err_set(err, "%s: cannot create the %s directory (the one under $HOME "
+				  "cannot be used either): %s", dir, what, strerror(errno));
 	struct stat st;
 	if (lstat(dir, &st) < 0)
 		return fb_err_set(err, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022))
 		return fb_err_set(err, "%s: not a directory of yours that only you may write: "
-				  "refusing to keep the database there (give -d FILE)", dir);
+				  "refusing to keep the %s there", dir, what);
+	return 0;
+}
+
+static int tmp_db_path(char *out, size_t outlen, struct fb_err *err)
+{
+	char dir[PATH_MAX];
+	if (fb_tmp_dir("database", dir, sizeof dir, err) < 0) {
+		if (strstr(err->msg, "refusing"))
+			snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), " (give -d FILE)");
+		return -1;
+	}
 	if ((size_t)snprintf(out, outlen, "%s/fakebuild.db", dir) >= outlen)
 		return fb_err_set(err, "database path too long");
 	return 0;

@@ -315,17 +315,19 @@ static void mkdirs(const char *what, char *dir)
 static void cache_dir(struct fb_root *r)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct stat st;
 	if (x && *x == '/')
 		snprintf(r->cache, sizeof r->cache, "%s/fakebuild", x);
-	else if (home && *home == '/') {
-		/* Not even root makes a HOME such as sbuild's /nonexistent. */
-		struct stat st;
-		if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode))
-			die("--root: no cache directory for archive bases: HOME (%s) is not a "
-			    "directory; set XDG_CACHE_HOME", home);
+	else if (home && *home == '/' && stat(home, &st) == 0 && S_ISDIR(st.st_mode))
 		snprintf(r->cache, sizeof r->cache, "%s/.cache/fakebuild", home);
-	} else {
-		die("--root: no cache directory: set XDG_CACHE_HOME or HOME");
+	else {
+		/* A HOME such as sbuild's /nonexistent: beside the default
+		 * database's fallback, as the database itself goes there. */
+		struct fb_err err = { { 0 } };
+		char dir[sizeof r->cache - 16];
+		if (fb_tmp_dir("cache", dir, sizeof dir, &err) < 0)
+			die("--root: no cache directory for archive bases (set XDG_CACHE_HOME): %s", err.msg);
+		snprintf(r->cache, sizeof r->cache, "%s/cache", dir);
 	}
 	mkdirs("cache", r->cache);
 }

@@ -42,14 +42,14 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		return rc;
 	if ((mode & S_ISGID) && !fb_may_keep_setgid(a.gid))
 		mode &= ~(mode_t)S_ISGID;
+	/* A lower layer's file is copied up first, also when nothing changes
+	 * on disk; one of several links then is an inode of its own. */
+	rc = fd >= 0 ? fb_copy_up(fd, "", AT_EMPTY_PATH, &stx)
+		     : fb_copy_up(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, &stx);
+	if (rc < 0)
+		return rc;
 	mode_t want = real_perm(mode, stx.stx_mode);
-	if ((stx.stx_mode & 07777) == want) {
-		/* Nothing to change on disk: a lower layer's file is copied up all the same. */
-		rc = fd >= 0 ? fb_copy_up(fd, "", AT_EMPTY_PATH, &stx)
-			     : fb_copy_up(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, &stx);
-		if (rc < 0)
-			return rc;
-	} else {
+	if ((stx.stx_mode & 07777) != want) {
 		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
 			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
 		/* A file we do not really own: root could, so the record says it did. */

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -16,17 +18,46 @@
  * holds the files a root's records are kept for.  A session changes only
  * the record, not the file, so it has the kernel copy the file up with a
  * real chown to -1, -1, which changes nothing else (a file already in
- * the upper layer: nothing at all).  0, or the copy-up's error (ENOSPC on
- * a full upper, as real root gets).  One test of the device elsewhere.
+ * the upper layer: nothing at all).  A file of several links becomes an
+ * inode of its own (overlayfs breaks the link, as for real root): *STX is
+ * then the new inode, which takes the old one's record (owner, mode,
+ * xattrs), as it took its real attributes, and the other names keep
+ * theirs.  0, or the copy-up's error (ENOSPC on a full upper, as real
+ * root gets).  One test of the device elsewhere.
  */
-int fb_copy_up(int dirfd, const char *path, int flags, const struct statx *stx)
+int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 {
 	if (__builtin_expect(!fb_devmap_is_overlay(makedev(stx->stx_dev_major, stx->stx_dev_minor)), 1))
 		return 0;
 	FB_REAL(fchownat);
-	if (!real_fchownat || real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags) == 0)
+	if (real_fchownat && real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags) < 0)
+		return errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO ? -errno : 0;
+	struct statx now;
+	if (fb_sys_statx(dirfd, path, flags, FB_STATX_MASK, &now) < 0 ||
+	    (now.stx_ino == stx->stx_ino && now.stx_dev_major == stx->stx_dev_major &&
+	     now.stx_dev_minor == stx->stx_dev_minor))
 		return 0;
-	return errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO ? -errno : 0;
+	struct fb_table *t = fb_table();
+	struct fb_ident old, id;
+	fb_ident_from_statx(&old, stx);
+	fb_ident_from_statx(&id, &now);
+	struct fb_attr a;
+	int found = 0;
+	long n = t ? fb_table_get_xattrs(t, &old, &a, &found, NULL, 0) : 0;
+	void *blob = n > 0 ? malloc((size_t)n) : NULL;
+	if (found && (n <= 0 || (blob && fb_table_get_xattrs(t, &old, &a, &found, blob, (size_t)n) == n))) {
+		char hint[PATH_MAX];
+		int rc = fb_table_put_xattrs(t, &id, &a, blob, n > 0 ? (size_t)n : 0,
+					     fb_path_hint(dirfd, path, hint, sizeof hint) == 0 ? hint : NULL);
+		if (rc < 0) {
+			free(blob);
+			return rc;
+		}
+	}
+	free(blob);
+	*stx = now;
+	fb_memo_drop();	/* a stat remembered of this name is the other inode's */
+	return 0;
 }
 
 static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)

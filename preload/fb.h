@@ -134,7 +134,7 @@ static inline int fb_ret_(int rc, int saved)
 
 /* The real statx (falls back to fstatat where statx is missing or filtered). */
 /* Have overlayfs copy a build root's file up before its record changes (chown.c). */
-int fb_copy_up(int dirfd, const char *path, int flags, const struct statx *stx);
+int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx);
 int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 /* The faked statx: real statx, then the fake view applied. */
 int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);

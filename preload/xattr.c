@@ -124,13 +124,14 @@ static int may_change(const char *name, const struct fb_attr *a)
 static int store(const struct xt *x, const struct statx *stx, const struct fb_attr *a,
 		 const void *blob, size_t len, int known)
 {
-	int rc = x->kind == XK_FD ? fb_copy_up(x->fd, "", AT_EMPTY_PATH, stx)
+	struct statx now = *stx;
+	int rc = x->kind == XK_FD ? fb_copy_up(x->fd, "", AT_EMPTY_PATH, &now)
 				  : fb_copy_up(AT_FDCWD, x->path,
-					       x->kind == XK_LPATH ? AT_SYMLINK_NOFOLLOW : 0, stx);
+					       x->kind == XK_LPATH ? AT_SYMLINK_NOFOLLOW : 0, &now);
 	if (rc < 0)
 		return rc;
 	struct fb_ident id;
-	fb_ident_from_statx(&id, stx);
+	fb_ident_from_statx(&id, &now);
 	char hint[PATH_MAX];
 	const char *h = NULL;
 	if (!known && fb_path_hint(x->kind == XK_FD ? x->fd : AT_FDCWD,

@@ -499,6 +499,24 @@ test_root_attribute_only_changes_of_base_files_are_kept() {
 	assert_contains list "-rw-r--r-- 3/3"
 	assert_contains list "-rwsr-xr-x 0/0"
 	assert_contains list "./etc/group"
+	# A base file of several links: overlayfs copies the name changed up
+	# as an inode of its own, which takes the change; the other name
+	# keeps what it had, as for real root.  (Before: the change went to
+	# the other name's record, and with --upper was lost.)
+	for f in h1 h2 h3 h4; do : > base/etc/$f; ln base/etc/$f base/etc/$f-b; done
+	local links='chown 1:2 /etc/h1; chmod u+s /etc/h2; chmod 600 /etc/h3; setcap cap_net_raw+ep /etc/h4'
+	local show='stat -c "%u:%g %a %n" /etc/h1 /etc/h1-b /etc/h2 /etc/h2-b /etc/h3 /etc/h3-b; getcap /etc/h4 /etc/h4-b'
+	local want="1:2 644 /etc/h1
+0:0 644 /etc/h1-b
+0:0 4644 /etc/h2
+0:0 644 /etc/h2-b
+0:0 600 /etc/h3
+0:0 644 /etc/h3-b
+/etc/h4 cap_net_raw=ep"
+	assert_eq "$want" "$(fb --root base -- sh -c "$links; $show")" "hard links, in the session"
+	rm -rf up2; mkdir up2
+	fb --root base --upper up2 -- sh -c "$links"
+	assert_eq "$want" "$(fb --root base --upper up2 -- sh -c "$show")" "hard links, the next session"
 	assert_eq "M /etc/group
 M /etc/motd
 M /usr/bin/cat

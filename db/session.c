@@ -83,12 +83,13 @@ static int dir_usable(const char *dir)
 }
 
 /*
- * The default database when the state directory cannot be used:
  * $TMPDIR/fakebuild-UID (else /tmp), a directory of our own with mode
- * 0700.  In a shared /tmp another user could have made that name first,
- * so it must be a real directory, ours, that nobody else may write.
+ * 0700: the default database's when the state directory cannot be used,
+ * and a build root's cache's when HOME cannot hold it.  In a shared /tmp
+ * another user could have made that name first, so it must be a real
+ * directory, ours, that nobody else may write.
  */
-int fb_tmp_dir(const char *what, char *dir, size_t len, struct fb_err *err)
+int fb_tmp_dir(const char *what, const char *instead, char *dir, size_t len, struct fb_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || *tmp != '/')
@@ -103,18 +104,15 @@ int fb_tmp_dir(const char *what, char *dir, size_t len, struct fb_err *err)
 		return fb_err_set(err, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022))
 		return fb_err_set(err, "%s: not a directory of yours that only you may write: "
-				  "refusing to keep the %s there", dir, what);
+				  "refusing to keep the %s there (%s)", dir, what, instead);
 	return 0;
 }
 
 static int tmp_db_path(char *out, size_t outlen, struct fb_err *err)
 {
 	char dir[PATH_MAX];
-	if (fb_tmp_dir("database", dir, sizeof dir, err) < 0) {
-		if (strstr(err->msg, "refusing"))
-			snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), " (give -d FILE)");
+	if (fb_tmp_dir("database", "give -d FILE", dir, sizeof dir, err) < 0)
 		return -1;
-	}
 	if ((size_t)snprintf(out, outlen, "%s/fakebuild.db", dir) >= outlen)
 		return fb_err_set(err, "database path too long");
 	return 0;

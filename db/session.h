@@ -31,8 +31,9 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err);
 /* $TMPDIR/fakebuild-UID (else /tmp), made if need be, in DIR (LEN bytes):
  * where the default database, and a build root's cache of archive bases,
  * go when HOME cannot hold them.  It must be a directory of the user's
- * that nobody else may write.  0, or -1 with ERR naming WHAT it was for. */
-int fb_tmp_dir(const char *what, char *dir, size_t len, struct fb_err *err);
+ * that nobody else may write.  0, or -1 with ERR naming WHAT it was for
+ * and, when another user holds the name, what to do INSTEAD. */
+int fb_tmp_dir(const char *what, const char *instead, char *dir, size_t len, struct fb_err *err);
 
 /* Join (or start) the session of database DB (a resolved path).  Returns 0 or -1 with err set. */
 int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);

@@ -325,8 +325,8 @@ static void cache_dir(struct fb_root *r)
 		 * database's fallback, as the database itself goes there. */
 		struct fb_err err = { { 0 } };
 		char dir[sizeof r->cache - 16];
-		if (fb_tmp_dir("cache", dir, sizeof dir, &err) < 0)
-			die("--root: no cache directory for archive bases (set XDG_CACHE_HOME): %s", err.msg);
+		if (fb_tmp_dir("cache", "set XDG_CACHE_HOME", dir, sizeof dir, &err) < 0)
+			die("--root: no cache directory for archive bases: %s", err.msg);
 		snprintf(r->cache, sizeof r->cache, "%s/cache", dir);
 	}
 	mkdirs("cache", r->cache);

@@ -47,8 +47,10 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 	void *blob = n > 0 ? malloc((size_t)n) : NULL;
 	if (found && (n <= 0 || (blob && fb_table_get_xattrs(t, &old, &a, &found, blob, (size_t)n) == n))) {
 		char hint[PATH_MAX];
-		int rc = fb_table_put_xattrs(t, &id, &a, blob, n > 0 ? (size_t)n : 0,
-					     fb_path_hint(dirfd, path, hint, sizeof hint) == 0 ? hint : NULL);
+		fb_guard++;
+		int hinted = fb_path_hint(dirfd, path, hint, sizeof hint) == 0;
+		fb_guard--;
+		int rc = fb_table_put_xattrs(t, &id, &a, blob, n > 0 ? (size_t)n : 0, hinted ? hint : NULL);
 		if (rc < 0) {
 			free(blob);
 			return rc;

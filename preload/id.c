@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
-#include <sys/fsuid.h>
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -100,7 +100,8 @@ static void groups_room(size_t n)
  * "FAKEBUILD_GROUPS=...": exec.c puts them in a new program's environment
  * in place of what it has (su -, runuser -l: clearenv, then setuid's ids
  * must still hold; bash execs with its own copy of the environment, taken
- * before it changed its ids).  Empty until this process changes them.
+ * before it changed its ids).  Empty while this process has the ids its
+ * environment gave it: it changed none, and its exec changed none.
  */
 static char ids_entry[160];
 static char groups_entry[4096 + 32] FB_BSS_LATE(2);

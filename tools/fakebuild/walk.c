@@ -193,33 +193,6 @@ static int lower_stat(const struct walker *w, const char *rel, struct stat *st)
 	return rc;
 }
 
-/* --changes of an opaque directory REL (removed, then made again): what
- * the lower layers held there and the upper (UP) does not, as deleted. */
-static void list(struct walker *w, char what, const char *name, int dir);
-static void list_hidden(struct walker *w, const char *rel, int up)
-{
-	int fd = lower_open(w, rel);
-	if (fd < 0)
-		return;
-	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(fd);
-	if (d < 0)
-		return;
-	size_t n = 0;
-	char **names = names_of(d, &n);
-	for (size_t i = 0; names && i < n; i++) {
-		struct stat st;
-		if (fstatat(up, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(d, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
-			continue;	/* still there, or gone already */
-		list(w, 'D', names[i], S_ISDIR(st.st_mode));
-	}
-	if (names)
-		free_names(names, n);
-	close(d);
-}
-
 static int is_whiteout(const struct statx *x)
 {
 	return S_ISCHR(x->stx_mode) && x->stx_rdev_major == 0 && x->stx_rdev_minor == 0;
@@ -283,6 +256,28 @@ static void seed_one(struct walker *w, const char *name, const struct statx *rea
 static void list(struct walker *w, char what, const char *name, int dir)
 {
 	fprintf(w->list, "%c %s/%s%s\n", what, w->inside, name, dir ? "/" : "");
+}
+
+/* --changes of an opaque directory REL (removed, then made again): what
+ * the lower layers held there and the upper (UP) does not, as deleted. */
+static void list_hidden(struct walker *w, const char *rel, int up)
+{
+	int lo = lower_open(w, rel);	/* O_PATH: enough for names_of and fstatat */
+	if (lo < 0)
+		return;
+	size_t n = 0;
+	char **names = names_of(lo, &n);
+	for (size_t i = 0; names && i < n; i++) {
+		struct stat st;
+		if (fstatat(up, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    fstatat(lo, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+			continue;	/* still there, or gone already */
+		list(w, 'D', names[i], S_ISDIR(st.st_mode));
+	}
+	if (names)
+		free_names(names, n);
+	close(lo);
 }
 
 /* The xattrs of a record's blob, into an archive entry. */

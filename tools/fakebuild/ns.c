@@ -771,14 +771,14 @@ static void forward(int sig)
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
-/* Is DIR one of the entries of the colon-separated LIST? */
-static int path_list_has(const char *list, const char *dir)
+/* DIR's entry in the colon-separated LIST, or NULL. */
+static char *path_entry(char *list, const char *dir)
 {
 	size_t dl = strlen(dir);
-	for (const char *p = list; *p; p += strcspn(p, ":"), p += *p == ':')
+	for (char *p = list; *p; p += strcspn(p, ":"), p += *p == ':')
 		if (strncmp(p, dir, dl) == 0 && (p[dl] == ':' || !p[dl]))
-			return 1;
-	return 0;
+			return p;
+	return NULL;
 }
 
 /*
@@ -801,17 +801,11 @@ static void sbin_path(void)
 	};
 	for (size_t i = 0; i < sizeof sbin / sizeof sbin[0]; i++) {
 		const char *dir = sbin[i][0], *bin = sbin[i][1];
-		size_t dl = strlen(dir), bl = strlen(bin), pl = strlen(path);
-		if (path_list_has(path, dir) || pl + dl + 2 > sizeof path)
+		size_t dl = strlen(dir), pl = strlen(path);
+		if (path_entry(path, dir) || pl + dl + 2 > sizeof path)
 			continue;
 		/* Before the first BIN entry, else at the end. */
-		char *at = NULL;
-		for (char *p = path; *p; p += strcspn(p, ":"), p += *p == ':') {
-			if (strncmp(p, bin, bl) == 0 && (p[bl] == ':' || !p[bl])) {
-				at = p;
-				break;
-			}
-		}
+		char *at = path_entry(path, bin);
 		if (at) {
 			memmove(at + dl + 1, at, strlen(at) + 1);
 			memcpy(at, dir, dl);

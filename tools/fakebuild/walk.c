@@ -162,6 +162,12 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
+/* A whiteout (the character device 0,0), as fstat shows it. */
+static int whiteout_st(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
 /* Open REL in the top lower layer that has it: an O_PATH descriptor, or
  * -1 when none has it or the top one that does has a whiteout. */
 static int lower_open(const struct walker *w, const char *rel)
@@ -173,7 +179,7 @@ static int lower_open(const struct walker *w, const char *rel)
 		if (fd < 0)
 			continue;
 		struct stat st;
-		if (fstat((int)fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+		if (fstat((int)fd, &st) == 0 && whiteout_st(&st)) {
 			close((int)fd);
 			return -1;
 		}
@@ -270,8 +276,7 @@ static void list_hidden(struct walker *w, const char *rel, int up)
 	for (size_t i = 0; names && i < n; i++) {
 		struct stat st;
 		if (fstatat(up, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(lo, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+		    fstatat(lo, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || whiteout_st(&st))
 			continue;	/* still there, or gone already */
 		list(w, 'D', names[i], S_ISDIR(st.st_mode));
 	}

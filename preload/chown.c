@@ -33,30 +33,27 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 	if (real_fchownat && real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags) < 0)
 		return errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO ? -errno : 0;
 	struct statx now;
-	if (fb_sys_statx(dirfd, path, flags, FB_STATX_MASK, &now) < 0 ||
-	    (now.stx_ino == stx->stx_ino && now.stx_dev_major == stx->stx_dev_major &&
-	     now.stx_dev_minor == stx->stx_dev_minor))
+	if (fb_sys_statx(dirfd, path, flags, FB_STATX_MASK, &now) < 0 || fb_same_inode(&now, stx))
 		return 0;
 	struct fb_table *t = fb_table();
 	struct fb_ident old, id;
 	fb_ident_from_statx(&old, stx);
 	fb_ident_from_statx(&id, &now);
 	struct fb_attr a;
+	void *blob = NULL;
+	size_t len = 0;
 	int found = 0;
-	long n = t ? fb_table_get_xattrs(t, &old, &a, &found, NULL, 0) : 0;
-	void *blob = n > 0 ? malloc((size_t)n) : NULL;
-	if (found && (n <= 0 || (blob && fb_table_get_xattrs(t, &old, &a, &found, blob, (size_t)n) == n))) {
+	int rc = t ? fb_record_blob(t, &old, &a, &blob, &len, &found) : 0;
+	if (rc == 0 && found) {
 		char hint[PATH_MAX];
 		fb_guard++;
 		int hinted = fb_path_hint(dirfd, path, hint, sizeof hint) == 0;
 		fb_guard--;
-		int rc = fb_table_put_xattrs(t, &id, &a, blob, n > 0 ? (size_t)n : 0, hinted ? hint : NULL);
-		if (rc < 0) {
-			free(blob);
-			return rc;
-		}
+		rc = fb_table_put_xattrs(t, &id, &a, blob, len, hinted ? hint : NULL);
 	}
 	free(blob);
+	if (rc < 0)
+		return rc;
 	*stx = now;
 	fb_memo_drop();	/* a stat remembered of this name is the other inode's */
 	return 0;

@@ -133,6 +133,17 @@ static inline int fb_ret_(int rc, int saved)
 #define FB_STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
 
 /* The real statx (falls back to fstatat where statx is missing or filtered). */
+/* Do A and B describe one inode? */
+static inline int fb_same_inode(const struct statx *a, const struct statx *b)
+{
+	return a->stx_ino == b->stx_ino && a->stx_dev_major == b->stx_dev_major &&
+	       a->stx_dev_minor == b->stx_dev_minor;
+}
+
+/* ID's record in T: attributes in *A, its xattr blob in *BLOB (malloc'd, or
+ * NULL when empty), whether there is one in *KNOWN.  0 or -errno (xattr.c). */
+int fb_record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a, void **blob,
+		   size_t *len, int *known);
 /* Have overlayfs copy a build root's file up before its record changes (chown.c). */
 int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx);
 int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);

@@ -120,8 +120,7 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	if (moved)
 		rehint(&src, newdir, newpath, from);
 	/* The replaced target goes away, unless it was another name of the source. */
-	if (have_dst && !(src.stx_ino == dst.stx_ino && src.stx_dev_major == dst.stx_dev_major &&
-			  src.stx_dev_minor == dst.stx_dev_minor) && last_name(&dst))
+	if (have_dst && !fb_same_inode(&src, &dst) && last_name(&dst))
 		fb_forget(&dst);
 	return 0;
 }

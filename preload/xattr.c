@@ -53,8 +53,8 @@ static int xt_statx(const struct xt *x, struct statx *stx)
  * ID's record in T: its attributes in *a, its blob in *blob (malloc'd, or
  * NULL when empty) and whether there is a record in *known.  0 or -errno.
  */
-static int record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
-		       void **blob, size_t *len, int *known)
+int fb_record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
+		   void **blob, size_t *len, int *known)
 {
 	*blob = NULL;
 	*len = 0;
@@ -91,7 +91,7 @@ static int load(const struct xt *x, struct statx *stx, struct fb_attr *a, void *
 		return -EIO;
 	struct fb_ident id;
 	fb_ident_from_statx(&id, stx);
-	rc = record_blob(t, &id, a, blob, len, known);
+	rc = fb_record_blob(t, &id, a, blob, len, known);
 	if (rc == 0 && !*known)
 		fb_view(NULL, stx, fb.unknown_is_real, a);	/* the view of a file without a record */
 	return rc;
@@ -423,7 +423,7 @@ static int record_xattr(const struct statx *stx, const char *name, struct fb_tab
 	fb_ident_from_statx(id, stx);
 	struct fb_attr old;
 	int known;
-	int rc = record_blob(*t, id, &old, blob, len, &known);
+	int rc = fb_record_blob(*t, id, &old, blob, len, &known);
 	if (rc == 0 && known && fb_xblob_get(*blob, *len, name, v, vl) == 1)
 		return 1;
 	free(*blob);

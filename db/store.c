@@ -18,7 +18,10 @@
 /* The value of a record, as stored (host byte order is checked by the meta record). */
 struct fb_disk_rec {
 	uint8_t version;
-	uint8_t pad[3];
+	/* The permission bits the file had on disk when recorded (FB_RT_PERM
+	 * in table.h): perm[0] 1, then the bits, low byte first.  All zero
+	 * in a record of an older fakebuild, which reads them as padding. */
+	uint8_t perm[3];
 	uint32_t btime_nsec;
 	int64_t btime_sec;
 	uint32_t real_type, uid, gid, mode;
@@ -154,7 +157,9 @@ static int decode_rec(const char *db, const char **p, const char *end, struct fb
 	r->ino = dk.ino;
 	r->btime_sec = d.btime_sec;
 	r->btime_nsec = d.btime_nsec;
-	r->real_type = d.real_type;
+	r->real_type = d.real_type & S_IFMT;
+	if (d.perm[0] == 1)
+		r->real_type |= FB_RT_PERM | ((d.perm[1] | (uint32_t)d.perm[2] << 8) & 0777);
 	r->uid = d.uid;
 	r->gid = d.gid;
 	r->mode = d.mode;
@@ -265,7 +270,7 @@ static int sample(const struct fb_store_rec *r, void *arg)
 	d->tries++;
 	struct statx x;
 	if (statx(AT_FDCWD, r->hint, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0 ||
-	    x.stx_ino != r->ino || (x.stx_mode & S_IFMT) != r->real_type)
+	    x.stx_ino != r->ino || (x.stx_mode & S_IFMT) != fb_rt_type(r->real_type))
 		return 0;
 	if ((x.stx_mask & STATX_BTIME) && (r->btime_sec || r->btime_nsec) &&
 	    (x.stx_btime.tv_sec != r->btime_sec || x.stx_btime.tv_nsec != r->btime_nsec))
@@ -388,9 +393,14 @@ static int save_one(const struct fb_trec *r, const char *hint, const void *xattr
 	struct fb_disk_key dk = { r->dev, r->ino };
 	struct fb_disk_rec d = {
 		.version = 1, .btime_nsec = r->btime_nsec, .btime_sec = r->btime_sec,
-		.real_type = r->real_type, .uid = r->uid, .gid = r->gid, .mode = r->mode,
+		.real_type = fb_rt_type(r->real_type), .uid = r->uid, .gid = r->gid, .mode = r->mode,
 		.rdev = r->rdev, .hint_len = hl, .xattr_len = xl,
 	};
+	if (r->real_type & FB_RT_PERM) {
+		d.perm[0] = 1;
+		d.perm[1] = (uint8_t)(r->real_type & 0xff);
+		d.perm[2] = (uint8_t)(r->real_type >> 8 & 0x01);
+	}
 	char *p = c->buf + c->used;
 	memcpy(p, &dk, sizeof dk);
 	memcpy(p + sizeof dk, &d, sizeof d);

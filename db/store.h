@@ -8,7 +8,10 @@
  * stored in chunks of up to FB_CHUNK_BYTES: key = "FBc" NUL and the chunk
  * number (u32); value = u32 record count, then per record its dev and ino
  * (2 x u64), struct fb_disk_rec, the path hint (hint_len bytes, NUL
- * included) and the xattr blob (xattr_len bytes); little endian.
+ * included) and the xattr blob (xattr_len bytes); little endian.  A
+ * record's three bytes after its version hold the permission bits the
+ * file had on disk when recorded (zero in a database written before they
+ * existed: such a record's mode is kept whatever the disk says).
  *
  * Why chunks: gdbm writes every stored value with its own system calls
  * (about 30 us a record measured here), which made a session's end cost
@@ -30,7 +33,8 @@
 struct fb_store_rec {
 	uint64_t dev, ino;
 	int64_t btime_sec;
-	uint32_t btime_nsec, real_type;
+	uint32_t btime_nsec;
+	uint32_t real_type;	/* as a live record's (table.h: FB_RT_PERM) */
 	uint32_t uid, gid, mode;
 	uint64_t rdev;
 	const char *hint;	/* NUL-terminated, may be NULL */

@@ -510,7 +510,7 @@ static int64_t find(struct fb_table *t, uint64_t dev, uint64_t ino, struct fb_tr
 
 static int stale(const struct fb_trec *r, const struct fb_ident *id)
 {
-	if (r->real_type != (id->real_mode & S_IFMT))
+	if (fb_rt_type(r->real_type) != (id->real_mode & S_IFMT))
 		return 1;
 	/* Birth time is compared only when both sides know it. */
 	if ((r->btime_sec || r->btime_nsec) && (id->btime_sec || id->btime_nsec))
@@ -549,7 +549,7 @@ int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *
 	}
 	out->uid = r.uid;
 	out->gid = r.gid;
-	out->mode = r.mode;
+	out->mode = fb_rec_mode(r.mode, r.real_type, id);
 	out->rdev = r.rdev;
 	return 1;
 }
@@ -570,7 +570,7 @@ long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct f
 	*found = 1;
 	a->uid = r.uid;
 	a->gid = r.gid;
-	a->mode = r.mode;
+	a->mode = fb_rec_mode(r.mode, r.real_type, id);
 	a->rdev = r.rdev;
 	if (!r.xattr_off || !r.xattr_len || r.xattr_off + r.xattr_len > t->h->arena_size)
 		return 0;
@@ -691,6 +691,13 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	return 0;
 }
 
+/* The real_type a record of ID gets: its type, and its disk bits when known. */
+static uint32_t real_type_of(const struct fb_ident *id)
+{
+	uint32_t type = id->real_mode & S_IFMT;
+	return id->type_only ? type : type | FB_RT_PERM | (id->real_mode & 0777);
+}
+
 static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct fb_attr *a)
 {
 	memset(r, 0, sizeof *r);
@@ -698,7 +705,7 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 	r->ino = id->ino;
 	r->btime_sec = id->btime_sec;
 	r->btime_nsec = id->btime_nsec;
-	r->real_type = id->real_mode & S_IFMT;
+	r->real_type = real_type_of(id);
 	r->uid = a->uid;
 	r->gid = a->gid;
 	r->mode = a->mode;
@@ -720,7 +727,7 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 	 * and dh_fixperms mostly set the modes files already have. */
 	if (!xattrs && find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id) &&
 	    old.uid == a->uid && old.gid == a->gid && old.mode == a->mode &&
-	    old.rdev == a->rdev && (old.hint_off || !path_hint))
+	    old.rdev == a->rdev && old.real_type == real_type_of(id) && (old.hint_off || !path_hint))
 		return 0;
 	int rc = wlock(t, 0);
 	if (rc < 0)
@@ -763,7 +770,7 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 		if (fb_xblob_get(blob, len, FB_XATTR_ACL_DEFAULT, &v, &vl) == 1)
 			flags |= FB_TF_DEFACL;
 	}
-	if ((r.mode & S_IFMT) != r.real_type)
+	if ((r.mode & S_IFMT) != fb_rt_type(r.real_type))
 		flags |= FB_TF_TYPES;
 	if (S_ISDIR(r.mode) && (r.mode & S_ISGID))
 		flags |= FB_TF_SGIDDIR;
@@ -926,7 +933,7 @@ static int verify(struct fb_table *t, int locked, char *why, size_t len)
 			continue;	/* being written by a running session */
 		live++;
 		const char *bad = !r->live ? "not in use"
-				  : !fb_file_type_ok(r->real_type) || !fb_file_type_ok(r->mode & S_IFMT)
+				  : !fb_file_type_ok(fb_rt_type(r->real_type)) || !fb_file_type_ok(r->mode & S_IFMT)
 				      ? "an impossible file type"
 				  : !arena_ok(h, r->hint_off, r->hint_len) ? "a path hint outside the table"
 				  : !arena_ok(h, r->xattr_off, r->xattr_len ? r->xattr_len - 1 : 0)
@@ -1033,7 +1040,7 @@ static int visit_placeholder(const struct fb_trec *r, const char *hint, const vo
 			     void *arg)
 {
 	const struct placeholders *p = arg;
-	if (!hint || r->real_type != S_IFREG || (!S_ISCHR(r->mode) && !S_ISBLK(r->mode)))
+	if (!hint || fb_rt_type(r->real_type) != S_IFREG || (!S_ISCHR(r->mode) && !S_ISBLK(r->mode)))
 		return 0;
 	struct fb_attr a = { .uid = r->uid, .gid = r->gid, .mode = r->mode, .rdev = r->rdev };
 	return p->fn(hint, &a, xattrs, xattrs ? r->xattr_len : 0, p->arg);
@@ -1051,7 +1058,8 @@ int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char 
 	const struct fb_ident id = {
 		.dev = src->dev, .ino = src->ino,
 		.btime_sec = src->btime_sec, .btime_nsec = src->btime_nsec,
-		.real_mode = src->real_type,
+		.real_mode = src->real_type & (S_IFMT | 0777),
+		.type_only = !(src->real_type & FB_RT_PERM),
 	};
 	const struct fb_attr a = { .uid = src->uid, .gid = src->gid, .mode = src->mode, .rdev = src->rdev };
 	if (t->filling)

@@ -38,7 +38,34 @@ struct fb_ident {
 	uint32_t btime_nsec;
 	uint32_t real_mode;	/* real st_mode: its type detects inode reuse */
 	uint32_t nlink;
+	/* real_mode is a file type alone (a directory entry's d_type): no
+	 * permission bits to record or to compare with a record's. */
+	uint32_t type_only;
 };
+
+/*
+ * A record's real_type: the S_IFMT type of the real inode, and, with
+ * FB_RT_PERM, the permission bits (0777) it had on disk when recorded.
+ * A file whose bits on disk are no longer those was changed by something
+ * the library did not see (an editor, git, a chmod outside any session):
+ * its faked mode then takes the disk's permission bits and keeps its own
+ * type and set-id and sticky bits (fb_rec_mode).  Records of older
+ * versions have no FB_RT_PERM and keep their mode whatever the disk says.
+ */
+#define FB_RT_PERM 0x10000u
+
+static inline uint32_t fb_rt_type(uint32_t real_type)
+{
+	return real_type & S_IFMT;
+}
+
+/* The mode a record of mode MODE and real_type RT shows for ID's file. */
+static inline uint32_t fb_rec_mode(uint32_t mode, uint32_t rt, const struct fb_ident *id)
+{
+	if (!(rt & FB_RT_PERM) || id->type_only || !((rt ^ id->real_mode) & 0777))
+		return mode;
+	return (mode & ~0777u) | (id->real_mode & 0777);
+}
 
 /* Default capacity (records) of a new table; the file is sparse. */
 #define FB_TABLE_DEFAULT_CAPACITY (4u << 20)

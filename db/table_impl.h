@@ -41,8 +41,9 @@ typedef uint64_t fb_u64 __attribute__((aligned(8)));
 typedef int64_t fb_i64 __attribute__((aligned(8)));
 
 #define FB_TABLE_MAGIC "FBTABLE1"
-/* 4: fixed-width header with a futex writer lock (was a pthread mutex). */
-#define FB_TABLE_VERSION 4u
+/* 4: fixed-width header with a futex writer lock (was a pthread mutex).
+ * 5: a record's real_type also holds the disk's permission bits. */
+#define FB_TABLE_VERSION 5u
 #define FB_TABLE_HDR_SIZE 4096u
 #define FB_SLOT_EMPTY 0u
 #define FB_SLOT_TOMB 0xffffffffu
@@ -83,7 +84,7 @@ struct fb_trec {
 	fb_u64 dev, ino;
 	fb_i64 btime_sec;
 	uint32_t btime_nsec;
-	uint32_t real_type;	/* S_IFMT of the real inode */
+	uint32_t real_type;	/* S_IFMT of the real inode, FB_RT_PERM and its disk bits (table.h) */
 	uint32_t uid, gid, mode;
 	uint32_t hint_len;
 	fb_u64 rdev;

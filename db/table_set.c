@@ -52,7 +52,7 @@ static int still_there(const struct fb_trec *r, const char *hint)
 	if (statx(AT_FDCWD, hint, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0)
 		return 0;
 	if (makedev(x.stx_dev_major, x.stx_dev_minor) != r->dev || x.stx_ino != r->ino ||
-	    (x.stx_mode & S_IFMT) != r->real_type)
+	    (x.stx_mode & S_IFMT) != fb_rt_type(r->real_type))
 		return 0;
 	if ((x.stx_mask & STATX_BTIME) && (r->btime_sec || r->btime_nsec))
 		return x.stx_btime.tv_sec == r->btime_sec && x.stx_btime.tv_nsec == r->btime_nsec;

@@ -7,12 +7,56 @@
  */
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "fb.h"
 
 static mode_t real_perm(mode_t want, mode_t real_mode)
 {
 	return (want & 0777) | fb_owner_needs(real_mode & S_IFMT, want);
+}
+
+/*
+ * Devices of this process whose file system took the bits a real chmod
+ * asked for (device number + 1; 0 is a free slot).  Most do; some ignore
+ * them and keep bits of their own (vfat, WSL's drvfs, VirtualBox shared
+ * folders), and a record must not take such bits as the disk's.
+ */
+static uint64_t chmod_took[8];
+
+/*
+ * Into STX (the file's statx before a real chmod to WANT succeeded), the
+ * bits the disk has now, which the record keeps (fb_rec_mode).  The first
+ * chmod on each device looks again; a device that took the bits is
+ * trusted from then on, one that did not is looked at every time.
+ */
+static void disk_bits_after(int dirfd, const char *path, int fd, int flags, mode_t want,
+			    struct statx *stx)
+{
+	const uint64_t key = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor) + 1;
+	const __u16 type = stx->stx_mode & S_IFMT;
+	size_t i, n = sizeof chmod_took / sizeof chmod_took[0];
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n(&chmod_took[i], __ATOMIC_RELAXED) == key) {
+			stx->stx_mode = (__u16)(type | want);
+			return;
+		}
+	struct statx now;
+	int rc = fd >= 0 ? fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &now)
+			 : fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &now);
+	if (rc < 0 || now.stx_ino != stx->stx_ino || (now.stx_mode & S_IFMT) != type) {
+		stx->stx_mode = (__u16)(type | want);	/* gone or replaced: nothing to learn */
+		return;
+	}
+	stx->stx_mode = now.stx_mode;
+	if ((now.stx_mode & 0777) != want)
+		return;
+	for (i = 0; i < n; i++) {
+		uint64_t free_slot = 0;
+		if (__atomic_compare_exchange_n(&chmod_took[i], &free_slot, key, 0, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED) || free_slot == key)
+			return;
+	}
 }
 
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */
@@ -55,6 +99,10 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		/* A file we do not really own: root could, so the record says it did. */
 		if (rc < 0 && errno != EPERM && errno != EACCES)
 			return -errno;
+		/* The record keeps the bits the disk has now: a later change
+		 * of them is one made past the library (fb_rec_mode). */
+		if (rc == 0)
+			disk_bits_after(dirfd, path, fd, flags, want, &stx);
 	}
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
 	rc = known ? fb_xattr_chmod(&stx, &a) : 0;

@@ -14,7 +14,11 @@ import dbm.gnu
 import struct
 import sys
 
-REC = struct.Struct("<B3xIqIIIIQII")  # struct fb_disk_rec
+# struct fb_disk_rec, by field: version, the disk's permission bits as
+# recorded (3 bytes, kept as they are), btime_nsec, btime_sec, real_type,
+# uid, gid, mode, rdev, hint_len, xattr_len.
+REC = struct.Struct("<B3sIqIIIIQII")
+BTIME_SEC, MODE, HINT_LEN, XATTR_LEN = 3, 7, 9, 10
 
 
 def rewrite(chunk, fix):
@@ -23,7 +27,7 @@ def rewrite(chunk, fix):
     for _ in range(count):
         dev, ino = struct.unpack_from("<QQ", chunk, p)
         f = list(REC.unpack_from(chunk, p + 16))
-        hl, xl = f[8], f[9]
+        hl, xl = f[HINT_LEN], f[XATTR_LEN]
         tail = chunk[p + 16 + REC.size:p + 16 + REC.size + hl + xl]
         dev, ino, f = fix(dev, ino, f)
         out += struct.pack("<QQ", dev, ino) + REC.pack(*f) + tail
@@ -37,13 +41,13 @@ def main():
         fix = lambda dev, ino, f: (dev + n, ino, f)
     elif op == "shift-btime":
         def fix(dev, ino, f):
-            f[2] += n
+            f[BTIME_SEC] += n
             return dev, ino, f
     elif op == "set-mode":
         mode = int(sys.argv[4], 0)
         def fix(dev, ino, f):
             if ino == n:
-                f[6] = mode
+                f[MODE] = mode
             return dev, ino, f
     else:
         sys.exit("unknown operation " + op)

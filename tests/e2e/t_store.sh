@@ -140,6 +140,28 @@ test_inode_reuse_outside_session() {
 	assert_eq "0 0 640" "$(fb stat -c '%u %g %a' "$found")"
 }
 
+# A chmod past the library (an editor, git, the user between sessions)
+# shows in the next session and its archives; the faked owner, type and
+# set-id bits stay.  Bits the session set, which the disk could not keep
+# (owner write of a 0444 file), are still the session's.
+test_mode_changed_outside_a_session_shows_through() {
+	mkdir t t/d
+	touch t/f t/g t/r
+	fb sh -c 'chown 5:6 t/f; chmod 0640 t/f; chmod 4755 t/g; chown 7:7 t/d; chmod 0700 t/d
+		chmod 0444 t/r; mknod t/n c 1 3; chmod 0600 t/n'
+	assert_eq "644" "$(stat -c %a t/r)"
+	chmod 0755 t/f; chmod 0700 t/g; chmod 0751 t/d; chmod 0640 t/n
+	assert_eq "5 6 755|0 0 4700|7 7 751|0 0 444|0 0 640 c" \
+		"$(fb stat -c '%u %g %a %F' t/f t/g t/d t/r t/n | sed 's/ regular.*//; s/ directory//; s/ character special file/ c/' | paste -sd'|')"
+	fb --export t > out.mtree
+	assert_contains out.mtree "./f type=file uid=5 gid=6 mode=0755"
+	assert_contains out.mtree "./g type=file uid=0 gid=0 mode=4700"
+	assert_contains out.mtree "./n type=char uid=0 gid=0 mode=0640 device=native,1,3"
+	# The session's own chmod takes over again, and persists.
+	fb chmod 0600 t/f
+	assert_eq "5 6 600" "$(fb stat -c '%u %g %a' t/f)"
+}
+
 test_stale_record_of_reused_inode_is_ignored() {
 	need python3
 	python3 -c 'import dbm.gnu' 2>/dev/null || skip "python3-gdbm not installed"
@@ -338,6 +360,26 @@ test_live_table_on_a_disk_is_not_read_ahead() {
 # The live table's file system fills up: the writes of a sparse mapping
 # would kill the build with SIGBUS; they fail with ENOSPC instead, every
 # chown that succeeded is kept, and the next session (with room) has them.
+# A file system that ignores chmod (vfat, WSL's drvfs, VirtualBox shared
+# folders; here bindfs --chmod-ignore) keeps bits of its own: a record
+# must keep those as the disk's, or its faked mode would look changed
+# outside the session and give way to them.
+roottest_chmod_on_a_file_system_that_ignores_it_is_faked() {
+	need bindfs
+	[ -e /dev/fuse ] || skip "no /dev/fuse"
+	mkdir src mnt
+	chown 65534:65534 src .
+	bindfs --chmod-ignore --create-as-user -o allow_other src mnt 2> err ||
+		skip "bindfs cannot mount here: $(cat err)"
+	trap 'umount "$PWD/mnt" 2>/dev/null || true' EXIT
+	local fb_user="setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$PWD $FAKEBUILD -d $PWD/fb.db"
+	$fb_user sh -c 'cd mnt && touch f g && chmod 0640 f; chmod 4750 g; mkdir d; chmod 0700 d
+		stat -c "%n %a" f g d' > in
+	assert_eq "f 640|g 4750|d 700" "$(paste -sd'|' in)" "in the session"
+	assert_eq "644" "$(stat -c %a mnt/f)" "the disk (chmod ignored)"
+	assert_eq "f 640|g 4750|d 700" "$(cd mnt && $fb_user stat -c '%n %a' f g d | paste -sd'|')" "the next session"
+}
+
 roottest_full_file_system_fails_with_enospc_not_sigbus() {
 	mkdir small tree
 	mount -t tmpfs -o size=400k tmpfs small

@@ -280,6 +280,15 @@ static void check_loaded_round_trip(struct fx *f, unsigned flags)
 	x1.btime_nsec = 6;
 	assert_attr(t, &x1, 0, 0, S_IFREG | 0755);
 	assert_attr(t, &x2, 3, 4, S_IFREG | 0600);
+	/* The disk's bits went with the records: a session's record shows a
+	 * later change of them (fb_rec_mode); one without them does not. */
+	struct fb_ident moved = ident(8, 1);
+	moved.btime_sec = 1700000001;
+	moved.btime_nsec = 1;
+	moved.real_mode = S_IFREG | 0600;
+	assert_attr(t, &moved, 1, 1001, S_IFREG | 0600);
+	x2.real_mode = S_IFREG | 0700;
+	assert_attr(t, &x2, 3, 4, S_IFREG | 0600);
 
 	struct extra e[] = { { .ino = 1 }, { .ino = 2 }, { .ino = 299 }, { .ino = 1001 }, { .ino = 1002 }, { 0 } };
 	assert_int_equal(fb_table_foreach(t, grab_extra, e), 0);

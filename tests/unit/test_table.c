@@ -408,11 +408,13 @@ static void test_stale_record_different_file_type_not_returned(void **state)
 	struct fb_ident reused = id;
 	reused.real_mode = S_IFDIR | 0755;
 	assert_missing(t, &reused);
-	/* The permission bits of the real inode are not part of its identity. */
+	/* The permission bits of the real inode are not part of its identity
+	 * (the record stays; a change of them shows through its mode). */
 	struct fb_ident chmodded = ident(1, 52);
 	assert_int_equal(fb_table_put(t, &chmodded, &a, NULL), 0);
 	chmodded.real_mode = S_IFREG | 0600;
-	assert_attr(t, &chmodded, 3, 3, S_IFREG | 0644);
+	assert_attr(t, &chmodded, 3, 3, S_IFREG | 0600);
+	assert_int_equal(fb_table_count(t), 1);	/* the stale one went, not this one */
 	drop(f, t);
 }
 
@@ -1182,6 +1184,66 @@ static void test_put_of_same_attributes_writes_nothing(void **state)
 	drop(f, t);
 }
 
+/*
+ * A record keeps the permission bits its file had on disk.  Bits changed
+ * since, past the library (an editor, git, a chmod outside a session),
+ * show through; the faked type, set-id and sticky bits and owner stay.
+ */
+static void test_disk_bits_changed_past_the_library_show_through(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(6, 50);	/* S_IFREG | 0644 on disk */
+	struct fb_attr a = attr(5, 6, S_IFREG | 04755);
+	assert_int_equal(fb_table_put(t, &id, &a, "/p/f"), 0);
+	assert_attr(t, &id, 5, 6, S_IFREG | 04755);
+	struct fb_ident now = id;
+	now.real_mode = S_IFREG | 0700;
+	assert_attr(t, &now, 5, 6, S_IFREG | 04700);
+	struct fb_attr b;
+	int found;
+	assert_int_equal(fb_table_get_xattrs(t, &now, &b, &found, NULL, 0), 0);
+	assert_true(found);
+	assert_int_equal(b.mode, S_IFREG | 04700);
+	/* A lookup that knows only the type (a directory entry's) cannot tell. */
+	now.type_only = 1;
+	assert_attr(t, &now, 5, 6, S_IFREG | 04755);
+	/* Recording the same attributes again takes the disk's new bits. */
+	now.type_only = 0;
+	a.mode = S_IFREG | 04755;
+	assert_int_equal(fb_table_put(t, &now, &a, NULL), 0);
+	assert_attr(t, &now, 5, 6, S_IFREG | 04755);
+	/* A faked device keeps its type and number. */
+	struct fb_ident dev = ident(6, 51);
+	struct fb_attr d = attr(0, 6, S_IFCHR | 0660);
+	d.rdev = makedev(4, 1);
+	assert_int_equal(fb_table_put(t, &dev, &d, NULL), 0);
+	dev.real_mode = S_IFREG | 0600;
+	assert_int_equal(fb_table_get(t, &dev, &b), 1);
+	assert_int_equal(b.mode, S_IFCHR | 0600);
+	assert_int_equal(b.rdev, makedev(4, 1));
+	drop(f, t);
+}
+
+/* A record of an older version (no disk bits) keeps its mode; a loaded
+ * record with them compares as one made in the session. */
+static void test_loaded_records_keep_what_they_know_of_the_disk(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_trec old = { .dev = 5, .ino = 9, .real_type = S_IFREG, .mode = S_IFREG | 0640 };
+	struct fb_trec new = { .dev = 5, .ino = 10, .real_type = S_IFREG | FB_RT_PERM | 0640,
+			       .mode = S_IFREG | 0640 };
+	assert_int_equal(fb_table_load_rec(t, &old, "/o", NULL, 0), 0);
+	assert_int_equal(fb_table_load_rec(t, &new, "/n", NULL, 0), 0);
+	struct fb_ident io = ident(5, 9), in = ident(5, 10);	/* now 0644 on disk */
+	assert_attr(t, &io, 0, 0, S_IFREG | 0640);
+	assert_attr(t, &in, 0, 0, S_IFREG | 0644);
+	in.real_mode = S_IFREG | 0640;
+	assert_attr(t, &in, 0, 0, S_IFREG | 0640);
+	drop(f, t);
+}
+
 /* Listing xattrs skips the table until a record has carried a blob; then for good. */
 static void test_has_xattrs_once_a_blob_was_stored(void **state)
 {
@@ -1406,6 +1468,8 @@ int main(void)
 		T(test_has_xattrs_once_a_blob_was_stored),
 		T(test_has_faked_types_once_a_record_fakes_one),
 		T(test_has_faked_types_after_load),
+		T(test_disk_bits_changed_past_the_library_show_through),
+		T(test_loaded_records_keep_what_they_know_of_the_disk),
 		T(test_has_default_acls_once_one_was_stored),
 		T(test_has_default_acls_after_load),
 		T(test_consecutive_inodes_stay_near_home_slot),

@@ -244,6 +244,9 @@ static int record(struct unpack *u, const char *rel, const struct fb_attr *a, lo
 		warnx_("--root %s: %s: %s", u->opt, rel, strerror(errno));
 		return -1;
 	}
+	/* The bits the disk has once the writer has set the modes it puts
+	 * off to the end (a directory's), as prepare asked for them. */
+	x.stx_mode = (__u16)((x.stx_mode & S_IFMT) | (archive_entry_mode(e) & 0777));
 	struct fb_ident id;
 	fb_ident_from_statx(&id, &x);
 	char hint[8400];

@@ -691,11 +691,14 @@ static int publish(struct fb_table *t, const struct fb_trec *rec)
 	return 0;
 }
 
-/* The real_type a record of ID gets: its type, and its disk bits when known. */
-static uint32_t real_type_of(const struct fb_ident *id)
+/* The real_type a record of ID gets: its type, and its disk bits when
+ * known, else those of OLD (ID's record so far, or NULL) if it has them. */
+static uint32_t real_type_of(const struct fb_ident *id, const struct fb_trec *old)
 {
 	uint32_t type = id->real_mode & S_IFMT;
-	return id->type_only ? type : type | FB_RT_PERM | (id->real_mode & 0777);
+	if (!id->type_only)
+		return type | FB_RT_PERM | (id->real_mode & 0777);
+	return old ? type | (old->real_type & (FB_RT_PERM | 0777)) : type;
 }
 
 static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct fb_attr *a)
@@ -705,7 +708,7 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 	r->ino = id->ino;
 	r->btime_sec = id->btime_sec;
 	r->btime_nsec = id->btime_nsec;
-	r->real_type = real_type_of(id);
+	r->real_type = real_type_of(id, NULL);
 	r->uid = a->uid;
 	r->gid = a->gid;
 	r->mode = a->mode;
@@ -727,7 +730,7 @@ static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_at
 	 * and dh_fixperms mostly set the modes files already have. */
 	if (!xattrs && find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id) &&
 	    old.uid == a->uid && old.gid == a->gid && old.mode == a->mode &&
-	    old.rdev == a->rdev && old.real_type == real_type_of(id) && (old.hint_off || !path_hint))
+	    old.rdev == a->rdev && old.real_type == real_type_of(id, &old) && (old.hint_off || !path_hint))
 		return 0;
 	int rc = wlock(t, 0);
 	if (rc < 0)
@@ -749,6 +752,7 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 	rec_from(&r, id, a);
 	int64_t s = lookup ? find(t, id->dev, id->ino, &old) : -1;
 	if (s >= 0 && !stale(&old, id)) {
+		r.real_type = real_type_of(id, &old);
 		r.hint_off = old.hint_off;
 		r.hint_len = old.hint_len;
 		if (!xattrs) {

@@ -38,8 +38,9 @@ struct fb_ident {
 	uint32_t btime_nsec;
 	uint32_t real_mode;	/* real st_mode: its type detects inode reuse */
 	uint32_t nlink;
-	/* real_mode is a file type alone (a directory entry's d_type): no
-	 * permission bits to record or to compare with a record's. */
+	/* real_mode's permission bits are not known to be the disk's now (a
+	 * directory entry's d_type, a stat remembered from earlier): none to
+	 * compare with a record's; an update keeps those the record has. */
 	uint32_t type_only;
 };
 

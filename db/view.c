@@ -122,7 +122,7 @@ void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx)
 		id->btime_nsec = 0;
 	}
 	id->real_mode = stx->stx_mode;
-	id->type_only = 0;
+	id->type_only = !(stx->stx_mask & STATX_MODE);	/* a remembered stat (memo.c) */
 	id->nlink = stx->stx_nlink;
 	/* One load and a branch per stat when no build root is set up. */
 	if (__builtin_expect(__atomic_load_n(&ndevmap, __ATOMIC_RELAXED) != 0, 0))

@@ -36,6 +36,7 @@ static void disk_bits_after(int dirfd, const char *path, int fd, int flags, mode
 	const uint64_t key = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor) + 1;
 	const __u16 type = stx->stx_mode & S_IFMT;
 	size_t i, n = sizeof chmod_took / sizeof chmod_took[0];
+	stx->stx_mask |= STATX_MODE;	/* known now, whatever a memo said */
 	for (i = 0; i < n; i++)
 		if (__atomic_load_n(&chmod_took[i], __ATOMIC_RELAXED) == key) {
 			stx->stx_mode = (__u16)(type | want);

@@ -84,8 +84,13 @@ int fb_memo_take(int dirfd, const char *path, int flags, struct statx *stx)
 		  /* An lstat that found no symlink names what a stat would. */
 		  (memo.nofollow == !!(flags & AT_SYMLINK_NOFOLLOW) ||
 		   (memo.nofollow && !S_ISLNK(memo.stx.stx_mode)));
-	if (hit)
+	/* The inode and its type, not its permission bits: a chmod since,
+	 * by descriptor, by another name or by another process, changed
+	 * them past the memo, so a record keeps the bits it knew. */
+	if (hit) {
 		*stx = memo.stx;
+		stx->stx_mask &= ~(unsigned)STATX_MODE;
+	}
 	memo.len = 0;
 	fb_unlock(&memo_ctl.busy);
 	return hit;

@@ -162,6 +162,28 @@ test_mode_changed_outside_a_session_shows_through() {
 	assert_eq "5 6 600" "$(fb stat -c '%u %g %a' t/f)"
 }
 
+# A program that changes files in bulk has its chown or chmod of a name
+# take the stat it just made of it (preload/memo.c).  Permission bits
+# changed since, by descriptor or by another process, must not count as
+# the disk's: the faked mode would give way to the disk's bits (helper's
+# reproducers; both failed when records first kept the disk's bits).
+test_a_remembered_stat_does_not_undo_a_chmod() {
+	need python3
+	touch f1 f2 f3 f4 t1 t2 t3
+	mkfifo go done
+	fb sh -c 'python3 -c "
+import os
+for i in range(1, 5): os.chown(\"f%d\" % i, 0, 0)   # the memo is on from here
+os.stat(\"t1\"); fd = os.open(\"t1\", os.O_RDONLY); os.fchmod(fd, 0o555); os.close(fd)
+os.chown(\"t1\", 1, 1)
+os.stat(\"t2\"); fd = os.open(\"t2\", os.O_RDONLY); os.fchmod(fd, 0o755); os.close(fd)
+os.chmod(\"t2\", 0o644)
+os.stat(\"t3\"); open(\"go\", \"w\").close(); open(\"done\").read()
+os.chown(\"t3\", 2, 2)
+" & read x < go; chmod 0555 t3; : > done; wait'
+	assert_eq "555 1|644 0|555 2" "$(fb stat -c '%a %u' t1 t2 t3 | paste -sd'|')"
+}
+
 test_stale_record_of_reused_inode_is_ignored() {
 	need python3
 	python3 -c 'import dbm.gnu' 2>/dev/null || skip "python3-gdbm not installed"

@@ -1208,11 +1208,17 @@ static void test_disk_bits_changed_past_the_library_show_through(void **state)
 	/* A lookup that knows only the type (a directory entry's) cannot tell. */
 	now.type_only = 1;
 	assert_attr(t, &now, 5, 6, S_IFREG | 04755);
-	/* Recording the same attributes again takes the disk's new bits. */
-	now.type_only = 0;
-	a.mode = S_IFREG | 04755;
+	/* Nor can an update: it keeps the bits the record knew (0644). */
+	a.uid = 7;
 	assert_int_equal(fb_table_put(t, &now, &a, NULL), 0);
-	assert_attr(t, &now, 5, 6, S_IFREG | 04755);
+	now.type_only = 0;
+	assert_attr(t, &now, 7, 6, S_IFREG | 04700);
+	now.real_mode = S_IFREG | 0644;
+	assert_attr(t, &now, 7, 6, S_IFREG | 04755);
+	/* Recording the same attributes again takes the disk's new bits. */
+	now.real_mode = S_IFREG | 0700;
+	assert_int_equal(fb_table_put(t, &now, &a, NULL), 0);
+	assert_attr(t, &now, 7, 6, S_IFREG | 04755);
 	/* A faked device keeps its type and number. */
 	struct fb_ident dev = ident(6, 51);
 	struct fb_attr d = attr(0, 6, S_IFCHR | 0660);

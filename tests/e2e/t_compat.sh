@@ -230,6 +230,10 @@ test_fakeroot_options_accepted() {
 	assert_eq "$(id -u)" "$(fb -u stat -c %u f)" "-u"
 	assert_eq 0 "$(fb -f /usr/bin/faked -- id -u)" "-f and --"
 	assert_eq 0 "$(fb -l "$B/lib/libfakebuild.so" id -u)" "-l"
+	# fakeroot's own library, as its callers (its test suite) name it beside
+	# -f: not preloaded in place of fakebuild's (before: nothing was faked)
+	assert_eq "3,1 0" "$(fb -f /usr/bin/faked-sysv -l /usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-sysv.so \
+		-- sh -c 'mknod n b 3 1 && stat -c "%t,%T %u" n')" "fakeroot's -l and -f"
 	fb -h | grep -q '^usage: fakebuild' || fail "-h"
 	fb -v | grep -q '^fakebuild ' || fail "-v"
 }

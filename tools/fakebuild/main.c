@@ -452,6 +452,14 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	return WEXITSTATUS(status);
 }
 
+/* Is LIB fakeroot's own library (libfakeroot-sysv.so, ...)?  Its callers
+ * name it with -l beside -f faked (its test suite does): both go unused. */
+static int fakeroot_lib(const char *lib)
+{
+	const char *base = strrchr(lib, '/');
+	return strncmp(base ? base + 1 : lib, "libfakeroot", 11) == 0;
+}
+
 /* Inside a session already: join it by running the command directly. */
 static int nested(char **argv)
 {
@@ -500,7 +508,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': dbopt = optarg; break;
 		case 'u': unknown_is_real = 1; break;
-		case 'l': libopt = optarg; break;
+		case 'l':
+			if (!fakeroot_lib(optarg))
+				libopt = optarg;
+			break;
 		case 'i': loadfile = optarg; break;
 		case 's': savefile = optarg; break;
 		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */

@@ -74,7 +74,7 @@ static void usage(FILE *f)
 		"                         owner instead of root\n"
 		"  -i FILE                load the state saved in FILE (a fakebuild database) first\n"
 		"  -s FILE                save the state to FILE (a fakebuild database) at the end\n"
-		"  -l, --lib LIB          the preload library to use\n"
+		"  -l, --lib LIB          the preload library to use (fakeroot's libfakeroot: ignored)\n"
 		"      --kill             end processes of the command still running when it exits\n"
 		"      --passwd FILE      user names and ids from FILE, not the host's\n"
 		"      --group FILE       group names, ids and members from FILE, not the host's\n"

@@ -6,8 +6,11 @@
  * still be able to use it, and never setuid/setgid bits of the real user.
  */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "fb.h"
 
@@ -16,48 +19,85 @@ static mode_t real_perm(mode_t want, mode_t real_mode)
 	return (want & 0777) | fb_owner_needs(real_mode & S_IFMT, want);
 }
 
+/* File systems that keep exactly the permission bits a chmod sets. */
+static int keeps_chmod_bits(long type)
+{
+	switch (type) {
+	case EXT4_SUPER_MAGIC: case XFS_SUPER_MAGIC: case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC: case RAMFS_MAGIC: case F2FS_SUPER_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC: case REISERFS_SUPER_MAGIC:
+	case 0x2fc12fc1:	/* zfs */
+	case 0xca451a4e:	/* bcachefs */
+	case 0x3153464a:	/* jfs */
+		return 1;
+	}
+	return 0;
+}
+
 /*
- * Devices of this process whose file system took the bits a real chmod
- * asked for (device number + 1; 0 is a free slot).  Most do; some ignore
- * them and keep bits of their own (vfat, WSL's drvfs, VirtualBox shared
- * folders), and a record must not take such bits as the disk's.
+ * Devices of this process, each with what its file system does with a
+ * chmod: device number + 1, with CHMOD_OWN_BITS set where it may keep
+ * bits of its own (0 is a free slot).  vfat, exfat, WSL's drvfs,
+ * VirtualBox shared folders and CIFS without unix extensions ignore all
+ * or part of a chmod, and say so nowhere: after a chmod there the bits
+ * are read back, as on any file system not known to keep them (FUSE
+ * included); elsewhere they are the ones asked for.
  */
-static uint64_t chmod_took[8];
+#define CHMOD_OWN_BITS (1ull << 63)
+static uint64_t chmod_fs[8];
+
+static int may_keep_own_bits(int dirfd, const char *path, int fd, const struct statx *stx)
+{
+	const uint64_t key = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor) + 1;
+	const size_t n = sizeof chmod_fs / sizeof chmod_fs[0];
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = __atomic_load_n(&chmod_fs[i], __ATOMIC_RELAXED);
+		if ((v & ~CHMOD_OWN_BITS) == key)
+			return !!(v & CHMOD_OWN_BITS);
+	}
+	struct statfs64 sf;
+	int rc;
+	if (fd >= 0) {
+		rc = fstatfs64(fd, &sf);
+	} else if (path[0] != '/' && dirfd != AT_FDCWD) {
+		fb_guard++;	/* past the wrappers: nothing of ours to track */
+		int o = openat(dirfd, path, O_PATH | O_CLOEXEC);
+		rc = o >= 0 ? fstatfs64(o, &sf) : -1;
+		if (o >= 0)
+			close(o);
+		fb_guard--;
+	} else {
+		rc = statfs64(path, &sf);
+	}
+	if (rc < 0)
+		return 1;	/* not remembered: asked again next time */
+	uint64_t v = key | (keeps_chmod_bits((long)sf.f_type) ? 0 : CHMOD_OWN_BITS);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t free_slot = 0;
+		if (__atomic_compare_exchange_n(&chmod_fs[i], &free_slot, v, 0, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED) || (free_slot & ~CHMOD_OWN_BITS) == key)
+			break;
+	}
+	return !!(v & CHMOD_OWN_BITS);
+}
 
 /*
  * Into STX (the file's statx before a real chmod to WANT succeeded), the
- * bits the disk has now, which the record keeps (fb_rec_mode).  The first
- * chmod on each device looks again; a device that took the bits is
- * trusted from then on, one that did not is looked at every time.
+ * bits the disk has now, which the record keeps (fb_rec_mode).
  */
 static void disk_bits_after(int dirfd, const char *path, int fd, int flags, mode_t want,
 			    struct statx *stx)
 {
-	const uint64_t key = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor) + 1;
 	const __u16 type = stx->stx_mode & S_IFMT;
-	size_t i, n = sizeof chmod_took / sizeof chmod_took[0];
 	stx->stx_mask |= STATX_MODE;	/* known now, whatever a memo said */
-	for (i = 0; i < n; i++)
-		if (__atomic_load_n(&chmod_took[i], __ATOMIC_RELAXED) == key) {
-			stx->stx_mode = (__u16)(type | want);
-			return;
-		}
+	stx->stx_mode = (__u16)(type | want);
+	if (!may_keep_own_bits(dirfd, path, fd, stx))
+		return;
 	struct statx now;
 	int rc = fd >= 0 ? fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &now)
 			 : fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &now);
-	if (rc < 0 || now.stx_ino != stx->stx_ino || (now.stx_mode & S_IFMT) != type) {
-		stx->stx_mode = (__u16)(type | want);	/* gone or replaced: nothing to learn */
-		return;
-	}
-	stx->stx_mode = now.stx_mode;
-	if ((now.stx_mode & 0777) != want)
-		return;
-	for (i = 0; i < n; i++) {
-		uint64_t free_slot = 0;
-		if (__atomic_compare_exchange_n(&chmod_took[i], &free_slot, key, 0, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED) || free_slot == key)
-			return;
-	}
+	if (rc == 0 && now.stx_ino == stx->stx_ino && (now.stx_mode & S_IFMT) == type)
+		stx->stx_mode = now.stx_mode;	/* else gone or replaced: nothing to learn */
 }
 
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */
@@ -101,9 +141,16 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		if (rc < 0 && errno != EPERM && errno != EACCES)
 			return -errno;
 		/* The record keeps the bits the disk has now: a later change
-		 * of them is one made past the library (fb_rec_mode). */
-		if (rc == 0)
+		 * of them is one made past the library (fb_rec_mode).  A stat
+		 * this process remembered from before is out of date. */
+		if (rc == 0) {
 			disk_bits_after(dirfd, path, fd, flags, want, &stx);
+			fb_memo_drop();
+		}
+	} else {
+		/* The bits asked for are on disk: a stat the program just made
+		 * (memo.c) says so, too, and is taken at its word here. */
+		stx.stx_mask |= STATX_MODE;
 	}
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
 	rc = known ? fb_xattr_chmod(&stx, &a) : 0;

@@ -184,6 +184,20 @@ os.chown(\"t3\", 2, 2)
 	assert_eq "555 1|644 0|555 2" "$(fb stat -c '%a %u' t1 t2 t3 | paste -sd'|')"
 }
 
+# chmod -R takes each entry's bits from the stat it just made (memo.c):
+# where they are already the ones asked for, those are the disk's bits
+# the record keeps, so a later chmod outside still shows (before: the
+# record kept the bits of the first session, and 4700 stayed).
+test_chmod_R_records_the_bits_it_found() {
+	mkdir T
+	(cd T && touch f1 f2 f3 f4 f5 f6 f7 f8)
+	fb chmod 4755 T/f1 T/f2 T/f3 T/f4 T/f5 T/f6 T/f7 T/f8
+	chmod 0700 T/f*
+	fb chmod -R 4700 T
+	chmod 0755 T/f*
+	assert_eq "4755 4755 4755 4755 4755 4755 4755 4755" "$(fb stat -c %a T/f1 T/f2 T/f3 T/f4 T/f5 T/f6 T/f7 T/f8 | paste -sd' ')"
+}
+
 test_stale_record_of_reused_inode_is_ignored() {
 	need python3
 	python3 -c 'import dbm.gnu' 2>/dev/null || skip "python3-gdbm not installed"
@@ -400,6 +414,21 @@ roottest_chmod_on_a_file_system_that_ignores_it_is_faked() {
 	assert_eq "f 640|g 4750|d 700" "$(paste -sd'|' in)" "in the session"
 	assert_eq "644" "$(stat -c %a mnt/f)" "the disk (chmod ignored)"
 	assert_eq "f 640|g 4750|d 700" "$(cd mnt && $fb_user stat -c '%n %a' f g d | paste -sd'|')" "the next session"
+	# One that takes part of a chmod (vfat's read-only bit, CIFS): a chmod
+	# it took whole must not vouch for the next one in the same process
+	# (before: 664, 4644)
+	mkdir src2 mnt2
+	chown 65534:65534 src2
+	bindfs --chmod-filter=o-w --create-as-user -o allow_other src2 mnt2
+	trap 'umount "$PWD/mnt" "$PWD/mnt2" 2>/dev/null || true' EXIT
+	need python3
+	$fb_user sh -c 'cd mnt2 && touch f1 f2 f3 && python3 -c "
+import os
+os.chmod(\"f1\", 0o600); os.chmod(\"f2\", 0o666); os.chmod(\"f3\", 0o4646)"
+		stat -c "%n %a" f1 f2 f3' > in2
+	assert_eq "f1 600|f2 666|f3 4646" "$(paste -sd'|' in2)" "partly taken chmods"
+	assert_eq "664" "$(stat -c %a mnt2/f2)" "the disk (o-w filtered)"
+	assert_eq "f1 600|f2 666|f3 4646" "$(cd mnt2 && $fb_user stat -c '%n %a' f1 f2 f3 | paste -sd'|')" "partly taken, next session"
 }
 
 roottest_full_file_system_fails_with_enospc_not_sigbus() {

@@ -233,6 +233,31 @@ static int needs_record(const struct fb_attr *a, long blen, struct archive_entry
 	return a->uid != 0 || a->gid != 0 || a->mode != archive_entry_mode(e) || blen != 0;
 }
 
+/*
+ * A tar hard link's entry has no file type (a cpio one has): REL, just
+ * written as a link, takes its file's, faked (a device's, from the record
+ * of the name it links to) or real, into A and E.
+ */
+static int link_type(struct unpack *u, const char *rel, struct fb_attr *a, struct archive_entry *e)
+{
+	struct statx x;
+	if (statx(u->rootfd, rel, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0) {
+		warnx_("--root %s: %s: %s", u->opt, rel, strerror(errno));
+		return -1;
+	}
+	struct fb_ident id;
+	struct fb_attr its;
+	fb_ident_from_statx(&id, &x);
+	if (fb_table_get(u->t, &id, &its)) {
+		a->mode |= its.mode & S_IFMT;
+		a->rdev = its.rdev;
+	} else {
+		a->mode |= x.stx_mode & S_IFMT;
+	}
+	archive_entry_set_filetype(e, x.stx_mode & S_IFMT);
+	return 0;
+}
+
 /* The record of REL, if its fake attributes differ from what no record shows. */
 static int record(struct unpack *u, const char *rel, const struct fb_attr *a, long blen,
 		  struct archive_entry *e)
@@ -417,6 +442,8 @@ static int extract(struct unpack *u)
 			       why ? why : "error");
 			goto out;
 		}
+		if (hl && !(a.mode & S_IFMT) && link_type(u, rel, &a, e) < 0)
+			goto out;
 		/* Written whole (a cpio link may bring the data), then unshared. */
 		if (hl && needs_record(&a, blen, e) && unshare(u, rel) < 0)
 			goto out;

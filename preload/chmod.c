@@ -100,6 +100,19 @@ static void disk_bits_after(int dirfd, const char *path, int fd, int flags, mode
 		stx->stx_mode = now.stx_mode;	/* else gone or replaced: nothing to learn */
 }
 
+/*
+ * Does the stat the program just made of the name (memo.c: STX) say the
+ * disk has the bits a chmod to MODE sets?  Then the chmod would make no
+ * real change, and the record would take those bits as the disk's; but
+ * another process may have changed them since, and a chmod made after
+ * its must win: the name is looked at again.  A stat saying the bits
+ * differ leads to a real chmod, whose bits are the disk's anyway.
+ */
+static int already_set(const struct statx *stx, mode_t mode)
+{
+	return (stx->stx_mode & 07777) == real_perm(mode, stx->stx_mode);
+}
+
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */
 int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		  const struct statx *now)
@@ -112,7 +125,7 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		stx = *now;
 	else if (fd >= 0)
 		rc = fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx);
-	else if (!fb_memo_take(dirfd, path, flags, &stx))
+	else if (!fb_memo_take(dirfd, path, flags, &stx) || already_set(&stx, mode))
 		rc = fb_sys_statx(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx);
 	if (rc < 0)
 		return rc;
@@ -147,10 +160,6 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 			disk_bits_after(dirfd, path, fd, flags, want, &stx);
 			fb_memo_drop();
 		}
-	} else {
-		/* The bits asked for are on disk: a stat the program just made
-		 * (memo.c) says so, too, and is taken at its word here. */
-		stx.stx_mask |= STATX_MODE;
 	}
 	a.mode = (a.mode & S_IFMT) | (mode & 07777);
 	rc = known ? fb_xattr_chmod(&stx, &a) : 0;

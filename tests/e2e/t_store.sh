@@ -169,8 +169,8 @@ test_mode_changed_outside_a_session_shows_through() {
 # reproducers; both failed when records first kept the disk's bits).
 test_a_remembered_stat_does_not_undo_a_chmod() {
 	need python3
-	touch f1 f2 f3 f4 t1 t2 t3
-	mkfifo go done
+	touch f1 f2 f3 f4 t1 t2 t3 t4
+	mkfifo go done go4 done4
 	fb sh -c 'python3 -c "
 import os
 for i in range(1, 5): os.chown(\"f%d\" % i, 0, 0)   # the memo is on from here
@@ -180,8 +180,10 @@ os.stat(\"t2\"); fd = os.open(\"t2\", os.O_RDONLY); os.fchmod(fd, 0o755); os.clo
 os.chmod(\"t2\", 0o644)
 os.stat(\"t3\"); open(\"go\", \"w\").close(); open(\"done\").read()
 os.chown(\"t3\", 2, 2)
-" & read x < go; chmod 0555 t3; : > done; wait'
-	assert_eq "555 1|644 0|555 2" "$(fb stat -c '%a %u' t1 t2 t3 | paste -sd'|')"
+os.stat(\"t4\"); open(\"go4\", \"w\").close(); open(\"done4\").read()
+os.chmod(\"t4\", 0o644)   # after the other chmod: it wins, as for real root
+" & read x < go; chmod 0555 t3; : > done; read x < go4; chmod 0700 t4; : > done4; wait'
+	assert_eq "555 1|644 0|555 2|644 0" "$(fb stat -c '%a %u' t1 t2 t3 t4 | paste -sd'|')"
 }
 
 # chmod -R takes each entry's bits from the stat it just made (memo.c):

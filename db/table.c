@@ -718,6 +718,18 @@ static void rec_from(struct fb_trec *r, const struct fb_ident *id, const struct 
 static int put_locked(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 		      const char *path_hint, int xattrs, const void *blob, size_t len, int lookup);
 
+/* Does ID's record say A already (and have a hint, if PATH_HINT)?  What
+ * it says costs no lock and no write: chmod -R and dh_fixperms mostly set
+ * the modes files already have. */
+static int says_already(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
+			const char *path_hint)
+{
+	struct fb_trec old;
+	return find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id) && old.uid == a->uid &&
+	       old.gid == a->gid && old.mode == a->mode && old.rdev == a->rdev &&
+	       old.real_type == real_type_of(id, &old) && (old.hint_off || !path_hint);
+}
+
 /*
  * Insert or replace ID's record.  The path hint and, unless XATTRS is
  * set, the xattr blob of an existing record are kept.  Locked inside.
@@ -725,12 +737,7 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 static int put(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 	       const char *path_hint, int xattrs, const void *blob, size_t len)
 {
-	struct fb_trec old;
-	/* What the record already says costs no lock and no write: chmod -R
-	 * and dh_fixperms mostly set the modes files already have. */
-	if (!xattrs && find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id) &&
-	    old.uid == a->uid && old.gid == a->gid && old.mode == a->mode &&
-	    old.rdev == a->rdev && old.real_type == real_type_of(id, &old) && (old.hint_off || !path_hint))
+	if (!xattrs && says_already(t, id, a, path_hint))
 		return 0;
 	int rc = wlock(t, 0);
 	if (rc < 0)
@@ -799,6 +806,30 @@ int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const str
 			const void *blob, size_t len, const char *path_hint)
 {
 	return put(t, id, a, path_hint, 1, blob, len);
+}
+
+int fb_table_put_if(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *before,
+		    const struct fb_attr *a, const char *path_hint)
+{
+	if (says_already(t, id, a, path_hint))
+		return 0;
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec old;
+	int now = find(t, id->dev, id->ino, &old) >= 0 && !stale(&old, id);
+	/* The view may have shown the mode with the disk's bits of before a
+	 * real chmod that ID's bits now follow: either form is the record's. */
+	if (before ? !now || old.uid != before->uid || old.gid != before->gid ||
+			     old.rdev != before->rdev ||
+			     (old.mode != before->mode &&
+			      fb_rec_mode(old.mode, old.real_type, id) != before->mode)
+		   : now)
+		rc = -EAGAIN;
+	else
+		rc = put_locked(t, id, a, path_hint, 0, NULL, 0, 1);
+	wunlock(t);
+	return rc;
 }
 
 int fb_table_has_xattrs(struct fb_table *t)

@@ -97,6 +97,15 @@ int fb_table_put(struct fb_table *t, const struct fb_ident *id, const struct fb_
  */
 long fb_table_get_xattrs(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a,
 			 int *found, void *buf, size_t len);
+/*
+ * fb_table_put, only if ID's record still shows what a change was made
+ * from: BEFORE, as fb_table_get gave it (NULL: no record).  Else -EAGAIN
+ * and nothing written: another process changed the record in between,
+ * and the change is made again from what it did (a chown and a chmod of
+ * one file at once both land, as for real root).
+ */
+int fb_table_put_if(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *before,
+		    const struct fb_attr *a, const char *path_hint);
 /* Insert or replace ID's record with attributes A and xattr blob BLOB. */
 int fb_table_put_xattrs(struct fb_table *t, const struct fb_ident *id, const struct fb_attr *a,
 			const void *blob, size_t len, const char *path_hint);

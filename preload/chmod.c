@@ -113,12 +113,56 @@ static int already_set(const struct statx *stx, mode_t mode)
 	return (stx->stx_mode & 07777) == real_perm(mode, stx->stx_mode);
 }
 
+/* fb_chmod_core's change of the file STX describes, made from its view
+ * now; CHECKED: -EAGAIN if the record changed meanwhile (fb_record). */
+static int chmod_from_view(int dirfd, const char *path, int fd, mode_t mode, int flags,
+			   struct statx *stx, int checked)
+{
+	FB_REAL(fchmodat);
+	FB_REAL(fchmod);
+	struct fb_attr a;
+	int known = fb_view(fb_table(), stx, fb.unknown_is_real, &a);
+	const struct fb_attr before = a;
+	/* As the kernel's: the owner or CAP_FOWNER; the setgid bit kept
+	 * only by a member of the file's group or CAP_FSETID. */
+	int rc = fb_may_chmod(a.uid);
+	if (rc < 0)
+		return rc;
+	if ((mode & S_ISGID) && !fb_may_keep_setgid(a.gid))
+		mode &= ~(mode_t)S_ISGID;
+	/* A lower layer's file is copied up first, also when nothing changes
+	 * on disk; one of several links then is an inode of its own. */
+	rc = fd >= 0 ? fb_copy_up(fd, "", AT_EMPTY_PATH, stx)
+		     : fb_copy_up(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, stx);
+	if (rc < 0)
+		return rc;
+	mode_t want = real_perm(mode, stx->stx_mode);
+	if ((stx->stx_mode & 07777) != want) {
+		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
+			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
+		/* A file we do not really own: root could, so the record says it did. */
+		if (rc < 0 && errno != EPERM && errno != EACCES)
+			return -errno;
+		/* The record keeps the bits the disk has now: a later change
+		 * of them is one made past the library (fb_rec_mode).  A stat
+		 * this process remembered from before is out of date. */
+		if (rc == 0) {
+			disk_bits_after(dirfd, path, fd, flags, want, stx);
+			fb_memo_drop();
+		}
+	}
+	a.mode = (a.mode & S_IFMT) | (mode & 07777);
+	rc = known ? fb_xattr_chmod(stx, &a) : 0;
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	return fb_record(stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path, known,
+			 checked ? &before : NULL);
+}
+
 /* FD >= 0: fchmod on FD (DIRFD/PATH unused).  NOW: the file's statx, if the caller just made it. */
 int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		  const struct statx *now)
 {
-	FB_REAL(fchmodat);
-	FB_REAL(fchmod);
 	struct statx stx;
 	int rc = 0;
 	if (now)
@@ -131,41 +175,13 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		return rc;
 	if (S_ISLNK(stx.stx_mode))
 		return -EOPNOTSUPP;	/* what the kernel says to lchmod */
-	struct fb_attr a;
-	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
-	/* As the kernel's: the owner or CAP_FOWNER; the setgid bit kept
-	 * only by a member of the file's group or CAP_FSETID. */
-	rc = fb_may_chmod(a.uid);
-	if (rc < 0)
-		return rc;
-	if ((mode & S_ISGID) && !fb_may_keep_setgid(a.gid))
-		mode &= ~(mode_t)S_ISGID;
-	/* A lower layer's file is copied up first, also when nothing changes
-	 * on disk; one of several links then is an inode of its own. */
-	rc = fd >= 0 ? fb_copy_up(fd, "", AT_EMPTY_PATH, &stx)
-		     : fb_copy_up(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, &stx);
-	if (rc < 0)
-		return rc;
-	mode_t want = real_perm(mode, stx.stx_mode);
-	if ((stx.stx_mode & 07777) != want) {
-		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
-			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
-		/* A file we do not really own: root could, so the record says it did. */
-		if (rc < 0 && errno != EPERM && errno != EACCES)
-			return -errno;
-		/* The record keeps the bits the disk has now: a later change
-		 * of them is one made past the library (fb_rec_mode).  A stat
-		 * this process remembered from before is out of date. */
-		if (rc == 0) {
-			disk_bits_after(dirfd, path, fd, flags, want, &stx);
-			fb_memo_drop();
-		}
+	/* Again from a fresh view when another process changed the record
+	 * in between (a chown of the same file): both changes land. */
+	for (int tries = 0;; tries++) {
+		rc = chmod_from_view(dirfd, path, fd, mode, flags, &stx, tries < FB_PUT_TRIES);
+		if (rc != -EAGAIN)
+			return rc;
 	}
-	a.mode = (a.mode & S_IFMT) | (mode & 07777);
-	rc = known ? fb_xattr_chmod(&stx, &a) : 0;
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
-	return fb_record(&stx, &a, fd >= 0 ? fd : dirfd, fd >= 0 ? "" : path, known);
 }
 
 FB_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)

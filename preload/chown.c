@@ -59,23 +59,20 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 	return 0;
 }
 
-static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+/* chown_core's change of the file STX describes, made from its view now;
+ * CHECKED: -EAGAIN if the record changed meanwhile (fb_record). */
+static int chown_from_view(int dirfd, const char *path, uid_t uid, gid_t gid, int flags,
+			   struct statx *stx, int checked)
 {
-	struct statx stx;
-	int rc = 0;
-	if ((flags & AT_EMPTY_PATH) || !fb_memo_take(dirfd, path, flags, &stx))
-		rc = fb_sys_statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
-				  FB_STATX_MASK, &stx);
-	if (rc < 0)
-		return rc;
 	struct fb_attr a;
-	int known = fb_view(fb_table(), &stx, fb.unknown_is_real, &a);
-	rc = fb_may_chown(a.uid, a.gid, uid, gid);
+	int known = fb_view(fb_table(), stx, fb.unknown_is_real, &a);
+	const struct fb_attr before = a;
+	int rc = fb_may_chown(a.uid, a.gid, uid, gid);
 	if (rc < 0)
 		return rc;
 	const uint32_t mode = a.mode;
 	if (uid != (uid_t)-1 || gid != (gid_t)-1) {
-		rc = fb_copy_up(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &stx);
+		rc = fb_copy_up(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), stx);
 		if (rc < 0)
 			return rc;
 	}
@@ -87,12 +84,30 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	/* As the kernel's chown, even to -1, -1: setuid, setgid with group
 	 * execute (or of a group the caller is not in) and a capability go. */
 	a.mode = fb_chown_mode(a.mode, keep_sgid);
-	rc = fb_xattr_chown(&stx, &a);
+	rc = fb_xattr_chown(stx, &a);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	if (uid == (uid_t)-1 && gid == (gid_t)-1 && a.mode == mode)
 		return 0;
-	return fb_record(&stx, &a, dirfd, path, known);
+	return fb_record(stx, &a, dirfd, path, known, checked ? &before : NULL);
+}
+
+static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct statx stx;
+	int rc = 0;
+	if ((flags & AT_EMPTY_PATH) || !fb_memo_take(dirfd, path, flags, &stx))
+		rc = fb_sys_statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+				  FB_STATX_MASK, &stx);
+	if (rc < 0)
+		return rc;
+	/* Again from a fresh view when another process changed the record
+	 * in between (a chmod of the same file): both changes land. */
+	for (int tries = 0;; tries++) {
+		rc = chown_from_view(dirfd, path, uid, gid, flags, &stx, tries < FB_PUT_TRIES);
+		if (rc != -EAGAIN)
+			return rc;
+	}
 }
 
 FB_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)

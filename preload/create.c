@@ -136,7 +136,7 @@ void fb_record_created(int fd, int dirfd, const char *path, mode_t mode)
 		need |= fb_keep_usable(fd, -1, NULL, &stx);
 		int rc = fb_acl_defaults() ? fb_acl_inherit(dirfd, path, &stx, S_IFREG | mode, &a) : 0;
 		if (rc == 0 && need)
-			fb_record(&stx, &a, fd, "", 0);
+			fb_record(&stx, &a, fd, "", 0, NULL);
 	}
 	errno = saved;
 }
@@ -262,7 +262,7 @@ FB_EXPORT char *mkdtemp(char *template)
 					 ? fb_acl_inherit(AT_FDCWD, d, &stx, S_IFDIR | S_IRWXU, &a)
 					 : 0;
 			if (rc == 0 && need)
-				fb_record(&stx, &a, AT_FDCWD, d, 0);
+				fb_record(&stx, &a, AT_FDCWD, d, 0, NULL);
 		}
 		errno = saved;
 	}

@@ -165,9 +165,17 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len);
  * in BUF: its length, or -ENOENT (no /proc, or no path). */
 ssize_t fb_fd_path(int fd, char *buf, size_t len);
 
-/* Record A for the inode STX describes (KNOWN: it has a record already); 0 or -errno. */
+/*
+ * Record A for the inode STX describes (KNOWN: it has a record already);
+ * 0 or -errno.  BEFORE (not NULL): what the view showed when A was made
+ * from it; -EAGAIN if another process changed the record since, and the
+ * caller makes A again (fb_table_put_if).
+ */
 int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,
-	      int known);
+	      int known, const struct fb_attr *before);
+/* How many times a chown or chmod is made again from a fresh view before
+ * it is recorded unchecked (a record changed that often meanwhile). */
+#define FB_PUT_TRIES 100
 
 /*
  * Descriptor stamps (fd.c): a value that changes whenever descriptor FD

@@ -42,7 +42,7 @@ static int record_new(int dirfd, const char *path, mode_t type, mode_t asked, de
 	rc = inherit ? fb_acl_inherit(dirfd, path, &stx, type | (asked & 07777), &a) : 0;
 	if (rc != 0 || !always)
 		return rc < 0 ? rc : 0;
-	return fb_record(&stx, &a, dirfd, path, 0);
+	return fb_record(&stx, &a, dirfd, path, 0, NULL);
 }
 
 static int mknod_core(int dirfd, const char *path, mode_t mode, dev_t dev)

@@ -174,7 +174,7 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 }
 
 int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const char *path,
-	      int known)
+	      int known, const struct fb_attr *before)
 {
 	struct fb_table *t = fb_table();
 	if (!t)
@@ -190,7 +190,7 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
 			h = hint;
 		fb_guard--;
 	}
-	int rc = fb_table_put(t, &id, a, h);
+	int rc = before ? fb_table_put_if(t, &id, known ? before : NULL, a, h) : fb_table_put(t, &id, a, h);
 	if (rc == -ENOSPC) {
 		static int told;
 		const char *file = getenv("FAKEBUILD_TABLE");

@@ -1250,6 +1250,32 @@ static void test_loaded_records_keep_what_they_know_of_the_disk(void **state)
 	drop(f, t);
 }
 
+/* A change made from a view is written only if the record still shows
+ * that view: another process's write in between makes it -EAGAIN. */
+static void test_put_if_writes_only_over_what_was_read(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident id = ident(6, 60);
+	struct fb_attr none = attr(0, 0, S_IFREG | 0644), a = attr(1, 1, S_IFREG | 0644);
+	/* No record expected: written; expected again: refused. */
+	assert_int_equal(fb_table_put_if(t, &id, NULL, &a, NULL), 0);
+	assert_int_equal(fb_table_put_if(t, &id, NULL, &none, NULL), -EAGAIN);
+	assert_attr(t, &id, 1, 1, S_IFREG | 0644);
+	/* Another process's chmod lands between our read (A) and our write. */
+	struct fb_attr theirs = attr(1, 1, S_IFREG | 0700), ours = attr(2, 1, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &id, &theirs, NULL), 0);
+	const uint64_t changes = fb_table_changes(t);
+	assert_int_equal(fb_table_put_if(t, &id, &a, &ours, NULL), -EAGAIN);
+	assert_int_equal(fb_table_changes(t), changes);
+	assert_attr(t, &id, 1, 1, S_IFREG | 0700);
+	/* Made again from what is there now: both land. */
+	ours.mode = theirs.mode;
+	assert_int_equal(fb_table_put_if(t, &id, &theirs, &ours, NULL), 0);
+	assert_attr(t, &id, 2, 1, S_IFREG | 0700);
+	drop(f, t);
+}
+
 /* Listing xattrs skips the table until a record has carried a blob; then for good. */
 static void test_has_xattrs_once_a_blob_was_stored(void **state)
 {
@@ -1476,6 +1502,7 @@ int main(void)
 		T(test_has_faked_types_after_load),
 		T(test_disk_bits_changed_past_the_library_show_through),
 		T(test_loaded_records_keep_what_they_know_of_the_disk),
+		T(test_put_if_writes_only_over_what_was_read),
 		T(test_has_default_acls_once_one_was_stored),
 		T(test_has_default_acls_after_load),
 		T(test_consecutive_inodes_stay_near_home_slot),

@@ -31,8 +31,18 @@ int capset(void *hdr, void *data);
 /* fchmodat2: fchmodat with working flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH). */
 static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
 {
-	if ((flags & AT_EMPTY_PATH) && path && !path[0])
-		return dirfd == AT_FDCWD ? chmod(".", mode) : fchmod(dirfd, mode);
+	if ((flags & AT_EMPTY_PATH) && path && !path[0]) {
+		if (dirfd == AT_FDCWD)
+			return chmod(".", mode);
+		/* fchmod refuses an O_PATH descriptor, which the kernel takes
+		 * here: name it through /proc, as glibc's fchmodat does. */
+		int fl = fcntl(dirfd, F_GETFL);
+		if (fl < 0 || !(fl & O_PATH))
+			return fchmod(dirfd, mode);
+		char proc[40];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
+		return fchmodat(AT_FDCWD, proc, mode, 0);
+	}
 	return fchmodat(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 

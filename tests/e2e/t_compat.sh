@@ -155,6 +155,9 @@ int main(void)
 	printf("statx %s %u,%u\n", S_ISCHR(sx.stx_mode) ? "chr" : "other", sx.stx_rdev_major, sx.stx_rdev_minor);
 	long rc = syscall(SYS_fchmodat2, AT_FDCWD, "g", 02711, 0);
 	printf("fchmodat2 %ld\n", rc);
+	/* On an O_PATH descriptor, which fchmod(2) refuses but the kernel takes here. */
+	int pfd = open("h", O_PATH);
+	printf("fchmodat2 O_PATH %ld\n", syscall(SYS_fchmodat2, pfd, "", 04640, AT_EMPTY_PATH));
 	printf("pid ok %d\n", syscall(SYS_getpid) == getpid());
 	if (syscall(SYS_setuid, 1000) < 0) perror("setuid");
 	printf("after setuid %ld\n", syscall(SYS_getuid));
@@ -166,7 +169,7 @@ EOF
 
 test_raw_syscalls_are_faked() {
 	syscall_prog
-	touch f g
+	touch f g h
 	out=$(fb ./sc)
 	assert_eq "ids 0 0 0 0
 resuid 0 0 0
@@ -174,10 +177,12 @@ newfstatat 5 6 4755
 stat 7 8
 statx chr 5,1
 fchmodat2 0
+fchmodat2 O_PATH 0
 pid ok 1
 after setuid 1000" "$out"
 	assert_eq "5:6 4755
-7:8 2711" "$(fb stat -c '%u:%g %a' f g)"
+7:8 2711
+0:0 4640" "$(fb stat -c '%u:%g %a' f g h)"
 	[ ! -u f ] || fail "real file got setuid"
 }
 

@@ -92,6 +92,23 @@ test_32bit_chown_seen_by_64bit_in_session_and_after() {
 	done
 }
 
+# In a build root the library is reached through pid 1's runtime tmpfs:
+# there, too, a 32-bit program loads its own class.  libc6-i386's loader
+# (the one qemu-i386-static runs here) expands $LIB to lib32, which the
+# runtime tmpfs lacked: the program ran unfaked, with a loader warning.
+test_32bit_program_in_a_build_root_is_faked() {
+	setup_abi
+	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		out=$(fb --root / --bind "$PWD" -- sh -c 'cd "$1" && $R32 ./abi32 chown f 41 42 && ./abi64 stat f &&
+			$R32 ./abi32 stat f' sh "$PWD" 2>&1)
+		assert_eq "0 41 42
+0 41 42" "$out" "$r: a 32-bit chown and stat in a build root"
+	done
+}
+
 # Every file dN/fK must show K:K; prints what is wrong.
 check_owners() {
 	stat -c '%n %u %g' d/f* | awk '

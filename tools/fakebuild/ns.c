@@ -370,6 +370,18 @@ static int make_runtime(struct fb_root *r, int *table_fd)
 		}
 		close(out);
 	}
+	/* The loader of libc6-i386 (amd64's multilib, what qemu-i386-static
+	 * runs a 32-bit program with) expands $LIB to lib32, that of
+	 * libc6:i386 to lib/TRIPLET (main.c: multilib). */
+	if (r->lib_fd[1] >= 0) {
+		char dir[300];
+		snprintf(dir, sizeof dir, "%s", r->lib_rel[1]);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		if (symlinkat(dir, rt, "lib32") < 0)
+			ns_die("runtime tmpfs: symlink lib32: %s", strerror(errno));
+	}
 	char tp[64];
 	snprintf(tp, sizeof tp, "/proc/self/fd/%d/table", rt);
 	uint64_t cap;

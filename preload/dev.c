@@ -26,12 +26,14 @@
  * placeholder there has a record for this very device, that placeholder
  * is the answer.  stat, chmod, chown, `tar --one-file-system` and
  * `rm --one-file-system` then see one file system and the recorded node;
- * open, read and write reach the real device.  Removing the name detaches
- * the bind first (unlink would say EBUSY).  Cost: two flag tests on the
+ * open, read and write reach the real device.  Times set by name that the
+ * host's node refuses go to the placeholder (utime.c).  Removing the name
+ * detaches the bind first (unlink would say EBUSY).  Cost: two flag tests on the
  * stat path; the rest only for a device that is a mount root.
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,25 +169,40 @@ static int split(const char *path, char *dir, size_t len, const char **name)
 	return 0;
 }
 
-/* The placeholder beneath the mount at DIRFD/PATH, if its record says device STX. */
-static int beneath(int dirfd, const char *path, unsigned mask, const struct statx *stx,
-		   struct statx *under)
+/*
+ * The placeholder beneath the mount at DIRFD/PATH, if its record says
+ * device STX: its statx in UNDER, and a descriptor of a clone of its
+ * directory's mount, where it is *NAME; else -1.
+ */
+static int placeholder(int dirfd, const char *path, unsigned mask, const struct statx *stx,
+		       struct statx *under, const char **name)
 {
 	char dir[PATH_MAX];
-	const char *name;
-	if (!path || split(path, dir, sizeof dir, &name) < 0)
+	if (!path || split(path, dir, sizeof dir, name) < 0)
 		return -1;
 	int tree = clone_tree(dirfd, dir, 0);
 	if (tree < 0)
 		return -1;
-	int rc = real_statx_(tree, name, AT_SYMLINK_NOFOLLOW, mask, under);
-	close_(tree);
-	if (rc < 0 || !S_ISREG(under->stx_mode))
-		return -1;
 	struct fb_attr a;
-	if (!fb_view(fb_table(), under, 0, &a) || (a.mode & S_IFMT) != (stx->stx_mode & S_IFMT) ||
-	    a.rdev != makedev(stx->stx_rdev_major, stx->stx_rdev_minor))
+	if (real_statx_(tree, *name, AT_SYMLINK_NOFOLLOW, mask, under) < 0 ||
+	    !S_ISREG(under->stx_mode) || !fb_view(fb_table(), under, 0, &a) ||
+	    (a.mode & S_IFMT) != (stx->stx_mode & S_IFMT) ||
+	    a.rdev != makedev(stx->stx_rdev_major, stx->stx_rdev_minor)) {
+		close_(tree);
 		return -1;
+	}
+	return tree;
+}
+
+/* The placeholder beneath the mount at DIRFD/PATH, if its record says device STX. */
+static int beneath(int dirfd, const char *path, unsigned mask, const struct statx *stx,
+		   struct statx *under)
+{
+	const char *name;
+	int tree = placeholder(dirfd, path, mask, stx, under, &name);
+	if (tree < 0)
+		return -1;
+	close_(tree);
 	return 0;
 }
 
@@ -227,4 +244,53 @@ int fb_dev_unbind(int dirfd, const char *path)
 		close_(fd);
 	fb_debug(1, "unlink %s: bound device detached: %s", path, rc < 0 ? strerror(errno) : "ok");
 	return rc;
+}
+
+/*
+ * A bound device's times are its placeholder's, which stat shows.  The
+ * host's node refuses explicit times (its owner is not mapped in the
+ * namespace; real root could set them), and `tar -xp` of an archive with
+ * a /dev/null then failed: when the real call on DIRFD/PATH (the name
+ * itself, not a symbolic link to it) failed, the placeholder takes the
+ * times.  TS: the kernel's 64-bit {seconds, nanoseconds} pairs, or NULL
+ * for now.  0 when done; -ERR (the real call's error) when PATH is no
+ * bound device of ours.
+ */
+int fb_dev_utimes(int dirfd, const char *path, const int64_t ts[4], int err)
+{
+	struct statx stx, under;
+	const char *name;
+	if (!path || !*path || (err != EPERM && err != EACCES) ||
+	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0 ||
+	    !fb_dev_bound(&stx))
+		return -err;
+	int tree = placeholder(dirfd, path, FB_STATX_MASK, &stx, &under, &name);
+	if (tree < 0)
+		return -err;
+#ifdef SYS_utimensat_time64
+	long rc = syscall(SYS_utimensat_time64, tree, name, ts, AT_SYMLINK_NOFOLLOW);
+#else
+	long rc = syscall(SYS_utimensat, tree, name, ts, AT_SYMLINK_NOFOLLOW);
+#endif
+	int e = errno;
+	close_(tree);
+	fb_debug(1, "utimensat %s: the placeholder beneath the bound device: %s", path,
+		 rc < 0 ? strerror(e) : "ok");
+	return rc < 0 ? -err : 0;
+}
+
+/* fb_dev_utimes for descriptor FD (futimens): through the name it was opened by. */
+int fb_dev_futimes(int fd, const int64_t ts[4], int err)
+{
+	struct statx stx;
+	char proc[40], path[PATH_MAX];
+	if ((err != EPERM && err != EACCES) ||
+	    real_statx_(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0 || !fb_dev_bound(&stx))
+		return -err;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, path, sizeof path - 1);
+	if (n <= 0 || path[0] != '/')
+		return -err;
+	path[n] = 0;
+	return fb_dev_utimes(AT_FDCWD, path, ts, err);
 }

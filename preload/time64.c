@@ -3,11 +3,12 @@
  * with a 64-bit time_t (_TIME_BITS=64, which gnulib's year2038 module
  * turns on: Debian 12's i386 coreutils, findutils and tar among them).
  * glibc 2.34 gives them other entry points, __stat64_time64,
- * __nftw64_time64, __fts64_read_time64 and their kin, with a struct stat of 64-bit times,
- * sizes and inode numbers.  This file is compiled with that struct (the
- * definitions below, before any header), so its struct stat is theirs;
- * on a 64-bit system it adds nothing.  Cores: stat.c's, ftw.c's and
- * fts.c's.
+ * __nftw64_time64, __fts64_read_time64 and their kin, with a struct stat
+ * of 64-bit times, sizes and inode numbers, and __utimensat64 and its
+ * kin.  This file is compiled with those types (the definitions below,
+ * before any header), so its struct stat is theirs; on a 64-bit system
+ * it adds nothing.  Cores: stat.c's, ftw.c's,
+ * fts.c's and dev.c's.
  */
 #define _FILE_OFFSET_BITS 64
 #define _TIME_BITS 64
@@ -17,6 +18,7 @@
 #include "fb.h"
 #include "ftsfix.h"
 #include "statfill.h"
+#include "settimes.h"
 #include "walk.h"
 
 #if __TIMESIZE == 32
@@ -85,5 +87,15 @@ static void fix_t64(FTSENT *p)
 }
 
 FB_FTS_WRAPPERS(__fts64_read_time64, __fts64_children_time64, FTS, FTSENT, fix_t64)
+
+/* Setting times (utime.c): glibc 2.34's names for them here. */
+int __utimensat64(int dirfd, const char *path, const struct timespec ts[2], int flags);
+int __utimes64(const char *path, const struct timeval tv[2]);
+int __lutimes64(const char *path, const struct timeval tv[2]);
+int __utime64(const char *path, const struct utimbuf *b);
+int __futimens64(int fd, const struct timespec ts[2]);
+int __futimes64(int fd, const struct timeval tv[2]);
+
+FB_UTIME_WRAPPERS(__utimensat64, __utimes64, __lutimes64, __utime64, __futimens64, __futimes64)
 
 #endif

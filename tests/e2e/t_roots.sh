@@ -79,6 +79,34 @@ removed
 0" "$out"
 }
 
+# A bound device's times are its placeholder's: times the host's node
+# refuses (its owner is not mapped) are set there, by name (tar -xp,
+# Python: utimensat; Perl: utimes), through a descriptor (touch: futimens)
+# and on the name itself (touch -h).  tar -xp of an archive with a
+# /dev/null exited 2 with "Cannot utime".
+test_times_of_a_bound_device_are_its_placeholders() {
+	need_userns
+	fb sh -c 'mkdir -p s/dev && mknod s/dev/null c 1 3 && touch -d @1000000000 s/dev/null &&
+		tar -C s -cf a.tar ./dev'
+	out=$(inroot sh -c '
+		mkdir x && tar -C x -xpf a.tar && echo extracted
+		stat -c "%F %t,%T %Y" x/dev/null
+		python3 -c "import os; os.utime(\"x/dev/null\", (5, 1100000000))"; stat -c %Y x/dev/null
+		perl -e "utime 7, 1200000000, q{x/dev/null} or die \"utime: \$!\""; stat -c %Y x/dev/null
+		touch -d @1300000000 x/dev/null && stat -c %Y x/dev/null
+		touch -h -d @1400000000 x/dev/null && stat -c %Y x/dev/null
+		echo written > x/dev/null; wc -c < x/dev/null
+		tar -C x -cf - ./dev/null | TZ=UTC0 tar -tvf - | awk "{print \$1, \$3, \$4}"')
+	assert_eq "extracted
+character special file 1,3 1000000000
+1100000000
+1200000000
+1300000000
+1400000000
+0
+crw-r--r-- 1,3 2014-05-13" "$out"
+}
+
 # A bind the session did not make over a placeholder of its own (no
 # record beneath, as in a build root's /dev) is the device it shows, and
 # removing it fails as the kernel says.

@@ -210,6 +210,8 @@ int fb_table_attach_fd(int fd, uint64_t dev, uint64_t ino, struct fb_table **out
 		return -ESTALE;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < FB_TABLE_HDR_SIZE)
 		return -EBADMSG;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return -EFBIG;	/* a 32-bit process, a table of 4 GiB or more */
 	void *p = map_table(fd, (size_t)st.st_size);
 	if (p == MAP_FAILED)
 		return -errno;

@@ -73,6 +73,9 @@ static inline uint32_t fb_rec_mode(uint32_t mode, uint32_t rt, const struct fb_i
 #define FB_TABLE_MIN_CAPACITY 64u
 #define FB_TABLE_MAX_CAPACITY 0xfffffff0u
 #define FB_TABLE_CAPACITY_RULE "a number of records from 64 to 4294967280"
+/* The largest table a 32-bit process can be counted on to map: 2 GiB of
+ * its 4 GiB address space (about ten million records). */
+#define FB_TABLE_MAX_32BIT ((uint64_t)2 << 30)
 
 /* FAKEBUILD_CAPACITY's value V (NULL or empty: the default) into *CAP;
  * -EINVAL if it is not FB_TABLE_CAPACITY_RULE. */

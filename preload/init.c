@@ -126,11 +126,14 @@ struct fb_table *fb_table(void)
 		rc = path ? fb_table_attach(path, &t) : -ENOENT;
 	fb_guard--;
 	if (rc < 0) {
+		const char *why = strerror(-rc);
+		if (rc == -EPROTONOSUPPORT)
+			why = "its layout is of another fakebuild version than this library "
+			      "(a session of another version?)";
+		else if (sizeof(void *) == 4 && (rc == -ENOMEM || rc == -EFBIG))
+			why = "it is too large for a 32-bit process (lower FAKEBUILD_CAPACITY)";
 		fb_warn("cannot map the live table %s: %s; ownership changes will fail",
-			path ? path : "(FAKEBUILD_TABLE unset)",
-			rc == -EPROTONOSUPPORT ? "its layout is of another fakebuild version than "
-						 "this library (a session of another version?)" :
-						 strerror(-rc));
+			path ? path : "(FAKEBUILD_TABLE unset)", why);
 		__atomic_store_n(&table_state, 3, __ATOMIC_RELEASE);
 		return NULL;
 	}

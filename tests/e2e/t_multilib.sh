@@ -160,6 +160,27 @@ killed_holder() {
 	assert_eq "0 13 14" "$(fb sh -c '$R32 ./abi32 stat e')" "$r: 32-bit stat in the next session"
 }
 
+# A table of 4 GiB or more (FAKEBUILD_CAPACITY) does not fit a 32-bit
+# process's size_t: its length wrapped, the library mapped a sliver of it,
+# and a 32-bit chown or stat died of SIGSEGV.  Now the session warns at its
+# start, and the 32-bit program warns and runs unfaked.
+test_32bit_process_and_a_table_too_large_for_it() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		out=$(FAKEBUILD_CAPACITY=22000000 fb sh -c 'chown 5:6 f; $R32 ./abi32 chown f 7 8; echo "status $?"
+			./abi64 stat f' 2>&1)
+		assert_match 'fakebuild: the live table is [0-9]+ MiB \(FAKEBUILD_CAPACITY\): a 32-bit program may not' \
+			"$out" "$r: the warning at the session's start"
+		assert_match 'cannot map the live table [^ ]*: it is too large for a 32-bit process' "$out" \
+			"$r: the 32-bit program's warning"
+		assert_match 'status [1-9]' "$out" "$r: the 32-bit chown fails"
+		[[ ! "$out" =~ 'status 139' ]] || fail "$r: the 32-bit chown crashed: $out"
+		assert_match '0 5 6$' "$out" "$r: the 64-bit record stays"
+	done
+}
+
 test_killed_32bit_holder_does_not_wedge_the_session() {
 	setup_abi
 	for r in $RUNNERS; do

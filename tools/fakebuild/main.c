@@ -201,6 +201,14 @@ void setup_env(const char *lib, const char *db, const char *table, int unknown_i
 		die("out of memory");
 	setenv("LD_PRELOAD", pre, 1);
 	free(pre);
+	/* A 32-bit process maps the whole table into its 4 GiB: with a large
+	 * FAKEBUILD_CAPACITY it cannot, and runs unfaked with a warning of
+	 * its own (preload/init.c).  Say so once, up front. */
+	struct stat tst;
+	if (strstr(lib, "/$LIB/") && stat(table, &tst) == 0 && (uint64_t)tst.st_size > FB_TABLE_MAX_32BIT)
+		warnx_("the live table is %llu MiB (FAKEBUILD_CAPACITY): a 32-bit program may not find "
+		       "the room to map it, and then runs unfaked",
+		       (unsigned long long)(tst.st_size >> 20));
 	setenv("FAKEBUILD_LIB", lib, 1);
 	setenv("FAKEBUILD_DB", db, 1);
 	setenv("FAKEBUILD_TABLE", table, 1);

@@ -28,7 +28,9 @@
  * `rm --one-file-system` then see one file system and the recorded node;
  * open, read and write reach the real device.  Times set by name that the
  * host's node refuses go to the placeholder (utime.c).  Removing the name
- * detaches the bind first (unlink would say EBUSY).  Cost: two flag tests on the
+ * detaches the bind first (unlink would say EBUSY); renaming it or linking
+ * to it moves the placeholder and binds the host's node again at the new
+ * names (unlink.c).  Cost: two flag tests on the
  * stat path; the rest only for a device that is a mount root.
  */
 #include <fcntl.h>
@@ -216,12 +218,14 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 		*stx = under;
 }
 
-int fb_dev_unbind(int dirfd, const char *path)
+int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev)
 {
 	struct statx stx, under;
 	if (real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0 ||
 	    !fb_dev_bound(&stx) || beneath(dirfd, path, FB_STATX_MASK, &stx, &under) < 0)
 		return -1;
+	if (rdev)
+		*rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
 	/* umount2 takes no directory descriptor: name the mount through /proc,
 	 * or by PATH itself when that is absolute or relative to the cwd. */
 	FB_REAL(umount2);
@@ -242,7 +246,7 @@ int fb_dev_unbind(int dirfd, const char *path)
 	int rc = real_umount2(target, MNT_DETACH);
 	if (fd >= 0)
 		close_(fd);
-	fb_debug(1, "unlink %s: bound device detached: %s", path, rc < 0 ? strerror(errno) : "ok");
+	fb_debug(1, "%s: bound device detached: %s", path, rc < 0 ? strerror(errno) : "ok");
 	return rc;
 }
 

@@ -237,7 +237,8 @@ long fb_getdents(long nr, int fd, void *buf, size_t n);
  * (a real statx) is a character device at the root of a mount, the one
  * case where fb_sys_statx looks beneath (fb_dev_beneath).  fb_dev_bind:
  * after mknod, bind the host's node over the placeholder where allowed.
- * fb_dev_unbind: detach such a bind so its name can go; 0 or -1.
+ * fb_dev_unbind: detach such a bind so its name can go (its device in
+ * *RDEV, if not NULL); 0 or -1.
  * fb_dev_utimes: after a utimensat of PATH failed with ERR, set times TS
  * (4 values or NULL) on its placeholder if PATH is such a bind; 0 or -ERR.
  * fb_dev_futimes: the same for a descriptor.
@@ -251,7 +252,7 @@ static inline int fb_dev_bound(const struct statx *stx)
 }
 void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev);
 void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
-int fb_dev_unbind(int dirfd, const char *path);
+int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev);
 int fb_dev_utimes(int dirfd, const char *path, const int64_t ts[4], int err);
 int fb_dev_futimes(int fd, const int64_t ts[4], int err);
 

@@ -1,7 +1,7 @@
 /*
- * unlink.c - unlink, rmdir, remove, rename.  Cores: unlink_core,
- * rename_core.  A record goes with the last name of its inode, so a new
- * file that gets the same inode number never inherits it.
+ * unlink.c - unlink, rmdir, remove, rename, link.  Cores: unlink_core,
+ * rename_core, link_core.  A record goes with the last name of its
+ * inode, so a new file that gets the same inode number never inherits it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +36,7 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	if (real_unlinkat(dirfd, path, flags) < 0) {
 		int e = errno;
 		/* A device placeholder with the host's node bound over it (dev.c). */
-		if (e != EBUSY || (flags & AT_REMOVEDIR) || fb_dev_unbind(dirfd, path) < 0)
+		if (e != EBUSY || (flags & AT_REMOVEDIR) || fb_dev_unbind(dirfd, path, NULL) < 0)
 			return -e;
 		if (real_unlinkat(dirfd, path, flags) < 0)
 			return -errno;
@@ -101,6 +101,37 @@ static int hints_at_stake(const struct statx *src)
 	return fb_table_get(fb_table(), &id, &a);
 }
 
+/*
+ * The real rename failed with EBUSY: a device bound over its placeholder
+ * (dev.c) at either name, a mount point to the kernel.  A bound target
+ * is detached, as unlink does; a bound source is detached, its
+ * placeholder renamed and the host's node bound again at the new name.
+ * 0 or -errno.
+ */
+static int rename_bound(int olddir, const char *oldpath, int newdir, const char *newpath,
+			unsigned flags)
+{
+	FB_REAL(renameat2);
+	dev_t src_dev = 0, dst_dev = 0;
+	if (flags & RENAME_EXCHANGE)
+		return -EBUSY;
+	int src = fb_dev_unbind(olddir, oldpath, &src_dev) == 0;
+	int dst = fb_dev_unbind(newdir, newpath, &dst_dev) == 0;
+	if (!src && !dst)
+		return -EBUSY;
+	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0) {
+		int e = errno;
+		if (src)
+			fb_dev_bind(olddir, oldpath, S_IFCHR, src_dev);
+		if (dst)
+			fb_dev_bind(newdir, newpath, S_IFCHR, dst_dev);
+		return -e;
+	}
+	if (src)
+		fb_dev_bind(newdir, newpath, S_IFCHR, src_dev);
+	return 0;
+}
+
 static int rename_core(int olddir, const char *oldpath, int newdir, const char *newpath,
 		       unsigned flags)
 {
@@ -115,8 +146,12 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	char from[PATH_MAX];
 	int moved = have_src && hints_at_stake(&src) &&
 		    fb_path_hint(olddir, oldpath, from, sizeof from) == 0;
-	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0)
-		return -errno;
+	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0) {
+		int rc = errno == EBUSY ? rename_bound(olddir, oldpath, newdir, newpath, flags)
+					: -errno;
+		if (rc < 0)
+			return rc;
+	}
 	if (moved)
 		rehint(&src, newdir, newpath, from);
 	/* The replaced target goes away, unless it was another name of the source. */
@@ -142,4 +177,43 @@ FB_EXPORT int rename(const char *oldpath, const char *newpath)
 {
 	FB_PROLOGUE(rename, oldpath, newpath);
 	return fb_ret(rename_core(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0));
+}
+
+/*
+ * link, linkat: passed through, but for a link to a device bound over its
+ * placeholder (dev.c), which the kernel refuses with EXDEV (a mount of
+ * its own): the bind is detached, the placeholder linked, and the host's
+ * node bound again at both names.  One inode and one record, as a hard
+ * link to a real node has.
+ */
+static int link_core(int olddir, const char *oldpath, int newdir, const char *newpath, int flags)
+{
+	FB_REAL(linkat);
+	if (!real_linkat)
+		return -ENOSYS;
+	if (real_linkat(olddir, oldpath, newdir, newpath, flags) == 0)
+		return 0;
+	int e = errno;
+	dev_t rdev;
+	if (e != EXDEV || (flags & AT_EMPTY_PATH) || fb_dev_unbind(olddir, oldpath, &rdev) < 0)
+		return -e;
+	int rc = real_linkat(olddir, oldpath, newdir, newpath, flags & ~AT_SYMLINK_FOLLOW);
+	e = errno;
+	fb_dev_bind(olddir, oldpath, S_IFCHR, rdev);
+	if (rc < 0)
+		return -e;
+	fb_dev_bind(newdir, newpath, S_IFCHR, rdev);
+	return 0;
+}
+
+FB_EXPORT int linkat(int olddir, const char *oldpath, int newdir, const char *newpath, int flags)
+{
+	FB_PROLOGUE(linkat, olddir, oldpath, newdir, newpath, flags);
+	return fb_ret(link_core(olddir, oldpath, newdir, newpath, flags));
+}
+
+FB_EXPORT int link(const char *oldpath, const char *newpath)
+{
+	FB_PROLOGUE(link, oldpath, newpath);
+	return fb_ret(link_core(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0));
 }

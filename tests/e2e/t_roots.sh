@@ -107,6 +107,33 @@ character special file 1,3 1000000000
 crw-r--r-- 1,3 2014-05-13" "$out"
 }
 
+# A bound device is a mount point to the kernel: rename of it or over it
+# said EBUSY, and a hard link to it EXDEV (so cpio -i of two linked nodes
+# made two).  The placeholder now moves, or gets its link, and the host's
+# node is bound again at the new names; nothing stays mounted after rm.
+test_rename_and_link_of_bound_devices() {
+	need_userns
+	fb sh -c 'mkdir -p s && mknod s/null c 1 3 && ln s/null s/null2 && chown 0:5 s/null &&
+		cd s && find . -name "null*" | cpio -o -H newc > ../a.cpio 2>/dev/null'
+	out=$(inroot sh -c '
+		mknod z c 1 5 && mknod n c 1 3 && chown 3:4 n && echo data > f
+		mv f z && mv n n1 && ln n1 n2 && python3 -c "import os; os.rename(\"n2\", \"n3\")"
+		stat -c "%n %F %t,%T %u:%g %h" z n1 n3
+		echo gone > n3; wc -c < n1; cat z
+		mkdir x && cd x && cpio -idm < ../a.cpio 2>/dev/null && stat -c "%n %F %t,%T %u:%g %h" null null2
+		head -c 3 null2 | wc -c; cd ..
+		rm -r n1 n3 x && grep -c " $PWD/" /proc/self/mountinfo || true')
+	assert_eq "z regular file 0,0 0:0 1
+n1 character special file 1,3 3:4 2
+n3 character special file 1,3 3:4 2
+0
+data
+null character special file 1,3 0:5 2
+null2 character special file 1,3 0:5 2
+0
+0" "$out"
+}
+
 # A bind the session did not make over a placeholder of its own (no
 # record beneath, as in a build root's /dev) is the device it shows, and
 # removing it fails as the kernel says.

@@ -124,6 +124,11 @@ void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx)
 	id->real_mode = stx->stx_mode;
 	id->type_only = !(stx->stx_mask & STATX_MODE);	/* a remembered stat (memo.c) */
 	id->nlink = stx->stx_nlink;
+	fb_ident_map(id);
+}
+
+void fb_ident_map(struct fb_ident *id)
+{
 	/* One load and a branch per stat when no build root is set up. */
 	if (__builtin_expect(__atomic_load_n(&ndevmap, __ATOMIC_RELAXED) != 0, 0))
 		devmap_apply(id);

@@ -31,6 +31,9 @@ void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx);
 int fb_devmap_set(const char *spec);
 /* Is DEV (makedev form) the device of one of those overlays? */
 int fb_devmap_is_overlay(uint64_t dev);
+/* ID (its dev and ino as the kernel reported them) keyed as above; what
+ * fb_ident_from_statx does, for an identity made another way (readdir). */
+void fb_ident_map(struct fb_ident *id);
 
 /*
  * The fake attributes of the inode STX describes: its record when the

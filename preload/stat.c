@@ -87,7 +87,8 @@ int fb_peek(uint64_t dev, uint64_t ino, uint32_t real_mode, struct fb_attr *a)
 	struct fb_table *t = fb_table();
 	if (!t)
 		return 0;
-	const struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = real_mode, .type_only = 1 };
+	struct fb_ident id = { .dev = dev, .ino = ino, .real_mode = real_mode, .type_only = 1 };
+	fb_ident_map(&id);	/* a build root's overlay: the layer's identity */
 	int found;
 	/* Not fb_table_get, which drops a record whose type disagrees: a
 	 * lookup this weak must not write.  No buffer: no xattrs copied. */

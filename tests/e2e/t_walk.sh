@@ -597,6 +597,31 @@ p False False
 sub False False" "$out"
 }
 
+# In a build root's overlay (a directory or archive base, --upper,
+# --overlay) a record is keyed by the layer's device, not overlayfs's own:
+# readdir's d_type and nftw's callbacks looked records up by the overlay's
+# and found none (find -type c found nothing; nftw showed 0:0 and the
+# disk's modes), where stat and fts were right.
+test_walk_and_types_in_a_build_root_overlay() {
+	need unshare
+	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+	build_walk
+	mkdir src
+	out=$(fb --root / --overlay "$PWD/src:/ovl" --bind "$PWD" -- sh -c '
+		cd /ovl && mkdir dd && mknod dd/c c 1 4 && mknod dd/b b 8 0 && : > dd/f &&
+			chown 5:6 dd/f && chmod 4711 dd/f && chown 7:8 dd/c
+		find dd -type c; find dd -type b; find dd -type f
+		"$1/walk" nftw PHYS dd | sort' sh "$PWD")
+	assert_eq "dd/c
+dd/b
+dd/f
+dd 0:0 41ed 0,0 D
+dd/b 0:0 61a4 8,0 F
+dd/c 7:8 21a4 1,4 F
+dd/f 5:6 89c9 0,0 F
+ret 0" "$out"
+}
+
 test_ls_color_shows_devices() {
 	make_dd
 	# Devices coloured as devices (cd, bd).  With no colour for executable,

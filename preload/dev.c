@@ -213,8 +213,28 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 {
 	if ((flags & AT_EMPTY_PATH) && (!path || !*path))
 		return;		/* a descriptor: it is the device itself */
-	struct statx under;
-	if (beneath(dirfd, path, mask, stx, &under) == 0)
+	struct statx under, l;
+	if (beneath(dirfd, path, mask, stx, &under) == 0) {
+		*stx = under;
+		return;
+	}
+	/* PATH may be a symbolic link to the bound node: then look beneath
+	 * the name it leads to, which the kernel gives for a descriptor. */
+	if ((flags & AT_SYMLINK_NOFOLLOW) ||
+	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode))
+		return;
+	fb_guard++;
+	int fd = openat(dirfd, path, O_PATH | O_CLOEXEC);
+	fb_guard--;
+	char proc[40], target[PATH_MAX];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = fd < 0 ? -1 : readlink(proc, target, sizeof target - 1);
+	if (fd >= 0)
+		close_(fd);
+	if (n <= 0 || target[0] != '/')
+		return;
+	target[n] = 0;
+	if (beneath(AT_FDCWD, target, mask, stx, &under) == 0)
 		*stx = under;
 }
 

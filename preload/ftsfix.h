@@ -9,6 +9,8 @@
 #include <fts.h>
 #include <sys/sysmacros.h>
 
+#include "statfill.h"
+
 static inline int fb_fts_has_stat(int info)
 {
 	switch (info) {
@@ -26,20 +28,28 @@ static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *
 	       rdev == makedev(x->stx_rdev_major, x->stx_rdev_minor);
 }
 
-/* Re-stat one entry through the faked core (fts_accpath is valid from the current directory). */
+/*
+ * Re-stat one entry through the faked core (fts_accpath is valid from the
+ * current directory).  A bound device's is the placeholder's, whole: its
+ * times and size too.
+ */
 #define FB_FTS_FIX(p, statfield_t)                                                  \
 	do {                                                                        \
 		struct statx x;                                                     \
 		statfield_t *st = (p)->fts_statp;                                   \
 		int fl = S_ISLNK(st->st_mode) ? AT_SYMLINK_NOFOLLOW : 0;            \
-		if (fb_statx_core(AT_FDCWD, (p)->fts_accpath, fl, FB_STATX_MASK, &x) == 0 && \
-		    (x.stx_ino == st->st_ino || fb_fts_bound_dev(st->st_mode, st->st_rdev, &x))) { \
+		if (fb_statx_core(AT_FDCWD, (p)->fts_accpath, fl, FB_STATX_MASK, &x) < 0) \
+			break;                                                      \
+		if (x.stx_ino == st->st_ino) {                                      \
 			st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);     \
-			st->st_ino = x.stx_ino;                                     \
 			st->st_uid = x.stx_uid;                                     \
 			st->st_gid = x.stx_gid;                                     \
 			st->st_mode = x.stx_mode;                                   \
 			st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);   \
+		} else if (fb_fts_bound_dev(st->st_mode, st->st_rdev, &x)) {        \
+			int rc = 0;                                                 \
+			FB_FILL_STAT(st, &x, 0);                                    \
+			(void)rc;                                                   \
 		}                                                                   \
 	} while (0)
 

@@ -117,6 +117,19 @@ const char *fb_walk_name(const struct walk *k, const char *path, int flag, const
 void fb_walk_fake(const char *name, struct fb_walk_ent *e)
 {
 	struct fb_attr a;
+	struct fb_table *t = fb_table();
+	e->whole = 0;
+	/* A device glibc stat'ed may be the host's node bound over a
+	 * placeholder (dev.c), which a stat by name reports instead. */
+	if (S_ISCHR(e->mode) && t && fb_table_has_faked_types(t) &&
+	    fb_statx_core(AT_FDCWD, name, 0, FB_STATX_MASK, &e->x) == 0 && e->x.stx_ino != e->ino &&
+	    S_ISCHR(e->x.stx_mode) && makedev(e->x.stx_rdev_major, e->x.stx_rdev_minor) == e->rdev) {
+		e->whole = 1;
+		e->uid = e->x.stx_uid;
+		e->gid = e->x.stx_gid;
+		e->mode = e->x.stx_mode;
+		return;
+	}
 	if (!fb_peek(e->dev, e->ino, e->mode, &a)) {
 		if (!fb.unknown_is_real)
 			e->uid = e->gid = 0;

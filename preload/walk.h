@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <ftw.h>
 #include <stdint.h>
+#include <sys/stat.h>
+
+#include "statfill.h"
 
 /* The caller's callback, of whichever type its walk has. */
 typedef void (*fb_walk_cb)(void);
@@ -20,10 +23,13 @@ struct walk {
 	fb_walk_cb cb;
 };
 
-/* An entry as glibc stat'ed it, then as a stat would show it now. */
+/* An entry as glibc stat'ed it, then as a stat would show it now; WHOLE:
+ * all of it is X (a bound device's placeholder, dev.c). */
 struct fb_walk_ent {
 	uint64_t dev, ino, rdev;
 	uint32_t mode, uid, gid;
+	int whole;
+	struct statx x;
 };
 
 /* Start a walk: its index, or -1 when the stack is full. */
@@ -65,6 +71,11 @@ int fb_walk_ftw_flag(int flag);
 			fixed.st_gid = e.gid;                                         \
 			fixed.st_mode = e.mode;                                       \
 			fixed.st_rdev = e.rdev;                                       \
+			if (e.whole) {                                                \
+				int rc = 0;                                           \
+				FB_FILL_STAT(&fixed, &e.x, 0);                        \
+				(void)rc;                                             \
+			}                                                             \
 			st = &fixed;                                                  \
 			errno = saved;                                                \
 		}                                                                     \

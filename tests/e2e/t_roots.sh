@@ -134,6 +134,56 @@ null2 character special file 1,3 0:5 2
 0" "$out"
 }
 
+# A bound device as glibc's walkers and a followed symbolic link see it:
+# the placeholder with its record, times included.  fts gave the host
+# node's times, nftw the host node itself, and stat -L of a link to the
+# node (ls -lL, find -L, tar -h) the host node.
+test_bound_device_seen_by_walkers_and_through_links() {
+	need_userns
+	cat > ft.c <<'EOF'
+#define _GNU_SOURCE
+#include <fts.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+static void show(const char *w, const char *p, const struct stat *st)
+{
+	printf("%s %s %o %u:%u %lld\n", w, p, (unsigned)st->st_mode, (unsigned)st->st_uid,
+	       (unsigned)st->st_gid, (long long)st->st_mtime);
+}
+static int cb(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	(void)w;
+	if (f == FTW_F)
+		show("nftw", p, st);
+	return 0;
+}
+int main(int argc, char **argv)
+{
+	char *a[] = { argv[1], NULL };
+	FTS *f = fts_open(a, FTS_PHYSICAL, NULL);
+	FTSENT *e;
+	while ((e = fts_read(f)))
+		if (e->fts_info == FTS_F || e->fts_info == FTS_DEFAULT)
+			show("fts", e->fts_path, e->fts_statp);
+	fts_close(f);
+	return argc > 0 && nftw(argv[1], cb, 10, FTW_PHYS);
+}
+EOF
+	cc -o ft ft.c
+	progs=./ft
+	if cc -m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o ft32 ft.c 2>/dev/null && ./ft32 . >/dev/null 2>&1; then
+		progs="$progs ./ft32"
+	fi
+	for p in $progs; do
+		out=$(inroot sh -c 'rm -rf d && mkdir d && mknod d/n c 1 3 && chown 2:3 d/n && chmod 600 d/n &&
+			touch -d @1500000000 d/n && "$1" d && ln -s n d/l && stat -L -c "%F %a %u:%g %Y" d/l' sh "$p")
+		assert_eq "fts d/n 20600 2:3 1500000000
+nftw d/n 20600 2:3 1500000000
+character special file 600 2:3 1500000000" "$out" "$p"
+	done
+}
+
 # A bind the session did not make over a placeholder of its own (no
 # record beneath, as in a build root's /dev) is the device it shows, and
 # removing it fails as the kernel says.

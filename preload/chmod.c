@@ -137,7 +137,11 @@ static int chmod_from_view(int dirfd, const char *path, int fd, mode_t mode, int
 	if (rc < 0)
 		return rc;
 	mode_t want = real_perm(mode, stx->stx_mode);
-	if ((stx->stx_mode & 07777) != want) {
+	/* A device's placeholder keeps its bits: the record has the mode.
+	 * The name may lead to the node bound over it (dev.c), whose chmod
+	 * would change another file (in a build root, devpts' ptmx). */
+	int placeholder = known && (a.mode & S_IFMT) != (stx->stx_mode & S_IFMT);
+	if ((stx->stx_mode & 07777) != want && !placeholder) {
 		rc = fd >= 0 ? (real_fchmod ? real_fchmod(fd, want) : -1)
 			     : (real_fchmodat ? real_fchmodat(dirfd, path, want, flags) : -1);
 		/* A file we do not really own: root could, so the record says it did. */

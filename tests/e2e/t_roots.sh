@@ -184,6 +184,20 @@ character special file 600 2:3 1500000000" "$out" "$p"
 	done
 }
 
+# ptmx is bound from the root's own devpts, which the namespace owns: a
+# chmod of the node reached that ptmx and changed it (and under umask 077
+# the node kept 600).  A placeholder's chmod is its record's alone.
+test_chmod_of_a_bound_ptmx_is_its_own() {
+	need_userns
+	out=$(inroot sh -c 'before=$(stat -c %a /dev/pts/ptmx)
+		umask 077; mknod p c 5 2; umask 022; chmod 666 p; stat -c "%F %a" p
+		chmod 640 p; stat -c "%F %a" p
+		[ "$(stat -c %a /dev/pts/ptmx)" = "$before" ] && echo "ptmx untouched"')
+	assert_eq "character special file 666
+character special file 640
+ptmx untouched" "$out"
+}
+
 # A bind the session did not make over a placeholder of its own (no
 # record beneath, as in a build root's /dev) is the device it shows, and
 # removing it fails as the kernel says.

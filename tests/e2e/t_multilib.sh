@@ -66,6 +66,23 @@ test_session_preloads_per_elf_class() {
 	assert_eq 0 "$(fb id -u)" "64-bit program under \$LIB preload"
 }
 
+# -l naming the library of either class's tree, or with the loader's $LIB
+# in it, fakes both classes, as the default does.  A -l path was preloaded
+# as given: the other class's programs ran unfaked ("wrong ELF class").
+test_lib_option_preloads_per_elf_class() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		for l in "$B/lib/libfakebuild.so" "$B/\$LIB/libfakebuild.so"; do
+			out=$(fb -l "$l" sh -c '$R32 ./abi32 chown f 21 22 && ./abi64 stat f && $R32 ./abi32 stat f' 2>&1)
+			assert_eq "0 21 22
+0 21 22" "$out" "$r: -l $l"
+		done
+	done
+	assert_status 1 fb -l "$PWD/nowhere/\$LIB/libfakebuild.so" true 2>/dev/null
+}
+
 test_32bit_and_64bit_share_state() {
 	setup_abi
 	for r in $RUNNERS; do

@@ -116,6 +116,26 @@ static void usage(FILE *f)
  */
 static void find_lib(const char *opt, char *out, size_t len)
 {
+	const char *dollar = opt ? strstr(opt, "/$LIB/") : NULL;
+	if (dollar) {
+		/* The loader's $LIB, expanded per process: the directory
+		 * before it must exist, and this class's library in it. */
+		char base[PATH_MAX], own[PATH_MAX + 64];
+		snprintf(base, sizeof base, "%.*s", (int)(dollar - opt), opt);
+		if (!realpath(*base ? base : "/", out))
+			die("%s: %s: %s", opt, base, strerror(errno));
+#ifdef FB_MULTIARCH
+		snprintf(own, sizeof own, "%s/lib/%s/%s", out, FB_MULTIARCH, dollar + 6);
+		if (access(own, R_OK) != 0)
+			die("%s: %s: %s", opt, own, strerror(errno));
+#else
+		(void)own;
+#endif
+		if (strlen(out) + strlen(dollar) >= len)
+			die("%s: path too long", opt);
+		strcat(out, dollar);
+		return;
+	}
 	if (opt) {
 		if (!realpath(opt, out))
 			die("%s: %s", opt, strerror(errno));
@@ -574,8 +594,7 @@ int main(int argc, char **argv)
 	char lib[PATH_MAX];
 	if (mode == 0) {
 		find_lib(libopt, lib, sizeof lib);
-		if (!libopt)
-			multilib(lib, sizeof lib);
+		multilib(lib, sizeof lib);
 	}
 	if (rooted) {
 		root.lib = lib;

@@ -26,8 +26,8 @@
  * placeholder there has a record for this very device, that placeholder
  * is the answer.  stat, chmod, chown, `tar --one-file-system` and
  * `rm --one-file-system` then see one file system and the recorded node;
- * open, read and write reach the real device.  Times set by name that the
- * host's node refuses go to the placeholder (utime.c).  Removing the name
+ * open, read and write reach the real device.  Times set by name or
+ * descriptor go to the placeholder (utime.c).  Removing the name
  * detaches the bind first (unlink would say EBUSY); renaming it or linking
  * to it moves the placeholder and binds the host's node again at the new
  * names (unlink.c).  Cost: two flag tests on the
@@ -171,6 +171,31 @@ static int split(const char *path, char *dir, size_t len, const char **name)
 	return 0;
 }
 
+/* The absolute name descriptor FD was opened by, into OUT (PATH_MAX); 0 or -1. */
+static int fd_name(int fd, char *out)
+{
+	char proc[40];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, out, PATH_MAX - 1);
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	out[n] = 0;
+	return 0;
+}
+
+/* Where the symbolic link DIRFD/PATH leads, absolute, into OUT (PATH_MAX); 0 or -1. */
+static int link_target(int dirfd, const char *path, char *out)
+{
+	fb_guard++;
+	int fd = openat(dirfd, path, O_PATH | O_CLOEXEC);
+	fb_guard--;
+	if (fd < 0)
+		return -1;
+	int rc = fd_name(fd, out);
+	close_(fd);
+	return rc;
+}
+
 /*
  * The placeholder beneath the mount at DIRFD/PATH, if its record says
  * device STX: its statx in UNDER, and a descriptor of a clone of its
@@ -220,20 +245,11 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 	}
 	/* PATH may be a symbolic link to the bound node: then look beneath
 	 * the name it leads to, which the kernel gives for a descriptor. */
+	char target[PATH_MAX];
 	if ((flags & AT_SYMLINK_NOFOLLOW) ||
-	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode))
+	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode) ||
+	    link_target(dirfd, path, target) < 0)
 		return;
-	fb_guard++;
-	int fd = openat(dirfd, path, O_PATH | O_CLOEXEC);
-	fb_guard--;
-	char proc[40], target[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = fd < 0 ? -1 : readlink(proc, target, sizeof target - 1);
-	if (fd >= 0)
-		close_(fd);
-	if (n <= 0 || target[0] != '/')
-		return;
-	target[n] = 0;
 	if (beneath(AT_FDCWD, target, mask, stx, &under) == 0)
 		*stx = under;
 }
@@ -273,48 +289,54 @@ int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev)
 /*
  * A bound device's times are its placeholder's, which stat shows.  The
  * host's node refuses explicit times (its owner is not mapped in the
- * namespace; real root could set them), and `tar -xp` of an archive with
- * a /dev/null then failed: when the real call on DIRFD/PATH (the name
- * itself, not a symbolic link to it) failed, the placeholder takes the
- * times.  TS: the kernel's 64-bit {seconds, nanoseconds} pairs, or NULL
- * for now.  0 when done; -ERR (the real call's error) when PATH is no
- * bound device of ours.
+ * namespace; real root could set them: `tar -xp` of an archive with a
+ * /dev/null failed), takes "now" itself, and a bound ptmx, the root's own
+ * devpts node, takes anything: none of that is right.  So a call that sets
+ * the times of such a node, by name (FD -1; FLAGS as utimensat's) or
+ * through descriptor FD, sets the placeholder's instead.  TS: the kernel's
+ * 64-bit {seconds, nanoseconds} pairs, or NULL for now.  Returns 1 with
+ * the call's result in *RC when it did; 0 when the file is no bound
+ * device of ours, or no record in the table fakes a file type (one load):
+ * the caller makes the real call.
  */
-int fb_dev_utimes(int dirfd, const char *path, const int64_t ts[4], int err)
+int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t ts[4], int *rc)
 {
+	struct fb_table *t = fb_table();
 	struct statx stx, under;
+	char target[PATH_MAX];
+	if (!t || !fb_table_has_faked_types(t))
+		return 0;
+	if (fd >= 0) {
+		if (real_statx_(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) < 0 || !fb_dev_bound(&stx) ||
+		    fd_name(fd, target) < 0)
+			return 0;
+		dirfd = AT_FDCWD;
+		path = target;
+	} else {
+		if (!path || !*path || real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
+			return 0;
+		if (S_ISLNK(stx.stx_mode) && !(flags & AT_SYMLINK_NOFOLLOW)) {
+			if (link_target(dirfd, path, target) < 0 ||
+			    real_statx_(AT_FDCWD, target, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
+				return 0;
+			dirfd = AT_FDCWD;
+			path = target;
+		}
+		if (!fb_dev_bound(&stx))
+			return 0;
+	}
 	const char *name;
-	if (!path || !*path || (err != EPERM && err != EACCES) ||
-	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0 ||
-	    !fb_dev_bound(&stx))
-		return -err;
 	int tree = placeholder(dirfd, path, FB_STATX_MASK, &stx, &under, &name);
 	if (tree < 0)
-		return -err;
+		return 0;
 #ifdef SYS_utimensat_time64
-	long rc = syscall(SYS_utimensat_time64, tree, name, ts, AT_SYMLINK_NOFOLLOW);
+	long r = syscall(SYS_utimensat_time64, tree, name, ts, AT_SYMLINK_NOFOLLOW);
 #else
-	long rc = syscall(SYS_utimensat, tree, name, ts, AT_SYMLINK_NOFOLLOW);
+	long r = syscall(SYS_utimensat, tree, name, ts, AT_SYMLINK_NOFOLLOW);
 #endif
-	int e = errno;
+	*rc = r < 0 ? -errno : 0;
 	close_(tree);
 	fb_debug(1, "utimensat %s: the placeholder beneath the bound device: %s", path,
-		 rc < 0 ? strerror(e) : "ok");
-	return rc < 0 ? -err : 0;
-}
-
-/* fb_dev_utimes for descriptor FD (futimens): through the name it was opened by. */
-int fb_dev_futimes(int fd, const int64_t ts[4], int err)
-{
-	struct statx stx;
-	char proc[40], path[PATH_MAX];
-	if ((err != EPERM && err != EACCES) ||
-	    real_statx_(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0 || !fb_dev_bound(&stx))
-		return -err;
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, path, sizeof path - 1);
-	if (n <= 0 || path[0] != '/')
-		return -err;
-	path[n] = 0;
-	return fb_dev_utimes(AT_FDCWD, path, ts, err);
+		 *rc < 0 ? strerror(-*rc) : "ok");
+	return 1;
 }

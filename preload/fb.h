@@ -239,9 +239,8 @@ long fb_getdents(long nr, int fd, void *buf, size_t n);
  * after mknod, bind the host's node over the placeholder where allowed.
  * fb_dev_unbind: detach such a bind so its name can go (its device in
  * *RDEV, if not NULL); 0 or -1.
- * fb_dev_utimes: after a utimensat of PATH failed with ERR, set times TS
- * (4 values or NULL) on its placeholder if PATH is such a bind; 0 or -ERR.
- * fb_dev_futimes: the same for a descriptor.
+ * fb_dev_times: if DIRFD/PATH (or FD >= 0) is such a bind, set times TS
+ * (4 values or NULL) on its placeholder: 1 with the result in *RC, else 0.
  */
 #ifndef STATX_ATTR_MOUNT_ROOT
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
@@ -253,8 +252,7 @@ static inline int fb_dev_bound(const struct statx *stx)
 void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev);
 void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev);
-int fb_dev_utimes(int dirfd, const char *path, const int64_t ts[4], int err);
-int fb_dev_futimes(int fd, const int64_t ts[4], int err);
+int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t ts[4], int *rc);
 
 /* Fake identity (id.c). */
 /* "FAKEBUILD_IDS=..." (GROUPS: "FAKEBUILD_GROUPS=...") as this process

@@ -1,10 +1,10 @@
 /*
  * settimes.h - the wrappers of the calls that set a file's times, shared
  * with the 32-bit _TIME_BITS=64 entry points (time64.c), whose struct
- * timespec, timeval and utimbuf are another.  The real call comes first
- * and its answer stands, but for a device bound over its placeholder in
- * a build root, whose times are the placeholder's (dev.c:
- * fb_dev_utimes).  No cost beyond the call when it succeeds.
+ * timespec, timeval and utimbuf are another.  The real call, but for a
+ * device bound over its placeholder in a build root, whose times are the
+ * placeholder's (dev.c: fb_dev_times).  The cost: one load, and one
+ * statx where some record fakes a file type.
  */
 #ifndef FB_SETTIMES_H
 #define FB_SETTIMES_H
@@ -14,7 +14,7 @@
 #include <sys/time.h>
 #include <utime.h>
 
-/* Times as fb_dev_utimes takes them, in T; NULL for none (now). */
+/* Times as fb_dev_times takes them, in T; NULL for none (now). */
 static inline const int64_t *fb_ts_times(const struct timespec *ts, int64_t t[4])
 {
 	if (!ts)
@@ -40,32 +40,34 @@ static inline const int64_t *fb_ub_times(const struct utimbuf *b, int64_t t[4])
 	return t;
 }
 
-/* A wrapper of FN(ARGS): the real call, then on failure the fallback
- * FALLBACK(..., TIMES, errno) with the times converted by CONV. */
-#define FB_SETTIMES(fn, params, args, conv, times, fallback, ...)                \
-	FB_EXPORT int fn params                                                  \
-	{                                                                        \
-		FB_PROLOGUE(fn, FB_UNPAREN args);                                \
-		if (real_##fn args == 0)                                         \
-			return fb_ret(0);                                        \
-		int64_t t[4];                                                    \
-		return fb_ret(fallback(__VA_ARGS__, conv(times, t), errno));     \
+/* A wrapper of FN(ARGS): the times, converted by CONV, of a bound device
+ * (dev.c) go to its placeholder, fb_dev_times(WHERE..., TIMES); all else
+ * is the real call. */
+#define FB_SETTIMES(fn, params, args, conv, times, ...)                              \
+	FB_EXPORT int fn params                                                      \
+	{                                                                            \
+		FB_PROLOGUE(fn, FB_UNPAREN args);                                    \
+		int64_t t[4];                                                        \
+		int rc;                                                              \
+		if (fb_dev_times(__VA_ARGS__, conv(times, t), &rc))                  \
+			return fb_ret(rc);                                           \
+		return real_##fn args == 0 ? fb_ret(0) : fb_ret(-errno);             \
 	}
 #define FB_UNPAREN(...) __VA_ARGS__
 
 #define FB_UTIME_WRAPPERS(utimensat_, utimes_, lutimes_, utime_, futimens_, futimes_)    \
 	FB_SETTIMES(utimensat_, (int dirfd, const char *path, const struct timespec ts[2], \
 				 int flags),                                             \
-		    (dirfd, path, ts, flags), fb_ts_times, ts, fb_dev_utimes, dirfd, path) \
+		    (dirfd, path, ts, flags), fb_ts_times, ts, dirfd, path, -1, flags)   \
 	FB_SETTIMES(utimes_, (const char *path, const struct timeval tv[2]), (path, tv),  \
-		    fb_tv_times, tv, fb_dev_utimes, AT_FDCWD, path)                      \
+		    fb_tv_times, tv, AT_FDCWD, path, -1, 0)                              \
 	FB_SETTIMES(lutimes_, (const char *path, const struct timeval tv[2]), (path, tv), \
-		    fb_tv_times, tv, fb_dev_utimes, AT_FDCWD, path)                      \
+		    fb_tv_times, tv, AT_FDCWD, path, -1, AT_SYMLINK_NOFOLLOW)            \
 	FB_SETTIMES(utime_, (const char *path, const struct utimbuf *b), (path, b),       \
-		    fb_ub_times, b, fb_dev_utimes, AT_FDCWD, path)                       \
+		    fb_ub_times, b, AT_FDCWD, path, -1, 0)                               \
 	FB_SETTIMES(futimens_, (int fd, const struct timespec ts[2]), (fd, ts),           \
-		    fb_ts_times, ts, fb_dev_futimes, fd)                                 \
+		    fb_ts_times, ts, AT_FDCWD, NULL, fd, 0)                              \
 	FB_SETTIMES(futimes_, (int fd, const struct timeval tv[2]), (fd, tv),             \
-		    fb_tv_times, tv, fb_dev_futimes, fd)
+		    fb_tv_times, tv, AT_FDCWD, NULL, fd, 0)
 
 #endif

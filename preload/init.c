@@ -23,6 +23,9 @@ static struct fb_table *table;
 /* 0 not tried, 1 mapping, 2 mapped, 3 failed */
 static int table_state;
 
+/* Defined by the fakebuild program alone (tools/fakebuild/main.c). */
+extern const int fakebuild_unfaked __attribute__((weak));
+
 void fb_init(void)
 {
 	const char *t = getenv("FAKEBUILD_TABLE");
@@ -44,7 +47,9 @@ void fb_init(void)
 	if (m && fb_devmap_set(m) < 0)
 		fb_warn("FAKEBUILD_DEVMAP=%s: not understood; files of the root's overlays "
 			"will not show their recorded owners", m);
-	__atomic_store_n(&fb.active, t && *t ? 1 : 0, __ATOMIC_RELEASE);
+	/* fakebuild itself, run inside a session, sees the disk. */
+	int self = &fakebuild_unfaked != NULL;
+	__atomic_store_n(&fb.active, t && *t && !self ? 1 : 0, __ATOMIC_RELEASE);
 }
 
 /*

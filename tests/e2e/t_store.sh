@@ -246,6 +246,21 @@ test_gc_drops_records_of_removed_files() {
 	assert_match '^0 records dropped' "$(fb --gc)"
 }
 
+# fakebuild run inside a session (a build script's --gc or --export) saw
+# the disk through the session's library: a device's placeholder looked
+# like a device, its record stale, and --gc dropped it for good.
+test_gc_and_export_inside_a_session_see_the_disk() {
+	mkdir t
+	out=$(fb sh -c 'mknod t/z c 1 5 && chown 1:2 t/z && touch t/f && chown 3:4 t/f &&
+		"$1" --export t | grep -v "^#"; "$1" --gc' sh "$FAKEBUILD")
+	assert_eq ". type=dir uid=0 gid=0 mode=0755
+./f type=file uid=3 gid=4 mode=0644
+./z type=char uid=1 gid=2 mode=0644 device=native,1,5
+0 records dropped (their files are gone), 2 kept" "$out"
+	assert_eq "character special file 1:2" "$(fb stat -c '%F %u:%g' t/z)" "after the session"
+	assert_eq 0 "$(fb sh -c '"$1" id -u' sh "$FAKEBUILD")" "a nested session is still faked"
+}
+
 test_gc_follows_directory_renames() {
 	mkdir -p d/sub; touch d/sub/f
 	fb sh -c 'chown 5:5 d/sub/f; mv d moved'

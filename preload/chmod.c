@@ -213,5 +213,7 @@ FB_EXPORT int lchmod(const char *path, mode_t mode)
 FB_EXPORT int fchmod(int fd, mode_t mode)
 {
 	FB_PROLOGUE(fchmod, fd, mode);
+	if (fd < 0)
+		return fb_ret(-EBADF);	/* not a name: the core would take NULL for one */
 	return fb_ret(fb_chmod_core(AT_FDCWD, NULL, fd, mode, 0, NULL));
 }

@@ -125,6 +125,7 @@ syscall_prog() {
 	need cc
 	cat > sc.c <<'EOF'
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -158,6 +159,17 @@ int main(void)
 	/* On an O_PATH descriptor, which fchmod(2) refuses but the kernel takes here. */
 	int pfd = open("h", O_PATH);
 	printf("fchmodat2 O_PATH %ld\n", syscall(SYS_fchmodat2, pfd, "", 04640, AT_EMPTY_PATH));
+	/* A bad descriptor, after enough chmods by name that the library
+	 * remembers the last stat: EBADF, where it crashed (EFAULT before). */
+	for (int i = 0; i < 100; i++)
+		chmod("h", 04640);
+	stat("h", &st);
+	errno = 0;
+	int fr = fchmod(-1, 0700), bad = errno == EBADF;
+	printf("fchmod -1 %d %d\n", fr, bad);
+	errno = 0;
+	rc = syscall(SYS_fchmodat2, -1, "", 0700, AT_EMPTY_PATH), bad = errno == EBADF;
+	printf("fchmodat2 -1 %ld %d\n", rc, bad);
 	printf("pid ok %d\n", syscall(SYS_getpid) == getpid());
 	if (syscall(SYS_setuid, 1000) < 0) perror("setuid");
 	printf("after setuid %ld\n", syscall(SYS_getuid));
@@ -178,6 +190,8 @@ stat 7 8
 statx chr 5,1
 fchmodat2 0
 fchmodat2 O_PATH 0
+fchmod -1 -1 1
+fchmodat2 -1 -1 1
 pid ok 1
 after setuid 1000" "$out"
 	assert_eq "5:6 4755

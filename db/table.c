@@ -864,6 +864,17 @@ int fb_table_has_faked_types(struct fb_table *t)
 	return (LOAD(&t->h->flags) & FB_TF_TYPES) != 0;
 }
 
+int fb_table_has_bound_devices(struct fb_table *t)
+{
+	return (LOAD(&t->h->flags) & FB_TF_BOUND) != 0;
+}
+
+void fb_table_note_bound_device(struct fb_table *t)
+{
+	if (!(LOAD(&t->h->flags) & FB_TF_BOUND))
+		__atomic_fetch_or(&t->h->flags, FB_TF_BOUND, __ATOMIC_RELEASE);
+}
+
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)
 {
 	struct fb_trec r;

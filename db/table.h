@@ -126,6 +126,11 @@ int fb_table_has_faked_types(struct fb_table *t);
 /* Has any record ever been a regular file with the set-user-ID or
  * set-group-ID bit?  If not, no program a session runs is one. */
 int fb_table_has_setid(struct fb_table *t);
+/* Has a process of the session bound a device node over its placeholder
+ * (preload/dev.c)?  If not, no name of the session leads to one.  Noted
+ * by the binder; not kept in the database (binds end with the root). */
+int fb_table_has_bound_devices(struct fb_table *t);
+void fb_table_note_bound_device(struct fb_table *t);
 /* Whether the file system refused this process's mapping a new block of T (ENOSPC). */
 int fb_table_out_of_space(const struct fb_table *t);
 

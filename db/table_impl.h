@@ -77,6 +77,7 @@ typedef int64_t fb_i64 __attribute__((aligned(8)));
 #define FB_TF_DEFACL 0x4u	/* some record has carried a default ACL */
 #define FB_TF_SGIDDIR 0x8u	/* some record has been a directory with the setgid bit */
 #define FB_TF_SETID 0x10u	/* some record has been a set-user-ID or set-group-ID program */
+#define FB_TF_BOUND 0x20u	/* a device node has been bound over its placeholder (preload/dev.c) */
 
 struct fb_trec {
 	uint32_t seq;		/* even: stable; odd: being (re)written */

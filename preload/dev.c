@@ -144,6 +144,9 @@ void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev)
 	int tree = clone_tree(AT_FDCWD, host, 0);
 	if (tree < 0)
 		return;
+	struct fb_table *t = fb_table();
+	if (t)
+		fb_table_note_bound_device(t);	/* before the node is there to be seen */
 	if (syscall(SYS_move_mount, tree, "", dirfd, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		fb_debug(1, "mknod %s: cannot bind %s over it: %s", path, host, strerror(errno));
 	else
@@ -296,15 +299,15 @@ int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev)
  * through descriptor FD, sets the placeholder's instead.  TS: the kernel's
  * 64-bit {seconds, nanoseconds} pairs, or NULL for now.  Returns 1 with
  * the call's result in *RC when it did; 0 when the file is no bound
- * device of ours, or no record in the table fakes a file type (one load):
+ * device of ours, or no device was ever bound in the session (one load):
  * the caller makes the real call.
  */
 int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t ts[4], int *rc)
 {
 	struct fb_table *t = fb_table();
-	struct statx stx, under;
+	struct statx stx, under, l;
 	char target[PATH_MAX];
-	if (!t || !fb_table_has_faked_types(t))
+	if (!t || !fb_table_has_bound_devices(t))
 		return 0;
 	if (fd >= 0) {
 		if (real_statx_(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) < 0 || !fb_dev_bound(&stx) ||
@@ -313,17 +316,19 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 		dirfd = AT_FDCWD;
 		path = target;
 	} else {
-		if (!path || !*path || real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
+		if (!path || !*path ||
+		    real_statx_(dirfd, path, flags & AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0 ||
+		    !fb_dev_bound(&stx))
 			return 0;
-		if (S_ISLNK(stx.stx_mode) && !(flags & AT_SYMLINK_NOFOLLOW)) {
-			if (link_target(dirfd, path, target) < 0 ||
-			    real_statx_(AT_FDCWD, target, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &stx) < 0)
-				return 0;
+		/* Reached through a symbolic link: the name the link leads to. */
+		if (!(flags & AT_SYMLINK_NOFOLLOW) &&
+		    (real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 ||
+		     (S_ISLNK(l.stx_mode) && link_target(dirfd, path, target) < 0)))
+			return 0;
+		if (!(flags & AT_SYMLINK_NOFOLLOW) && S_ISLNK(l.stx_mode)) {
 			dirfd = AT_FDCWD;
 			path = target;
 		}
-		if (!fb_dev_bound(&stx))
-			return 0;
 	}
 	const char *name;
 	int tree = placeholder(dirfd, path, FB_STATX_MASK, &stx, &under, &name);

@@ -4,7 +4,7 @@
  * timespec, timeval and utimbuf are another.  The real call, but for a
  * device bound over its placeholder in a build root, whose times are the
  * placeholder's (dev.c: fb_dev_times).  The cost: one load, and one
- * statx where some record fakes a file type.
+ * statx once a device has been bound in the session (a build root).
  */
 #ifndef FB_SETTIMES_H
 #define FB_SETTIMES_H

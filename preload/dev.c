@@ -189,6 +189,9 @@ static int fd_name(int fd, char *out)
 /* Where the symbolic link DIRFD/PATH leads, absolute, into OUT (PATH_MAX); 0 or -1. */
 static int link_target(int dirfd, const char *path, char *out)
 {
+	struct statx l;
+	if (real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode))
+		return -1;
 	fb_guard++;
 	int fd = openat(dirfd, path, O_PATH | O_CLOEXEC);
 	fb_guard--;
@@ -241,7 +244,7 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 {
 	if ((flags & AT_EMPTY_PATH) && (!path || !*path))
 		return;		/* a descriptor: it is the device itself */
-	struct statx under, l;
+	struct statx under;
 	if (beneath(dirfd, path, mask, stx, &under) == 0) {
 		*stx = under;
 		return;
@@ -249,9 +252,7 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 	/* PATH may be a symbolic link to the bound node: then look beneath
 	 * the name it leads to, which the kernel gives for a descriptor. */
 	char target[PATH_MAX];
-	if ((flags & AT_SYMLINK_NOFOLLOW) ||
-	    real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode) ||
-	    link_target(dirfd, path, target) < 0)
+	if ((flags & AT_SYMLINK_NOFOLLOW) || link_target(dirfd, path, target) < 0)
 		return;
 	if (beneath(AT_FDCWD, target, mask, stx, &under) == 0)
 		*stx = under;
@@ -305,7 +306,7 @@ int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev)
 int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t ts[4], int *rc)
 {
 	struct fb_table *t = fb_table();
-	struct statx stx, under, l;
+	struct statx stx, under;
 	char target[PATH_MAX];
 	if (!t || !fb_table_has_bound_devices(t))
 		return 0;
@@ -321,11 +322,7 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 		    !fb_dev_bound(&stx))
 			return 0;
 		/* Reached through a symbolic link: the name the link leads to. */
-		if (!(flags & AT_SYMLINK_NOFOLLOW) &&
-		    (real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 ||
-		     (S_ISLNK(l.stx_mode) && link_target(dirfd, path, target) < 0)))
-			return 0;
-		if (!(flags & AT_SYMLINK_NOFOLLOW) && S_ISLNK(l.stx_mode)) {
+		if (!(flags & AT_SYMLINK_NOFOLLOW) && link_target(dirfd, path, target) == 0) {
 			dirfd = AT_FDCWD;
 			path = target;
 		}
@@ -344,4 +341,9 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 	fb_debug(1, "utimensat %s: the placeholder beneath the bound device: %s", path,
 		 *rc < 0 ? strerror(-*rc) : "ok");
 	return 1;
+}
+
+int fb_dev_link_target(int dirfd, const char *path, char *out)
+{
+	return link_target(dirfd, path, out);
 }

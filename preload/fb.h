@@ -253,6 +253,8 @@ void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev);
 void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int fb_dev_unbind(int dirfd, const char *path, dev_t *rdev);
 int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t ts[4], int *rc);
+/* Where the symbolic link DIRFD/PATH leads, absolute, into OUT (PATH_MAX); 0, or -1 if none. */
+int fb_dev_link_target(int dirfd, const char *path, char *out);
 
 /* Fake identity (id.c). */
 /* "FAKEBUILD_IDS=..." (GROUPS: "FAKEBUILD_GROUPS=...") as this process

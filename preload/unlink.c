@@ -195,6 +195,12 @@ static int link_core(int olddir, const char *oldpath, int newdir, const char *ne
 		return 0;
 	int e = errno;
 	dev_t rdev;
+	char target[PATH_MAX];
+	/* With AT_SYMLINK_FOLLOW, OLDPATH may be a symbolic link to the node. */
+	if (e == EXDEV && (flags & AT_SYMLINK_FOLLOW) && fb_dev_link_target(olddir, oldpath, target) == 0) {
+		olddir = AT_FDCWD;
+		oldpath = target;
+	}
 	if (e != EXDEV || (flags & AT_EMPTY_PATH) || fb_dev_unbind(olddir, oldpath, &rdev) < 0)
 		return -e;
 	int rc = real_linkat(olddir, oldpath, newdir, newpath, flags & ~AT_SYMLINK_FOLLOW);

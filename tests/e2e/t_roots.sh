@@ -116,7 +116,7 @@ now: the placeholder, not the host node
 
 # A bound device is a mount point to the kernel: rename of it or over it
 # said EBUSY, and a hard link to it EXDEV (so cpio -i of two linked nodes
-# made two).  The placeholder now moves, or gets its link, and the host's
+# made two), also through a symbolic link (ln -L).  The placeholder now moves, or gets its link, and the host's
 # node is bound again at the new names; nothing stays mounted after rm.
 test_rename_and_link_of_bound_devices() {
 	need_userns
@@ -125,14 +125,16 @@ test_rename_and_link_of_bound_devices() {
 	out=$(inroot sh -c '
 		mknod z c 1 5 && mknod n c 1 3 && chown 3:4 n && echo data > f
 		mv f z && mv n n1 && ln n1 n2 && python3 -c "import os; os.rename(\"n2\", \"n3\")"
-		stat -c "%n %F %t,%T %u:%g %h" z n1 n3
+		ln -s n1 sl && ln -L sl n4 && rm sl
+		stat -c "%n %F %t,%T %u:%g %h" z n1 n3 n4
 		echo gone > n3; wc -c < n1; cat z
 		mkdir x && cd x && cpio -idm < ../a.cpio 2>/dev/null && stat -c "%n %F %t,%T %u:%g %h" null null2
 		head -c 3 null2 | wc -c; cd ..
-		rm -r n1 n3 x && grep -c " $PWD/" /proc/self/mountinfo || true')
+		rm -r n1 n3 n4 x && grep -c " $PWD/" /proc/self/mountinfo || true')
 	assert_eq "z regular file 0,0 0:0 1
-n1 character special file 1,3 3:4 2
-n3 character special file 1,3 3:4 2
+n1 character special file 1,3 3:4 3
+n3 character special file 1,3 3:4 3
+n4 character special file 1,3 3:4 3
 0
 data
 null character special file 1,3 0:5 2

@@ -51,6 +51,9 @@ static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *
 			FB_FILL_STAT(st, &x, 0);                                    \
 			(void)rc;                                                   \
 		}                                                                   \
+		/* fts's type for what it took for a file: a device placeholder */ \
+		if ((p)->fts_info == FTS_F && !S_ISREG(st->st_mode))               \
+			(p)->fts_info = FTS_DEFAULT;                                \
 	} while (0)
 
 /*

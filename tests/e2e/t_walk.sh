@@ -374,6 +374,29 @@ test_nftw_actionretval_skips_and_stops() {
 
 # FTW_MOUNT: entries on another file system are not reported, the others
 # are faked.  The mount needs a user namespace.
+# fts's own type of an entry (fts_info) agrees with the faked stat: a
+# device made in a session is FTS_DEFAULT, as a real one is, not FTS_F.
+test_fts_info_of_a_faked_device() {
+	cat > info.c <<'EOF'
+#include <fts.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	char *a[] = { argv[1], NULL };
+	FTS *f = fts_open(a, FTS_PHYSICAL, NULL);
+	FTSENT *e;
+	while (argc > 1 && (e = fts_read(f)))
+		if (e->fts_info == FTS_F || e->fts_info == FTS_DEFAULT)
+			printf("%s %s\n", e->fts_path, e->fts_info == FTS_F ? "F" : "DEFAULT");
+	return fts_close(f);
+}
+EOF
+	cc -o info info.c
+	assert_eq "d/c DEFAULT
+d/f F
+d/p DEFAULT" "$(fb sh -c 'mkdir d && mknod d/c c 1 3 && : > d/f && mkfifo d/p && ./info d' | sort)"
+}
+
 test_nftw_mount_stays_on_one_file_system() {
 	build_walk
 	mkdir -p t/m

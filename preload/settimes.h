@@ -27,8 +27,8 @@ static inline const int64_t *fb_tv_times(const struct timeval *tv, int64_t t[4])
 {
 	if (!tv)
 		return NULL;
-	t[0] = tv[0].tv_sec, t[1] = tv[0].tv_usec * 1000;
-	t[2] = tv[1].tv_sec, t[3] = tv[1].tv_usec * 1000;
+	t[0] = tv[0].tv_sec, t[1] = (int64_t)tv[0].tv_usec * 1000;
+	t[2] = tv[1].tv_sec, t[3] = (int64_t)tv[1].tv_usec * 1000;
 	return t;
 }
 

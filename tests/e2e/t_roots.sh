@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 EOF
 	cc -o ft ft.c
 	progs=./ft
-	if cc -m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o ft32 ft.c 2>/dev/null && ./ft32 . >/dev/null 2>&1; then
+	if [ -f "$B/lib32/libfakebuild.so" ] &&
+		cc -m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o ft32 ft.c 2>/dev/null && ./ft32 . >/dev/null 2>&1; then
 		progs="$progs ./ft32"
 	fi
 	for p in $progs; do

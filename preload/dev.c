@@ -27,11 +27,11 @@
  * is the answer.  stat, chmod, chown, `tar --one-file-system` and
  * `rm --one-file-system` then see one file system and the recorded node;
  * open, read and write reach the real device.  Times set by name or
- * descriptor go to the placeholder (utime.c).  Removing the name
- * detaches the bind first (unlink would say EBUSY); renaming it or linking
- * to it moves the placeholder and binds the host's node again at the new
- * names (unlink.c).  Cost: two flag tests on the
- * stat path; the rest only for a device that is a mount root.
+ * descriptor go to the placeholder (utime.c).  Removing the name detaches
+ * the bind first (unlink would say EBUSY); renaming it or linking to it
+ * moves the placeholder and binds the host's node again at the new names
+ * (unlink.c).  Cost: two flag tests on the stat path; the rest only for a
+ * device that is a mount root.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -186,8 +186,7 @@ static int fd_name(int fd, char *out)
 	return 0;
 }
 
-/* Where the symbolic link DIRFD/PATH leads, absolute, into OUT (PATH_MAX); 0 or -1. */
-static int link_target(int dirfd, const char *path, char *out)
+int fb_dev_link_target(int dirfd, const char *path, char *out)
 {
 	struct statx l;
 	if (real_statx_(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) < 0 || !S_ISLNK(l.stx_mode))
@@ -252,7 +251,7 @@ void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struc
 	/* PATH may be a symbolic link to the bound node: then look beneath
 	 * the name it leads to, which the kernel gives for a descriptor. */
 	char target[PATH_MAX];
-	if ((flags & AT_SYMLINK_NOFOLLOW) || link_target(dirfd, path, target) < 0)
+	if ((flags & AT_SYMLINK_NOFOLLOW) || fb_dev_link_target(dirfd, path, target) < 0)
 		return;
 	if (beneath(AT_FDCWD, target, mask, stx, &under) == 0)
 		*stx = under;
@@ -322,7 +321,7 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 		    !fb_dev_bound(&stx))
 			return 0;
 		/* Reached through a symbolic link: the name the link leads to. */
-		if (!(flags & AT_SYMLINK_NOFOLLOW) && link_target(dirfd, path, target) == 0) {
+		if (!(flags & AT_SYMLINK_NOFOLLOW) && fb_dev_link_target(dirfd, path, target) == 0) {
 			dirfd = AT_FDCWD;
 			path = target;
 		}
@@ -341,9 +340,4 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 	fb_debug(1, "utimensat %s: the placeholder beneath the bound device: %s", path,
 		 *rc < 0 ? strerror(-*rc) : "ok");
 	return 1;
-}
-
-int fb_dev_link_target(int dirfd, const char *path, char *out)
-{
-	return link_target(dirfd, path, out);
 }

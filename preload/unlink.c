@@ -197,7 +197,8 @@ static int link_core(int olddir, const char *oldpath, int newdir, const char *ne
 	dev_t rdev;
 	char target[PATH_MAX];
 	/* With AT_SYMLINK_FOLLOW, OLDPATH may be a symbolic link to the node. */
-	if (e == EXDEV && (flags & AT_SYMLINK_FOLLOW) && fb_dev_link_target(olddir, oldpath, target) == 0) {
+	if (e == EXDEV && (flags & AT_SYMLINK_FOLLOW) &&
+	    fb_dev_link_target(olddir, oldpath, target) == 0) {
 		olddir = AT_FDCWD;
 		oldpath = target;
 	}

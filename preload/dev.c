@@ -174,18 +174,6 @@ static int split(const char *path, char *dir, size_t len, const char **name)
 	return 0;
 }
 
-/* The absolute name descriptor FD was opened by, into OUT (PATH_MAX); 0 or -1. */
-static int fd_name(int fd, char *out)
-{
-	char proc[40];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, out, PATH_MAX - 1);
-	if (n <= 0 || out[0] != '/')
-		return -1;
-	out[n] = 0;
-	return 0;
-}
-
 int fb_dev_link_target(int dirfd, const char *path, char *out)
 {
 	struct statx l;
@@ -196,9 +184,9 @@ int fb_dev_link_target(int dirfd, const char *path, char *out)
 	fb_guard--;
 	if (fd < 0)
 		return -1;
-	int rc = fd_name(fd, out);
+	ssize_t n = fb_fd_path(fd, out, PATH_MAX);
 	close_(fd);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 /*
@@ -311,7 +299,7 @@ int fb_dev_times(int dirfd, const char *path, int fd, int flags, const int64_t t
 		return 0;
 	if (fd >= 0) {
 		if (real_statx_(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx) < 0 || !fb_dev_bound(&stx) ||
-		    fd_name(fd, target) < 0)
+		    fb_fd_path(fd, target, sizeof target) < 0)
 			return 0;
 		dirfd = AT_FDCWD;
 		path = target;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include "table.h"
@@ -248,6 +249,14 @@ long fb_getdents(long nr, int fd, void *buf, size_t n);
 static inline int fb_dev_bound(const struct statx *stx)
 {
 	return (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) && S_ISCHR(stx->stx_mode);
+}
+/* A stat made past the library (glibc's walkers') of MODE and RDEV saw the
+ * host's node bound over a placeholder, where the faked stat X, of
+ * another inode, saw the placeholder (fb_dev_beneath). */
+static inline int fb_dev_seen_over(mode_t mode, dev_t rdev, const struct statx *x)
+{
+	return S_ISCHR(mode) && S_ISCHR(x->stx_mode) &&
+	       rdev == makedev(x->stx_rdev_major, x->stx_rdev_minor);
 }
 void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev);
 void fb_dev_beneath(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);

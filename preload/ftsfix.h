@@ -21,13 +21,6 @@ static inline int fb_fts_has_stat(int info)
 	return 0;
 }
 
-/* fts saw the device bound over a placeholder, the faked stat the placeholder (dev.c). */
-static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *x)
-{
-	return S_ISCHR(mode) && S_ISCHR(x->stx_mode) &&
-	       rdev == makedev(x->stx_rdev_major, x->stx_rdev_minor);
-}
-
 /*
  * Re-stat one entry through the faked core (fts_accpath is valid from the
  * current directory).  A bound device's is the placeholder's, whole: its
@@ -46,7 +39,7 @@ static inline int fb_fts_bound_dev(mode_t mode, dev_t rdev, const struct statx *
 			st->st_gid = x.stx_gid;                                     \
 			st->st_mode = x.stx_mode;                                   \
 			st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);   \
-		} else if (fb_fts_bound_dev(st->st_mode, st->st_rdev, &x)) {        \
+		} else if (fb_dev_seen_over(st->st_mode, st->st_rdev, &x)) {        \
 			int rc = 0;                                                 \
 			FB_FILL_STAT(st, &x, 0);                                    \
 			(void)rc;                                                   \

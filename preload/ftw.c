@@ -123,7 +123,7 @@ void fb_walk_fake(const char *name, struct fb_walk_ent *e)
 	 * placeholder (dev.c), which a stat by name reports instead. */
 	if (S_ISCHR(e->mode) && t && fb_table_has_bound_devices(t) &&
 	    fb_statx_core(AT_FDCWD, name, 0, FB_STATX_MASK, &e->x) == 0 && e->x.stx_ino != e->ino &&
-	    S_ISCHR(e->x.stx_mode) && makedev(e->x.stx_rdev_major, e->x.stx_rdev_minor) == e->rdev) {
+	    fb_dev_seen_over(e->mode, e->rdev, &e->x)) {
 		e->whole = 1;
 		e->uid = e->x.stx_uid;
 		e->gid = e->x.stx_gid;

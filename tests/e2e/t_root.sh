@@ -383,6 +383,39 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	assert_nothing_left
 }
 
+# A signal while an archive base is first unpacked stops the unpack: exit
+# 128+N at once, no cache entry, nothing left.  Also where the signal came
+# in ignored, as in a script's background job (fakebuild-pkgbuild's): the
+# unpack once went on to the end and the command ran.
+test_root_signal_during_the_unpack_stops_it() {
+	need_userns
+	mkroot base
+	mkdir base/many
+	(cd base/many && seq 1 60000 | xargs touch)
+	tar -cf big.tar -C base .
+	rm -rf base
+	local sig rc i
+	for sig in INT TERM; do
+		rm -rf .cache/fakebuild/roots
+		(trap '' INT QUIT; exec "$FAKEBUILD" --root big.tar -- touch ran) 2> err &
+		local f=$!
+		for i in $(seq 200); do
+			ls -A .cache/fakebuild/roots 2>/dev/null | grep -q '^\.tmp' && break
+			sleep 0.02
+		done
+		ls -A .cache/fakebuild/roots 2>/dev/null | grep -q '^\.tmp' || fail "the unpack never started"
+		kill -$sig "$f"
+		rc=0
+		wait "$f" || rc=$?
+		assert_eq $((128 + $(kill -l $sig))) "$rc" "the exit status after SIG$sig"
+		assert_contains err "--root big.tar: interrupted while unpacking it"
+		assert_contains err "nothing was cached"
+		[ ! -e ran ] || fail "the command ran after SIG$sig"
+		[ -z "$(ls -A .cache/fakebuild/roots)" ] || { ls -la .cache/fakebuild/roots >&2; fail "a cache entry was left"; }
+		assert_nothing_left
+	done
+}
+
 test_root_copy_up_keeps_the_owner_and_keep_stacks_as_a_layer() {
 	need_userns
 	make_base_archive
@@ -1166,6 +1199,10 @@ test_root_bad_bases_and_options_are_refused() {
 	check "cannot be combined with -i" --root / -s x.db
 	# a base of another owner works, read-only, with a warning
 	fb --root /usr -- true 2> err || fail "a base owned by root did not run"
+	assert_contains err "is owned by uid 0: its files are read-only inside"
+	# -q silences the list of leftover processes only (fakebuild-pkgbuild
+	# passes it, and its build then failed on apt's lock with no reason)
+	fb -q --root /usr -- true 2> err || fail "a base owned by root did not run (-q)"
 	assert_contains err "is owned by uid 0: its files are read-only inside"
 	assert_status 1 fb sh -c '"$0" --root / -- true' "$FAKEBUILD" 2> err
 	assert_contains err "cannot run inside a fakebuild session"

@@ -1136,6 +1136,10 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 {
 	/* If fakebuild is killed, so are we, and with us the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* fakebuild's handlers came with the clone: until ours below, a
+	 * signal fakebuild passes on ends the root's setup. */
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_DFL);
 	int t = fb_msg_recv(sock, NULL, NULL, NULL, NULL);
 	if (t != FB_MSG_MAPS)
 		_exit(1);	/* fakebuild is gone, or could not map our ids */

@@ -149,8 +149,9 @@ static void check_layers(struct fb_root *r)
 			if (l->fd < 0)
 				die("--root %s: %s", l->opt, strerror(errno));
 			l->dev = st.st_dev;
-			/* Only the user is mapped inside: others' files stay read-only there. */
-			if (st.st_uid != getuid() && !r->quiet)
+			/* Only the user is mapped inside: others' files stay read-only there
+			 * (said even with -q, which silences leftover processes only). */
+			if (st.st_uid != getuid())
 				warnx_("warning: --root %s is owned by uid %u: its files are read-only inside "
 				       "the root, even to fake root (give an archive of it, or a copy you own)",
 				       l->opt, (unsigned)st.st_uid);
@@ -640,6 +641,14 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	if (!getcwd(r->cwd, sizeof r->cwd))
 		r->cwd[0] = 0;
 	r->tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+	/* Caught from here on, also where they came in ignored (a script's
+	 * background job): an unpack stops at the next entry, and once the
+	 * root runs they go to its pid 1. */
+	struct sigaction sa = { .sa_handler = forward };
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
 
 	/* Archives: checked that namespaces work before the slow part that writes. */
 	int w = -1;
@@ -657,8 +666,12 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		}
 		if (fb_unpack(r, l, w) < 0) {
 			fb_watch_done(w);
-			return 1;
+			return fb_root_interrupted ? 128 + fb_root_interrupted : 1;
 		}
+	}
+	if (fb_root_interrupted) {
+		fb_watch_done(w);
+		return 128 + fb_root_interrupted;
 	}
 	int like = r->host ? 1 : fb_looks_like_root(r->layer[0].fd);
 	if (like < 0)
@@ -713,11 +726,8 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	}
 	fb_watch_pid(w, pid);
 	child_pid = pid;
-	struct sigaction sa = { .sa_handler = forward };
-	sigemptyset(&sa.sa_mask);
-	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	if (fb_root_interrupted)	/* while the root was being made */
+		kill(pid, fb_root_interrupted);
 	map_ids(pid);
 	fb_msg_send(sv[0], FB_MSG_MAPS, NULL, 0, NULL, 0);
 
@@ -782,8 +792,8 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		tcsetpgrp(STDIN_FILENO, getpgrp());
 	}
 	status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
-	if (!ready)
-		status = 1;	/* pid 1 said why */
+	if (!ready)	/* pid 1 said why, unless it was interrupted */
+		status = fb_root_interrupted ? 128 + fb_root_interrupted : 1;
 	/* The kept trees' records go to the user's table by a walk of every
 	 * kept tree (20,000 files: about 40 ms); a build that recorded
 	 * nothing left only the seeded copies of the user's own records. */

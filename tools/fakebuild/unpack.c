@@ -386,6 +386,10 @@ static int extract(struct unpack *u)
 		goto out;
 	}
 	for (;;) {
+		if (fb_root_interrupted) {
+			warnx_("--root %s: interrupted while unpacking it", u->opt);
+			goto out;
+		}
 		struct archive_entry *e;
 		int rc = archive_read_next_header(in, &e);
 		if (rc == ARCHIVE_EOF)

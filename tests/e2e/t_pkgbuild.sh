@@ -56,6 +56,11 @@ test_pkgbuild_usage_and_bad_input() {
 	touch good/debian/control
 	assert_status 2 env TMPDIR="$PWD/rotmp" "$PKGBUILD" -o out2 base.tar good 2> err
 	assert_contains err "$PWD/rotmp: cannot make a temporary directory there (TMPDIR)"
+	[ -z "$(ls -A out2)" ] || fail "a build that never started left $(ls -A out2)"
+	assert_status 2 env FAKEBUILD=/nonexistent "$PKGBUILD" base.tar good 2> err
+	assert_contains err "FAKEBUILD=/nonexistent: not an executable file"
+	assert_status 2 pkgbuild --stall-timeout 99999999999999999999 base.tar good 2> err
+	assert_contains err "--stall-timeout 99999999999999999999: too large"
 	# --create: a name mmdebstrap can write, in a directory we can write.
 	assert_status 2 pkgbuild --create bookworm base.img 2> err
 	assert_contains err "base.img: not a tarball name"
@@ -113,13 +118,18 @@ test_pkgbuild_create_unreachable_mirror() {
 # $PAUSE in the build's environment (DEB_BUILD_OPTIONS), it says "up" in
 # /build and sleeps first.
 fake_debian_base() {
-	copy_programs fb sh cat sleep touch env
+	copy_programs fb sh cat sleep touch env stat
 	mkdir -p fb/etc fb/tmp fb/build fb/root
 	printf 'root:x:0:0:root:/root:/bin/sh\n' > fb/etc/passwd
 	printf '#!/bin/sh\nexit 0\n' > fb/usr/bin/apt-get
 	printf '%s\n' '#!/bin/sh' 'echo "dpkg-buildpackage $*"' \
 		'case " $* " in *" -b "*" -B "*|*" -B "*" -b "*) echo "cannot combine -b and -B"; exit 1 ;; esac' \
 		'case $DEB_BUILD_OPTIONS in *pause*) touch ../up; sleep 600 ;; esac' \
+		'case $DEB_BUILD_OPTIONS in *stat*) stat -c "passwd %u:%g %a" /etc/passwd ;; esac' \
+		'case " $* " in *" -S "*)' \
+		'  echo dsc > ../p_1.0.dsc; echo tar > ../p_1.0.tar.xz; touch ../p_1.0_source.buildinfo' \
+		'  printf "Source: p\nFiles:\n 0123 4 devel optional p_1.0.dsc\n 4567 4 devel optional p_1.0.tar.xz\n 89ab 0 devel optional p_1.0_source.buildinfo\n" > ../p_1.0_source.changes' \
+		'  exit 0 ;; esac' \
 		'touch ../p_1.0_all.deb' > fb/usr/bin/dpkg-buildpackage
 	chmod 755 fb/usr/bin/apt-get fb/usr/bin/dpkg-buildpackage
 	mkdir -p src/debian
@@ -158,6 +168,7 @@ test_pkgbuild_interrupted_leaves_nothing_running() {
 	kill -TERM $pid
 	rc=0; wait $pid || rc=$?
 	assert_eq 143 "$rc" "status after SIGTERM"
+	assert_contains o "fakebuild-pkgbuild: p 1.0: interrupted (SIGTERM); see $PWD/out/p_1.0_"
 	sleep 0.5
 	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running after TERM"; }
 	no_temp_left tmp
@@ -170,4 +181,68 @@ test_pkgbuild_interrupted_leaves_nothing_running() {
 	for i in $(seq 50); do pgrep -f "$PWD/fb" >/dev/null || break; sleep 0.1; done
 	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running after KILL"; }
 	rm -rf tmp/*
+}
+
+# Standard output closed early (| head, a pager quit): the build goes on
+# and succeeds, its log whole.  It used to die of SIGPIPE with its tee.
+test_pkgbuild_output_into_a_closed_pipe() {
+	need_userns
+	fake_debian_base
+	pkgbuild -o out fb src 2> err | head -n 1 > first
+	assert_eq 0 "${PIPESTATUS[0]}" "the exit status"
+	assert_contains first "fakebuild-pkgbuild: p 1.0: installing its Build-Depends"
+	[ -f out/p_1.0_all.deb ] || fail "no package: $(ls out)"
+	assert_contains out/p_1.0_*.build "dpkg-buildpackage -us -uc -b"
+	no_temp_left tmp
+}
+
+# A source build (-S) and anything else a .changes lists reach the output
+# directory: its .changes once listed a .dsc and a tarball it did not copy.
+test_pkgbuild_copies_what_the_changes_lists() {
+	need_userns
+	fake_debian_base
+	pkgbuild -q -o out fb src -- -S > o 2>&1 || { cat o >&2; fail "the source build"; }
+	local f
+	for f in p_1.0.dsc p_1.0.tar.xz p_1.0_source.buildinfo p_1.0_source.changes; do
+		[ -f "out/$f" ] || fail "$f was not copied: $(ls out)"
+		assert_contains o "$PWD/out/$f"
+	done
+	assert_eq 1 "$(grep -c 'p_1.0.dsc$' o)" "p_1.0.dsc printed once"
+	no_temp_left tmp
+}
+
+# A result that cannot be written: exit 4, the file named, no partial or
+# temporary file (a full disk once left a cut .deb under its own name).
+test_pkgbuild_results_are_written_whole() {
+	need_userns
+	fake_debian_base
+	mkdir -p out/p_1.0_all.deb
+	assert_status 4 pkgbuild -q -o out fb src 2> err
+	assert_contains err "p 1.0: built, but p_1.0_all.deb could not be written to $PWD/out"
+	[ -d out/p_1.0_all.deb ] && [ -z "$(ls -A out/p_1.0_all.deb)" ] || fail "the package went into the directory"
+	ls -A out | grep -q '^\.' && fail "a temporary file was left: $(ls -A out)"
+	no_temp_left tmp
+}
+
+# A directory base shows the owners and modes the user's database records
+# for it, as under fakebuild --root (the build's database once started
+# empty: root:root 0644 everywhere); the user's database is only read.
+test_pkgbuild_directory_base_keeps_its_owners() {
+	need_userns
+	fake_debian_base
+	printf 'root:x:0:\nshadow:x:42:\n' > fb/etc/group
+	fb sh -c 'chown 0:42 fb/etc/passwd && chmod 0640 fb/etc/passwd'
+	local db=$FAKEBUILD_DB sum
+	sum=$(cksum < "$db")
+	DEB_BUILD_OPTIONS=stat pkgbuild -q -o out "$PWD/fb" src > o 2>&1 || { cat o >&2; fail "the build"; }
+	assert_contains out/p_1.0_*.build "passwd 0:42 640"
+	assert_eq "$sum" "$(cksum < "$db")" "the user's database"
+	# The same with fakebuild's default database ($XDG_STATE_HOME's)
+	env -u FAKEBUILD_DB "$FAKEBUILD" sh -c 'chown 0:8 fb/etc/passwd'
+	db=$XDG_STATE_HOME/fakebuild/fakebuild.db
+	[ -f "$db" ] || fail "no default database at $db"
+	DEB_BUILD_OPTIONS=stat env -u FAKEBUILD_DB "$PKGBUILD" -q -o out2 "$PWD/fb" src > o 2>&1 ||
+		{ cat o >&2; fail "the build (default database)"; }
+	assert_contains out2/p_1.0_*.build "passwd 0:8 640"
+	no_temp_left tmp
 }

@@ -1137,9 +1137,12 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 	/* If fakebuild is killed, so are we, and with us the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* fakebuild's handlers came with the clone: until ours below, a
-	 * signal fakebuild passes on ends the root's setup. */
+	 * signal fakebuild passes on ends the root's setup, also one that
+	 * came before this reset (its handler only noted it). */
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		signal(forwarded[i], SIG_DFL);
+	if (fb_root_interrupted)
+		raise(fb_root_interrupted);
 	int t = fb_msg_recv(sock, NULL, NULL, NULL, NULL);
 	if (t != FB_MSG_MAPS)
 		_exit(1);	/* fakebuild is gone, or could not map our ids */

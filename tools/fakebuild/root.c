@@ -584,7 +584,9 @@ static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t signalled;
 
 /* INT, TERM, HUP, QUIT go to the root's pid 1, which passes them on; a
- * second one ends the root at once, for a command that ignores them. */
+ * second one ends the root at once, for a command that ignores them.
+ * Before the root runs or after it has ended, one is noted: it stops the
+ * unpack of a base, or what comes after the root. */
 volatile sig_atomic_t fb_root_interrupted;
 
 static void forward(int sig)
@@ -592,7 +594,7 @@ static void forward(int sig)
 	if (child_pid > 0)
 		kill(child_pid, signalled++ ? SIGKILL : sig);
 	else
-		fb_root_interrupted = sig;	/* the root has ended: stop what comes after */
+		fb_root_interrupted = sig;
 }
 
 /*

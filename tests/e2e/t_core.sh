@@ -307,14 +307,32 @@ test_persistence_across_sessions() {
 test_db_option_and_default_location() {
 	touch f
 	unset FAKEBUILD_DB
+	assert_eq "$PWD/my.db" "$(fb -d my.db --db-path)" "--db-path with -d"
+	assert_eq "$PWD/env.db" "$(FAKEBUILD_DB=env.db fb --db-path)" "--db-path with FAKEBUILD_DB"
+	assert_eq "$XDG_STATE_HOME/fakebuild/fakebuild.db" "$(fb --db-path)" "--db-path by default"
+	[ ! -e my.db ] && [ ! -e env.db ] && [ ! -e "$XDG_STATE_HOME/fakebuild" ] ||
+		fail "--db-path made a database or its directory"
 	fb -d my.db chown 3:3 f
 	assert_eq "3 3" "$(fb -d my.db stat -c '%u %g' f)"
 	assert_eq "0 0" "$(fb stat -c '%u %g' f)" "default db is another db"
 	fb chown 4:4 f
 	[ -f "$XDG_STATE_HOME/fakebuild/fakebuild.db" ] || fail "no default db under XDG_STATE_HOME"
 	unset XDG_STATE_HOME
+	assert_eq "$HOME/.local/state/fakebuild/fakebuild.db" "$(fb --db-path)" "--db-path under HOME"
 	fb chown 5:5 f
 	[ -f "$HOME/.local/state/fakebuild/fakebuild.db" ] || fail "no default db under ~/.local/state"
+}
+
+# The modes that run no command take no command: an operand is refused,
+# not silently dropped (fakebuild --gc DIR does not mean "only DIR").
+test_database_modes_refuse_operands() {
+	local m out
+	for m in --check --gc --db-path "--export ."; do
+		# shellcheck disable=SC2086
+		out=$(fb $m extra 2>&1) && fail "$m extra: accepted"
+		grep -q "take.* no operand: extra\|takes one directory: extra" <<<"$out" || fail "$m: $out"
+	done
+	[ ! -e "$FAKEBUILD_DB" ] || fail "a refused mode made the database"
 }
 
 # sbuild and buildds build with HOME=/nonexistent (or unwritable): fakeroot
@@ -329,6 +347,7 @@ test_default_db_without_a_writable_home() {
 	HOME=/nonexistent TMPDIR=$PWD/tmp fb chown 5:6 f || fail "HOME=/nonexistent: session refused"
 	assert_eq "5 6" "$(HOME=/nonexistent TMPDIR=$PWD/tmp fb stat -c '%u %g' f)"
 	[ -f "$dir/fakebuild.db" ] || fail "no database in $dir"
+	assert_eq "$dir/fakebuild.db" "$(HOME=/nonexistent TMPDIR=$PWD/tmp fb --db-path)" "--db-path"
 	assert_eq "drwx------" "$(stat -c %A "$dir")"
 	assert_eq "5 6" "$(HOME=$PWD/ro TMPDIR=$PWD/tmp fb stat -c '%u %g' f)" "unwritable HOME"
 	assert_eq "5 6" "$(env -u HOME TMPDIR=$PWD/tmp "$FAKEBUILD" stat -c '%u %g' f)" "no HOME"

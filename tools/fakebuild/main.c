@@ -63,7 +63,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fakebuild [options] [--] [command [args...]]\n"
 		"       fakebuild --root BASE [root options] [options] [--] [command [args...]]\n"
-		"       fakebuild [-d FILE] --export [DIR] | --check | --gc\n"
+		"       fakebuild [-d FILE] --export [DIR] | --check | --gc | --db-path\n"
 		"Run COMMAND (default: $SHELL) as fake root; ownership, modes and device\n"
 		"nodes it sets are recorded in a database and seen by later sessions.\n"
 		"\n"
@@ -99,6 +99,8 @@ static void usage(FILE *f)
 		"      --export [DIR]     print the fake state of DIR (default .) as mtree(5)\n"
 		"      --check            verify the database and report problems; change nothing\n"
 		"      --gc               drop the records of files that no longer exist\n"
+		"      --db-path          print the database's path (from -d, $FAKEBUILD_DB or\n"
+		"                         the default) and exit; it need not exist yet\n"
 		"\n"
 		"  -q, --quiet            no warnings about leftover processes\n"
 		"  -h, --help             this help\n"
@@ -508,7 +510,7 @@ __attribute__((visibility("default"), used)) const int fakebuild_unfaked = 1;
 
 int main(int argc, char **argv)
 {
-	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT, OPT_ROOT };
+	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_DBPATH, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT, OPT_ROOT };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "unknown-is-real", no_argument, NULL, 'u' },
@@ -517,6 +519,7 @@ int main(int argc, char **argv)
 		{ "export", no_argument, NULL, OPT_EXPORT },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "gc", no_argument, NULL, OPT_GC },
+		{ "db-path", no_argument, NULL, OPT_DBPATH },
 		{ "passwd", required_argument, NULL, OPT_PASSWD },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -554,7 +557,7 @@ int main(int argc, char **argv)
 		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */
 		case 'q': quiet = 1; break;
 		case OPT_KILL: do_kill = 1; break;
-		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: mode = c; break;
+		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: case OPT_DBPATH: mode = c; break;
 		case OPT_PASSWD: passwd = optarg; break;
 		case OPT_GROUP: group = optarg; break;
 		case OPT_SYSROOT: sysroot = optarg; break;
@@ -572,14 +575,21 @@ int main(int argc, char **argv)
 		shell_argv[1] = NULL;
 		cmd = shell_argv;
 	}
+	if (mode != 0 && argc - optind > (mode == OPT_EXPORT)) {
+		warnx_("%s: %s", mode == OPT_EXPORT ? "--export takes one directory" :
+		       "--check, --gc and --db-path take no operand", argv[optind + (mode == OPT_EXPORT)]);
+		usage(stderr);
+		return 1;
+	}
 	int rooted = root.nlayers > 0;
 	if (!rooted && (root.nm || root.upper || root.keep || root.changes || root.net || root.nlim))
 		die("--bind, --ro-bind, --overlay, --upper, --keep, --changes, --net and --limit "
 		    "need --root BASE");
 	if (rooted && (mode != 0 || loadfile || savefile))
-		die("--root cannot be combined with -i, -s, --export, --check or --gc");
+		die("--root cannot be combined with -i, -s, --export, --check, --gc or --db-path");
 	if ((passwd || group || sysroot) && mode != 0)
-		die("--passwd, --group and --sysroot apply to a command, not to --export, --check or --gc");
+		die("--passwd, --group and --sysroot apply to a command, not to --export, --check, --gc "
+		    "or --db-path");
 	/* Inside a root, names come from the root's own etc/passwd and etc/group. */
 	if ((passwd || group || sysroot) && rooted)
 		die("--passwd, --group and --sysroot name host files: inside --root the root's own "
@@ -599,6 +609,11 @@ int main(int argc, char **argv)
 		die("%s", err.msg);
 	if (mode == OPT_CHECK)
 		return fb_check(db);
+	if (mode == OPT_DBPATH) {
+		if (printf("%s\n", db) < 0 || fflush(stdout) != 0)
+			die("standard output: %s", strerror(errno));
+		return 0;
+	}
 
 	char lib[PATH_MAX];
 	if (mode == 0) {

@@ -274,6 +274,24 @@ test_nested_fakebuild_joins_outer() {
 	assert_eq "1:2 3:4" "$(fb stat -c %u:%g f g | tr '\n' ' ' | sed 's/ $//')" "persisted"
 }
 
+# A process that gave up root runs `fakebuild CMD` as a user runs
+# fakeroot: CMD is fake root again (ids, groups, capabilities), in the same
+# session; the caller keeps its own ids.  sbuild's build user does this
+# with dpkg-buildpackage -rfakeroot.
+test_nested_fakebuild_from_a_user_is_root_again() {
+	touch f
+	out=$(fb sh -c 'setpriv --reuid=1000 --regid=1000 --groups=100 sh -c "
+		\"\$0\" sh -c \"id -u; id -g; id -G; chown 5:6 f && chmod 4711 f && stat -c %u:%g:%a f\"
+		id -u; id -G; chown 7:7 f 2>/dev/null || echo refused" "$1"' sh "$FAKEBUILD")
+	assert_eq "0 0 0 5:6:4711 1000 1000 100 refused" "$(echo $out)" "nested from uid 1000, then the caller"
+	assert_eq 5:6:4711 "$(fb stat -c %u:%g:%a f)" "persisted"
+	# capsh --print's Current: line is the fake capability state.
+	if command -v capsh >/dev/null; then
+		out=$(fb setpriv --reuid=1000 --regid=1000 --clear-groups "$FAKEBUILD" capsh --print)
+		grep -q "^Current: =ep" <<<"$out" || fail "capabilities of the nested command: $out"
+	fi
+}
+
 # ---- dpkg-buildpackage -rfakebuild ------------------------------------
 
 # Build examples/debpkg with ROOTCMD; print "mode owner/group path" of the .deb.

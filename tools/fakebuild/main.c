@@ -490,9 +490,17 @@ static int fakeroot_lib(const char *lib)
 	return strncmp(base ? base + 1 : lib, "libfakeroot", 11) == 0;
 }
 
-/* Inside a session already: join it by running the command directly. */
+/*
+ * Inside a session already: join it by running the command directly, as
+ * fake root again, whatever ids the caller took (a build user running
+ * dpkg-buildpackage -rfakebuild, as sbuild does with fakeroot): the
+ * command starts with the ids, groups and capabilities of root.
+ */
 static int nested(char **argv)
 {
+	/* Set, not unset: the library's exec puts back what a program lacks. */
+	setenv("FAKEBUILD_IDS", "0:0:0:0:0:0:0:0", 1);
+	setenv("FAKEBUILD_GROUPS", "0", 1);
 	execvp(argv[0], argv);
 	int e = exec_errno(argv[0], errno);
 	warnx_("%s: %s", argv[0], strerror(e));

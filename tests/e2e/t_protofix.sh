@@ -342,6 +342,27 @@ roottest_fix_leaves_root_files_linked_into_the_tree() {
 	assert_eq "0 0 666" "$(stat -c '%u %g %a' outside/script)" "root's file linked in"
 }
 
+# The same file linked in under two names the manifest declares as a pair
+# (su and its hard link newgrp): a declared link vouches for the names it
+# declares, not for a third one outside the tree.  Without the third name
+# the pair is fixed.
+roottest_fix_leaves_a_declared_pair_with_more_names() {
+	pf_nobody_tree
+	pf_manifest 0 0
+	mkdir outside
+	printf '#!/bin/sh\n' >outside/script
+	chmod 0666 outside/script
+	ln outside/script proto/usr/bin/su
+	ln outside/script proto/usr/bin/newgrp
+	printf 'f none usr/bin/su 4755 root root\nl none usr/bin/newgrp=su\n' >m.p
+	assert_status 2 "$PROTOFIX" --fix -m m.mtree -m m.p proto >out 2>err
+	assert_contains err "usr/bin/su: has 3 names and belongs to uid 0: not touched"
+	assert_eq "0 0 666" "$(stat -c '%u %g %a' outside/script)" "root's file linked in twice"
+	rm outside/script
+	"$PROTOFIX" --fix -m m.mtree -m m.p proto >out 2>err || { cat err >&2; fail "the pair alone"; }
+	assert_eq "0 0 4755 2" "$(stat -c '%u %g %a %h' proto/usr/bin/newgrp)" "the declared pair"
+}
+
 # The proto root named through a symlink of the build user's: the user,
 # not the admin, would choose which tree root's --fix rewrites.
 roottest_fix_refuses_a_root_through_the_build_users_symlink() {

@@ -208,8 +208,9 @@ static void index_manifest(struct pf *pf)
 		for (s = strchr(v[i]->path, '/'); s; s = strchr(s + 1, '/'))
 			pf_hashset_add(&pf->ancestors, v[i]->path, (size_t)(s - v[i]->path));
 		if (v[i]->type == FB_M_HARDLINK && (v[i]->have & FB_MH_TARGET)) {
-			pf_hashset_add(&pf->linked, v[i]->path, strlen(v[i]->path));
-			pf_hashset_add(&pf->linked, v[i]->target, strlen(v[i]->target));
+			const char *first = pf_link_first(pf, v[i]->path);
+			unsigned long *size = pf_hashset_add(&pf->linked, first, strlen(first));
+			*size += *size ? 1 : 2;	/* the first name, then each link */
 		}
 	}
 }

@@ -45,7 +45,7 @@ struct pf {
 	struct fb_dbview *view;	/* --from-db */
 	struct fb_table *view_table;	/* --from-db */
 	struct pf_hashset *ancestors;	/* directories with manifest entries beneath */
-	struct pf_hashset *linked;	/* paths the manifest declares hard-linked */
+	struct pf_hashset *linked;	/* first names of hard-link groups: the group's size */
 	unsigned long ndiff;	/* differences reported (and left) */
 	unsigned long nchanged;	/* files changed (--fix) */
 	unsigned long nfailed;	/* files a change failed on (--fix) */
@@ -102,10 +102,11 @@ void pf_dirstack_free(struct pf_dirstack *ds);
 /* Descriptor of the directory DIR ("." for the root); -errno on failure. */
 int pf_dirstack_get(struct pf_dirstack *ds, const char *dir);
 
-/* hashset.c: a set of strings. */
+/* hashset.c: a set of strings, each with a count (0 when added). */
 struct pf_hashset;
-void pf_hashset_add(struct pf_hashset **set, const char *key, size_t len);
+unsigned long *pf_hashset_add(struct pf_hashset **set, const char *key, size_t len);
 bool pf_hashset_has(struct pf_hashset *set, const char *key);
+const unsigned long *pf_hashset_count(struct pf_hashset *set, const char *key);
 void pf_hashset_free(struct pf_hashset **set);
 
 /* except.c: the exception list (-e). */
@@ -144,6 +145,8 @@ void pf_walk_manifest(struct pf *pf);
  */
 void pf_walk_entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry *e,
 		   const struct pf_xattrs *x);
+/* The first name of PATH's hard-link group in the manifest (PATH if none). */
+const char *pf_link_first(const struct pf *pf, const char *path);
 void pf_walk_begin(struct pf *pf);
 void pf_walk_end(struct pf *pf);
 /* fromdb.c: --from-db: every file of the tree against the database. */

@@ -354,19 +354,37 @@ static void report(struct pf *pf, const struct fb_mentry *e, const struct pf_att
 }
 
 /*
+ * The first name of the hard-link group PATH belongs to in the manifest:
+ * the target its link entries lead to (a link may name another link).
+ */
+const char *pf_link_first(const struct pf *pf, const char *path)
+{
+	for (int hops = 0; hops < 64; hops++) {
+		const struct fb_mentry *e = fb_manifest_find(pf->m, path);
+		if (!e || e->type != FB_M_HARDLINK || !(e->have & FB_MH_TARGET))
+			break;
+		path = e->target;
+	}
+	return path;
+}
+
+/*
  * A regular file with other names may be a hard link to a file outside the
  * tree (/etc/shadow where fs.protected_hardlinks is off; with it on, any
  * file of root's that the build user may write): changing its mode would
- * change that file.  Only touch it when the manifest declares the link, or
- * it belongs to the build user (the owner of the proto root).  That it
- * already belongs to the owner the manifest asks for proves nothing: a
- * root-owned file linked in as usr/bin/su would become setuid root.
+ * change that file.  Only touch it when the manifest declares every name
+ * it has (no more links than its group declares), or it belongs to the
+ * build user (the owner of the proto root).  That it already belongs to
+ * the owner the manifest asks for proves nothing: a root-owned file linked
+ * in as usr/bin/su would become setuid root, and so would one linked in as
+ * a declared pair su and newgrp.
  */
 static bool foreign_link(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *now)
 {
 	if (pf->o.use_db || S_ISDIR(now->mode) || now->nlink < 2)
 		return false;
-	if (pf_hashset_has(pf->linked, e->path))
+	const unsigned long *names = pf_hashset_count(pf->linked, pf_link_first(pf, e->path));
+	if (names && now->nlink <= *names)
 		return false;
 	if (now->uid == pf->root_owner)
 		return false;

@@ -15,6 +15,9 @@ because() { [ -z "${FB_WHY:-}" ] || echo "$*" >> "$FB_WHY"; }
 fail() { echo "FAIL: $*" >&2; because "FAIL: $*"; exit 1; }
 skip() { echo "skipped: $*"; exit 77; }
 need() { local c; for c; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+need_userns() {
+	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+}
 
 # assert_eq EXPECTED ACTUAL [WHAT]
 assert_eq() {

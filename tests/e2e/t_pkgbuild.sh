@@ -6,10 +6,6 @@
 PKGBUILD=$B/bin/fakebuild-pkgbuild
 pkgbuild() { "$PKGBUILD" "$@"; }
 
-need_userns() {
-	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
-}
-
 # No temporary directory of fakebuild-pkgbuild's left in DIR ($1).
 no_temp_left() {
 	ls -A "$1" | grep -q '^\.\?fakebuild-pkgbuild\.' && { ls -la "$1" >&2; fail "a temporary directory was left in $1"; }

@@ -6,10 +6,6 @@
 # where it would mount "overlay", to stand for a kernel without overlayfs
 # (nothing else can make overlayfs unavailable to one process only).
 
-need_userns() {
-	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
-}
-
 # mkroot DIR: a small root made of host programs and their libraries.
 mkroot() {
 	local d=$1

@@ -140,6 +140,27 @@ test_inode_reuse_outside_session() {
 	assert_eq "0 0 640" "$(fb stat -c '%u %g %a' "$found")"
 }
 
+# In a container the file system is an overlay: a changed file of a lower
+# layer is copied up, with a new birth time under the same inode number.
+# Its record is kept (before: a touch after chown showed 0:0, and a first
+# chmod 4755 came out 0755), in this session and the next.
+test_records_survive_an_overlays_copy_up() {
+	need_userns
+	mkdir l u w m
+	touch l/a l/b l/c
+	cat >in.sh <<-'EOF'
+	mount -t overlay ov -o lowerdir=l,upperdir=u,workdir=w,userxattr m || exit 77
+	cd m
+	"$FAKEBUILD" sh -c 'chown 1:2 a; touch a; chmod 4755 b; chown 3:4 c; echo x >>c
+		stat -c %u:%g:%a a b c'
+	"$FAKEBUILD" stat -c %u:%g:%a a b c
+	EOF
+	local out rc=0
+	out=$(FAKEBUILD=$FAKEBUILD unshare -U -r -m sh in.sh 2>&1) || rc=$?
+	[ $rc = 77 ] && skip "no overlay mount in a user namespace here"
+	assert_eq "1:2:644 0:0:4755 3:4:644 1:2:644 0:0:4755 3:4:644" "$(echo $out)" "after copy-up, then in the next session"
+}
+
 # A chmod past the library (an editor, git, the user between sessions)
 # shows in the next session and its archives; the faked owner, type and
 # set-id bits stay.  Bits the session set, which the disk could not keep

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,6 +212,37 @@ static void multilib(char *lib, size_t len)
 	(void)lib;
 	(void)len;
 #endif
+}
+
+/*
+ * A container's file system is an overlay: a file of a lower layer that
+ * is changed is copied up, and gets a new birth time under the same
+ * inode number, which a record would take for the number's reuse.  The
+ * overlays at / and at the current directory are named to the library
+ * as a build root's are (FAKEBUILD_DEVMAP, db/view.h), each keyed by its
+ * own device: there birth times are not compared, and a change copies the
+ * file up first.  A build root's map, inherited, is kept.
+ */
+static void host_overlays(void)
+{
+	if (getenv("FAKEBUILD_DEVMAP"))
+		return;
+	static const char *const where[] = { "/", "." };
+	char map[128] = "";
+	size_t n = 0;
+	dev_t seen = 0;
+	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+		struct statfs sf;
+		struct stat st;
+		if (statfs(where[i], &sf) < 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC ||
+		    stat(where[i], &st) < 0 || st.st_dev == seen)
+			continue;
+		seen = st.st_dev;
+		n += (size_t)snprintf(map + n, sizeof map - n, "%s%llu:0:%llu", n ? "," : "",
+				      (unsigned long long)st.st_dev, (unsigned long long)st.st_dev);
+	}
+	if (n)
+		setenv("FAKEBUILD_DEVMAP", map, 1);
 }
 
 void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real)
@@ -661,6 +694,7 @@ int main(int argc, char **argv)
 	} else if (mode == OPT_EXPORT) {
 		status = fb_export(fb_session_table(s), optind < argc ? argv[optind] : ".", unknown_is_real);
 	} else {
+		host_overlays();
 		setup_env(lib, db, fb_session_table_path(s), unknown_is_real);
 		int left = 0;
 		status = run(cmd, do_kill, quiet, &left);

@@ -153,6 +153,11 @@ static int decode_rec(const char *db, const char **p, const char *end, struct fb
 	if ((uint64_t)d.hint_len + d.xattr_len > (uint64_t)(end - data) ||
 	    (d.hint_len && data[d.hint_len - 1] != 0))
 		return fb_err_set(err, "%s: corrupt database: bad record lengths", db);
+	/* A file type no file has: a session would take the record for a
+	 * stale one, drop it and save the database without it. */
+	if (!fb_file_type_ok(d.real_type & S_IFMT) || !fb_file_type_ok(d.mode & S_IFMT))
+		return fb_err_set(err, "%s: corrupt database: the record of inode %llu has an "
+				  "impossible file type", db, (unsigned long long)dk.ino);
 	r->dev = dk.dev;
 	r->ino = dk.ino;
 	r->btime_sec = d.btime_sec;

@@ -161,6 +161,24 @@ test_records_survive_an_overlays_copy_up() {
 	assert_eq "1:2:644 0:0:4755 3:4:644 1:2:644 0:0:4755 3:4:644" "$(echo $out)" "after copy-up, then in the next session"
 }
 
+# A record with a file type no file has (a damaged database) is refused
+# with the database named, and the database is left as it was: a session
+# took it for a stale record, dropped it and saved the database without it.
+test_record_of_an_impossible_type_is_refused() {
+	touch f g
+	fb chown 3:4 f g
+	python3 "$TOP/tests/e2e/fbdb.py" "$FAKEBUILD_DB" set-mode "$(stat -c %i f)" 0o170644
+	local sum out
+	sum=$(md5sum <"$FAKEBUILD_DB")
+	out=$(fb stat -c %u g 2>&1) && fail "a session started on it: $out"
+	grep -q "$FAKEBUILD_DB: corrupt database: the record of inode $(stat -c %i f) has an impossible file type" <<<"$out" ||
+		fail "message: $out"
+	out=$(fb --export . 2>&1) && fail "--export ran on it: $out"
+	assert_status 1 fb --check >out
+	assert_contains out "impossible file type"
+	assert_eq "$sum" "$(md5sum <"$FAKEBUILD_DB")" "the database"
+}
+
 # A chmod past the library (an editor, git, the user between sessions)
 # shows in the next session and its archives; the faked owner, type and
 # set-id bits stay.  Bits the session set, which the disk could not keep

@@ -11,36 +11,27 @@
 #include "store.h"
 #include "table.h"
 
-struct tally {
-	long records, bad_type;
-};
-
+/* Reading a record checks it (db/store.c): counting is all that is left. */
 static int count(const struct fb_store_rec *r, void *arg)
 {
-	struct tally *t = arg;
-	t->records++;
-	if (!fb_file_type_ok(r->mode & S_IFMT))
-		t->bad_type++;
+	(void)r;
+	++*(long *)arg;
 	return 0;
 }
 
 int fb_check(const char *db)
 {
 	struct fb_err err = { { 0 } };
-	struct tally t = { 0, 0 };
+	long records = 0;
 	int status = 0;
 	struct stat st;
 	if (lstat(db, &st) < 0 && errno == ENOENT) {
 		printf("%s: does not exist (an empty database)\n", db);
-	} else if (fb_store_foreach(db, count, &t, &err) < 0) {
+	} else if (fb_store_foreach(db, count, &records, &err) < 0) {
 		printf("%s\n", err.msg);
 		status = 1;
 	} else {
-		printf("%s: ok, %ld records\n", db, t.records);
-		if (t.bad_type) {
-			printf("%s: %ld records with an impossible file type\n", db, t.bad_type);
-			status = 1;
-		}
+		printf("%s: ok, %ld records\n", db, records);
 	}
 	char live[4200];
 	snprintf(live, sizeof live, "%s.live", db);

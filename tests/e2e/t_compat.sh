@@ -242,6 +242,11 @@ test_fakeroot_save_and_load() {
 	wait
 	assert_eq "22:22 11:11" "$(fb -d own.db stat -c %u:%g g h | tr '\n' ' ' | sed 's/ $//')" \
 		"both sessions' changes after one of them used -s"
+	# -i of a file not there yet (a script's first run of -i F -s F) is
+	# named, and the command runs, as under fakeroot; before, nothing was said.
+	fb -d first.db -i state.db -s state.db chown 9 f 2>err || fail "-i of a missing file"
+	assert_contains err "state.db: -i: no such file; nothing loaded"
+	assert_eq "9:0" "$(fb -d sixth.db -i state.db stat -c %u:%g f)" "-s after a missing -i"
 }
 
 test_fakeroot_options_accepted() {

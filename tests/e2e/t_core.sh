@@ -332,6 +332,12 @@ test_database_modes_refuse_operands() {
 		out=$(fb $m extra 2>&1) && fail "$m extra: accepted"
 		grep -q "take.* no operand: extra\|takes one directory: extra" <<<"$out" || fail "$m: $out"
 	done
+	# Nor do they combine (before, the last one given ran), and -i and -s
+	# apply to none of --check and --db-path.
+	out=$(fb --check --export 2>&1) && fail "--check --export: accepted"
+	assert_eq "fakebuild: --check and --export cannot be combined" "$out"
+	out=$(fb -i x.db --check 2>&1) && fail "-i with --check: accepted"
+	assert_eq "fakebuild: -i and -s do not apply to --check" "$out"
 	[ ! -e "$FAKEBUILD_DB" ] || fail "a refused mode made the database"
 }
 

@@ -549,6 +549,15 @@ static int nested(char **argv)
  */
 __attribute__((visibility("default"), used)) const int fakebuild_unfaked = 1;
 
+/* The long name of the option OPTS gives value MODE. */
+static const char *mode_name(const struct option *opts, int mode)
+{
+	for (; opts->name; opts++)
+		if (opts->val == mode)
+			return opts->name;
+	return "?";
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_KILL = 256, OPT_EXPORT, OPT_CHECK, OPT_GC, OPT_DBPATH, OPT_PASSWD, OPT_GROUP, OPT_SYSROOT, OPT_ROOT };
@@ -598,7 +607,11 @@ int main(int argc, char **argv)
 		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */
 		case 'q': quiet = 1; break;
 		case OPT_KILL: do_kill = 1; break;
-		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: case OPT_DBPATH: mode = c; break;
+		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: case OPT_DBPATH:
+			if (mode && mode != c)
+				die("--%s and --%s cannot be combined", mode_name(opts, mode), opts[li].name);
+			mode = c;
+			break;
 		case OPT_PASSWD: passwd = optarg; break;
 		case OPT_GROUP: group = optarg; break;
 		case OPT_SYSROOT: sysroot = optarg; break;
@@ -622,6 +635,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if ((mode == OPT_CHECK || mode == OPT_DBPATH) && (loadfile || savefile))
+		die("-i and -s do not apply to --%s", mode_name(opts, mode));
 	int rooted = root.nlayers > 0;
 	if (!rooted && (root.nm || root.upper || root.keep || root.changes || root.net || root.nlim))
 		die("--bind, --ro-bind, --overlay, --upper, --keep, --changes, --net and --limit "
@@ -672,6 +687,12 @@ int main(int argc, char **argv)
 	struct fb_session *s;
 	if (fb_session_join(db, 0, &s, &err) < 0)
 		die("%s", err.msg);
+	struct stat lst;
+	if (loadfile && lstat(loadfile, &lst) < 0 && errno == ENOENT) {
+		/* A script's first run, -i F -s F: fakeroot goes on too. */
+		warnx_("%s: -i: no such file; nothing loaded", loadfile);
+		loadfile = NULL;
+	}
 	if (loadfile && fb_store_load(loadfile, fb_session_table(s), &err) < 0) {
 		warnx_("%s", err.msg);
 		fb_session_leave(s, &err);

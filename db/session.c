@@ -420,6 +420,14 @@ int fb_session_leave(struct fb_session *s, struct fb_err *err)
 				unlink(s->users);
 				unlink(s->lock);
 			}
+		} else if (last && (s->flags & FB_SESSION_READONLY)) {
+			/* Read-only and alone: the join made these two and nothing
+			 * else, unless a killed session's table waits to be merged. */
+			struct stat st;
+			if (lstat(s->live, &st) < 0 && errno == ENOENT) {
+				unlink(s->users);
+				unlink(s->lock);
+			}
 		}
 	}
 	if (s->usersfd >= 0)

@@ -199,7 +199,14 @@ test_db_records_manifest_ownership() {
 	pf_tree
 	pf_manifest 0 0 4755
 	printf './etc/tool.conf type=file uid=0 gid=42 mode=0640\n' >>m.mtree
+	# A dry run or a check of a database not made yet creates nothing for
+	# it (before: its directory, DB.lock and DB.users were left).
+	"$PROTOFIX" --db="$PWD/sub/fb.db" -n -m m.mtree proto >out 2>err || true
+	"$PROTOFIX" --db="$PWD/sub/fb.db" --check -m m.mtree proto >out 2>err || true
+	[ ! -e sub ] || { ls -lR sub >&2; fail "a check of a missing database made files"; }
 	"$PROTOFIX" --db="$PWD/fb.db" -m m.mtree proto 2>err || { cat err; fail "protofix --db failed"; }
+	"$PROTOFIX" --db="$PWD/fb.db" -n -m m.mtree proto >out 2>err || true
+	[ "$(ls fb.db*)" = fb.db ] || fail "a dry run left: $(ls fb.db*)"
 	assert_eq "0 0 4755" "$("$FAKEBUILD" -d "$PWD/fb.db" stat -c '%u %g %a' proto/usr/bin/tool)" "tool"
 	assert_eq "0 42 640" "$("$FAKEBUILD" -d "$PWD/fb.db" stat -c '%u %g %a' proto/etc/tool.conf)" "conf"
 	# The tree itself is untouched, and a check through the database now passes.

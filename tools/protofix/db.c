@@ -4,6 +4,7 @@
  * sessions on the same database (tar, cpio, dpkg-deb) see it.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 #include "protofix.h"
 #include "session.h"
@@ -17,6 +18,12 @@ void pf_db_open(struct pf *pf)
 
 	if (fb_db_path(pf->o.db_file, path, sizeof path, &err) < 0)
 		die("%s", err.msg);
+	/* A check of a database that does not exist: no records, and nothing
+	 * made for it (its directory, its lock). */
+	char live[PATH_MAX + 8];
+	snprintf(live, sizeof live, "%s.live", path);
+	if (flags && access(path, F_OK) != 0 && access(live, F_OK) != 0)
+		return;
 	if (fb_session_join(path, flags, &pf->sess, &err) < 0)
 		die("%s", err.msg);
 	pf->table = fb_session_table(pf->sess);

@@ -25,6 +25,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,10 +129,12 @@ static int fill(struct fb_mctx *c, struct fb_mentry *e, struct archive_entry *ae
 		((struct fb_mpriv *)e)->own |= FB_MH_MODE;
 	}
 	if (e->type == FB_M_CHAR || e->type == FB_M_BLOCK) {
-		e->dev_major = archive_entry_rdevmajor(ae);
-		e->dev_minor = archive_entry_rdevminor(ae);
-		e->have |= FB_MH_RDEV;
-		((struct fb_mpriv *)e)->own |= FB_MH_RDEV;
+		/* Checked as the other formats' numbers are: Linux's range. */
+		char maj[24], min[24];
+		snprintf(maj, sizeof maj, "%lu", (unsigned long)archive_entry_rdevmajor(ae));
+		snprintf(min, sizeof min, "%lu", (unsigned long)archive_entry_rdevminor(ae));
+		if (fb_mf_set_rdev(c, e, maj, min) < 0)
+			return -1;
 	}
 	if (e->type == FB_M_SYMLINK) {
 		if (link == NULL)

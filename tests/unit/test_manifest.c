@@ -608,6 +608,11 @@ static void test_cpiolist_socket_and_block_device(void **state)
 			 "c.cpio:1: bad minor '1048576': expected a decimal number from 0 to 1048575");
 	expect_mem_error("d.proto", "c none /dev/x 99999 2 0600 root root\n",
 			 "d.proto:1: bad major '99999'");
+	/* mtree too (before, device=native,65535,7 was taken as it was). */
+	expect_mem_error("e.mtree", "#mtree\n./x type=char mode=0600 device=native,65535,7\n",
+			 "bad major '65535'");
+	expect_mem_error("f.mtree", "#mtree\n./x type=block mode=0600 device=native,1,2000000\n",
+			 "bad minor '2000000'");
 }
 
 /* --- names ------------------------------------------------------------------ */

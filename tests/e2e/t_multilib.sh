@@ -81,6 +81,10 @@ test_lib_option_preloads_per_elf_class() {
 		done
 	done
 	assert_status 1 fb -l "$PWD/nowhere/\$LIB/libfakebuild.so" true 2>/dev/null
+	# The 32-bit library alone: the loader skips it in every 64-bit
+	# program, and fakebuild says what that means (before: nothing).
+	fb -l "$B/lib32/libfakebuild.so" true 2>err || true
+	assert_contains err "lib32/libfakebuild.so: a 32-bit library: 64-bit programs of the session"
 }
 
 test_32bit_and_64bit_share_state() {

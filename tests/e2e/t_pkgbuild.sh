@@ -114,7 +114,7 @@ test_pkgbuild_create_unreachable_mirror() {
 # $PAUSE in the build's environment (DEB_BUILD_OPTIONS), it says "up" in
 # /build and sleeps first.
 fake_debian_base() {
-	copy_programs fb sh cat sleep touch env stat
+	copy_programs fb sh cat sleep touch env stat id chown setpriv
 	mkdir -p fb/etc fb/tmp fb/build fb/root
 	printf 'root:x:0:0:root:/root:/bin/sh\n' > fb/etc/passwd
 	printf '#!/bin/sh\nexit 0\n' > fb/usr/bin/apt-get
@@ -122,6 +122,8 @@ fake_debian_base() {
 		'case " $* " in *" -b "*" -B "*|*" -B "*" -b "*) echo "cannot combine -b and -B"; exit 1 ;; esac' \
 		'case $DEB_BUILD_OPTIONS in *pause*) touch ../up; sleep 600 ;; esac' \
 		'case $DEB_BUILD_OPTIONS in *stat*) stat -c "passwd %u:%g %a" /etc/passwd ;; esac' \
+		'for a; do case $a in -r*) gain=${a#-r} ;; esac; done' \
+		'echo "built by $(id -un) $(id -u):$(id -g), binary targets by $(${gain:-env} id -u)"' \
 		'case " $* " in *" -S "*)' \
 		'  echo dsc > ../p_1.0.dsc; echo tar > ../p_1.0.tar.xz; touch ../p_1.0_source.buildinfo' \
 		'  printf "Source: p\nFiles:\n 0123 4 devel optional p_1.0.dsc\n 4567 4 devel optional p_1.0.tar.xz\n 89ab 0 devel optional p_1.0_source.buildinfo\n" > ../p_1.0_source.changes' \
@@ -147,7 +149,25 @@ test_pkgbuild_build_type_from_the_options() {
 	grep -Eq '^dpkg-buildpackage( .*)? -B$' o2 || fail "not -B: $(grep dpkg-b o2)"
 	grep -Eq '^dpkg-buildpackage( .*)? -b( |$)' o2 && fail "-b given with -B"
 	pkgbuild -q -o out fb src -- --build=all > o3 2>&1 || { cat o3 >&2; fail "--build=all"; }
-	grep -Eq '^dpkg-buildpackage -us -uc --build=all$' out/p_1.0_*.build || fail "--build=all: $(grep dpkg-b out/p_1.0_*.build)"
+	grep -Eq '^dpkg-buildpackage -r/build/.fakebuild-root -us -uc --build=all$' out/p_1.0_*.build || fail "--build=all: $(grep dpkg-b out/p_1.0_*.build)"
+	no_temp_left tmp
+}
+
+# The build runs as a build user of the root's own, who owns /build, with
+# fake root for the targets that need it (dpkg-buildpackage -r), as sbuild
+# and pbuilder build: a test suite that checks for root sees a user.
+# Before, all of it ran as fake root.
+test_pkgbuild_builds_as_a_user_with_fake_root_for_binary() {
+	need_userns
+	fake_debian_base
+	pkgbuild -o out fb src > o 2>&1 || { cat o >&2; fail "the build"; }
+	assert_contains o "built by builder 1234:1234, binary targets by 0"
+	[ -f out/p_1.0_all.deb ] || fail "no package"
+	# A root without setpriv builds as fake root, and says so.
+	rm fb/usr/bin/setpriv
+	pkgbuild -o out2 fb src > o 2>&1 || { cat o >&2; fail "the build without setpriv"; }
+	assert_contains o "no setpriv in the root: building as fake root"
+	assert_contains o "built by root 0:0, binary targets by 0"
 	no_temp_left tmp
 }
 
@@ -188,7 +208,7 @@ test_pkgbuild_output_into_a_closed_pipe() {
 	assert_eq 0 "${PIPESTATUS[0]}" "the exit status"
 	assert_contains first "fakebuild-pkgbuild: p 1.0: installing its Build-Depends"
 	[ -f out/p_1.0_all.deb ] || fail "no package: $(ls out)"
-	assert_contains out/p_1.0_*.build "dpkg-buildpackage -us -uc -b"
+	assert_contains out/p_1.0_*.build "dpkg-buildpackage -r/build/.fakebuild-root -us -uc -b"
 	no_temp_left tmp
 }
 

@@ -56,6 +56,13 @@ test_check_reports_each_difference() {
 	assert_contains out "usr/bin/owned: group $(id -g) != 0"
 	assert_contains out "stray: not in manifest"
 	assert_eq 7 "$(wc -l <out)" "number of differences"
+	# One line each, whatever the name (before, a newline split it in two).
+	touch "proto/new
+line" 'proto/back\slash'
+	assert_status 1 "$PROTOFIX" -m m.mtree proto >out
+	assert_contains out 'new\012line: not in manifest'
+	assert_contains out 'back\134slash: not in manifest'
+	assert_eq 9 "$(wc -l <out)" "number of differences, with odd names"
 }
 
 test_check_owner_names_shown() {

@@ -50,9 +50,17 @@ void pf_err(struct pf *pf, const char *path, const char *what, int err)
 	pf->nerr++;
 }
 
+/* One line per difference: a control character or a backslash in PATH
+ * is written as \ooo, so a name with a newline stays on its line. */
 static void vline(const char *path, const char *fmt, va_list ap)
 {
-	printf("%s: ", path);
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (*c < ' ' || *c == 0x7f || *c == '\\')
+			printf("\\%03o", *c);
+		else
+			putchar(*c);
+	}
+	fputs(": ", stdout);
 	vprintf(fmt, ap);
 	putchar('\n');
 }

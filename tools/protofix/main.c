@@ -193,7 +193,7 @@ static void load(struct pf *pf, const struct args *a)
 		if (fb_manifest_load(pf->m, a->manifests[i], fmt) < 0)
 			die("%s", fb_manifest_error(pf->m));
 	for (i = 0; i < fb_manifest_nwarnings(pf->m); i++)
-		warn("%s", fb_manifest_warning(pf->m, i));
+		warn("warning: %s", fb_manifest_warning(pf->m, i));
 }
 
 /* Directories with entries beneath them, and the hard-linked names. */

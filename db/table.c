@@ -164,6 +164,7 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
+	ssize_t wrote;
 	struct stat st;
 	struct fb_table *t = calloc(1, sizeof *t);
 	if (t)
@@ -172,8 +173,8 @@ int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 		rc = -ENOMEM;
 	else if (ftruncate(fd, (off_t)g.file_size) < 0 || fstat(fd, &st) < 0)
 		rc = -errno;
-	else if (pwrite(fd, &g, sizeof g, 0) != (ssize_t)sizeof g)
-		rc = -EIO;
+	else if ((wrote = pwrite(fd, &g, sizeof g, 0)) != (ssize_t)sizeof g)
+		rc = wrote < 0 ? -errno : -ENOSPC;	/* a full file system: ENOSPC, not EIO */
 	else if ((rc = fb_table_set_path(t, path)) == 0 && (rc = map_file(fd, g.file_size, t)) == 0)
 		rc = reserve_start(t);
 	if (rc == 0)

@@ -522,4 +522,15 @@ roottest_full_file_system_fails_with_enospc_not_sigbus() {
 		"$FAKEBUILD" -d "$PWD/small/s.db" sh -c 'stat -c %u:%g tree tree/*' > owners
 	assert_eq "$((3001 - failed))" "$(grep -c '^3:3$' owners)" "chowns kept"
 	[ -f small/s.db ] && [ ! -e small/s.db.live ] || fail "not saved: $(ls small)"
+	# No room at all for a new live table: said so (before: "Input/output
+	# error"), and nothing left.
+	rm -f small/*
+	mount -o remount,size=64k small
+	dd if=/dev/zero of=small/fill bs=4k count=100 2>/dev/null || true
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$PWD" FAKEBUILD_CAPACITY=64 \
+		"$FAKEBUILD" -d "$PWD/small/t.db" true 2> err || rc=$?
+	assert_eq 1 "$rc" "exit status, a full file system"
+	assert_contains err "cannot create the live table: No space left on device"
+	[ -z "$(ls small | grep -v '^fill$')" ] || fail "left on a full file system: $(ls small)"
 }

@@ -441,7 +441,7 @@ static int save(const char *db, struct fb_table *t, int own, struct fb_err *err)
 	if (!f) {
 		const char *why = gdbm_why();
 		unlink(tmp);	/* gdbm may have made it before it failed */
-		return fb_err_set(err, "%s: cannot create: %s", tmp, why);
+		return fb_err_set(err, "%s: cannot save the database: cannot create %s: %s", db, tmp, why);
 	}
 	char meta[32];
 	int ml = snprintf(meta, sizeof meta, "%s%d", meta_prefix, FB_STORE_VERSION);

@@ -345,13 +345,20 @@ roottest_fix_summary_counts_failures() {
 # A file of root's that the build user linked in (any file root owns and
 # the user may write, with fs.protected_hardlinks on) already has the
 # owner the manifest asks for; made 4755 it would be a setuid-root program.
-roottest_fix_leaves_root_files_linked_into_the_tree() {
+# pf_root_file_linked_in NAME...: the build user's tree, and a file of
+# root's outside it that anyone may write, linked in as each NAME.
+pf_root_file_linked_in() {
+	local n
 	pf_nobody_tree
 	pf_manifest 0 0
 	mkdir outside
 	printf '#!/bin/sh\n' >outside/script
 	chmod 0666 outside/script
-	ln outside/script proto/usr/bin/su
+	for n; do ln outside/script "proto/$n"; done
+}
+
+roottest_fix_leaves_root_files_linked_into_the_tree() {
+	pf_root_file_linked_in usr/bin/su
 	printf './usr/bin/su type=file uid=0 gid=0 mode=4755\n' >>m.mtree
 	assert_status 2 "$PROTOFIX" --fix -m m.mtree proto >out 2>err
 	assert_contains err "usr/bin/su: has 2 names and belongs to uid 0: not touched"
@@ -363,13 +370,7 @@ roottest_fix_leaves_root_files_linked_into_the_tree() {
 # declares, not for a third one outside the tree.  Without the third name
 # the pair is fixed.
 roottest_fix_leaves_a_declared_pair_with_more_names() {
-	pf_nobody_tree
-	pf_manifest 0 0
-	mkdir outside
-	printf '#!/bin/sh\n' >outside/script
-	chmod 0666 outside/script
-	ln outside/script proto/usr/bin/su
-	ln outside/script proto/usr/bin/newgrp
+	pf_root_file_linked_in usr/bin/su usr/bin/newgrp
 	printf 'f none usr/bin/su 4755 root root\nl none usr/bin/newgrp=su\n' >m.p
 	assert_status 2 "$PROTOFIX" --fix -m m.mtree -m m.p proto >out 2>err
 	assert_contains err "usr/bin/su: has 3 names and belongs to uid 0: not touched"

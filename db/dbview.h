@@ -26,6 +26,11 @@ enum {
 	 * refused while a live table beside it holds changes not yet saved.
 	 */
 	FB_DBVIEW_ANY_OWNER = 1 << 0,
+	/*
+	 * The caller is the fakebuild program, where the library, though
+	 * preloaded, fakes nothing (preload/init.c): stat sees the disk.
+	 */
+	FB_DBVIEW_UNFAKED = 1 << 1,
 };
 
 /*

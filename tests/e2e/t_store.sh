@@ -381,6 +381,23 @@ W
 	assert_contains listing "crw-r--r--"
 }
 
+# --export only reads: a database in a directory the user may not write
+# (a read-only cache, a tree of someone else's) is exported from its file,
+# and nothing is made beside it (before: "DB.lock: cannot create lock
+# file").  Inside a session too.
+test_export_of_a_database_in_a_read_only_directory() {
+	mkdir d t
+	touch t/f
+	fb -d "$PWD/d/x.db" chown 3:4 t/f
+	chmod 555 d
+	local want
+	want=$(printf '#mtree 2.0\n. type=dir uid=0 gid=0 mode=0755\n./f type=file uid=3 gid=4 mode=0644')
+	assert_eq "$want" "$(cd t && fb -d "$PWD/../d/x.db" --export .)" "--export"
+	assert_eq "$want" "$(cd t && fb sh -c '"$0" -d "$PWD/../d/x.db" --export .' "$FAKEBUILD")" "--export in a session"
+	assert_eq "x.db" "$(ls d)" "files beside the database"
+	chmod 755 d
+}
+
 test_check_reports_and_changes_nothing() {
 	touch f; fb chown 1:1 f
 	assert_status 0 fb --check

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dbview.h"
 #include "exe.h"
 #include "fakebuild.h"
 #include "root.h"
@@ -561,6 +562,33 @@ static int nested(char **argv)
  */
 __attribute__((visibility("default"), used)) const int fakebuild_unfaked = 1;
 
+/* May files be made beside DB (its lock, its live table)? */
+static int dir_writable(const char *db)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", db);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	return access(slash ? dir : ".", W_OK | X_OK) == 0 || errno == ENOENT;
+}
+
+/*
+ * --export of a database in a directory we may not write (a read-only
+ * cache, another user's tree): no session can run on it, so its file
+ * holds everything; read it into a private table, and write nothing.
+ */
+static int export_read_only(const char *db, const char *dir, int unknown_is_real)
+{
+	struct fb_err err = { { 0 } };
+	struct fb_dbview *v;
+	if (fb_dbview_open(db, FB_DBVIEW_UNFAKED, &v, &err) < 0)
+		die("%s", err.msg);
+	int status = fb_export(fb_dbview_table(v), dir, unknown_is_real);
+	fb_dbview_close(v);
+	return status;
+}
+
 /* The long name of the option OPTS gives value MODE. */
 static const char *mode_name(const struct option *opts, int mode)
 {
@@ -696,6 +724,8 @@ int main(int argc, char **argv)
 		root.default_shell = cmd == shell_argv;
 		return fb_root_run(&root, cmd);
 	}
+	if (mode == OPT_EXPORT && !dir_writable(db))
+		return export_read_only(db, optind < argc ? argv[optind] : ".", unknown_is_real);
 	struct fb_session *s;
 	if (fb_session_join(db, 0, &s, &err) < 0)
 		die("%s", err.msg);

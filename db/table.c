@@ -917,6 +917,21 @@ int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char 
 	return rc;
 }
 
+int fb_table_drop_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
+{
+	int rc = wlock(t, 0);
+	if (rc < 0)
+		return rc;
+	struct fb_trec r;
+	int64_t s = find(t, id->dev, id->ino, &r);
+	if (s >= 0 && !stale(&r, id) && r.hint_off && r.hint_len == strlen(hint) &&
+	    r.hint_off + r.hint_len < t->h->arena_size &&
+	    memcmp((const char *)t->arena + r.hint_off, hint, r.hint_len) == 0)
+		rc = rehint(t, ix_of(t, t->h->gen), (uint64_t)s, &r, "");
+	wunlock(t);
+	return rc;
+}
+
 int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)
 {
 	int rc = wlock(t, 0);

@@ -153,6 +153,12 @@ int fb_table_del(struct fb_table *t, const struct fb_ident *id);
 
 /* Set the path hint of ID's record (rename).  0 or -errno; no record is fine. */
 int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint);
+/*
+ * ID's record's path hint is HINT, a name just removed while the file
+ * keeps others: the record keeps no hint (--gc keeps it) rather than one
+ * that leads nowhere.  0 or -errno; another hint, or no record, is fine.
+ */
+int fb_table_drop_hint(struct fb_table *t, const struct fb_ident *id, const char *hint);
 /* Rewrite every hint under directory FROM to lie under TO (a directory was renamed). */
 int fb_table_move_hints(struct fb_table *t, const char *from, const char *to);
 /* Drop the record of (dev, ino) whatever its state: 1 dropped, 0 none, -errno. */

@@ -75,7 +75,9 @@ void fb_fd_opened(int fd, int dirfd, const char *name)
 
 int fb_fd_origin(int fd, int *dirfd, const char **name)
 {
-	if (fd < 0 || (unsigned)fd >= SLOTS || slot[fd].stamp != fb_fd_stamp(fd) ||
+	/* A slot never filled has no name; its zero stamps would match a
+	 * descriptor number never closed (stdin's, with dirfd 0). */
+	if (fd < 0 || (unsigned)fd >= SLOTS || !slot[fd].name[0] || slot[fd].stamp != fb_fd_stamp(fd) ||
 	    slot[fd].dirstamp != fb_fd_stamp(slot[fd].dirfd))
 		return 0;
 	*dirfd = slot[fd].dirfd;

@@ -25,6 +25,17 @@ static int last_name(const struct statx *stx)
 	return S_ISDIR(stx->stx_mode) || stx->stx_nlink <= 1;
 }
 
+/* Does the table hold hints that a rename or unlink can make wrong? */
+static int hints_at_stake(const struct statx *src)
+{
+	if (S_ISDIR(src->stx_mode))
+		return 1;	/* the hints of everything beneath it */
+	struct fb_ident id;
+	struct fb_attr a;
+	fb_ident_from_statx(&id, src);
+	return fb_table_get(fb_table(), &id, &a);
+}
+
 static int unlink_core(int dirfd, const char *path, int flags)
 {
 	FB_REAL(unlinkat);
@@ -33,6 +44,11 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	struct statx stx;
 	fb_memo_drop();
 	int have = peek(dirfd, path, &stx);
+	/* A name of a file that keeps others: if its record's hint is this
+	 * name, the hint must not outlive it (--gc would drop the record). */
+	char gone[PATH_MAX];
+	int hinted = have && !last_name(&stx) && hints_at_stake(&stx) &&
+		     fb_path_hint(dirfd, path, gone, sizeof gone) == 0;
 	if (real_unlinkat(dirfd, path, flags) < 0) {
 		int e = errno;
 		/* A device placeholder with the host's node bound over it (dev.c). */
@@ -43,6 +59,11 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	}
 	if (have && last_name(&stx))
 		fb_forget(&stx);
+	if (hinted) {
+		struct fb_ident id;
+		fb_ident_from_statx(&id, &stx);
+		fb_table_drop_hint(fb_table(), &id, gone);
+	}
 	return 0;
 }
 
@@ -88,17 +109,6 @@ static void rehint(const struct statx *src, int newdir, const char *newpath, con
 	fb_table_set_hint(fb_table(), &id, to);
 	if (S_ISDIR(src->stx_mode))
 		fb_table_move_hints(fb_table(), from, to);
-}
-
-/* Does the table hold hints that this rename can make wrong? */
-static int hints_at_stake(const struct statx *src)
-{
-	if (S_ISDIR(src->stx_mode))
-		return 1;	/* the hints of everything beneath it */
-	struct fb_ident id;
-	struct fb_attr a;
-	fb_ident_from_statx(&id, src);
-	return fb_table_get(fb_table(), &id, &a);
 }
 
 /*

@@ -448,6 +448,20 @@ test_gc_keeps_files_created_through_descriptors() {
 	assert_eq "3 4|3 4|3 4" "$(fb stat -c '%u %g' dst/a dst/d sub/here | paste -sd'|')"
 }
 
+# Records whose files remain are kept by --gc however they were made.
+# Before: a record first written through a descriptor not opened with
+# O_CREAT (mkdir -m 4755, install -d -m, setcap) took stdin's name as its
+# hint, and one whose hint named a link removed since (ln a b; rm a) kept
+# that name: --gc dropped both, with the set-id bits, owner, capability.
+test_gc_keeps_records_made_through_descriptors_and_links() {
+	fb sh -c 'mkdir -m 4755 sd; install -d -m 2755 id; cp /bin/true p; setcap cap_net_raw+ep p
+		touch a; chown 9:9 a; ln a b; rm a' </dev/null
+	assert_match '^0 records dropped' "$(fb --gc </dev/null)"
+	assert_eq "sd 4755|id 2755|b 644 9:9" "$(fb stat -c '%n %a' sd id </dev/null | paste -sd'|')|$(fb stat -c '%n %a %u:%g' b </dev/null)"
+	fb getcap p </dev/null >caps
+	assert_contains caps "cap_net_raw=ep"
+}
+
 # A live table of another layout version (a killed session of an older
 # fakebuild left it) is refused, named with both versions, and left as it is.
 test_live_table_of_another_layout_is_refused() {

@@ -171,8 +171,10 @@ FB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	size_t n = len - off < sizeof un->sun_path ? len - off : sizeof un->sun_path;
 	memcpy(path, un->sun_path, n);
 	path[n] = 0;
-	/* Bound: the call succeeded, whatever becomes of the record. */
-	record_new(AT_FDCWD, path, S_IFSOCK, 0777, 0, inherit, 0);
+	/* Bound: the call succeeded, whatever becomes of the record.  The
+	 * kernel's unix_bind applies the umask before a default ACL masks
+	 * the mode, where mknod and mkdir let the ACL take its place. */
+	record_new(AT_FDCWD, path, S_IFSOCK, 0777 & ~fb_umask(), 0, inherit, 0);
 	return fb_ret(0);
 }
 

@@ -98,16 +98,19 @@ test_chmod_rewrites_acl_like_kernel() {
 # What is made in a directory with a default ACL gets it as the kernel's
 # posix_acl_create gives it: the mode asked for (no umask) masked by the
 # ACL, the ACL as its access ACL, and a directory the default ACL too.
-# Files made with open, mkdir, mkfifo and install, in the session that
-# set the ACL and in the next one.  The kernel on the user's own files is
-# the oracle.
+# Files made with open, mkdir, mkfifo, install and a Unix socket's bind
+# (which applies the umask first, where the others let the ACL replace
+# it: before, a bound socket came out 775), in the session that set the
+# ACL and in the next one.  The kernel on the user's own files is the
+# oracle.
 test_default_acl_inherited_like_kernel() {
-	need setfacl getfacl
+	need setfacl getfacl python3
 	steps='d=$1; [ -d $d ] || { mkdir $d; setfacl -d -m u:5:rwx,g::r-x,o::- $d; }
 		touch $d/f$2; mkdir $d/s$2; mkdir -m 0751 $d/m$2; mkfifo $d/p$2
 		(umask 077; touch $d/u$2); install -m 4755 /dev/null $d/i$2; printf x > $d/o$2
 		mkdir -p $d/a$2/b; touch $d/a$2/b/z
-		for f in f$2 s$2 m$2 p$2 u$2 i$2 o$2 a$2/b a$2/b/z; do
+		(umask 027; python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" $d/k$2)
+		for f in f$2 s$2 m$2 p$2 u$2 i$2 o$2 a$2/b a$2/b/z k$2; do
 			echo "$f $(stat -c %a $d/$f)"; getfacl -cn $d/$f; done'
 	sh -c "$steps" sh probe 1 >/dev/null 2>&1 || skip "no ACLs on this filesystem"
 	want=$(sh -c "$steps" sh real 1; sh -c "$steps" sh real 2)

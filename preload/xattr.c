@@ -267,9 +267,17 @@ static int cap_value(const void **v, size_t *size, unsigned char buf[XATTR_CAPS_
 
 static int set_core(const struct xt *x, const char *name, const void *val, size_t size, int flags)
 {
+	/* As the kernel's setxattr: flags it does not know are refused, and
+	 * no value at all is an empty one ("empty EA, do not remove"). */
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
 	int bad = bad_name(name);
 	if (bad < 0)
 		return bad;
+	if (!val && size)
+		return -EFAULT;
+	if (!val)
+		val = "";
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
 	unsigned char capbuf[XATTR_CAPS_SZ_2];

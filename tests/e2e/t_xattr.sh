@@ -288,6 +288,7 @@ EOF
 # something after it.  fixtures/create/xattr-names.sh as real root and in
 # a session.
 roottest_xattr_names_and_devices_like_the_kernel() {
+	need setfattr getfattr
 	need python3
 	same_as_root "$TOP/tests/e2e/fixtures/create/xattr-names.sh" '^Operation not permitted' \
 		"the session's answers differ from the kernel's"

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,44 @@ static int dangling(int dirfd, const char *path, int flags)
 	       S_ISLNK(stx.stx_mode) && fb_sys_statx(dirfd, path, 0, STATX_TYPE, &stx) == -ENOENT;
 }
 
+/*
+ * The kernel refused O_CREAT on DIRFD/PATH (EACCES): it may be its check
+ * for a file already there in a sticky directory others may write, which
+ * lets the open through only when the file is the opener's or the
+ * directory owner's (may_create_in_sticky; for device nodes always, for
+ * regular files and FIFOs as fs.protected_* say).  A device node a build
+ * root bound in (dev.c) is the host's, owned by nobody the root maps, so
+ * the kernel refuses root too.  Decided again with the owners the session
+ * sees: then the file exists, and the open without O_CREAT is the one
+ * asked.  -EACCES where real root would get it.
+ */
+static int sticky_retry(int dirfd, const char *path, int flags, mode_t mode)
+{
+	FB_REAL(openat);
+	FB_REAL(statx);
+	struct statx node, dir;
+	/* The node the kernel opens: the bound one, not the placeholder
+	 * beneath it that fb_sys_statx reports. */
+	if ((flags & O_EXCL) || !real_openat || !real_statx ||
+	    real_statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &node) < 0 ||
+	    !(S_ISCHR(node.stx_mode) || S_ISBLK(node.stx_mode)))
+		return -EACCES;
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(parent, sizeof parent, ".");
+	else if ((size_t)(slash - path) >= sizeof parent)
+		return -EACCES;
+	else
+		snprintf(parent, sizeof parent, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (fb_statx_core(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &node) < 0 ||
+	    fb_statx_core(dirfd, parent, 0, STATX_BASIC_STATS, &dir) < 0 || !(dir.stx_mode & S_ISVTX) ||
+	    (node.stx_uid != dir.stx_uid && node.stx_uid != fb_fsuid()))
+		return -EACCES;
+	int fd = real_openat(dirfd, path, flags & ~O_CREAT, mode);
+	return fd < 0 ? -errno : fd;
+}
+
 static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 {
 	FB_REAL(openat);
@@ -68,7 +107,7 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 		int made = dangling(dirfd, path, flags);
 		fd = real_openat(dirfd, path, flags, made ? fb_disk_mode(S_IFREG, mode) : mode);
 		if (fd < 0)
-			return -errno;
+			return errno == EACCES && !made ? sticky_retry(dirfd, path, flags, mode) : -errno;
 		if (made)
 			fb_record_created_where(fd, mode);
 		return fd;
@@ -85,13 +124,18 @@ static int create_core(int dirfd, const char *path, int flags, mode_t mode)
 	return openat_core(dirfd, path, flags, mode);
 }
 
-/* A created file's descriptor: remember where, for its path hint. */
-static int track(int fd, int dirfd, const char *path, int flags)
+/* A created file's descriptor: remember where, for its path hint.  An
+ * O_CREAT the kernel refused in a sticky directory is decided again.
+ * SAVED: the caller's errno, for a retry that succeeds. */
+static int track_(int fd, int dirfd, const char *path, int flags, mode_t mode, int saved)
 {
+	if (fd < 0 && errno == EACCES && (flags & O_CREAT))
+		return fb_ret_(sticky_retry(dirfd, path, flags, mode), saved);
 	if (fd >= 0 && (flags & O_CREAT))
 		fb_fd_opened(fd, dirfd, path);
 	return fd;
 }
+#define track(fd, dirfd, path, flags, mode) track_((fd), (dirfd), (path), (flags), (mode), fb_saved_errno_)
 
 #define OPEN_MODE(flags, mode)                                \
 	do {                                                  \
@@ -109,7 +153,7 @@ FB_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return track(real_openat(dirfd, path, flags, mode), dirfd, path, flags);
+		return track(real_openat(dirfd, path, flags, mode), dirfd, path, flags, mode);
 	return fb_ret(create_core(dirfd, path, flags, mode));
 }
 
@@ -119,7 +163,7 @@ FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat64, dirfd, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return track(real_openat64(dirfd, path, flags, mode), dirfd, path, flags);
+		return track(real_openat64(dirfd, path, flags, mode), dirfd, path, flags, mode);
 	return fb_ret(create_core(dirfd, path, flags, mode));
 }
 
@@ -129,7 +173,7 @@ FB_EXPORT int open(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return track(real_open(path, flags, mode), AT_FDCWD, path, flags);
+		return track(real_open(path, flags, mode), AT_FDCWD, path, flags, mode);
 	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
 
@@ -139,7 +183,7 @@ FB_EXPORT int open64(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open64, path, flags, mode);
 	if (!needs_record(flags, mode))
-		return track(real_open64(path, flags, mode), AT_FDCWD, path, flags);
+		return track(real_open64(path, flags, mode), AT_FDCWD, path, flags, mode);
 	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
 
@@ -147,7 +191,7 @@ FB_EXPORT int creat(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat, path, mode);
 	if (!needs_record(O_CREAT, mode))
-		return track(real_creat(path, mode), AT_FDCWD, path, O_CREAT);
+		return track(real_creat(path, mode), AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
 
@@ -155,6 +199,6 @@ FB_EXPORT int creat64(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat64, path, mode);
 	if (!needs_record(O_CREAT, mode))
-		return track(real_creat64(path, mode), AT_FDCWD, path, O_CREAT);
+		return track(real_creat64(path, mode), AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }

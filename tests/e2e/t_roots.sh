@@ -143,6 +143,22 @@ null2 character special file 1,3 0:5 2
 0" "$out"
 }
 
+# A node made in a sticky directory others may write (a root's /tmp) is
+# the host's, owned by nobody the root maps: the kernel refused O_CREAT
+# on it (the shell's > and >>) even for the fake root that made it.  Now
+# as for real root: allowed when the node is the opener's or the
+# directory owner's, refused otherwise (real root's answers in a sticky
+# directory of the host: allowed, allowed, refused, allowed, refused).
+test_o_creat_of_a_bound_device_in_a_sticky_directory() {
+	need_userns
+	out=$(fb --root / -- sh -c 'cd /tmp && mknod n c 1 3
+		echo hi > n; echo $?; echo hi >> n; echo $?
+		chown 5 n; (echo x > n) 2>/dev/null; echo $?
+		setpriv --reuid=5 sh -c "echo x > n; echo \$?"
+		setpriv --reuid=6 sh -c "(echo x > n) 2>/dev/null; echo \$?"')
+	assert_eq "0 0 2 0 2" "$(echo $out)"
+}
+
 # A bound device as glibc's walkers and a followed symbolic link see it:
 # the placeholder with its record, times included.  fts gave the host
 # node's times, nftw the host node itself, and stat -L of a link to the

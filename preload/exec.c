@@ -33,13 +33,16 @@ extern char **environ;
 
 /* The session's variables.  LD_PRELOAD first, FAKEBUILD_LIB second: the
  * library path the session preloads is FAKEBUILD_LIB's value. */
-enum { V_PRELOAD, V_LIB, V_TABLE, V_IDS = 5, V_GROUPS = 6, V_NVARS = 13 };
+enum { V_PRELOAD, V_LIB, V_TABLE, V_IDS = 5, V_GROUPS = 6, V_KEY = 7, V_ROOTKEY = 13, V_NVARS = 14 };
 static const char *const var_name[V_NVARS] = {
 	"LD_PRELOAD", "FAKEBUILD_LIB", "FAKEBUILD_TABLE", "FAKEBUILD_DB",
 	"FAKEBUILD_UNKNOWN_IS_REAL", "FAKEBUILD_IDS", "FAKEBUILD_GROUPS", "FAKEROOTKEY",
 	"FAKEBUILD_PASSWD_FILE", "FAKEBUILD_GROUP_FILE", "FAKEBUILD_DEVMAP", "FAKEBUILD_CHROOT",
-	"FAKEBUILD_MNTNS",
+	"FAKEBUILD_MNTNS", "FAKEBUILD_ROOTKEY",
 };
+/* "FAKEROOTKEY=" and FAKEBUILD_ROOTKEY's value: what a program that runs
+ * as root again gets, after one that gave root up had it taken away. */
+static char key_entry[80];
 /*
  * "NAME=value" as this process saw them at load time, and a hash of each:
  * pointers into the strings the kernel put on the stack, which a program
@@ -77,6 +80,11 @@ static int var_index(const char *entry)
  * before it calls anything we wrap.  One pass over environ, pointers only:
  * glibc never frees environment strings (setenv keeps old values alive).
  */
+static const char *value(const char *entry)
+{
+	return strchr(entry, '=') + 1;
+}
+
 __attribute__((constructor)) static void capture(void)
 {
 	for (char **e = environ; e && *e; e++) {
@@ -86,11 +94,8 @@ __attribute__((constructor)) static void capture(void)
 			saved_hash[i] = entry_hash(*e);
 		}
 	}
-}
-
-static const char *value(const char *entry)
-{
-	return strchr(entry, '=') + 1;
+	if (saved[V_ROOTKEY])
+		snprintf(key_entry, sizeof key_entry, "FAKEROOTKEY=%s", value(saved[V_ROOTKEY]));
 }
 
 /* The entry of variable I saved at load, if it is intact; else NULL. */
@@ -117,7 +122,8 @@ static const char *session_entry(int i)
 	for (char **e = environ; e && *e; e++)
 		if (strncmp(*e, var_name[i], n) == 0 && (*e)[n] == '=')
 			return *e;
-	return saved_entry(i);
+	const char *e = saved_entry(i);
+	return e || i != V_KEY || !key_entry[0] ? e : key_entry;
 }
 
 /* The library the session preloads (FAKEBUILD_LIB), or NULL. */
@@ -378,6 +384,15 @@ static int stale_ids(int v, const char *entry)
  * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
  * LD_PRELOAD entry (PRELEN bytes).  Returns ENVP itself when intact.
  */
+/* Is the effective uid in IDS ("FAKEBUILD_IDS=r:e:..."; NULL: none, so
+ * root's) other than 0? */
+static int ids_not_root(const char *ids)
+{
+	unsigned long long r, e;
+	const char *s = ids ? value(ids) : NULL;
+	return s && fb_parse_ull(&s, &r) == 0 && *s++ == ':' && fb_parse_ull(&s, &e) == 0 && e != 0;
+}
+
 static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t prelen)
 {
 	if (!session())
@@ -385,7 +400,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 	if (traced(envp))
 		return traced_env(envp, out, pre, prelen);
 	int have[V_NVARS] = { 0 }, drop[V_NVARS] = { 0 };
-	const char *old_pre = NULL;
+	const char *old_pre = NULL, *ids = NULL, *key = NULL;
 	int missing = 0;
 	for (size_t i = 0; envp && envp[i]; i++) {
 		int v = var_index(envp[i]);
@@ -396,10 +411,28 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 			old_pre = envp[i];
 			missing = 1;
 		}
+		if (v == V_IDS)
+			ids = envp[i];
+		if (v == V_KEY)
+			key = envp[i];
 		if (stale_ids(v, envp[i]))
 			drop[v] = missing = 1;	/* replaced below by the ids this process has */
 	}
+	/*
+	 * FAKEROOTKEY tells a program it runs as fakeroot's root: one that
+	 * starts as another user (a build user, as under sbuild) gets none of
+	 * the session's, so that it may run fakeroot itself (whose own key is
+	 * left alone); one that starts as root again gets it back.
+	 */
+	const int not_root = ids_not_root(have[V_IDS] && !drop[V_IDS] ? ids : session_entry(V_IDS)) &&
+			     (!key || (key_entry[0] && strcmp(key, key_entry) == 0));
 	for (int v = 0; v < V_NVARS; v++) {
+		if (v == V_KEY && not_root) {
+			drop[v] = have[v];
+			missing |= have[v];
+			have[v] = 1;	/* and not put back */
+			continue;
+		}
 		if (drop[v])
 			have[v] = 0;
 		if (!have[v] && session_entry(v))

@@ -297,6 +297,21 @@ test_nested_fakebuild_from_a_user_is_root_again() {
 	fi
 }
 
+# FAKEROOTKEY is for fake root: a process that gave up root has none of
+# the session's, so fakeroot runs for it as for a user (sbuild's build
+# user runs fakeroot itself: init-system-helpers' tests; before, fakeroot
+# said "nested operation not yet supported"), with fakeroot's own key
+# left alone inside it; a nested fakebuild, root again, has the key back.
+test_fakeroot_runs_for_a_user_in_a_session() {
+	need fakeroot
+	out=$(fb sh -c 'setpriv --reuid=1000 --regid=1000 --clear-groups sh -c "
+		echo \${FAKEROOTKEY:-none}; touch g
+		fakeroot sh -c \"chown 3:4 g && stat -c %u:%g g && id -u\"
+		stat -c %u:%g g
+		\"\$0\" sh -c \"test -n \\\"\\\$FAKEROOTKEY\\\" && echo key\"" "$1"' sh "$FAKEBUILD")
+	assert_eq "none 3:4 0 1000:1000 key" "$(echo $out)"
+}
+
 # ---- dpkg-buildpackage -rfakebuild ------------------------------------
 
 # Build examples/debpkg with ROOTCMD; print "mode owner/group path" of the .deb.

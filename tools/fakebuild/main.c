@@ -284,6 +284,9 @@ void setup_env(const char *lib, const char *db, const char *table, int unknown_i
 	char key[32];
 	snprintf(key, sizeof key, "fakebuild-%ld", (long)getpid());
 	setenv("FAKEROOTKEY", key, 1);
+	/* Kept when FAKEROOTKEY is not: the library gives FAKEROOTKEY back to
+	 * a program that runs as root again (preload/exec.c). */
+	setenv("FAKEBUILD_ROOTKEY", key, 1);
 	/* The mount namespace the session starts in, where the library must
 	 * not bind device nodes (preload/dev.c): its mounts outlive us. */
 	struct stat mnt;

@@ -92,6 +92,23 @@ static int chown_from_view(int dirfd, const char *path, uid_t uid, gid_t gid, in
 	return fb_record(stx, &a, dirfd, path, known, checked ? &before : NULL);
 }
 
+/*
+ * The kernel's chown sets the file's ctime, even to -1, -1 (gnulib's
+ * configure checks that it does, and builds a chown of its own where it
+ * does not: the binary then differs from a build outside the session).
+ * The record changed, not the file: a real chown to -1, -1, which changes
+ * nothing else on the files a session makes (their set-id bits and
+ * capabilities are in records), gives the file its new ctime.
+ */
+static void set_ctime(int dirfd, const char *path, int flags)
+{
+	FB_REAL(fchownat);
+	int e = errno;
+	if (real_fchownat)
+		real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	errno = e;
+}
+
 static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct statx stx;
@@ -106,8 +123,11 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	for (int tries = 0;; tries++) {
 		rc = chown_from_view(dirfd, path, uid, gid, flags, &stx, tries < FB_PUT_TRIES);
 		if (rc != -EAGAIN)
-			return rc;
+			break;
 	}
+	if (rc == 0)
+		set_ctime(dirfd, path, flags);
+	return rc;
 }
 
 FB_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)

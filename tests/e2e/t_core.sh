@@ -187,6 +187,19 @@ test_chown_to_minus_one_clears_setuid_like_root() {
 	assert_eq "755 6755" "$(echo $out)"
 }
 
+# The kernel's chown sets ctime, to -1, -1 too; gnulib's configure checks
+# it ("whether chown always updates ctime") and, told no, builds a chown of
+# its own, so cpio's binary differed from a build outside the session.
+# Before: ctime never moved.
+test_chown_sets_ctime_like_the_kernel() {
+	touch f
+	local out
+	out=$(fb sh -c 'a=$(stat -c %z f); sleep 0.1; chown 3:4 f; b=$(stat -c %z f); sleep 0.1
+		perl -e "chown -1, -1, q(f)"; c=$(stat -c %z f); [ "$a" != "$b" ] && [ "$b" != "$c" ] && echo moved
+		setpriv --reuid=3 --regid=4 --clear-groups sh -c "sleep 0.1; chown 3 f; [ \"\$(stat -c %z f)\" != \"$c\" ] && echo moved"')
+	assert_eq "moved moved" "$(echo $out)"
+}
+
 test_chown_reference_h_chgrp_gs() {
 	touch ref f; ln -s f link; mkdir d
 	out=$(fb sh -c 'chown 7:8 ref; chown --reference=ref f; chown -h 9:9 link;

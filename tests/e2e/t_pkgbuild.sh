@@ -161,8 +161,15 @@ test_pkgbuild_builds_as_a_user_with_fake_root_for_binary() {
 	need_userns
 	fake_debian_base
 	pkgbuild -o out fb src > o 2>&1 || { cat o >&2; fail "the build"; }
+	assert_contains o "fakebuild-pkgbuild: building as builder (1234:1234), with fake root for the targets that need it"
 	assert_contains o "built by builder 1234:1234, binary targets by 0"
 	[ -f out/p_1.0_all.deb ] || fail "no package"
+	# A base whose ids 1234 are taken: the next free ones (before: the
+	# build ran as the user who had 1234).
+	printf 'alice:x:1234:1234::/home/alice:/bin/sh\n' >> fb/etc/passwd
+	printf 'staff:x:1235:\n' >> fb/etc/group
+	pkgbuild -o out3 fb src > o 2>&1 || { cat o >&2; fail "the build with 1234 taken"; }
+	assert_contains o "built by builder 1236:1236, binary targets by 0"
 	# A root without setpriv builds as fake root, and says so.
 	rm fb/usr/bin/setpriv
 	pkgbuild -o out2 fb src > o 2>&1 || { cat o >&2; fail "the build without setpriv"; }

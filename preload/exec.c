@@ -75,16 +75,16 @@ static int var_index(const char *entry)
 	return -1;
 }
 
-/*
- * Captured at load, not on first use: `env -i` clears the environment
- * before it calls anything we wrap.  One pass over environ, pointers only:
- * glibc never frees environment strings (setenv keeps old values alive).
- */
 static const char *value(const char *entry)
 {
 	return strchr(entry, '=') + 1;
 }
 
+/*
+ * Captured at load, not on first use: `env -i` clears the environment
+ * before it calls anything we wrap.  One pass over environ, pointers only:
+ * glibc never frees environment strings (setenv keeps old values alive).
+ */
 __attribute__((constructor)) static void capture(void)
 {
 	for (char **e = environ; e && *e; e++) {
@@ -378,12 +378,6 @@ static int stale_ids(int v, const char *entry)
 	return (v == V_IDS || v == V_GROUPS) && live_ids(v, NULL) && !live_ids(v, entry);
 }
 
-/*
- * ENVP with the session variables it lacks put back (the current
- * environment's value first: setuid() updates FAKEBUILD_IDS, else the
- * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
- * LD_PRELOAD entry (PRELEN bytes).  Returns ENVP itself when intact.
- */
 /* Is the effective uid in IDS ("FAKEBUILD_IDS=r:e:..."; NULL: none, so
  * root's) other than 0? */
 static int ids_not_root(const char *ids)
@@ -393,6 +387,12 @@ static int ids_not_root(const char *ids)
 	return s && fb_parse_ull(&s, &r) == 0 && *s++ == ':' && fb_parse_ull(&s, &e) == 0 && e != 0;
 }
 
+/*
+ * ENVP with the session variables it lacks put back (the current
+ * environment's value first: setuid() updates FAKEBUILD_IDS, else the
+ * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
+ * LD_PRELOAD entry (PRELEN bytes).  Returns ENVP itself when intact.
+ */
 static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t prelen)
 {
 	if (!session())

@@ -60,9 +60,10 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 }
 
 /* chown_core's change of the file STX describes, made from its view now;
- * CHECKED: -EAGAIN if the record changed meanwhile (fb_record). */
+ * CHECKED: -EAGAIN if the record changed meanwhile (fb_record).  *SAME:
+ * whether the owner, group and mode the file shows stay as they were. */
 static int chown_from_view(int dirfd, const char *path, uid_t uid, gid_t gid, int flags,
-			   struct statx *stx, int checked)
+			   struct statx *stx, int checked, int *same)
 {
 	struct fb_attr a;
 	int known = fb_view(fb_table(), stx, fb.unknown_is_real, &a);
@@ -84,6 +85,7 @@ static int chown_from_view(int dirfd, const char *path, uid_t uid, gid_t gid, in
 	/* As the kernel's chown, even to -1, -1: setuid, setgid with group
 	 * execute (or of a group the caller is not in) and a capability go. */
 	a.mode = fb_chown_mode(a.mode, keep_sgid);
+	*same = a.uid == before.uid && a.gid == before.gid && a.mode == before.mode;
 	rc = fb_xattr_chown(stx, &a);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
@@ -93,12 +95,16 @@ static int chown_from_view(int dirfd, const char *path, uid_t uid, gid_t gid, in
 }
 
 /*
- * The kernel's chown sets the file's ctime, even to -1, -1 (gnulib's
- * configure checks that it does, and builds a chown of its own where it
- * does not: the binary then differs from a build outside the session).
- * The record changed, not the file: a real chown to -1, -1, which changes
- * nothing else on the files a session makes (their set-id bits and
- * capabilities are in records), gives the file its new ctime.
+ * The kernel's chown sets the file's ctime, even to the owner and group
+ * the file has (gnulib's configure checks that it does, with a chown to
+ * the file's own ids, and builds a chown of its own where it does not:
+ * the binary then differs from a build outside the session).  Such a
+ * chown changes no record: a real chown to -1, -1, which changes nothing
+ * else on the files a session makes (their set-id bits and capabilities
+ * are in records), gives the file its new ctime.  Not after a chown that
+ * changed the record: on an overlay, the real chown would copy a lower
+ * layer's file up and give it a new birth time, and its record would be
+ * taken for a reused inode's.
  */
 static void set_ctime(int dirfd, const char *path, int flags)
 {
@@ -120,12 +126,13 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 		return rc;
 	/* Again from a fresh view when another process changed the record
 	 * in between (a chmod of the same file): both changes land. */
+	int same = 0;
 	for (int tries = 0;; tries++) {
-		rc = chown_from_view(dirfd, path, uid, gid, flags, &stx, tries < FB_PUT_TRIES);
+		rc = chown_from_view(dirfd, path, uid, gid, flags, &stx, tries < FB_PUT_TRIES, &same);
 		if (rc != -EAGAIN)
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0 && same)
 		set_ctime(dirfd, path, flags);
 	return rc;
 }

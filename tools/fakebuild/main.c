@@ -231,11 +231,39 @@ static void multilib(char *lib, size_t len)
  * A container's file system is an overlay: a file of a lower layer that
  * is changed is copied up, and gets a new birth time under the same
  * inode number, which a record would take for the number's reuse.  The
- * overlays at / and at the current directory are named to the library
- * as a build root's are (FAKEBUILD_DEVMAP, db/view.h), each keyed by its
- * own device: there birth times are not compared, and a change copies the
- * file up first.  A build root's map, inherited, is kept.
+ * overlays at / and at the current directory that key their files by
+ * their own device are named to the library as a build root's are
+ * (FAKEBUILD_DEVMAP, db/view.h): there birth times are not compared, and a
+ * change copies the file up first.  A build root's map, inherited, is kept.
  */
+/*
+ * Does the overlay whose directory DIR is (on device DEV) key its files by
+ * its own device?  It does when its layers are on one file system, or with
+ * xino=on: then a file keeps its inode number across a copy-up.  With
+ * layers on several and no xino, its other files show each layer's own
+ * device, and its directories numbers made anew at each mount, which only
+ * their birth times tell apart.  Told by the first entry of DIR that is not
+ * a directory (none: no).
+ */
+static int overlay_keys_by_its_device(const char *dir, dev_t dev)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int yes = 0, looked = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && looked < 64) {
+		struct stat st;
+		if (e->d_type == DT_DIR || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode))
+			continue;
+		looked = 64;
+		yes = st.st_dev == dev;
+	}
+	closedir(d);
+	return yes;
+}
+
 static void host_overlays(void)
 {
 	if (getenv("FAKEBUILD_DEVMAP"))
@@ -248,7 +276,7 @@ static void host_overlays(void)
 		struct statfs sf;
 		struct stat st;
 		if (statfs(where[i], &sf) < 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC ||
-		    stat(where[i], &st) < 0 || st.st_dev == seen)
+		    stat(where[i], &st) < 0 || st.st_dev == seen || !overlay_keys_by_its_device(where[i], st.st_dev))
 			continue;
 		seen = st.st_dev;
 		n += (size_t)snprintf(map + n, sizeof map - n, "%s%llu:0:%llu", n ? "," : "",

@@ -140,6 +140,16 @@ test_inode_reuse_outside_session() {
 	assert_eq "0 0 640" "$(fb stat -c '%u %g %a' "$found")"
 }
 
+# in_userns SCRIPT: its output, run as root of a new user and mount
+# namespace (where it may mount overlays and tmpfs), exiting 77 when it
+# cannot mount: then the test is skipped (so not from a subshell).
+in_userns() {
+	local out rc=0
+	out=$(FAKEBUILD=$FAKEBUILD unshare -U -r -m sh "$1" 2>&1) || rc=$?
+	[ $rc = 77 ] && skip "no overlay or tmpfs mount in a user namespace here"
+	printf '%s\n' "$out"
+}
+
 # In a container the file system is an overlay: a changed file of a lower
 # layer is copied up, with a new birth time under the same inode number.
 # Its record is kept (before: a touch after chown showed 0:0, and a first
@@ -155,10 +165,9 @@ test_records_survive_an_overlays_copy_up() {
 		stat -c %u:%g:%a a b c'
 	"$FAKEBUILD" stat -c %u:%g:%a a b c
 	EOF
-	local out rc=0
-	out=$(FAKEBUILD=$FAKEBUILD unshare -U -r -m sh in.sh 2>&1) || rc=$?
-	[ $rc = 77 ] && skip "no overlay mount in a user namespace here"
-	assert_eq "1:2:644 0:0:4755 3:4:644 1:2:644 0:0:4755 3:4:644" "$(echo $out)" "after copy-up, then in the next session"
+	in_userns in.sh >out
+	assert_eq "1:2:644 0:0:4755 3:4:644 1:2:644 0:0:4755 3:4:644" "$(echo $(cat out))" \
+		"after copy-up, then in the next session"
 }
 
 # An overlay whose layers are on two file systems (no xino) shows a lower
@@ -181,10 +190,8 @@ test_overlay_on_two_file_systems_keeps_birth_times() {
 	stat -c %i c b a >/dev/null
 	"$FAKEBUILD" stat -c '%u:%g %a' c
 	EOF
-	local out rc=0
-	out=$(FAKEBUILD=$FAKEBUILD unshare -U -r -m sh in.sh 2>&1) || rc=$?
-	[ $rc = 77 ] && skip "no tmpfs or overlay mount in a user namespace here"
-	assert_eq "1:2 0:0 700" "$(echo $out)" "a lower file's chown, and c after the remount"
+	in_userns in.sh >out
+	assert_eq "1:2 0:0 700" "$(echo $(cat out))" "a lower file's chown, and c after the remount"
 }
 
 # A record with a file type no file has (a damaged database) is refused

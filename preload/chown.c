@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -110,8 +111,10 @@ static void set_ctime(int dirfd, const char *path, int flags)
 {
 	FB_REAL(fchownat);
 	int e = errno;
-	if (real_fchownat)
-		real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	/* One it may not change (read-only, another user's set-id file) keeps its ctime. */
+	if (real_fchownat &&
+	    real_fchownat(dirfd, path, (uid_t)-1, (gid_t)-1, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) < 0)
+		fb_debug(1, "chown %s: ctime not set: %s", path, strerror(errno));
 	errno = e;
 }
 

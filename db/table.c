@@ -903,33 +903,30 @@ static int rehint(struct fb_table *t, uint32_t *ix, uint64_t s, struct fb_trec *
 	return 0;
 }
 
-int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
+/* Give ID's record the path hint HINT, if its hint now is WAS (NULL: any). */
+static int set_hint_if(struct fb_table *t, const struct fb_ident *id, const char *was, const char *hint)
 {
 	int rc = wlock(t, 0);
 	if (rc < 0)
 		return rc;
 	struct fb_trec r;
 	int64_t s = find(t, id->dev, id->ino, &r);
-	if (s >= 0 && !stale(&r, id)) {
+	if (s >= 0 && !stale(&r, id) &&
+	    (!was || (r.hint_off && r.hint_len == strlen(was) && r.hint_off + r.hint_len < t->h->arena_size &&
+		      memcmp((const char *)t->arena + r.hint_off, was, r.hint_len) == 0)))
 		rc = rehint(t, ix_of(t, t->h->gen), (uint64_t)s, &r, hint);
-	}
 	wunlock(t);
 	return rc;
 }
 
+int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
+{
+	return set_hint_if(t, id, NULL, hint);
+}
+
 int fb_table_drop_hint(struct fb_table *t, const struct fb_ident *id, const char *hint)
 {
-	int rc = wlock(t, 0);
-	if (rc < 0)
-		return rc;
-	struct fb_trec r;
-	int64_t s = find(t, id->dev, id->ino, &r);
-	if (s >= 0 && !stale(&r, id) && r.hint_off && r.hint_len == strlen(hint) &&
-	    r.hint_off + r.hint_len < t->h->arena_size &&
-	    memcmp((const char *)t->arena + r.hint_off, hint, r.hint_len) == 0)
-		rc = rehint(t, ix_of(t, t->h->gen), (uint64_t)s, &r, "");
-	wunlock(t);
-	return rc;
+	return set_hint_if(t, id, hint, "");
 }
 
 int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)

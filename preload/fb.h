@@ -267,7 +267,8 @@ int fb_dev_link_target(int dirfd, const char *path, char *out);
 
 /* Fake identity (id.c). */
 /* "FAKEBUILD_IDS=..." (GROUPS: "FAKEBUILD_GROUPS=...") as this process
- * last set them, or NULL if it never changed them. */
+ * last set them (its exec of a set-id program included), or NULL if its
+ * ids are those its environment gave it. */
 const char *fb_id_entry(int groups);
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);

@@ -211,6 +211,9 @@ static void save_groups(void)
 
 const char *fb_id_entry(int groups_too)
 {
+	/* A set-id program that never asked for its ids has them from its
+	 * exec all the same, and passes them on (a wrapper that execs). */
+	load();
 	const char *e = groups_too ? groups_entry : ids_entry;
 	return e[0] ? e : NULL;
 }

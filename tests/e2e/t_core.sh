@@ -29,6 +29,16 @@ except PermissionError: print("EPERM")')
 	assert_eq EPERM "$out"
 }
 
+# A program the session made setuid root gives its children the effective
+# uid its exec gave it, also when it never asks for its ids before it runs
+# them (env, a wrapper): before, they got the caller's (id -u said 1000).
+test_setuid_program_that_only_execs_passes_its_ids_on() {
+	cp "$(command -v env)" suenv
+	out=$(fb sh -c 'chown root:root suenv && chmod 4755 suenv &&
+		setpriv --reuid=1000 --regid=1000 --clear-groups ./suenv id -u')
+	assert_eq 0 "$out"
+}
+
 # A program that changes its ids and then clears its environment before it
 # runs another (su -, runuser -l, login shells) keeps the ids it set: the
 # session's variables are put back from what the process set, not from

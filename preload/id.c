@@ -212,8 +212,11 @@ static void save_groups(void)
 const char *fb_id_entry(int groups_too)
 {
 	/* A set-id program that never asked for its ids has them from its
-	 * exec all the same, and passes them on (a wrapper that execs). */
-	load();
+	 * exec all the same, and passes them on (a wrapper that execs);
+	 * not once it cleared its environment (env -i), which held them and
+	 * the table: then the ids it was started with are passed on. */
+	if (getenv("FAKEBUILD_TABLE"))
+		load();
 	const char *e = groups_too ? groups_entry : ids_entry;
 	return e[0] ? e : NULL;
 }

@@ -37,6 +37,11 @@ test_setuid_program_that_only_execs_passes_its_ids_on() {
 	out=$(fb sh -c 'chown root:root suenv && chmod 4755 suenv &&
 		setpriv --reuid=1000 --regid=1000 --clear-groups ./suenv id -u')
 	assert_eq 0 "$out"
+	# A program that cleared its environment first (env -i) passes on the
+	# ids it was started with, and maps no table to find out (which said
+	# "cannot map the live table (FAKEBUILD_TABLE unset)").
+	out=$(fb sh -c 'env -i /bin/true; setpriv --reuid=1000 --regid=1000 --clear-groups env -i id -u' 2>&1)
+	assert_eq 1000 "$out"
 }
 
 # A program that changes its ids and then clears its environment before it

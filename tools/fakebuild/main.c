@@ -228,15 +228,6 @@ static void multilib(char *lib, size_t len)
 }
 
 /*
- * A container's file system is an overlay: a file of a lower layer that
- * is changed is copied up, and gets a new birth time under the same
- * inode number, which a record would take for the number's reuse.  The
- * overlays at / and at the current directory that key their files by
- * their own device are named to the library as a build root's are
- * (FAKEBUILD_DEVMAP, db/view.h): there birth times are not compared, and a
- * change copies the file up first.  A build root's map, inherited, is kept.
- */
-/*
  * Does the overlay whose directory DIR is (on device DEV) key its files by
  * its own device?  It does when its layers are on one file system, or with
  * xino=on: then a file keeps its inode number across a copy-up.  With
@@ -250,20 +241,29 @@ static int overlay_keys_by_its_device(const char *dir, dev_t dev)
 	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
-	int yes = 0, looked = 0;
+	int yes = 0;
 	struct dirent *e;
-	while ((e = readdir(d)) && looked < 64) {
+	while ((e = readdir(d))) {
 		struct stat st;
-		if (e->d_type == DT_DIR || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISDIR(st.st_mode))
-			continue;
-		looked = 64;
-		yes = st.st_dev == dev;
+		if (e->d_type != DT_DIR && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
+			yes = st.st_dev == dev;
+			break;
+		}
 	}
 	closedir(d);
 	return yes;
 }
 
+/*
+ * A container's file system is an overlay: a file of a lower layer that
+ * is changed is copied up, and gets a new birth time under the same
+ * inode number, which a record would take for the number's reuse.  The
+ * overlays at / and at the current directory that key their files by
+ * their own device are named to the library as a build root's are
+ * (FAKEBUILD_DEVMAP, db/view.h): there birth times are not compared, and a
+ * change copies the file up first.  A build root's map, inherited, is kept.
+ */
 static void host_overlays(void)
 {
 	if (getenv("FAKEBUILD_DEVMAP"))

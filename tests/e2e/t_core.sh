@@ -633,6 +633,36 @@ roottest_new_modes_like_the_kernel() {
 	diff real.st fake.st >&2 || fail "the next session sees other modes"
 }
 
+# At a terminal, the command is part of the shell's job, as without
+# fakebuild: ^Z stops the job and fg continues it (the terminal hung,
+# the command stopped in a group of its own that fakebuild waited on),
+# another stage of a pipeline may read the terminal (it was stopped,
+# the terminal given to the command), and what the command leaves
+# running is still named, or ended with --kill.
+PTYJOB="python3 $TOP/tests/e2e/ptyjob.py"
+
+test_terminal_job_control() {
+	need python3 bash
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD sleep 30\n" 'wait:0.5' 'send:\x1a' \
+		'expect:Stopped' 'send:fg\n' 'wait:0.5' 'send:\x03' 'expect:\$ ' \
+		'send:echo rc=$?\n' 'expect:rc=130' || fail "^Z, fg and ^C in a session"
+	$PTYJOB 'expect:\$ ' \
+		"send:$FAKEBUILD sh -c 'sleep 2; id -u' | { sleep 0.5; read -r l </dev/tty; echo \"tty:\$l\"; cat; }\n" \
+		'wait:1' 'send:typed\n' 'expect:tty:typed\r?\n0\r?\n' 'expect:\$ ' ||
+		fail "a pipeline's other stage could not read the terminal"
+}
+
+test_terminal_job_leftovers_named_and_killed() {
+	need python3 bash
+	$PTYJOB 'expect:\$ ' \
+		"send:$FAKEBUILD sh -c 'setsid sleep 32 >/dev/null 2>&1 </dev/null & exit 0'\n" \
+		'expect:still running after the command ended: pid [0-9]+ \(sleep\)' 'expect:\$ ' \
+		"send:pkill -x -f 'sleep 32'; echo done\n" 'expect:done' \
+		"send:$FAKEBUILD --kill sh -c 'setsid sleep 33 >/dev/null 2>&1 </dev/null & exit 0'\n" \
+		'expect:\$ ' "send:pgrep -x -f 'sleep 33' || echo none\n" 'expect:none' ||
+		fail "leftovers of a session run at a terminal"
+}
+
 # Processes of the command still running when it exits are named (and
 # ended with --kill); one that ends a moment after it, as rsync's
 # receiver does, is not.

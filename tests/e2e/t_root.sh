@@ -189,6 +189,23 @@ test_root_exit_status_and_signals_pass_through() {
 	assert_nothing_left
 }
 
+# At a terminal the command stays in the shell's job (as in a plain
+# session, t_core.sh): ^Z stops it and fg continues it (the terminal
+# hung), and another stage of a pipeline may read the terminal.
+test_root_terminal_job_control() {
+	need_userns
+	need python3 bash
+	local pty="python3 $TOP/tests/e2e/ptyjob.py"
+	$pty 'expect:\$ ' "send:$FAKEBUILD --root / sleep 30\n" 'wait:1' 'send:\x1a' \
+		'expect:Stopped' 'send:fg\n' 'wait:0.5' 'send:\x03' 'expect:\$ ' \
+		'send:echo rc=$?\n' 'expect:rc=130' || fail "^Z, fg and ^C in a root"
+	$pty 'expect:\$ ' \
+		"send:$FAKEBUILD --root / sh -c 'sleep 2; id -u' | { sleep 0.5; read -r l </dev/tty; echo \"tty:\$l\"; cat; }\n" \
+		'wait:1' 'send:typed\n' 'expect:tty:typed\r?\n0\r?\n' 'expect:\$ ' ||
+		fail "a pipeline's other stage could not read the terminal"
+	assert_nothing_left
+}
+
 test_root_interactive_shell_gets_the_terminal() {
 	need_userns
 	command -v script >/dev/null || skip "script (util-linux) not installed"

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <linux/magic.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -392,19 +393,41 @@ void exec_cmd(char **argv)
 		execvp(argv[0], argv);
 }
 
-static volatile sig_atomic_t child_pgid;
+/* Where signals go: the command's process group (CHILD_PGID), or, when it
+ * runs in the terminal's job with us (CHILD_PID), the command itself,
+ * except those the terminal sent, which the whole job has had. */
+static volatile sig_atomic_t child_pgid, child_pid;
 
-static void forward(int sig)
+static void forward(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
 	if (child_pgid > 0)
 		kill(-child_pgid, sig);
+	else if (child_pid > 0 && si->si_code != SI_KERNEL)
+		kill(child_pid, sig);
 }
 
-/* Processes still in the command's process group (after the command itself exited). */
-static int leftovers(pid_t pgid, int report)
+/* Reaps the children that ended (orphans of the session, see below):
+ * does one remain? */
+static int have_children(void)
+{
+	pid_t w;
+	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+		;
+	return w == 0;
+}
+
+/*
+ * Processes of the session still running after the command exited: those
+ * in the command's process group PGID, or, with PGID 0 (the command ran
+ * in the terminal's job), our children: as the session's subreaper we
+ * inherit every process it orphaned, a daemon's too.  Listed if REPORT,
+ * sent SIG if not 0; returns how many.
+ */
+static int leftovers(pid_t pgid, int report, int sig)
 {
 	/* The common case, nobody left, costs one system call. */
-	if (kill(-pgid, 0) < 0 && errno == ESRCH)
+	if (pgid ? kill(-pgid, 0) < 0 && errno == ESRCH : !have_children())
 		return 0;
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -430,24 +453,30 @@ static int leftovers(pid_t pgid, int report)
 		long ppid, pg;
 		if (!rp || !lp || sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pg) != 3)
 			continue;
-		if (pg != pgid || state == 'Z')
+		if ((pgid ? pg != pgid : ppid != getpid()) || state == 'Z')
 			continue;
 		*rp = 0;
 		if (report)
 			warnx_("still running after the command ended: pid %ld (%s)", pid, lp + 1);
+		if (sig)
+			kill((pid_t)pid, sig);
 		n++;
 	}
 	closedir(d);
 	return n;
 }
 
-static void kill_group(pid_t pgid)
+/* --kill: SIGTERM to what is left (see leftovers), a second, then SIGKILL. */
+static void kill_left(pid_t pgid)
 {
-	if (kill(-pgid, SIGTERM) < 0)
+	if (pgid ? kill(-pgid, SIGTERM) < 0 : !leftovers(0, 0, SIGTERM))
 		return;
-	for (int i = 0; i < 50 && leftovers(pgid, 0); i++)
+	for (int i = 0; i < 50 && leftovers(pgid, 0, 0); i++)
 		usleep(20000);
-	kill(-pgid, SIGKILL);
+	if (pgid)
+		kill(-pgid, SIGKILL);
+	else
+		leftovers(0, 0, SIGKILL);
 }
 
 /*
@@ -479,25 +508,21 @@ int pass_table(void)
 }
 
 /*
- * Start ARGV in a process group of its own (the terminal's foreground
- * group when TTY); an exec failure's errno goes to PFD[1].  A dynamic
- * command (the rule) is started with vfork: the child shares our memory
- * until it execs, so neither process copies a page, and it makes only
- * system calls (execvp's search allocates nothing).  A static one goes
- * through the library's exec, with fork (exec_cmd).
+ * Start ARGV, in a process group of its own if OWN_GROUP; an exec
+ * failure's errno goes to PFD[1].  A dynamic command (the rule) is
+ * started with vfork: the child shares our memory until it execs, so
+ * neither process copies a page, and it makes only system calls
+ * (execvp's search allocates nothing).  A static one goes through the
+ * library's exec, with fork (exec_cmd).
  */
-static pid_t start(char **argv, int tty, const int pfd[2])
+static pid_t start(char **argv, int own_group, const int pfd[2])
 {
 	int is_static = static_cmd(argv[0]);
 	pid_t pid = is_static ? fork() : vfork();
 	if (pid != 0)
 		return pid;
-	setpgid(0, 0);
-	if (tty) {
-		signal(SIGTTOU, SIG_IGN);
-		tcsetpgrp(STDIN_FILENO, getpid());
-		signal(SIGTTOU, SIG_DFL);
-	}
+	if (own_group)
+		setpgid(0, 0);
 	close(pfd[0]);
 	if (is_static)
 		exec_cmd(argv);
@@ -509,22 +534,46 @@ static pid_t start(char **argv, int tty, const int pfd[2])
 	_exit(127);
 }
 
-/* Run ARGV in a new process group; returns the shell-style exit status. */
+/* Is our process group the foreground job of the terminal on a standard
+ * descriptor (an interactive shell's job)?  Then the command is run in
+ * it, not in a group of its own, so that the shell's job control (^Z,
+ * fg, bg) and the other stages of a pipeline work as without us. */
+int fb_in_terminal_job(void)
+{
+	pid_t pg = getpgrp();
+	for (int fd = 0; fd <= 2; fd++)
+		if (tcgetpgrp(fd) == pg)
+			return 1;
+	return 0;
+}
+
+/*
+ * Run ARGV; returns the shell-style exit status.  In a terminal's job the
+ * command stays in the job (fb_in_terminal_job), and we find what it
+ * leaves running as the subreaper of its orphans.  Elsewhere it runs in a
+ * process group of its own, which we signal and look for leftovers in.
+ */
 static int run(char **argv, int do_kill, int quiet, int *left)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
-	int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+	int in_job = fb_in_terminal_job();
+	if (in_job && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		in_job = 0;
 	int table_fd = pass_table();
-	pid_t pid = start(argv, tty, pfd);
+	pid_t pid = start(argv, !in_job, pfd);
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (table_fd >= 0)
 		close(table_fd);
-	setpgid(pid, pid);
-	child_pgid = pid;
-	struct sigaction sa = { .sa_handler = forward };
+	if (in_job) {
+		child_pid = pid;
+	} else {
+		setpgid(pid, pid);
+		child_pgid = pid;
+	}
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -534,25 +583,25 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	ssize_t got = read(pfd[0], &e, sizeof e);
 	close(pfd[0]);
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+	pid_t w;
+	/* Orphans of the session that end meanwhile are ours to reap. */
+	while ((w = waitpid(in_job ? -1 : pid, &status, 0)) != pid)
+		if (w < 0 && errno != EINTR)
 			die("waitpid: %s", strerror(errno));
-	if (tty) {
-		signal(SIGTTOU, SIG_IGN);
-		tcsetpgrp(STDIN_FILENO, getpgrp());
-	}
+	child_pid = 0;
 	if (got == (ssize_t)sizeof e) {
 		warnx_("%s: %s", argv[0], strerror(e));
 		return e == ENOENT ? 127 : 126;
 	}
+	pid_t pgid = in_job ? 0 : pid;
 	if (do_kill) {
-		kill_group(pid);
+		kill_left(pgid);
 	} else {
 		/* A child that ends just after the command (rsync's receiver,
 		 * a pipeline's last stage) is not left over: a moment for it. */
-		for (int i = 0; i < 20 && leftovers(pid, 0); i++)
+		for (int i = 0; i < 20 && leftovers(pgid, 0, 0); i++)
 			usleep(5000);
-		*left = leftovers(pid, !quiet);
+		*left = leftovers(pgid, !quiet, 0);
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);

@@ -773,12 +773,16 @@ static void no_tty_injection(void)
 
 /* ---- the command ------------------------------------------------------- */
 
-static volatile sig_atomic_t cmd_pgid;
+static volatile sig_atomic_t cmd_pid;
 
-static void forward(int sig)
+/* To the command's process group, or to the command if it has none of its
+ * own: in a terminal's job (fb_in_terminal_job) we are in the job with
+ * it, and one the terminal sent has reached it already. */
+static void forward(int sig, siginfo_t *si, void *uc)
 {
-	if (cmd_pgid > 0)
-		kill(-cmd_pgid, sig);
+	(void)uc;
+	if (cmd_pid > 0 && si->si_code != SI_KERNEL && kill(-cmd_pid, sig) < 0)
+		kill(cmd_pid, sig);
 }
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -831,18 +835,14 @@ static void sbin_path(void)
 
 /* In the command's process: its environment, limits and the exec. */
 __attribute__((noreturn))
-static void command(struct fb_root *r, char **cmd, int rt, int tty)
+static void command(struct fb_root *r, char **cmd, int rt)
 {
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		signal(forwarded[i], SIG_DFL);
 	signal(SIGTTOU, SIG_DFL);
 	signal(SIGTTIN, SIG_DFL);
-	setpgid(0, 0);
-	if (tty) {
-		signal(SIGTTOU, SIG_IGN);
-		tcsetpgrp(STDIN_FILENO, getpid());
-		signal(SIGTTOU, SIG_DFL);
-	}
+	if (!r->in_job)
+		setpgid(0, 0);
 	if ((!r->cwd[0] || chdir(r->cwd) < 0) && chdir("/") < 0)
 		warnx_("chdir /: %s", strerror(errno));
 	const char *tmp = getenv("TMPDIR");
@@ -932,7 +932,7 @@ static void init_loop(struct fb_root *r, pid_t cmd)
 			break;
 	}
 	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-	cmd_pgid = 0;
+	cmd_pid = 0;
 	if (leftovers(!r->quiet)) {
 		kill(-1, SIGKILL);
 		while (wait(NULL) > 0 || errno == EINTR)
@@ -1146,9 +1146,10 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 	int t = fb_msg_recv(sock, NULL, NULL, NULL, NULL);
 	if (t != FB_MSG_MAPS)
 		_exit(1);	/* fakebuild is gone, or could not map our ids */
-	/* Our own process group: a signal from the terminal to fakebuild's
-	 * group would otherwise reach the command twice (through us too). */
-	setpgid(0, 0);
+	/* A process group of our own, unless in a terminal's job (whose
+	 * signals reach the command directly, not through us). */
+	if (!r->in_job)
+		setpgid(0, 0);
 	signal(SIGTTOU, SIG_IGN);
 	signal(SIGTTIN, SIG_IGN);
 	if (!r->net)
@@ -1196,19 +1197,19 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 	close(sock);
 	close_ours(keep, 2);
 
-	struct sigaction sa = { .sa_handler = forward };
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		sigaction(forwarded[i], &sa, NULL);
-	int tty = r->tty;
 	pid_t pid = fork();
 	if (pid < 0)
 		ns_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(table_fd);
-		command(r, cmd, hi, tty);
+		command(r, cmd, hi);
 	}
-	setpgid(pid, pid);
-	cmd_pgid = pid;
+	if (!r->in_job)
+		setpgid(pid, pid);
+	cmd_pid = pid;
 	init_loop(r, pid);
 }

@@ -583,18 +583,26 @@ static volatile sig_atomic_t child_pid;
 
 static volatile sig_atomic_t signalled;
 
+/* The command runs (pid 1 has been told to start it). */
+static volatile sig_atomic_t started;
+
 /* INT, TERM, HUP, QUIT go to the root's pid 1, which passes them on; a
  * second one ends the root at once, for a command that ignores them.
  * Before the root runs or after it has ended, one is noted: it stops the
- * unpack of a base, or what comes after the root. */
+ * unpack of a base, or what comes after the root.  In a terminal's job,
+ * one the terminal sent has reached the running command (and pid 1)
+ * already; only a second one does something, the same. */
 volatile sig_atomic_t fb_root_interrupted;
 
-static void forward(int sig)
+static void forward(int sig, siginfo_t *si, void *uc)
 {
-	if (child_pid > 0)
-		kill(child_pid, signalled++ ? SIGKILL : sig);
-	else
+	(void)uc;
+	if (child_pid <= 0)
 		fb_root_interrupted = sig;
+	else if (signalled++)
+		kill(child_pid, SIGKILL);
+	else if (!(started && si->si_code == SI_KERNEL))
+		kill(child_pid, sig);
 }
 
 /*
@@ -642,11 +650,11 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	open_lib(r);
 	if (!getcwd(r->cwd, sizeof r->cwd))
 		r->cwd[0] = 0;
-	r->tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+	r->in_job = fb_in_terminal_job();
 	/* Caught from here on, also where they came in ignored (a script's
 	 * background job): an unpack stops at the next entry, and once the
 	 * root runs they go to its pid 1. */
-	struct sigaction sa = { .sa_handler = forward };
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -781,6 +789,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		if (r->upper)
 			fb_walk_seed_upper(r, rt, fb_session_table(s));
 		seeded = fb_table_changes(rt);
+		started = 1;
 		fb_msg_send(sv[0], FB_MSG_GO, NULL, 0, NULL, 0);
 	}
 	close(sv[0]);
@@ -789,10 +798,6 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		if (errno != EINTR)
 			die("waitpid: %s", strerror(errno));
 	child_pid = 0;
-	if (r->tty) {
-		signal(SIGTTOU, SIG_IGN);
-		tcsetpgrp(STDIN_FILENO, getpgrp());
-	}
 	status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 	if (!ready)	/* pid 1 said why, unless it was interrupted */
 		status = fb_root_interrupted ? 128 + fb_root_interrupted : 1;

@@ -103,7 +103,7 @@ struct fb_root {
 	int lib_fd[2];		/* the 64- and 32-bit library files (or -1) */
 	char lib_rel[2][256];	/* their paths inside the library tmpfs */
 	char cwd[4096];		/* the working directory, tried inside the root */
-	int tty;		/* stdin is the terminal and we are its foreground */
+	int in_job;		/* run in a terminal's job (fb_in_terminal_job) */
 	dev_t ovl_dev;		/* the root overlay's device, once mounted */
 	int ovl_fd;		/* O_PATH of the root overlay (parent, after setup) */
 	char devmap[1024];	/* FAKEBUILD_DEVMAP for the build */

@@ -56,11 +56,8 @@ static int load_private(struct fb_dbview *v, const char *db, unsigned store_flag
 	return 0;
 }
 
-/*
- * Is fakebuild's preload library in this process?  Then stat shows the
- * fake state already, and records would be looked up by a faked type.
- */
-static int preloaded(void)
+/* Whether the library is mapped: its name in /proc/self/maps. */
+int fb_preloaded(void)
 {
 	char line[4096];
 	int found = 0;
@@ -72,6 +69,14 @@ static int preloaded(void)
 		found = strstr(line, "/libfakebuild.so") != NULL;
 	fclose(f);
 	return found;
+}
+
+int fb_refuse_in_session(const char *db, struct fb_err *err)
+{
+	if (!fb_preloaded())
+		return 0;
+	return fb_err_set(err, "%s: run outside fakebuild: inside a session, stat shows the fake "
+			  "state instead of the files on disk the records are found by", db);
 }
 
 /* DB.live beside DB: a session is running on DB, or one was killed.  Its owner in *UID. */
@@ -91,9 +96,8 @@ int fb_dbview_open(const char *db, unsigned flags, struct fb_dbview **out, struc
 {
 	char path[PATH_MAX];
 	struct stat st;
-	if (!(flags & FB_DBVIEW_UNFAKED) && preloaded())
-		return fb_err_set(err, "%s: run outside fakebuild: inside a session, stat shows the fake "
-				  "state instead of the files on disk the records are found by", db);
+	if (!(flags & FB_DBVIEW_UNFAKED) && fb_refuse_in_session(db, err) < 0)
+		return -1;
 	if (fb_db_path(db, path, sizeof path, err) < 0)
 		return -1;
 	uid_t owner, live_owner;

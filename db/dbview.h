@@ -40,6 +40,14 @@ enum {
  */
 int fb_dbview_open(const char *db, unsigned flags, struct fb_dbview **out, struct fb_err *err);
 struct fb_table *fb_dbview_table(struct fb_dbview *v);
+/*
+ * Is fakebuild's preload library in this process (run in a session)?
+ * Then stat shows the fake state, and records would be looked up by a
+ * faked type: a tool that reads or writes a database by the files on
+ * disk refuses to run (fb_refuse_in_session: -1 with err naming DB).
+ */
+int fb_preloaded(void);
+int fb_refuse_in_session(const char *db, struct fb_err *err);
 /* "the live table of a running session" or "the database file": for -v. */
 const char *fb_dbview_source(const struct fb_dbview *v);
 void fb_dbview_close(struct fb_dbview *v);

@@ -502,6 +502,25 @@ test_db_create_records_devices_and_dirs() {
 	assert_status 0 "$PROTOFIX" --db -n -m m.mtree proto
 }
 
+# Inside a session protofix --db saw the session's fake files: its
+# device's record was written again as a regular file (stat showed the
+# placeholder's S_IFREG type).  It is refused there, as --from-db is,
+# and the record is left as it was.
+test_db_refused_inside_a_session() {
+	[ -x "$FAKEBUILD" ] || skip "fakebuild not built yet"
+	pf_tree
+	pf_manifest 0 0
+	printf './dev type=dir uid=0 gid=0 mode=0755\n./dev/null type=char uid=0 gid=3 mode=0666 device=native,1,3\n' >>m.mtree
+	"$PROTOFIX" --db --create -m m.mtree proto 2>err || { cat err; fail "protofix --db --create failed"; }
+	local rc=0
+	"$FAKEBUILD" "$PROTOFIX" --db -m m.mtree proto 2>err || rc=$?
+	assert_eq 2 "$rc" "exit status inside a session"
+	assert_contains err "run outside fakebuild"
+	assert_status 2 "$FAKEBUILD" "$PROTOFIX" --db -n -m m.mtree proto
+	assert_eq "character special file 1,3 0 3 666" \
+		"$("$FAKEBUILD" stat -c '%F %t,%T %u %g %a' proto/dev/null)" "dev/null after the refusals"
+}
+
 test_check_hard_links() {
 	mkdir -p proto/usr/bin
 	echo x >proto/usr/bin/gzip

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
+#include "dbview.h"
 #include "protofix.h"
 #include "session.h"
 
@@ -16,7 +17,8 @@ void pf_db_open(struct pf *pf)
 	/* A check only reads: never create or save the database for it. */
 	unsigned flags = pf->o.fix && !pf->o.dry_run ? 0 : FB_SESSION_READONLY;
 
-	if (fb_db_path(pf->o.db_file, path, sizeof path, &err) < 0)
+	if (fb_db_path(pf->o.db_file, path, sizeof path, &err) < 0 ||
+	    fb_refuse_in_session(path, &err) < 0)
 		die("%s", err.msg);
 	/* A check of a database that does not exist: no records, and nothing
 	 * made for it (its directory, its lock). */

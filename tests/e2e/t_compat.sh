@@ -253,6 +253,9 @@ test_fakeroot_options_accepted() {
 	touch f; chmod 640 f
 	assert_eq "$(id -u)" "$(fb -u stat -c %u f)" "-u"
 	assert_eq 0 "$(fb -f /usr/bin/faked -- id -u)" "-f and --"
+	# fakeroot's -b (its daemon's descriptor base) and the long forms of
+	# -f and -b: refused as invalid options before.
+	assert_eq 0 "$(fb -b 3 --faked /usr/bin/faked --fd-base=4 -- id -u)" "-b, --faked and --fd-base"
 	assert_eq 0 "$(fb -l "$B/lib/libfakebuild.so" id -u)" "-l"
 	# fakeroot's own library, as its callers (its test suite) name it beside
 	# -f: not preloaded in place of fakebuild's (before: nothing was faked)

@@ -79,6 +79,7 @@ static void usage(FILE *f)
 		"  -i FILE                load the state saved in FILE (a fakebuild database) first\n"
 		"  -s FILE                save the state to FILE (a fakebuild database) at the end\n"
 		"  -l, --lib LIB          the preload library to use (fakeroot's libfakeroot: ignored)\n"
+		"  -f, --faked FILE, -b, --fd-base FD  fakeroot's daemon options: ignored\n"
 		"      --kill             end processes of the command still running when it exits\n"
 		"      --passwd FILE      user names and ids from FILE, not the host's\n"
 		"      --group FILE       group names, ids and members from FILE, not the host's\n"
@@ -685,6 +686,8 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "unknown-is-real", no_argument, NULL, 'u' },
 		{ "lib", required_argument, NULL, 'l' },
+		{ "faked", required_argument, NULL, 'f' },
+		{ "fd-base", required_argument, NULL, 'b' },
 		{ "kill", no_argument, NULL, OPT_KILL },
 		{ "export", no_argument, NULL, OPT_EXPORT },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -714,7 +717,7 @@ int main(int argc, char **argv)
 	int unknown_is_real = 0, do_kill = 0, quiet = 0, mode = 0;
 	int c, li = 0;
 	/* '+': options end at the command's name, as for env(1). */
-	while ((c = getopt_long(argc, argv, "+d:ul:i:s:f:qhv", opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:ul:i:s:f:b:qhv", opts, &li)) != -1) {
 		switch (c) {
 		case 'd': dbopt = optarg; break;
 		case 'u': unknown_is_real = 1; break;
@@ -724,7 +727,7 @@ int main(int argc, char **argv)
 			break;
 		case 'i': loadfile = optarg; break;
 		case 's': savefile = optarg; break;
-		case 'f': break;	/* fakeroot's daemon binary: there is no daemon */
+		case 'f': case 'b': break;	/* fakeroot's daemon and its descriptors: no daemon */
 		case 'q': quiet = 1; break;
 		case OPT_KILL: do_kill = 1; break;
 		case OPT_EXPORT: case OPT_CHECK: case OPT_GC: case OPT_DBPATH:

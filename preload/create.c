@@ -22,7 +22,9 @@
 
 int fb_new_owner_matters(void)
 {
-	if (fb_fsuid() != 0 || fb_fsgid() != 0)
+	/* With -u a file without a record shows its real owner: one the
+	 * session makes must have a record to be root's. */
+	if (fb_fsuid() != 0 || fb_fsgid() != 0 || fb.unknown_is_real)
 		return 1;
 	struct fb_table *t = fb_table();
 	return t && fb_table_has_setgid_dirs(t);
@@ -104,7 +106,7 @@ int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t typ
 		.uid = fb_fsuid(), .gid = fb_fsgid(), .rdev = dev,
 		.mode = (uint32_t)(type | (asked & disk & S_IRWXU) | (disk & 077) | special),
 	};
-	int differs = a->uid != 0 || a->gid != 0 || (a->mode & 07777) != disk;
+	int differs = a->uid != 0 || a->gid != 0 || (a->mode & 07777) != disk || fb.unknown_is_real;
 	struct fb_table *t = fb_table();
 	struct statx pstx;
 	struct fb_attr pa;

@@ -266,6 +266,21 @@ test_unknown_files_are_root_owned() {
 	assert_eq "$(id -u) $(id -g) 640" "$(fb -u stat -c '%u %g %a' f)"
 }
 
+# With -u, what the session makes is root's, as for real root (and for
+# fakeroot -u's mkdir and install): before, every new file, directory,
+# link and node showed the build user, and make install under -u archived
+# the build user as owner.  What was there before the session stays real.
+test_unknown_is_real_files_made_in_the_session_are_roots() {
+	touch old
+	fb -u sh -c 'touch a; mkdir d; install -d i; install -m 644 /dev/null f; ln -s a l; mkfifo p; mknod c c 1 3; echo x > e' ||
+		fail "making files under -u"
+	local n
+	for n in a d i f l p c e; do
+		assert_eq "0 0" "$(fb -u stat -c '%u %g' "$n")" "$n under -u, in a later session"
+	done
+	assert_eq "$(id -u) $(id -g)" "$(fb -u stat -c '%u %g' old)" "a file from before the session"
+}
+
 test_real_programs_agree() {
 	need install cp mv ln tar cpio find du
 	mkdir src

@@ -249,6 +249,32 @@ test_fakeroot_save_and_load() {
 	assert_eq "9:0" "$(fb -d sixth.db -i state.db stat -c %u:%g f)" "-s after a missing -i"
 }
 
+# A state file Debian's fakeroot saved with -s (text, one line per inode)
+# is loaded by -i, so that a script's "-i state -s state" goes on when
+# fakebuild replaces fakeroot; the next -s writes a fakebuild database.
+# Before, -i refused it as "not a gdbm database".
+test_fakeroot_save_file_loaded() {
+	touch f n
+	local d i j
+	d=$(stat -c %D f); i=$(stat -c %i f); j=$(stat -c %i n)
+	printf 'dev=%s,ino=%s,mode=104755,uid=1,gid=2,nlink=1,rdev=0\ndev=%s,ino=%s,mode=20640,uid=0,gid=5,nlink=1,rdev=1029\n' \
+		"$d" "$i" "$d" "$j" > fr.save
+	assert_eq "-rwsr-xr-x 1 2 crw-r----- 0 5 4,5" \
+		"$(fb -d a.db -i fr.save -s fr.save sh -c "stat -c '%A %u %g' f; stat -c '%A %u %g %t,%T' n" | tr '\n' ' ' | sed 's/ $//')" \
+		"the records of fakeroot's save file"
+	file fr.save 2>/dev/null | grep -q "dbm" || [ "$(head -c 4 fr.save)" != "dev=" ] ||
+		fail "-s did not write a fakebuild database over the save file"
+	assert_eq "crw-r----- 0 5 4,5" "$(fb -d b.db -i fr.save stat -c '%A %u %g %t,%T' n)" "loaded again"
+	# A bad line: named, nothing loaded, the command not run.
+	printf 'dev=%s,ino=%s,mode=100644,uid=3,gid=3,nlink=1,rdev=0\ndev=zz,ino=1\n' "$d" "$i" > bad.save
+	local rc=0
+	fb -d c.db -i bad.save touch ran 2> err || rc=$?
+	assert_eq 1 "$rc" "exit status of a bad save file"
+	assert_contains err "bad.save:2: not a line of a fakeroot save file"
+	[ ! -e ran ] || fail "the command ran after a bad save file"
+	assert_eq "0 0" "$(fb -d c.db stat -c '%u %g' f)" "a record from a rejected file"
+}
+
 test_fakeroot_options_accepted() {
 	touch f; chmod 640 f
 	assert_eq "$(id -u)" "$(fb -u stat -c %u f)" "-u"

@@ -28,6 +28,14 @@ int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);
  */
 void fb_names_setup(const char *passwd, const char *group, const char *sysroot);
 
+/*
+ * -i of a save file of Debian's fakeroot (fakeroot_save.c): is PATH one
+ * (it starts "dev=")?  Load its records into T: how many, or -1 with err
+ * naming the file (and line); nothing is loaded then.
+ */
+int fb_is_fakeroot_save(const char *path);
+long fb_load_fakeroot_save(const char *path, struct fb_table *t, struct fb_err *err);
+
 /* --check: verify the database and the live table; print problems. Returns an exit status. */
 int fb_check(const char *db);
 

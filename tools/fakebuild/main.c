@@ -76,7 +76,8 @@ static void usage(FILE *f)
 		"                         $TMPDIR/fakebuild-UID/fakebuild.db if that is not writable)\n"
 		"  -u, --unknown-is-real  files never changed in a session show their real\n"
 		"                         owner instead of root\n"
-		"  -i FILE                load the state saved in FILE (a fakebuild database) first\n"
+		"  -i FILE                load the state saved in FILE first (a fakebuild database,\n"
+		"                         or a save file of fakeroot -s)\n"
 		"  -s FILE                save the state to FILE (a fakebuild database) at the end\n"
 		"  -l, --lib LIB          the preload library to use (fakeroot's libfakeroot: ignored)\n"
 		"  -f, --faked FILE, -b, --fd-base FD  fakeroot's daemon options: ignored\n"
@@ -818,7 +819,9 @@ int main(int argc, char **argv)
 		warnx_("%s: -i: no such file; nothing loaded", loadfile);
 		loadfile = NULL;
 	}
-	if (loadfile && fb_store_load(loadfile, fb_session_table(s), &err) < 0) {
+	if (loadfile && (fb_is_fakeroot_save(loadfile)
+				 ? fb_load_fakeroot_save(loadfile, fb_session_table(s), &err)
+				 : fb_store_load(loadfile, fb_session_table(s), &err)) < 0) {
 		warnx_("%s", err.msg);
 		fb_session_leave(s, &err);
 		return 1;

@@ -56,19 +56,7 @@ static int may_keep_own_bits(int dirfd, const char *path, int fd, const struct s
 			return !!(v & CHMOD_OWN_BITS);
 	}
 	struct statfs64 sf;
-	int rc;
-	if (fd >= 0) {
-		rc = fstatfs64(fd, &sf);
-	} else if (path[0] != '/' && dirfd != AT_FDCWD) {
-		fb_guard++;	/* past the wrappers: nothing of ours to track */
-		int o = openat(dirfd, path, O_PATH | O_CLOEXEC);
-		rc = o >= 0 ? fstatfs64(o, &sf) : -1;
-		if (o >= 0)
-			close(o);
-		fb_guard--;
-	} else {
-		rc = statfs64(path, &sf);
-	}
+	int rc = fb_file_statfs(dirfd, path, fd, 0, &sf);
 	if (rc < 0)
 		return 1;	/* not remembered: asked again next time */
 	uint64_t v = key | (keeps_chmod_bits((long)sf.f_type) ? 0 : CHMOD_OWN_BITS);

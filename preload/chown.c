@@ -127,6 +127,10 @@ static int chown_core(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 				  FB_STATX_MASK, &stx);
 	if (rc < 0)
 		return rc;
+	/* As the kernel's, even to -1, -1, before any permission check. */
+	int empty = (flags & AT_EMPTY_PATH) && !*path;
+	if (fb_read_only(dirfd, path, empty ? dirfd : -1, flags & AT_SYMLINK_NOFOLLOW, &stx))
+		return -EROFS;
 	/* Again from a fresh view when another process changed the record
 	 * in between (a chmod of the same file): both changes land. */
 	int same = 0;

@@ -145,6 +145,14 @@ static inline int fb_same_inode(const struct statx *a, const struct statx *b)
  * NULL when empty), whether there is one in *KNOWN.  0 or -errno (xattr.c). */
 int fb_record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a, void **blob,
 		   size_t *len, int *known);
+/*
+ * statfs.c: the statfs of the file FD, else DIRFD/PATH (its symbolic link
+ * itself if NOFOLLOW); is the mount of that file, whose statx STX is,
+ * read-only?  (Asked once per mount and process.)
+ */
+struct statfs64;
+int fb_file_statfs(int dirfd, const char *path, int fd, int nofollow, struct statfs64 *sf);
+int fb_read_only(int dirfd, const char *path, int fd, int nofollow, const struct statx *stx);
 /* Have overlayfs copy a build root's file up before its record changes (chown.c). */
 int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx);
 int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);

@@ -37,6 +37,14 @@ struct xt {
 };
 
 
+/* Real root's setxattr and removexattr fail with EROFS on a read-only
+ * mount, before anything else is looked at. */
+static int xt_read_only(const struct xt *x, const struct statx *stx)
+{
+	return fb_read_only(AT_FDCWD, x->kind == XK_FD ? "" : x->path, x->kind == XK_FD ? x->fd : -1,
+			    x->kind == XK_LPATH, stx);
+}
+
 static int xt_statx(const struct xt *x, struct statx *stx)
 {
 	int rc;
@@ -291,7 +299,7 @@ static int set_core(const struct xt *x, const char *name, const void *val, size_
 	int rc = load(x, &stx, &a, &blob, &len, &known);
 	if (rc < 0)
 		return rc;
-	if ((rc = may_change(name, &a)) < 0) {
+	if ((rc = xt_read_only(x, &stx) ? -EROFS : may_change(name, &a)) < 0) {
 		free(blob);
 		return rc;
 	}
@@ -394,7 +402,7 @@ static int remove_core(const struct xt *x, const char *name)
 	const void *v;
 	size_t vl;
 	void *nb = NULL;
-	if ((rc = may_change(name, &a)) < 0) {
+	if ((rc = xt_read_only(x, &stx) ? -EROFS : may_change(name, &a)) < 0) {
 		free(blob);
 		return rc;
 	}

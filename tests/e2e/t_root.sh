@@ -693,6 +693,21 @@ test_root_bind_changes_reach_plain_sessions() {
 	assert_status 1 fb --root / --ro-bind "$PWD/w" -- sh -c "touch $PWD/w/x 2>/dev/null"
 }
 
+# A chown or a capability on a read-only mount fails with EROFS, as real
+# root's do; before, only the record changed and the call succeeded.
+test_root_read_only_bind_refuses_chown_and_xattrs() {
+	need_userns
+	need setcap
+	mkdir w; touch w/f
+	local out
+	out=$(fb --root / --ro-bind "$PWD/w" -- sh -c "cd $PWD/w; chown 5:5 f; echo \$?; chown -h 5:5 .; echo \$?;
+		setcap cap_net_raw+ep f; echo \$?; stat -c %u:%g f" 2>err)
+	assert_eq "1 1 1 0:0" "$(echo $out)" "statuses and the owner after"
+	assert_contains err "changing ownership of 'f': Read-only file system"
+	assert_contains err "Read-only file system"
+	assert_eq "0:0" "$(fb stat -c %u:%g w/f)" "the owner in a plain session"
+}
+
 # The kept trees' records reach the user's table through a walk of each
 # kept tree, whose cost grows with the tree (20,000 files: about 40 ms at
 # every root's end); a build that recorded nothing has nothing to give

@@ -22,6 +22,14 @@ test_pkgbuild_usage_and_bad_input() {
 	assert_contains err "unknown option --bogus"
 	assert_status 2 pkgbuild --stall-timeout 5x a b 2> err
 	assert_contains err "--stall-timeout 5x: not a number of minutes (or Ns: seconds)"
+	# --variant and --include without --create were dropped silently.
+	assert_status 2 pkgbuild --variant minbase a b 2> err
+	assert_contains err "--variant applies to --create only"
+	assert_status 2 pkgbuild --include=gcc a b 2> err
+	assert_contains err "--include applies to --create only"
+	# -oDIR, as getopt takes it (was: unknown option).
+	assert_status 2 pkgbuild -onotdir2/x nobase.tar src 2> err
+	assert_contains err "nobase.tar: no such base"
 	assert_status 2 pkgbuild nobase.tar src 2> err
 	assert_contains err "nobase.tar: no such base (make one with fakebuild-pkgbuild --create SUITE nobase.tar)"
 	touch base.tar

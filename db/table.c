@@ -945,8 +945,10 @@ int fb_table_move_hints(struct fb_table *t, const char *from, const char *to)
 		const char *h = (const char *)t->arena + cur->hint_off;
 		if (strncmp(h, from, fl) != 0 || h[fl] != '/')
 			continue;
-		if ((size_t)snprintf(buf, sizeof buf, "%s%s", to, h + fl) >= sizeof buf)
-			continue;
+		/* No new path, or one too long for a hint: none, rather than
+		 * the old one, which --gc would take for a file gone. */
+		if (!to || (size_t)snprintf(buf, sizeof buf, "%s%s", to, h + fl) >= sizeof buf)
+			buf[0] = 0;
 		struct fb_trec r = *cur;
 		rc = rehint(t, ix, i, &r, buf);
 	}

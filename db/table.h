@@ -159,7 +159,8 @@ int fb_table_set_hint(struct fb_table *t, const struct fb_ident *id, const char 
  * that leads nowhere.  0 or -errno; another hint, or no record, is fine.
  */
 int fb_table_drop_hint(struct fb_table *t, const struct fb_ident *id, const char *hint);
-/* Rewrite every hint under directory FROM to lie under TO (a directory was renamed). */
+/* Rewrite every hint under directory FROM to lie under TO (a directory was
+ * renamed); TO NULL (its new path is unknown): those hints are dropped. */
 int fb_table_move_hints(struct fb_table *t, const char *from, const char *to);
 /* Drop the record of (dev, ino) whatever its state: 1 dropped, 0 none, -errno. */
 int fb_table_drop_key(struct fb_table *t, uint64_t dev, uint64_t ino);

@@ -45,12 +45,18 @@ struct gc_ctx {
 	int nomem;
 };
 
-/* Does the record's path hint still lead to its inode? */
+/*
+ * Does the record's path hint still lead to its inode?  1 yes, 0 no (no
+ * such name, or another file has it), -1 cannot tell: a name we may not
+ * look up (a directory without search permission), an I/O error, a stale
+ * NFS handle, a path too long.  Only a name that is not there, or is
+ * another file's, proves anything.
+ */
 static int still_there(const struct fb_trec *r, const char *hint)
 {
 	struct statx x;
 	if (statx(AT_FDCWD, hint, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0)
-		return 0;
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	if (makedev(x.stx_dev_major, x.stx_dev_minor) != r->dev || x.stx_ino != r->ino ||
 	    (x.stx_mode & S_IFMT) != fb_rt_type(r->real_type))
 		return 0;
@@ -67,8 +73,12 @@ static int gc_visit(const struct fb_trec *r, const char *hint, const void *xattr
 		c->unknown++;
 		return 0;
 	}
-	if (still_there(r, hint)) {
-		c->kept++;
+	int there = still_there(r, hint);
+	if (there) {
+		if (there > 0)
+			c->kept++;
+		else
+			c->unknown++;
 		return 0;
 	}
 	if (c->n == c->cap) {

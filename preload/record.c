@@ -91,6 +91,10 @@ ssize_t fb_fd_path(int fd, char *buf, size_t len)
 	if (n <= 0 || buf[0] != '/')
 		return -ENOENT;
 	buf[n] = 0;
+	/* Unlinked, or never linked (O_TMPFILE): no path leads to it. */
+	static const char deleted[] = " (deleted)";
+	if ((size_t)n >= sizeof deleted - 1 && strcmp(buf + n - (sizeof deleted - 1), deleted) == 0)
+		return -ENOENT;
 	return n;
 }
 
@@ -132,6 +136,92 @@ static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
 	return 0;
 }
 
+/* Does PATH have a ".." after a name (which may be a symbolic link, so
+ * that the ".." does not undo it)? */
+static int dotdot_after_name(const char *path)
+{
+	for (const char *p = strstr(path, "/.."); p; p = strstr(p + 1, "/.."))
+		if ((p[3] == '/' || !p[3]) && !(p - path >= 2 && p[-1] == '.' && p[-2] == '.' &&
+						 (p - path == 2 || p[-3] == '/')))
+			return 1;
+	return 0;
+}
+
+/*
+ * BUF, an absolute path, as the kernel finds it, where the text alone
+ * would say another: through /proc/PID/fd/N (how systemd-tmpfiles and
+ * users of O_TMPFILE name a file), or with a ".." after a name that may
+ * be a symbolic link.  The directory is resolved, not the last name (a
+ * chown -h of a link).  Such paths are rare; a path that cannot be
+ * resolved is left as it is.
+ */
+static void resolve_hint(char *buf, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	size_t bl = strlen(buf);
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf || (size_t)(slash - buf) >= sizeof dir)
+		return;
+	memcpy(dir, buf, (size_t)(slash - buf));
+	dir[slash - buf] = 0;
+	fb_guard++;
+	char *r = realpath(dir, real);
+	fb_guard--;
+	size_t rl = r ? strlen(real) : 0;
+	if (!r || real[0] != '/' || rl + (bl - (size_t)(slash - buf)) + 1 > len)
+		return;
+	memmove(buf + rl, slash, bl - (size_t)(slash - buf) + 1);
+	memcpy(buf, real, rl);
+}
+
+/*
+ * BUF names a file through /proc/PID/fd/N, /proc/self/fd/N or
+ * /proc/thread-self/fd/N (and maybe below it)?  Then the descriptor's
+ * link, the file's own path, replaces that part; a file deleted since
+ * leaves BUF as it is.
+ */
+static void resolve_proc_fd(char *buf, size_t len)
+{
+	FB_REAL(readlink);
+	const char *p = buf;
+	if (strncmp(p, "/proc/", 6) != 0 || !real_readlink)
+		return;
+	p += 6;
+	if (strncmp(p, "self/", 5) == 0) {
+		p += 5;
+	} else if (strncmp(p, "thread-self/", 12) == 0) {
+		p += 12;
+	} else {
+		const char *d = p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == d || *p++ != '/')
+			return;
+	}
+	if (strncmp(p, "fd/", 3) != 0 || !(p[3] >= '0' && p[3] <= '9'))
+		return;
+	p += 3;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p && *p != '/')
+		return;
+	char link[64], real[PATH_MAX];
+	size_t ll = (size_t)(p - buf);
+	if (ll >= sizeof link)
+		return;
+	memcpy(link, buf, ll);
+	link[ll] = 0;
+	ssize_t n = real_readlink(link, real, sizeof real - 1);
+	if (n <= 0 || real[0] != '/')
+		return;
+	real[n] = 0;
+	size_t rest = strlen(p);
+	if (strstr(real, " (deleted)") || (size_t)n + rest + 1 > len)
+		return;
+	memmove(buf + n, p, rest + 1);
+	memcpy(buf, real, (size_t)n);
+}
+
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 {
 	size_t dl = 0;
@@ -157,6 +247,9 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 		dl += pl;
 	}
 	buf[dl] = 0;
+	resolve_proc_fd(buf, len);
+	if (path && dotdot_after_name(path))
+		resolve_hint(buf, len);
 	fb_path_clean(buf);
 	/* Inside a chroot: the path as the session's root sees it. */
 	const char *pre;

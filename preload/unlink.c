@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -102,13 +103,14 @@ FB_EXPORT int remove(const char *path)
 static void rehint(const struct statx *src, int newdir, const char *newpath, const char *from)
 {
 	char to[PATH_MAX];
-	if (fb_path_hint(newdir, newpath, to, sizeof to) < 0)
-		return;
+	/* No path for the new name (too long): no hints, rather than the
+	 * old ones, which --gc would take for files gone. */
+	int known = fb_path_hint(newdir, newpath, to, sizeof to) == 0;
 	struct fb_ident id;
 	fb_ident_from_statx(&id, src);
-	fb_table_set_hint(fb_table(), &id, to);
+	fb_table_set_hint(fb_table(), &id, known ? to : "");
 	if (S_ISDIR(src->stx_mode))
-		fb_table_move_hints(fb_table(), from, to);
+		fb_table_move_hints(fb_table(), from, known ? to : NULL);
 }
 
 /*
@@ -142,16 +144,53 @@ static int rename_bound(int olddir, const char *oldpath, int newdir, const char 
 	return 0;
 }
 
+/*
+ * RENAME_EXCHANGE: the two inodes swap names, and the hints of each (and,
+ * for directories, of everything beneath) go with it.  Beneath two
+ * directories the second set of hints is moved through a name no hint can
+ * have, so that the first move does not take it along.
+ */
+static int exchange(int olddir, const char *oldpath, int newdir, const char *newpath,
+		    unsigned flags)
+{
+	FB_REAL(renameat2);
+	struct statx a, b;
+	char pa[PATH_MAX], pb[PATH_MAX];
+	int hints = peek(olddir, oldpath, &a) && peek(newdir, newpath, &b) &&
+		    (hints_at_stake(&a) || hints_at_stake(&b)) &&
+		    fb_path_hint(olddir, oldpath, pa, sizeof pa) == 0 &&
+		    fb_path_hint(newdir, newpath, pb, sizeof pb) == 0;
+	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0)
+		return -errno;
+	if (!hints)
+		return 0;
+	struct fb_table *t = fb_table();
+	struct fb_ident ia, ib;
+	fb_ident_from_statx(&ia, &a);
+	fb_ident_from_statx(&ib, &b);
+	fb_table_set_hint(t, &ia, pb);
+	fb_table_set_hint(t, &ib, pa);
+	if (S_ISDIR(a.stx_mode) || S_ISDIR(b.stx_mode)) {
+		static const char aside[] = "\001exchange";
+		fb_table_move_hints(t, pb, aside);
+		fb_table_move_hints(t, pa, pb);
+		fb_table_move_hints(t, aside, pa);
+	}
+	return 0;
+}
+
 static int rename_core(int olddir, const char *oldpath, int newdir, const char *newpath,
 		       unsigned flags)
 {
 	FB_REAL(renameat2);
 	if (!real_renameat2)
 		return -ENOSYS;
+	if (flags & RENAME_EXCHANGE)
+		return exchange(olddir, oldpath, newdir, newpath, flags);
 	/* With records in the table: the source, and the target it replaces. */
 	struct statx src, dst;
 	fb_memo_drop();
-	int have_src = !(flags & RENAME_EXCHANGE) && peek(olddir, oldpath, &src);
+	int have_src = peek(olddir, oldpath, &src);
 	int have_dst = have_src && peek(newdir, newpath, &dst);
 	char from[PATH_MAX];
 	int moved = have_src && hints_at_stake(&src) &&
@@ -196,13 +235,36 @@ FB_EXPORT int rename(const char *oldpath, const char *newpath)
  * node bound again at both names.  One inode and one record, as a hard
  * link to a real node has.
  */
+/*
+ * A file linked from its descriptor (AT_EMPTY_PATH, or /proc/self/fd/N
+ * with AT_SYMLINK_FOLLOW: how an O_TMPFILE file gets its name) had no
+ * path: its record's hint is the new name.
+ */
+static void hint_linked(const char *oldpath, int newdir, const char *newpath, int flags)
+{
+	if (!((flags & AT_EMPTY_PATH) && !*oldpath) &&
+	    !((flags & AT_SYMLINK_FOLLOW) && strncmp(oldpath, "/proc/", 6) == 0 && strstr(oldpath, "/fd/")))
+		return;
+	struct statx stx;
+	char to[PATH_MAX];
+	struct fb_ident id;
+	struct fb_attr a;
+	if (!peek(newdir, newpath, &stx))
+		return;
+	fb_ident_from_statx(&id, &stx);
+	if (fb_table_get(fb_table(), &id, &a) && fb_path_hint(newdir, newpath, to, sizeof to) == 0)
+		fb_table_set_hint(fb_table(), &id, to);
+}
+
 static int link_core(int olddir, const char *oldpath, int newdir, const char *newpath, int flags)
 {
 	FB_REAL(linkat);
 	if (!real_linkat)
 		return -ENOSYS;
-	if (real_linkat(olddir, oldpath, newdir, newpath, flags) == 0)
+	if (real_linkat(olddir, oldpath, newdir, newpath, flags) == 0) {
+		hint_linked(oldpath, newdir, newpath, flags);
 		return 0;
+	}
 	int e = errno;
 	dev_t rdev;
 	char target[PATH_MAX];

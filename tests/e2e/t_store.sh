@@ -495,6 +495,43 @@ test_gc_keeps_records_made_through_descriptors_and_links() {
 	assert_contains caps "cap_net_raw=ep"
 }
 
+# --gc dropped records of files still there (helper-45): the names of a
+# RENAME_EXCHANGE kept their old hints, a chown through /proc/self/fd/N or
+# of an O_TMPFILE file linked in later recorded no path to the file, a
+# ".." after a symbolic link was undone by text alone, and a hint --gc
+# could not look up (a directory without search permission) counted as
+# a file gone.
+test_gc_keeps_files_it_cannot_prove_gone() {
+	need python3
+	fb python3 - <<'EOP' || fail "the python script failed"
+import os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+os.mkdir("A"); os.mkdir("B"); open("A/f", "w").close(); open("B/f", "w").close()
+os.chown("A/f", 5, 5); os.chown("B/f", 6, 6)
+open("x", "w").close(); open("y", "w").close(); os.chown("x", 11, 11)
+assert libc.renameat2(-100, b"A", -100, b"B", 2) == 0
+assert libc.renameat2(-100, b"x", -100, b"y", 2) == 0
+open("p", "w").close(); fd = os.open("p", os.O_PATH)
+os.chown("/proc/self/fd/%d" % fd, 7, 7); os.close(fd)
+fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o600); os.fchmod(fd, 0o4755)
+assert libc.linkat(-100, b"/proc/self/fd/%d" % fd, -100, b"t", 0x400) == 0; os.close(fd)
+os.makedirs("real/sub"); os.symlink("real/sub", "l2")
+open("real/g", "w").close(); os.chown("l2/../g", 9, 9)
+os.makedirs("locked/in"); open("locked/in/h", "w").close(); os.chown("locked/in/h", 10, 10)
+EOP
+	local want="A/f 6:6 644|B/f 5:5 644|y 11:11 644|p 7:7 644|t 0:0 4755|real/g 9:9 644|locked/in/h 10:10 644"
+	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h | paste -sd'|')" "in the session"
+	chmod 0 locked
+	local out
+	out=$(fb --gc)
+	chmod 755 locked
+	assert_match '^0 records dropped' "$out"
+	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h | paste -sd'|')" "after --gc"
+	# What is gone still goes.
+	rm -r real
+	assert_match '^1 records dropped' "$(fb --gc)"
+}
+
 # A live table of another layout version (a killed session of an older
 # fakebuild left it) is refused, named with both versions, and left as it is.
 test_live_table_of_another_layout_is_refused() {

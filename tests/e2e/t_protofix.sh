@@ -521,6 +521,23 @@ test_db_refused_inside_a_session() {
 		"$("$FAKEBUILD" stat -c '%F %t,%T %u %g %a' proto/dev/null)" "dev/null after the refusals"
 }
 
+# Two plain file entries that are one file in the tree (a hard link the
+# manifest does not declare) with different owners or modes: named as
+# such.  Before, the check listed the differences of both, and --fix
+# changed one, then refused the other as "a hard link to a file outside
+# the tree?".
+test_conflicting_entries_of_one_file() {
+	mkdir proto
+	echo x > proto/su
+	ln proto/su proto/newgrp
+	printf 'f none /su 4755 root root\nf none /newgrp 0755 bin bin\n' > m.prototype
+	assert_status 1 "$PROTOFIX" -m m.prototype proto > out
+	assert_contains out "su: one file with newgrp (hard links), which the manifest gives another owner or mode"
+	printf 'f none /su 0644 %s %s\nf none /newgrp 0644 %s %s\n' "$(id -un)" "$(id -gn)" "$(id -un)" "$(id -gn)" > same.prototype
+	chmod 644 proto/su
+	assert_status 0 "$PROTOFIX" -m same.prototype proto
+}
+
 test_check_hard_links() {
 	mkdir -p proto/usr/bin
 	echo x >proto/usr/bin/gzip

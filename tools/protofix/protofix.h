@@ -46,6 +46,7 @@ struct pf {
 	struct fb_table *view_table;	/* --from-db */
 	struct pf_hashset *ancestors;	/* directories with manifest entries beneath */
 	struct pf_hashset *linked;	/* first names of hard-link groups: the group's size */
+	struct pf_inode *inodes;	/* files of several names: the entry that named each first */
 	unsigned long ndiff;	/* differences reported (and left) */
 	unsigned long nchanged;	/* files changed (--fix) */
 	unsigned long nfailed;	/* files a change failed on (--fix) */

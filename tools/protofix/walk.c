@@ -19,8 +19,19 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <uthash.h>
 #include "protofix.h"
 #include "xblob.h"
+
+/* A regular file of several names, by inode: the entry that named it first. */
+struct pf_inode {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} key;
+	const struct fb_mentry *e;
+	UT_hash_handle hh;
+};
 
 /* What one entry needs. */
 struct need {
@@ -369,6 +380,39 @@ const char *pf_link_first(const struct pf *pf, const char *path)
 }
 
 /*
+ * Two entries of the manifest, not declared links of each other, that are
+ * one file in the tree (hard links) with different owners or modes: it
+ * cannot have both.  Reported once per pair; with --fix the first entry's
+ * stand.  Returns whether E is such a second entry.
+ */
+static bool conflicting_link(struct pf *pf, const struct fb_mentry *e, const struct pf_attr *cur)
+{
+	if (!S_ISREG(cur->mode) || cur->nlink < 2 || e->type != FB_M_FILE)
+		return false;
+	struct pf_inode probe = { 0 }, *found;
+	probe.key.dev = cur->dev;
+	probe.key.ino = cur->ino;
+	HASH_FIND(hh, pf->inodes, &probe.key, sizeof probe.key, found);
+	if (!found) {
+		struct pf_inode *n = calloc(1, sizeof *n);
+		if (!n)
+			die("out of memory");
+		n->key = probe.key;
+		n->e = e;
+		HASH_ADD(hh, pf->inodes, key, sizeof n->key, n);
+		return false;
+	}
+	const struct fb_mentry *f = found->e;
+	const unsigned both = e->have & f->have;
+	if (!((both & FB_MH_UID) && e->uid != f->uid) && !((both & FB_MH_GID) && e->gid != f->gid) &&
+	    !((both & FB_MH_MODE) && e->perm != f->perm))
+		return false;
+	pf_diff(pf, e->path, "one file with %s (hard links), which the manifest gives another owner "
+		"or mode", f->path);
+	return true;
+}
+
+/*
  * A regular file with other names may be a hard link to a file outside the
  * tree (/etc/shadow where fs.protected_hardlinks is off; with it on, any
  * file of root's that the build user may write): changing its mode would
@@ -595,6 +639,11 @@ void pf_walk_entry(struct pf *pf, struct pf_dirstack *ds, const struct fb_mentry
 	if (e->type == FB_M_HARDLINK)
 		check_hardlink(pf, e, &cur);
 	check_device(pf, e, &cur);
+	if (conflicting_link(pf, e, &cur)) {
+		if (fd >= 0)
+			close_later(pf, fd);
+		return;
+	}
 	bool named = names_resolved(pf, e);
 	n = compare(e, &cur);
 	if (x && dfd >= 0)
@@ -627,6 +676,11 @@ void pf_walk_begin(struct pf *pf)
 void pf_walk_end(struct pf *pf)
 {
 	close_pending(pf);
+	struct pf_inode *i, *tmp;
+	HASH_ITER(hh, pf->inodes, i, tmp) {
+		HASH_DEL(pf->inodes, i);
+		free(i);
+	}
 }
 
 void pf_walk_manifest(struct pf *pf)

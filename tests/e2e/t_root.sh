@@ -396,6 +396,33 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	assert_nothing_left
 }
 
+# A write that fails while an archive base is unpacked (a full disk) fails
+# the unpack: libarchive says ARCHIVE_WARN for it, which was taken for
+# success, and a short file was cached for good with exit status 0.  The
+# cache is a small tmpfs (mounted in a user namespace); ./pad, first big
+# then replaced by a later entry, frees the space for records.db, as
+# another process's file removed meanwhile would.
+test_root_unpack_write_error_leaves_no_cache_entry() {
+	need_userns
+	mkroot base
+	head -c 3M /dev/zero > base/pad
+	head -c 2M /dev/zero > base/usr/bin/big
+	local kb
+	kb=$(( $(du -sk --exclude=pad --exclude=big base | cut -f1) + 4096 ))
+	tar --owner=0 --group=0 -cf full.tar -C base ./pad
+	tar --owner=0 --group=0 -rf full.tar -C base --exclude=./pad .
+	echo > base/pad
+	tar --owner=0 --group=0 -rf full.tar -C base ./pad
+	mkdir .cache
+	assert_status 1 unshare -Urm sh -c 'mount -t tmpfs -o size=$1k tmpfs .cache || exit 2
+		rc=0; "$0" --root full.tar -- true || rc=$?
+		ls -A .cache/fakebuild/roots > left; exit $rc' "$FAKEBUILD" "$kb" 2> err
+	assert_contains err "--root full.tar: usr/bin/big: cannot write it into the cache: Write failed: No space left on device"
+	assert_contains err "nothing was cached"
+	[ ! -s left ] || { cat left >&2; fail "a cache entry was left"; }
+	assert_nothing_left
+}
+
 # A signal while an archive base is first unpacked stops the unpack: exit
 # 128+N at once, no cache entry, nothing left.  Also where the signal came
 # in ignored, as in a script's background job (fakebuild-pkgbuild's): the

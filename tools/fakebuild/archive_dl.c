@@ -3,6 +3,7 @@
  * archive_dl.h).
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,4 +79,17 @@ int fb_archive_write_set_by_name(struct archive *a, const char *name)
 		break;
 	}
 	return ARCHIVE_FATAL;
+}
+
+const char *fb_archive_why(struct archive *a, char *buf, size_t len)
+{
+	const char *s = a ? fb_ar.archive_error_string(a) : NULL;
+	int e = a ? fb_ar.archive_errno(a) : ENOMEM;
+	if (!s)
+		s = e > 0 ? "" : "error";
+	if (e > 0 && !strstr(s, strerror(e)))
+		snprintf(buf, len, "%s%s%s", s, *s ? ": " : "", strerror(e));
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
 }

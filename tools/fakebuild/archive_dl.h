@@ -52,6 +52,10 @@ void fb_archive_load(void);
  * ARCHIVE_OK, or not when the name says no format we can write. */
 int fb_archive_write_set_by_name(struct archive *a, const char *name);
 
+/* libarchive's reason for A's failure, into BUF, with the system's where
+ * it has one ("Write failed: No space left on device"); A NULL: out of memory. */
+const char *fb_archive_why(struct archive *a, char *buf, size_t len);
+
 /* Every call below goes through the table. */
 #ifndef FB_ARCHIVE_DL_IMPL
 #define archive_entry_free (*fb_ar.archive_entry_free)

@@ -285,7 +285,12 @@ static int record(struct unpack *u, const char *rel, const struct fb_attr *a, lo
 	return 0;
 }
 
-/* The entry's data: 0, -1 when the archive could not be read, -2 when the file not written. */
+/*
+ * The entry's data: 0, -1 when the archive could not be read, -2 when the
+ * file was not written.  The disk writer says ARCHIVE_WARN when write(2)
+ * fails (a full disk) or the data overruns the entry: anything but OK
+ * leaves a short file, which must never be cached as the base.
+ */
 static int copy_data(struct archive *in, struct archive *out)
 {
 	const void *buf;
@@ -297,7 +302,7 @@ static int copy_data(struct archive *in, struct archive *out)
 			return 0;
 		if (rc < ARCHIVE_WARN)
 			return -1;
-		if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+		if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
 			return -2;
 	}
 }
@@ -441,9 +446,9 @@ static int extract(struct unpack *u)
 		if (rc >= ARCHIVE_WARN && data == 0)
 			rc = archive_write_finish_entry(out);
 		if (rc < ARCHIVE_WARN || data < 0) {
-			const char *why = archive_error_string(out);
+			char why[512];
 			warnx_("--root %s: %s: cannot write it into the cache: %s", u->opt, rel[0] ? rel : ".",
-			       why ? why : "error");
+			       fb_archive_why(out, why, sizeof why));
 			goto out;
 		}
 		if (hl && !(a.mode & S_IFMT) && link_type(u, rel, &a, e) < 0)
@@ -455,7 +460,8 @@ static int extract(struct unpack *u)
 			goto out;
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		warnx_("--root %s: %s", u->opt, archive_error_string(out));
+		char why[512];
+		warnx_("--root %s: %s", u->opt, fb_archive_why(out, why, sizeof why));
 		goto out;
 	}
 	ret = 0;

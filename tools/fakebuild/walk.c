@@ -104,21 +104,6 @@ struct walker {
 
 static const char *opaque_name = "user.overlay.opaque";
 
-/* libarchive's reason for A's failure, with the system's where it has one
- * ("Write error: No space left on device"). */
-static const char *keep_why(struct archive *a, char *buf, size_t len)
-{
-	const char *s = a ? archive_error_string(a) : NULL;
-	int e = a ? archive_errno(a) : ENOMEM;
-	if (!s)
-		s = e > 0 ? "" : "error";
-	if (e > 0 && !strstr(s, strerror(e)))
-		snprintf(buf, len, "%s%s%s", s, *s ? ": " : "", strerror(e));
-	else
-		snprintf(buf, len, "%s", s);
-	return buf;
-}
-
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -417,7 +402,7 @@ write:;
 	archive_entry_free(e);
 	if (rc < ARCHIVE_WARN) {
 		char why[512];
-		warnx_("--keep %s: %s: %s", w->keep, path + 1, keep_why(w->a, why, sizeof why));
+		warnx_("--keep %s: %s: %s", w->keep, path + 1, fb_archive_why(w->a, why, sizeof why));
 		return -1;
 	}
 	return 0;
@@ -682,7 +667,7 @@ static int keep(struct fb_root *r, struct walker *w, int watch)
 	if (!w->a || fb_archive_write_set_by_name(w->a, r->keep) != ARCHIVE_OK ||
 	    archive_write_open_filename(w->a, tmp) != ARCHIVE_OK) {
 		char why[512];
-		warnx_("--keep %s: %s", r->keep, keep_why(w->a, why, sizeof why));
+		warnx_("--keep %s: %s", r->keep, fb_archive_why(w->a, why, sizeof why));
 		archive_write_free(w->a);
 		return -1;
 	}
@@ -721,7 +706,7 @@ static int keep(struct fb_root *r, struct walker *w, int watch)
 	int rc = archive_write_close(w->a) == ARCHIVE_OK ? 0 : -1;
 	char why[512];
 	if (rc < 0 && !w->failed)
-		warnx_("--keep %s: %s", r->keep, keep_why(w->a, why, sizeof why));
+		warnx_("--keep %s: %s", r->keep, fb_archive_why(w->a, why, sizeof why));
 	archive_write_free(w->a);
 	struct hardlink *h, *t;
 	HASH_ITER(hh, w->links, h, t) {

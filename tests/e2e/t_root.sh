@@ -735,6 +735,29 @@ test_root_read_only_bind_refuses_chown_and_xattrs() {
 	assert_eq "0:0" "$(fb stat -c %u:%g w/f)" "the owner in a plain session"
 }
 
+# A directory in a writable --bind that fakebuild cannot read when it
+# merges the build's records: the build could enter one of the user's own
+# (mode 000: it has capabilities over the user's inodes), so what it
+# recorded there is lost and fakebuild fails; one of another user's it
+# could not enter either, and the records of the rest are all there is:
+# a warning.  Before, both failed fakebuild with status 1.
+roottest_root_bind_unreadable_directories_fail_only_if_records_are_lost() {
+	mkdir -m 0755 u && chown 65534:65534 u && cd u
+	mkdir -p p/ok p/theirs p/mine && touch p/ok/f
+	chown -R 65534:65534 p && chown 0:0 p/theirs && chmod 0700 p/theirs
+	user() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$PWD" FAKEBUILD_DB="$PWD/.state/fb.db" "$@"; }
+	user unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to 65534 here"
+	assert_status 0 user "$FAKEBUILD" --root / --bind "$PWD/p" -- chown 5:5 "$PWD/p/ok/f" 2> err
+	assert_contains err "$PWD/p/theirs: cannot read: Permission denied; nor could the build, which recorded nothing there"
+	assert_eq "5:5" "$(user "$FAKEBUILD" stat -c %u:%g p/ok/f)"
+	# the build makes a record in the user's own directory of mode 000
+	chmod 000 p/mine
+	assert_status 1 user "$FAKEBUILD" --root / --bind "$PWD/p" -- sh -c \
+		"touch $PWD/p/mine/g && chown 6:6 $PWD/p/mine/g $PWD/p/ok/f" 2> err
+	assert_contains err "$PWD/p/mine: cannot read: Permission denied; the build, root of its namespace, could: what it recorded there is lost"
+	assert_eq "6:6" "$(user "$FAKEBUILD" stat -c %u:%g p/ok/f)"
+}
+
 # The kept trees' records reach the user's table through a walk of each
 # kept tree, whose cost grows with the tree (20,000 files: about 40 ms at
 # every root's end); a build that recorded nothing has nothing to give

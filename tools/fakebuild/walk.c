@@ -409,6 +409,31 @@ write:;
 }
 
 /*
+ * Directory NAME in UP (its statx REAL) cannot be opened (errno E).  The merge
+ * loses what the build recorded in it, unless the build could not enter
+ * it either: the build runs with our uid, gid and groups (the kernel
+ * checks them as ours), plus capabilities over the inodes whose uid and
+ * gid are both mapped into its namespace, that is ours (map_ids), which
+ * let it read even a directory of mode 000.  A directory we may not
+ * search and it had no capability over holds no record of the build's.
+ */
+static void unreadable(struct walker *w, int up, const char *name, const struct statx *real, int e)
+{
+	int capable = real->stx_uid == getuid() && real->stx_gid == getgid();
+	if (w->mode == W_MERGE && e == EACCES && !capable && faccessat(up, name, X_OK, AT_EACCESS) < 0) {
+		warnx_("%s/%s: cannot read: %s; nor could the build, which recorded nothing there",
+		       w->host, name, strerror(e));
+		return;
+	}
+	if (w->mode == W_MERGE && e == EACCES && capable)
+		warnx_("%s/%s: cannot read: %s; the build, root of its namespace, could: what it "
+		       "recorded there is lost", w->host, name, strerror(e));
+	else
+		warnx_("%s/%s: cannot read: %s", w->host, name, strerror(e));
+	w->failed = 1;
+}
+
+/*
  * Walk directory UP (the host's side: an upper directory or a --bind
  * source) with OVL (the same directory in the overlay, or -1: the same
  * files).
@@ -474,6 +499,7 @@ static void walk_dir(struct walker *w, int up, int ovl)
 		if (!dir)
 			continue;
 		int sub = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub_errno = errno;	/* the overlay's lookup below may change errno */
 		int osub = -1;
 		if (ovl >= 0 && have_view) {
 			/* In the overlay, never across a mount (there are none left, but
@@ -487,8 +513,7 @@ static void walk_dir(struct walker *w, int up, int ovl)
 			}
 		}
 		if (sub < 0) {
-			warnx_("%s/%s: cannot read: %s", w->host, name, strerror(errno));
-			w->failed = 1;
+			unreadable(w, up, name, &real, sub_errno);
 		} else {
 			if (w->mode == W_CHANGES) {
 				char v[8];

@@ -423,6 +423,40 @@ test_root_unpack_write_error_leaves_no_cache_entry() {
 	assert_nothing_left
 }
 
+# Names longer than PATH_MAX: an archive's entry was unpacked under its
+# first 4095 bytes, and --keep and --changes cut names at 8191; now each
+# refuses such a name, naming it, and fails.
+test_root_names_too_long_are_refused() {
+	need_userns
+	need python3
+	mkroot base
+	tar -cf long.tar -C base .
+	python3 - <<'PY'
+import io, tarfile
+t = tarfile.open("long.tar", "a", format=tarfile.PAX_FORMAT)
+for name in ["./srv/" + "/".join(["d" * 200] * 21) + "/f", "./srv/ok"]:
+    i = tarfile.TarInfo(name); i.size = 1
+    t.addfile(i, io.BytesIO(b"x"))
+t.close()
+PY
+	assert_status 1 fb --root long.tar -- true 2> err
+	assert_contains err "--root long.tar: srv/dddd"
+	assert_contains err "ddd/f: name too long (4226 bytes, at most 4095)"
+	assert_contains err "nothing was cached"
+	[ -z "$(ls -A .cache/fakebuild/roots)" ] || fail "a cache entry was left"
+	# 4 + 20 * 201 + 1 + 100 bytes: /srv/000.../x000...
+	local deep='d=$(printf "%0200d" 0); cd /srv; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do mkdir $d; cd $d; done; touch x$(printf "%099d" 0)'
+	assert_status 1 fb --root base --keep k.tar -- sh -c "$deep" 2> err
+	assert_contains err "--keep k.tar: /srv/000"
+	assert_contains err ".../x$(printf %099d 0): name too long (4125 bytes, at most 4095)"
+	[ ! -e k.tar ] || fail "a --keep archive with a name left out"
+	assert_status 1 fb --root base --changes ch -- sh -c "$deep" 2> err
+	assert_contains err "--changes ch: /srv/000"
+	assert_contains err "--changes ch: not written: incomplete"
+	[ ! -e ch ] || fail "a --changes list with a name left out"
+	assert_nothing_left
+}
+
 # A signal while an archive base is first unpacked stops the unpack: exit
 # 128+N at once, no cache entry, nothing left.  Also where the signal came
 # in ignored, as in a script's background job (fakebuild-pkgbuild's): the

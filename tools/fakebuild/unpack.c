@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,23 @@ static int unshare(struct unpack *u, const char *rel)
 	return ok ? 0 : -1;
 }
 
+/*
+ * A name (an entry's, a hard link's target) the tree cannot hold: longer
+ * than PATH_MAX, which every call on it here would refuse, and which a
+ * copy would cut to a wrong name.  Named by its start and its end.
+ */
+static int too_long(struct unpack *u, const char *rel)
+{
+	size_t n = strlen(rel);
+	while (n && rel[n - 1] == '/')
+		n--;	/* a directory's slash is not kept */
+	if (n < PATH_MAX)
+		return 0;
+	warnx_("--root %s: %.60s...%s: name too long (%zu bytes, at most %d)", u->opt, rel,
+	       rel + n - 60, n, PATH_MAX - 1);
+	return 1;
+}
+
 /* Unpack the archive into the current directory (the new tree). */
 static int extract(struct unpack *u)
 {
@@ -411,7 +429,9 @@ static int extract(struct unpack *u)
 			goto out;
 		}
 		n++;
-		char rel[4096];
+		char rel[PATH_MAX];
+		if (too_long(u, relative(name)))
+			goto out;
 		snprintf(rel, sizeof rel, "%s", relative(name));
 		size_t rl = strlen(rel);
 		while (rl && rel[rl - 1] == '/')
@@ -429,7 +449,9 @@ static int extract(struct unpack *u)
 		}
 		archive_entry_set_pathname(e, rel[0] ? rel : ".");
 		const char *hl = archive_entry_hardlink(e);
-		char hlrel[4096];
+		char hlrel[PATH_MAX];
+		if (hl && too_long(u, relative(hl)))
+			goto out;
 		if (hl) {
 			snprintf(hlrel, sizeof hlrel, "%s", relative(hl));
 			archive_entry_set_hardlink(e, hlrel);

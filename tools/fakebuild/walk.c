@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ struct walker {
 	const int *lower;		/* --changes: the layers under it (top first) */
 	int nlower;
 	struct archive *a;		/* --keep */
-	const char *keep;		/* its name */
+	const char *out;		/* the name of --keep's or --changes' file */
 	struct hardlink *links;
 	FILE *list;			/* --changes */
 	char host[8192];		/* the host path of the directory walked */
@@ -350,7 +351,7 @@ static int keep_one(struct walker *w, int dirfd, const char *name, const struct 
 		}
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			warnx_("--keep %s: %s: %s", w->keep, path + 1, strerror(errno));
+			warnx_("--keep %s: %s: %s", w->out, path + 1, strerror(errno));
 			archive_entry_free(e);
 			return -1;
 		}
@@ -402,10 +403,29 @@ write:;
 	archive_entry_free(e);
 	if (rc < ARCHIVE_WARN) {
 		char why[512];
-		warnx_("--keep %s: %s: %s", w->keep, path + 1, fb_archive_why(w->a, why, sizeof why));
+		warnx_("--keep %s: %s: %s", w->out, path + 1, fb_archive_why(w->a, why, sizeof why));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * --keep and --changes name files by their path in the root: one longer
+ * than PATH_MAX would be cut (inside[] holds twice that), could not be
+ * looked up in the lower layers, and an unpack refuses it.  The walk
+ * fails, naming it.  (The merge and the seeding use paths as hints only.)
+ */
+static int too_long(struct walker *w, const char *name)
+{
+	if (w->mode != W_KEEP && w->mode != W_CHANGES)
+		return 0;
+	size_t il = strlen(w->inside), n = il + 1 + strlen(name);
+	if (n < PATH_MAX)
+		return 0;
+	warnx_("%s %s: %.60s.../%s: name too long (%zu bytes, at most %d)",
+	       w->mode == W_KEEP ? "--keep" : "--changes", w->out, w->inside, name, n, PATH_MAX - 1);
+	w->failed = 1;
+	return 1;
 }
 
 /*
@@ -453,6 +473,8 @@ static void walk_dir(struct walker *w, int up, int ovl)
 			break;
 		}
 		const char *name = names[i];
+		if (too_long(w, name))
+			continue;
 		struct statx real, view;
 		if (statx(up, name, AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, &real) < 0)
 			continue;
@@ -687,7 +709,7 @@ static int keep(struct fb_root *r, struct walker *w, int watch)
 	char tmp[8400];
 	temp_name(r->keep, watch, tmp, sizeof tmp);
 	w->mode = W_KEEP;
-	w->keep = r->keep;
+	w->out = r->keep;
 	w->a = archive_write_new();
 	if (!w->a || fb_archive_write_set_by_name(w->a, r->keep) != ARCHIVE_OK ||
 	    archive_write_open_filename(w->a, tmp) != ARCHIVE_OK) {
@@ -763,6 +785,7 @@ static int write_changes(struct fb_root *r, struct walker *w, int watch)
 		return -1;
 	}
 	w->failed = 0;
+	w->out = r->changes;
 	changes(r, w, f);
 	int bad = (out ? fclose(f) : fflush(f)) != 0;
 	const char *why = fb_root_interrupted ? interrupted_by() : w->failed ? "incomplete" : strerror(errno);

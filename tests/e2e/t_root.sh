@@ -743,6 +743,18 @@ D /srv/old/
 M /var/mail/" "$(sort -k2 changes)" "the listed changes"
 }
 
+# --changes escapes a control character or a backslash in a name as \ooo:
+# a name holding a newline made a second line of its own ("D etcpasswd").
+test_root_changes_escapes_names() {
+	need_userns
+	mkroot base
+	fb --root base --changes changes -- sh -c 'touch "/srv/a
+D etcpasswd" "/srv/back\\slash" "/srv/tab	x"'
+	assert_eq 'A /srv/a\012D etcpasswd
+A /srv/back\134slash
+A /srv/tab\011x' "$(sort changes)" "the listed changes"
+}
+
 test_root_bind_changes_reach_plain_sessions() {
 	need_userns
 	mkdir w; touch w/f

@@ -35,6 +35,7 @@
 #include <uthash.h>
 
 #include "archive_dl.h"
+#include "escape.h"
 #include "fakebuild.h"
 #include "root.h"
 #include "view.h"
@@ -245,9 +246,15 @@ static void seed_one(struct walker *w, const char *name, const struct statx *rea
 	fb_table_put_xattrs(w->rt, &vid, &a, blen > 0 ? w->blob : NULL, blen > 0 ? (size_t)blen : 0, hint);
 }
 
+/* One line of --changes: what, the path inside the root escaped
+ * (escape.h: a name with a newline must not make a line of its own). */
 static void list(struct walker *w, char what, const char *name, int dir)
 {
-	fprintf(w->list, "%c %s/%s%s\n", what, w->inside, name, dir ? "/" : "");
+	fprintf(w->list, "%c ", what);
+	fb_escape_put(w->list, w->inside);
+	putc('/', w->list);
+	fb_escape_put(w->list, name);
+	fputs(dir ? "/\n" : "\n", w->list);
 }
 
 /* --changes of an opaque directory REL (removed, then made again): what
@@ -666,8 +673,11 @@ static void changes(struct fb_root *r, struct walker *w, FILE *f)
 		struct stat src, now;
 		if (up >= 0 && fstat(m->fd, &src) == 0 && fstat(up, &now) == 0 &&
 		    ((src.st_mode & 07777) != (now.st_mode & 07777) || src.st_uid != now.st_uid ||
-		     src.st_gid != now.st_gid))
-			fprintf(w->list, "M %s/\n", m->dst);
+		     src.st_gid != now.st_gid)) {
+			fputs("M ", w->list);
+			fb_escape_put(w->list, m->dst);
+			fputs("/\n", w->list);
+		}
 		if (up >= 0) {
 			walk_dir(w, up, -1);
 			close(up);

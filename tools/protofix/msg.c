@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "protofix.h"
 
 static const char *prog = "protofix";
@@ -50,16 +51,11 @@ void pf_err(struct pf *pf, const char *path, const char *what, int err)
 	pf->nerr++;
 }
 
-/* One line per difference: a control character or a backslash in PATH
- * is written as \ooo, so a name with a newline stays on its line. */
+/* One line per difference: PATH escaped (escape.h), so a name with a
+ * newline stays on its line. */
 static void vline(const char *path, const char *fmt, va_list ap)
 {
-	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-		if (*c < ' ' || *c == 0x7f || *c == '\\')
-			printf("\\%03o", *c);
-		else
-			putchar(*c);
-	}
+	fb_escape_put(stdout, path);
 	fputs(": ", stdout);
 	vprintf(fmt, ap);
 	putchar('\n');

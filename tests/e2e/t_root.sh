@@ -86,6 +86,15 @@ test_root_host_hides_home_tmp_and_the_rest_of_the_host() {
 	rm -rf "${TMPDIR:-/tmp}/fbroot.$$"
 }
 
+# A private /tmp and /run, also in a base that has neither (before: no /run).
+test_root_base_without_tmp_or_run_gets_both() {
+	need_userns
+	mkroot base
+	[ ! -e base/run ] && [ ! -e base/tmp ] || fail "mkroot made /run or /tmp"
+	assert_eq "tmpfs tmpfs" "$(fb --root base -- stat -f -c %T /tmp /run | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "tmpfs" "$(fb --root base --net -- stat -f -c %T /run)" "with --net"
+}
+
 test_root_network_and_abstract_sockets_are_isolated() {
 	need_userns
 	need python3

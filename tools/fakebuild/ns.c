@@ -1064,11 +1064,11 @@ static void skeleton(struct fb_root *r)
 {
 	r->skel_fd = mkdir_open(r->scratch_fd, "skel", 0755);
 	/* With --net, a file for the host's resolv.conf where the base has none. */
-	const char *fixed[] = { "/proc", "/dev", "/tmp", "/sys", "/etc/resolv.conf" };
-	int nfixed = r->net ? 5 : 4;
+	const char *fixed[] = { "/proc", "/dev", "/tmp", "/sys", "/run", "/etc/resolv.conf" };
+	int nfixed = r->net ? 6 : 5;
 	for (int i = 0; i < r->nm + nfixed; i++) {
 		const char *dst = i < nfixed ? fixed[i] : r->m[i - nfixed].dst;
-		int file = i < nfixed ? i == 4 : !r->m[i - nfixed].is_dir;
+		int file = i < nfixed ? i == 5 : !r->m[i - nfixed].is_dir;
 		char p[4096];
 		if (i < nfixed || root_path(r, dst, p, sizeof p) < 0)
 			snprintf(p, sizeof p, "%s", dst + 1);

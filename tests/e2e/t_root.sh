@@ -330,6 +330,13 @@ test_root_setup_errors_leave_nothing() {
 	assert_status 1 fb --root base --upper up --bind "$PWD/src:/bin/sh/x" -- true 2> err
 	assert_contains err "--bind"
 	assert_nothing_left
+	# an --upper that fakebuild made goes with a root that never started;
+	# one that was there stays
+	assert_status 1 fb --root base --upper new --bind "$PWD/src:/bin/sh/x" -- true 2> err
+	assert_contains err "--bind"
+	[ ! -e new ] || fail "--upper new was left behind"
+	[ -d up ] || fail "the existing --upper was removed"
+	assert_nothing_left
 }
 
 # ---- bases, layers, identity ---------------------------------------------

@@ -509,9 +509,12 @@ static void probe(void)
  */
 static int upper_dirs(struct fb_root *r, int w)
 {
-	if (r->upper_create && mkdir(r->upper_path, 0755) < 0 && errno != EEXIST) {
-		warnx_("--upper %s: %s", r->upper, strerror(errno));
-		return -1;
+	if (r->upper_create && mkdir(r->upper_path, 0755) < 0) {
+		r->upper_create = 0;	/* not ours to remove */
+		if (errno != EEXIST) {
+			warnx_("--upper %s: %s", r->upper, strerror(errno));
+			return -1;
+		}
 	}
 	/* One root at a time: overlayfs on an upper in use by another mount
 	 * is undefined, and each root has a work directory of its own, so
@@ -537,6 +540,14 @@ static int upper_dirs(struct fb_root *r, int w)
 		return -1;
 	}
 	return 0;
+}
+
+/* A root that never started leaves no --upper it made: the directory goes
+ * (rmdir: only while still empty, as nothing was built in it). */
+static void remove_new_upper(struct fb_root *r)
+{
+	if (r->upper_create && rmdir(r->upper_path) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+		warnx_("--upper %s: cannot remove it: %s", r->upper, strerror(errno));
 }
 
 static void remove_work(struct fb_root *r)
@@ -728,6 +739,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		remove_work(r);
+		remove_new_upper(r);
 		fb_limit_release(r);
 		fb_watch_done(w);
 		if (s)
@@ -812,6 +824,8 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	if (rt_fd >= 0)
 		close(rt_fd);
 	remove_work(r);
+	if (!ready)
+		remove_new_upper(r);
 	fb_limit_release(r);
 	fb_watch_done(w);
 	if (s && fb_session_leave(s, &err) < 0) {

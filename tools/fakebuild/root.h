@@ -94,7 +94,7 @@ struct fb_root {
 	char cache[4096];	/* $XDG_CACHE_HOME/fakebuild */
 	int scratch_fd;		/* pid 1: the namespace's scratch tmpfs */
 	char upper_path[4096];	/* --upper DIR, absolute */
-	int upper_create;	/* it does not exist yet */
+	int upper_create;	/* made by us: removed if the root never starts */
 	int upper_fd;		/* the root overlay's upper (scratch or --upper) */
 	int upper_lock;		/* --upper, open and flock'ed while the root runs */
 	char work_path[4200];	/* --upper's work directory (temporary, beside it) */

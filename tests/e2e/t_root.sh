@@ -400,6 +400,10 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	printf 'not an archive\n' > junk.tar
 	assert_status 1 fb --root junk.tar -- true 2> err
 	assert_contains err "not an archive fakebuild can read"
+	# one we may not read says why (before: "Failed to open 'locked.tar'")
+	cp cut.tar.zst locked.tar && chmod 000 locked.tar
+	assert_status 1 fb --root locked.tar -- true 2> err
+	assert_eq "fakebuild: --root locked.tar: Permission denied" "$(cat err)"
 	# A damaged header in the middle (libarchive skips it: ARCHIVE_RETRY).
 	tar -cf dam.tar -C base .
 	local block

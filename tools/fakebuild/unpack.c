@@ -498,6 +498,13 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 	char entry[4200], key[32], roots[4200], tmp[4300];
 	if (entry_of(r, l, entry, sizeof entry, key, sizeof key) < 0)
 		die("--root %s: cache path too long", l->opt);
+	/* libarchive would say only "Failed to open": the reason, first. */
+	int fd = open(l->archive, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		warnx_("--root %s: %s", l->opt, strerror(errno));
+		return -1;
+	}
+	close(fd);
 	snprintf(roots, sizeof roots, "%s/roots", r->cache);
 	if (mkdir(roots, 0700) < 0 && errno != EEXIST)
 		die("%s: %s", roots, strerror(errno));

@@ -824,6 +824,22 @@ roottest_root_bind_unreadable_directories_fail_only_if_records_are_lost() {
 	assert_eq "6:6" "$(user "$FAKEBUILD" stat -c %u:%g p/ok/f)"
 }
 
+# Only the user's uid and gid are mapped in a root: overlayfs cannot copy
+# up a file of another of the user's groups (EOVERFLOW), so the build
+# cannot change it.  An --overlay source or a base directory of such a
+# group is warned about before the build (before: only another owner was).
+roottest_root_overlay_of_another_group_is_warned_about() {
+	mkdir -m 0755 u && chown 65534:65534 u && cd u
+	user() { setpriv --reuid=65534 --regid=65534 --groups=4242 env HOME="$PWD" FAKEBUILD_DB="$PWD/.state/fb.db" "$@"; }
+	user unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to 65534 here"
+	mkdir -p sg/etc && touch sg/f && chown -R 65534:4242 sg
+	assert_status 1 user "$FAKEBUILD" --root / --overlay "$PWD/sg:/o" -- touch /o/f 2> err
+	assert_contains err "warning: --overlay $PWD/sg has group 4242, not yours (65534)"
+	assert_contains err "Value too large for defined data type"
+	user "$FAKEBUILD" --root sg -- true 2> err || true
+	assert_contains err "warning: --root sg has group 4242, not yours (65534)"
+}
+
 # The kept trees' records reach the user's table through a walk of each
 # kept tree, whose cost grows with the tree (20,000 files: about 40 ms at
 # every root's end); a build that recorded nothing has nothing to give

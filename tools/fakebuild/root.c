@@ -130,6 +130,29 @@ static int is_under(const char *path, const char *dir)
 	return strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == 0);
 }
 
+/*
+ * Only the user's uid and gid are mapped inside (map_ids): a file of
+ * another owner stays read-only there even to fake root, and overlayfs
+ * cannot copy up one of another group (the copy's group cannot be set:
+ * EOVERFLOW, "Value too large for defined data type"), so the build
+ * cannot change it.  Said of the top directory of a tree that overlayfs
+ * shows (a base directory, an --overlay source), whose files are most
+ * often like it; a walk of the whole tree would cost every root's start.
+ * Said even with -q, which silences leftover processes only.
+ */
+static void warn_unmapped(const char *opt, const char *src, const struct stat *st)
+{
+	if (st->st_uid != getuid())
+		warnx_("warning: %s %s is owned by uid %u: its files are read-only inside the root, "
+		       "even to fake root (give %s)", opt, src, (unsigned)st->st_uid,
+		       strcmp(opt, "--root") == 0 ? "an archive of it, or a copy you own" : "a copy you own");
+	else if (st->st_gid != getgid())
+		warnx_("warning: %s %s has group %u, not yours (%u): its files of that group cannot be "
+		       "changed inside the root, even by fake root (overlayfs cannot copy them up: "
+		       "\"Value too large for defined data type\"); give a copy of your group",
+		       opt, src, (unsigned)st->st_gid, (unsigned)getgid());
+}
+
 static void check_layers(struct fb_root *r)
 {
 	for (int i = 0; i < r->nlayers; i++) {
@@ -149,12 +172,7 @@ static void check_layers(struct fb_root *r)
 			if (l->fd < 0)
 				die("--root %s: %s", l->opt, strerror(errno));
 			l->dev = st.st_dev;
-			/* Only the user is mapped inside: others' files stay read-only there
-			 * (said even with -q, which silences leftover processes only). */
-			if (st.st_uid != getuid())
-				warnx_("warning: --root %s is owned by uid %u: its files are read-only inside "
-				       "the root, even to fake root (give an archive of it, or a copy you own)",
-				       l->opt, (unsigned)st.st_uid);
+			warn_unmapped("--root", l->opt, &st);
 		} else if (S_ISREG(st.st_mode)) {
 			snprintf(l->archive, sizeof l->archive, "%s", l->path);
 			l->path[0] = 0;	/* its cache entry, found or made by fb_unpack */
@@ -185,6 +203,8 @@ static void check_mounts(struct fb_root *r)
 		m->dev = st.st_dev;
 		if (m->kind == FB_OVERLAY && !m->is_dir)
 			die("%s %s: not a directory", m->opt, given);
+		if (m->kind == FB_OVERLAY)
+			warn_unmapped(m->opt, given, &st);
 		if (m->kind != FB_RO_BIND && strcmp(m->src, "/") == 0)
 			die("%s /: refusing to make the host's / writable inside the root "
 			    "(use --ro-bind for a read-only view)", m->opt);

@@ -7,13 +7,15 @@
  * never looks at the file system at all, so a manifest means the same in
  * any working directory.
  *
- * Which keywords were present: libarchive does not say whether uid or mode
- * were given (an absent uid reads as 0, like root).  We put a line
- *	/set uid=SENTINEL gid=SENTINEL mode=SENTINEL
+ * Which keywords were present: libarchive does not say whether uid, mode
+ * or device were given (an absent uid reads as 0, like root; an absent
+ * device as 0,0).  We put a line
+ *	/set uid=SENTINEL gid=SENTINEL mode=SENTINEL device=SENTINEL
  * in front of the text: values no real entry can have (ids above the
- * 32-bit range, a mode bit above 07777 that libarchive keeps in perm).  An
- * entry still carrying a sentinel did not give that keyword, and gets no
- * FB_MH_UID/GID/MODE.  A manifest's own "/unset uid" also clears our
+ * 32-bit range, a mode bit above 07777 that libarchive keeps in perm, a
+ * raw dev_t whose major and minor are both past Linux's range).  An entry
+ * still carrying a sentinel did not give that keyword, and gets no
+ * FB_MH_UID/GID/MODE/RDEV.  A manifest's own "/unset uid" also clears our
  * sentinel: after it, an absent uid reads as 0 (documented).
  *
  * A regular file with link= is a hard link to that path (root relative).
@@ -33,7 +35,8 @@
 
 #define SENT_ID 99999999999LL	/* above any uid_t */
 #define SENT_MODE 01000000	/* above 07777, below AE_IFMT's reach */
-#define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000\n"
+#define SENT_DEV 9223372036854775807ULL	/* raw dev_t: major 2^31-1, minor 2^32-1 */
+#define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000 device=9223372036854775807\n"
 #define SOCKET_WARNING "Unrecognized file type \"socket\"; assuming \"file\""
 
 /* The text with our sentinel line after an optional "#mtree" signature. */
@@ -128,7 +131,8 @@ static int fill(struct fb_mctx *c, struct fb_mentry *e, struct archive_entry *ae
 		e->have |= FB_MH_MODE;
 		((struct fb_mpriv *)e)->own |= FB_MH_MODE;
 	}
-	if (e->type == FB_M_CHAR || e->type == FB_M_BLOCK) {
+	if ((e->type == FB_M_CHAR || e->type == FB_M_BLOCK) &&
+	    (unsigned long long)archive_entry_rdev(ae) != SENT_DEV) {
 		/* Checked as the other formats' numbers are: Linux's range. */
 		char maj[24], min[24];
 		snprintf(maj, sizeof maj, "%lu", (unsigned long)archive_entry_rdevmajor(ae));

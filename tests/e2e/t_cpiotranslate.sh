@@ -241,6 +241,22 @@ test_devices_pass_through_from_bsdtar_mtree() {
 	assert_match '^prw------- +[0-9]+ +0 +0 ' "$(cpio_line dev/initctl <out.cpio)" "fifo"
 }
 
+# An mtree device entry without device= has no numbers, as a prototype
+# or cpio list entry must give them: before, libarchive's 0,0 was taken
+# and a placeholder became a device 0,0 without a word.
+test_mtree_device_without_numbers_is_an_error() {
+	need cpio
+	mkdir -p proto/dev
+	: >proto/dev/tty
+	printf '#mtree\n./dev type=dir\n./dev/tty type=char uid=0 gid=5 mode=0666\n' >m.mtree
+	printf './dev/sda type=block uid=0 gid=6 mode=0660\n' >>m.mtree
+	newc >in.cpio
+	assert_status 1 "$CPIOTRANSLATE" -m m.mtree <in.cpio >out.cpio 2>err
+	assert_contains err 'dev/tty: placeholder for a char: the manifest gives no device numbers'
+	assert_status 1 "$CPIOTRANSLATE" -m m.mtree --add-missing -e /dev/null <in.cpio >out.cpio 2>err
+	assert_contains err 'dev/sda: cannot add: the manifest gives no device numbers'
+}
+
 test_unlisted_reported_once_and_kept() {
 	need cpio
 	mkproto

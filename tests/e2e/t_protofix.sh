@@ -605,9 +605,13 @@ test_placeholder_reported_as_such() {
 	mkdir proto/dev
 	: >proto/dev/null
 	echo data >proto/dev/full
+	: >proto/dev/tty
 	printf './dev type=dir\n./dev/null type=char mode=0644 device=native,1,3\n./dev/full type=char device=native,1,7\n' >>m.mtree
+	printf './dev/tty type=char mode=0666\n' >>m.mtree
 	assert_status 1 "$PROTOFIX" -m m.mtree proto >out
 	assert_contains out "dev/null: placeholder file for char 1,3"
+	# No device= is no numbers (it was 0,0).
+	assert_contains out "dev/tty: placeholder file for char (no device numbers)"
 	assert_contains out "dev/full: type file != char"
 	# --db: the session's own view; --create records the device.
 	"$PROTOFIX" --db --create -m m.mtree proto >out 2>err || true

@@ -471,6 +471,29 @@ static void test_mtree_absent_keywords_stay_unset(void **state)
 	fb_manifest_free(m);
 }
 
+/* A device without device= has no numbers, as in the other formats; libarchive reads 0,0. */
+static void test_mtree_device_without_numbers_has_none(void **state)
+{
+	struct fb_manifest *m = named();
+	const char *t = "#mtree\n./dev/tty type=char mode=0666\n"
+			"./dev/null type=char mode=0666 device=native,1,3\n"
+			"./dev/zero type=block mode=0666 device=0\n";
+	const struct fb_mentry *e;
+
+	(void)state;
+	assert_int_equal(fb_manifest_load_mem(m, "d.mtree", t, strlen(t), FB_MF_AUTO), 0);
+	e = must_find(m, "dev/tty");
+	assert_int_equal(e->have & FB_MH_RDEV, 0);
+	e = must_find(m, "dev/null");
+	assert_int_equal(e->have & FB_MH_RDEV, FB_MH_RDEV);
+	assert_int_equal(e->dev_major, 1);
+	assert_int_equal(e->dev_minor, 3);
+	e = must_find(m, "dev/zero");	/* given, and 0,0 */
+	assert_int_equal(e->have & FB_MH_RDEV, FB_MH_RDEV);
+	assert_int_equal(e->dev_major, 0);
+	fb_manifest_free(m);
+}
+
 /* libarchive reads "12abc" as a number: the manifest reader refuses it, naming the line. */
 static void test_mtree_numbers_are_checked(void **state)
 {
@@ -820,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_ips_missing_path_is_error),
 		cmocka_unit_test(test_mtree_reader_warning_is_error),
 		cmocka_unit_test(test_mtree_absent_keywords_stay_unset),
+		cmocka_unit_test(test_mtree_device_without_numbers_has_none),
 		cmocka_unit_test(test_mtree_numbers_are_checked),
 		cmocka_unit_test(test_mtree_unknown_name_with_number_keeps_number),
 		cmocka_unit_test(test_mtree_export_form),

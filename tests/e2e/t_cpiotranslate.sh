@@ -299,6 +299,45 @@ test_strict_fails_and_leaves_no_output() {
 	! cpio -it --quiet <partial >/dev/null 2>&1 || fail "partial output reads as complete"
 }
 
+# Output goes out in 64 KiB blocks: a tar cut where a block ends on a
+# member boundary (256 empty files), or one block before a member's end
+# (one-block files), was taken for complete by GNU tar and bsdtar (exit 0),
+# as was an empty output by bsdtar.  Now text that is no archive follows.
+test_cut_output_fails_tar_readers() {
+	need bsdtar gzip
+	local n sz
+	{ echo '#mtree'; echo '. type=dir'; for n in $(seq 100 398); do echo "./f$n type=file mode=0644"; done; } >m.mtree
+	for sz in 0 1 600; do
+		rm -rf t; mkdir t
+		for n in $(seq 100 399); do head -c "$sz" /dev/zero >"t/f$n"; done
+		tar --sort=name -cf in.tar -C t .
+		gzip -n <in.tar >in.tgz
+		for f in in.tar in.tgz; do
+			assert_status 1 "$CPIOTRANSLATE" --strict -m m.mtree -f "$f" >out 2>err
+			assert_contains err './f399: not in manifest'
+			! tar -tf out >/dev/null 2>&1 || fail "GNU tar reads the cut $f ($sz-byte files)"
+			! bsdtar -tf out >/dev/null 2>&1 || fail "bsdtar reads the cut $f ($sz-byte files)"
+		done
+		# cpio: a few words, not one complaint per byte of the text.
+		for f in newc bin; do
+			assert_status 1 "$CPIOTRANSLATE" --strict --format "$f" -m m.mtree -f in.tar >out 2>/dev/null
+			! cpio -it <out >/dev/null 2>err || fail "GNU cpio reads the cut $f ($sz-byte files)"
+			[ "$(wc -l <err)" -le 2 ] || { cat err; fail "GNU cpio's complaints"; }
+			! bsdtar -tf out >/dev/null 2>&1 || fail "bsdtar reads the cut $f ($sz-byte files)"
+		done
+	done
+	# Inside an entry: its data cut short by the input.
+	head -c 200000 /dev/zero >t/big
+	tar -cf in.tar -C t ./big
+	printf '#mtree\n./big type=file mode=0644\n' >big.mtree
+	for n in 131072 131584 132096 197120; do
+		head -c "$n" in.tar >cut.tar
+		assert_status 1 "$CPIOTRANSLATE" -m big.mtree -f cut.tar >out 2>/dev/null
+		! tar -tf out >/dev/null 2>&1 || fail "GNU tar reads the output of input cut at $n"
+		! bsdtar -tf out >/dev/null 2>&1 || fail "bsdtar reads the output of input cut at $n"
+	done
+}
+
 test_output_file_written_atomically() {
 	need cpio
 	mkproto

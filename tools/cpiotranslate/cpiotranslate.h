@@ -30,6 +30,14 @@ const char *werrstr(struct archive *a);
 /* A file die() removes before exiting (the temporary output). */
 void die_set_cleanup(const char *path);
 
+/* cut.c: an output written in place (not -o's temporary) that an error cuts.
+ * FD is OUT's, BLOCKS for an uncompressed tar, BLOCK libarchive's output block. */
+void cut_init(int fd, struct archive *out, bool blocks, int64_t block);
+/* An entry's header was written (BEGIN), or all of it (not BEGIN). */
+void cut_entry(bool begin);
+/* End the output with bytes no tar or cpio reader takes for a whole archive (once). */
+void cut_output(void);
+
 /* How an archive format stores the data of hard-linked files. */
 enum link_conv {
 	LINK_FIRST,	/* tar: data with the first name, later names are links */

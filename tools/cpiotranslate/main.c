@@ -386,6 +386,11 @@ int main(int argc, char **argv)
 		if (out_file)
 			fd = open_out(&out_file, &tmp);
 		open_output(&ct, fd);
+		if (!tmp)
+			cut_init(fd, ct.out,
+				 archive_filter_code(ct.out, 0) == ARCHIVE_FILTER_NONE &&
+				 (ct.fmt->code & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR,
+				 OUT_BLOCK);
 	}
 	while (r != ARCHIVE_EOF) {
 		if (r == ARCHIVE_WARN && resynced(ct.in))

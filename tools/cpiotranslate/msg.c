@@ -40,9 +40,10 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
 	va_end(ap);
-	/* Never leave a half-written -o file behind. */
+	/* Never leave a half-written -o file behind, nor an output that passes for whole. */
 	if (cleanup_path)
 		unlink(cleanup_path);
+	cut_output();
 	exit(EXIT_DATA);
 }
 

@@ -24,11 +24,12 @@ void error(struct ct *ct, const char *fmt, ...)
 	vwarnx(fmt, ap);
 	va_end(ap);
 	ct->errors++;
-	/* An error means the output is wrong: stop writing it, and make sure
-	 * no trailer is added, so it cannot pass for a complete archive. */
+	/* An error means the output is wrong: stop writing it, make sure no
+	 * trailer is added, and cut it so it cannot pass for a complete archive. */
 	if (ct->out && !ct->out_dead) {
 		archive_write_fail(ct->out);
 		ct->out_dead = true;
+		cut_output();
 	}
 }
 
@@ -331,11 +332,20 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 	} else if (r != ARCHIVE_OK) {
 		die("%s: %s (writing %s)", ct->out_name, werrstr(ct->out), name);
 	}
+	if (!ct->out_dead)
+		cut_entry(true);
 	if (has_data) {
 		if (ct->out_dead)
 			skip_data(ct, name);
 		else
 			copy_data(ct, e, name);
+	}
+	/* Its padding now, not with the next header: the end of an entry is where
+	 * a cut output needs a header that is not one (cut.c). */
+	if (!ct->out_dead) {
+		if (archive_write_finish_entry(ct->out) != ARCHIVE_OK)
+			die("%s: %s (writing %s)", ct->out_name, werrstr(ct->out), name);
+		cut_entry(false);
 	}
 	free(name);
 }

@@ -373,6 +373,43 @@ test_output_device_fifo_and_symlink() {
 	[ -z "$(ls -A | grep '^\.')" ] || fail "temporary left: $(ls -A)"
 }
 
+# -o as tar -f writes: an existing file keeps its mode (it became 0644), a
+# dangling symbolic link names the file to create (the link itself was
+# replaced), and a SIGTERM or SIGINT leaves no temporary (it was left).
+test_output_keeps_mode_follows_links_cleans_up() {
+	need cpio
+	mkproto
+	newc >in.cpio
+	: >private.cpio
+	chmod 0600 private.cpio
+	ct -m "$FIX/tree.mtree" -f in.cpio -o private.cpio
+	assert_eq 600 "$(stat -c %a private.cpio)" "mode of the file replaced"
+	ln -s sub/new.cpio dangling.cpio
+	mkdir sub
+	ln -s ../dangling.cpio sub/chain.cpio
+	ct -m "$FIX/tree.mtree" -f in.cpio -o sub/chain.cpio
+	[ -L dangling.cpio ] && [ -L sub/chain.cpio ] || fail "a symbolic link was replaced"
+	cmp private.cpio sub/new.cpio || fail "the file the links name was not written"
+	local sig w pid rc
+	for sig in TERM INT; do
+		mkfifo slow
+		(head -c 2048 in.cpio; exec sleep 20) >slow &
+		w=$!
+		# Not ct: $! would be the subshell running the function.  A shell
+		# without job control starts a background command with SIGINT ignored.
+		env --default-signal=INT "$CPIOTRANSLATE" -m "$FIX/tree.mtree" -f slow -o sig.cpio 2>/dev/null &
+		pid=$!
+		for n in $(seq 200); do [ -z "$(ls -A | grep '^\.sig\.cpio\.')" ] || break; sleep 0.05; done
+		[ -n "$(ls -A | grep '^\.sig\.cpio\.')" ] || fail "no temporary seen"
+		kill -s "$sig" "$pid"
+		rc=0; wait "$pid" || rc=$?
+		kill "$w"; wait "$w" || true
+		rm slow
+		[ "$rc" -gt 128 ] || fail "SIG$sig: exit $rc"
+		[ -z "$(ls -A | grep '^\.sig\.cpio\.')" ] || fail "SIG$sig left the temporary: $(ls -A)"
+	done
+}
+
 test_check_mode_reports_differences() {
 	need cpio
 	mkproto

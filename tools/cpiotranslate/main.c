@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,24 +168,64 @@ static void open_output(struct ct *ct, int fd)
 		die("output: %s", errstr(ct->out));
 }
 
-/* "DIR/.NAME.XXXXXX" next to OUT, so the final rename cannot cross devices. */
-static int open_temp(const char *out, char **tmp)
+/*
+ * "DIR/.NAME.XXXXXX" next to OUT, so the final rename cannot cross devices,
+ * with MODE (that of the file it replaces, as tar -f keeps it by
+ * truncating the file, or a new file's).  Signals are held until die()
+ * and the signal handlers know the name, so none leaves it behind.
+ */
+static int open_temp(const char *out, mode_t mode, char **tmp)
 {
 	const char *slash = strrchr(out, '/');
 	int dirlen = slash ? (int)(slash - out + 1) : 0;
-	mode_t um = umask(0);
+	sigset_t all, old;
 	int fd;
 
-	umask(um);
 	if (asprintf(tmp, "%.*s.%s.XXXXXX", dirlen, out, slash ? slash + 1 : out) < 0)
 		die("out of memory");
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	fd = mkstemp(*tmp);
+	if (fd >= 0)
+		die_set_cleanup(*tmp);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (fd < 0)
 		die("%s: cannot create a temporary file next to it: %s", out, strerror(errno));
-	die_set_cleanup(*tmp);
-	if (fchmod(fd, 0666 & ~um) < 0)
+	if (fchmod(fd, mode) < 0)
 		die("%s: chmod: %s", *tmp, strerror(errno));
 	return fd;
+}
+
+/*
+ * The file a chain of symbolic links from PATH ends at, existing or not
+ * (a dangling link names the file to create, as tar -f creates it).  A
+ * relative target is relative to its link's directory.  Returns PATH
+ * itself when it is no link; dies on a loop.
+ */
+static const char *follow_links(const char *path)
+{
+	static char cur[PATH_MAX];
+	char target[PATH_MAX], next[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur)
+		die("%s: %s", path, strerror(ENAMETOOLONG));
+	for (n = 0; lstat(cur, &st) == 0 && S_ISLNK(st.st_mode); n++) {
+		ssize_t len = readlink(cur, target, sizeof target - 1);
+		const char *slash = strrchr(cur, '/');
+		int dirlen = slash && target[0] != '/' ? (int)(slash - cur + 1) : 0;
+
+		if (n == 40)
+			die("%s: %s", path, strerror(ELOOP));
+		if (len < 0)
+			die("%s: %s", cur, strerror(errno));
+		target[len] = '\0';
+		if (snprintf(next, sizeof next, "%.*s%s", dirlen, cur, target) >= (int)sizeof next)
+			die("%s: %s", path, strerror(ENAMETOOLONG));
+		memcpy(cur, next, sizeof cur);
+	}
+	return cur;
 }
 
 /*
@@ -197,7 +238,10 @@ static int open_temp(const char *out, char **tmp)
  */
 static int open_out(const char **out, char **tmp)
 {
+	mode_t um = umask(0);
 	struct stat st;
+
+	umask(um);
 	if (stat(*out, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
 			die("%s: is a directory", *out);
@@ -206,10 +250,8 @@ static int open_out(const char **out, char **tmp)
 			die("%s: %s", *out, strerror(errno));
 		return fd;
 	}
-	static char target[PATH_MAX];
-	if (lstat(*out, &st) == 0 && S_ISLNK(st.st_mode) && realpath(*out, target))
-		*out = target;
-	return open_temp(*out, tmp);
+	*out = follow_links(*out);
+	return open_temp(*out, stat(*out, &st) == 0 ? st.st_mode & 0777 : 0666 & ~um, tmp);
 }
 
 /*

@@ -1,5 +1,6 @@
 /* msg.c - "cpiotranslate: path: what: reason" on stderr, nothing else. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +8,36 @@
 #include <unistd.h>
 #include "cpiotranslate.h"
 
-static const char *cleanup_path;
+/* Read by the signal handler: volatile, so the store is not put off past the call. */
+static const char *volatile cleanup_path;
+
+/* Remove the temporary output, then die of SIG as we would have (the
+ * handler was reset: the raised signal, held until we return, kills). */
+static void on_signal(int sig)
+{
+	const char *p = cleanup_path;
+
+	if (p)
+		unlink(p);
+	raise(sig);
+}
 
 void die_set_cleanup(const char *path)
 {
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	static bool handled;
+
 	cleanup_path = path;
+	if (!path || handled)
+		return;
+	handled = true;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND }, old;
+
+		/* A signal the caller ignores (nohup, a background job) stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 void vwarnx(const char *fmt, va_list ap)

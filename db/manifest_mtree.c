@@ -181,7 +181,48 @@ static int empty(const char *p)
 	return 1;
 }
 
-static int read_entries(struct fb_mctx *c, struct archive *a)
+/*
+ * The physical line of BUF where mtree line N begins, as libarchive counts
+ * in "Can't parse line N": lines joined by a backslash count once, and
+ * our sentinel line, second after a "#mtree" signature and first without
+ * one, counts too.  0 when N is no line of BUF.
+ */
+static unsigned physical_line(const char *buf, size_t len, unsigned long n)
+{
+	unsigned long sent = strncmp(buf, "#mtree", 6) == 0 ? 2 : 1, logical = 1;
+	unsigned line = 1;
+
+	if (n == sent)
+		return 0;
+	if (n > sent)
+		n--;
+	for (size_t i = 0; i < len && logical < n; i++) {
+		if (buf[i] != '\n')
+			continue;
+		line++;
+		if (i == 0 || buf[i - 1] != '\\')
+			logical++;
+	}
+	return logical == n ? line : 0;
+}
+
+/* libarchive's message, with the line of the text the user wrote. */
+static int reader_error(struct fb_mctx *c, struct archive *a, const char *buf, size_t len)
+{
+	const char *msg = archive_error_string(a);
+	unsigned long n;
+	char end;
+
+	if (msg && sscanf(msg, "Can't parse line %lu%c", &n, &end) == 1 &&
+	    (c->line = physical_line(buf, len, n)) != 0) {
+		fb_mf_error(c, "libarchive's mtree reader can't parse this line");
+		c->line = 0;
+		return -1;
+	}
+	return fb_mf_error(c, "%s", msg ? msg : "unreadable");
+}
+
+static int read_entries(struct fb_mctx *c, struct archive *a, const char *buf, size_t len)
 {
 	struct archive_entry *ae;
 	int r;
@@ -195,7 +236,7 @@ static int read_entries(struct fb_mctx *c, struct archive *a)
 		/* A warning is a line libarchive could not fully read: refuse it. */
 		c->entry = p;
 		if (r != ARCHIVE_OK && !socket)
-			return fb_mf_error(c, "%s", archive_error_string(a));
+			return reader_error(c, a, buf, len);
 		if (entry(c, ae, socket) < 0)
 			return -1;
 	}
@@ -274,6 +315,18 @@ static int check_numbers(struct fb_mctx *c, const char *buf, size_t len)
 	return 0;
 }
 
+/* CRLF to LF in place, as the other formats take it (libarchive refuses a CR). */
+static size_t crlf(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (!(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'))
+			buf[n++] = buf[i];
+	buf[n] = '\0';
+	return n;
+}
+
 int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
 {
 	struct archive *a;
@@ -282,6 +335,7 @@ int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
 	int rc = -1;
 
 	c->line = 0;	/* libarchive gives no line numbers: messages name the entry */
+	len = crlf(buf, len);
 	if (empty(buf))
 		return 0;
 	if (check_numbers(c, buf, len) < 0)
@@ -298,7 +352,7 @@ int fb_mf_parse_mtree(struct fb_mctx *c, char *buf, size_t len)
 	else if (archive_read_open_memory(a, text, tlen) != ARCHIVE_OK)
 		fb_mf_error(c, "not an mtree manifest: %s", archive_error_string(a));
 	else
-		rc = read_entries(c, a);
+		rc = read_entries(c, a, buf, len);
 	archive_read_free(a);
 	free(text);
 	c->entry = NULL;	/* it pointed into the archive_entry */

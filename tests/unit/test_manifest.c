@@ -494,6 +494,26 @@ static void test_mtree_device_without_numbers_has_none(void **state)
 	fb_manifest_free(m);
 }
 
+/* CRLF line ends are taken, as the other formats take them (libarchive
+ * refused them: "Can't parse line 3" for line 2, counting our own line). */
+static void test_mtree_crlf_and_line_numbers(void **state)
+{
+	struct fb_manifest *m = named();
+	const char *t = "#mtree\r\n./dev type=dir mode=0755\r\n"
+			"./dev/tty type=char mode=0666 device=native,5,0\r\n";
+
+	(void)state;
+	assert_int_equal(fb_manifest_load_mem(m, "crlf.mtree", t, strlen(t), FB_MF_AUTO), 0);
+	assert_int_equal(must_find(m, "dev")->perm, 0755);
+	assert_int_equal(must_find(m, "dev/tty")->dev_major, 5);
+	fb_manifest_free(m);
+	/* The line the user wrote: a continued line counts as two. */
+	expect_mem_error("a.mtree", "#mtree\n./a type=dir \\\n  mode=0755\n/bogus x\n",
+			 "a.mtree:4: libarchive's mtree reader can't parse this line");
+	expect_mem_error("b.mtree", "#mtree\r\n./a type=file\r\n/bogus\r\n", "b.mtree:3: ");
+	expect_mem_error("c.mtree", "#mtree\n./a type=file\r\r\n", "c.mtree:2: ");
+}
+
 /* libarchive reads "12abc" as a number: the manifest reader refuses it, naming the line. */
 static void test_mtree_numbers_are_checked(void **state)
 {
@@ -844,6 +864,7 @@ int main(void)
 		cmocka_unit_test(test_mtree_reader_warning_is_error),
 		cmocka_unit_test(test_mtree_absent_keywords_stay_unset),
 		cmocka_unit_test(test_mtree_device_without_numbers_has_none),
+		cmocka_unit_test(test_mtree_crlf_and_line_numbers),
 		cmocka_unit_test(test_mtree_numbers_are_checked),
 		cmocka_unit_test(test_mtree_unknown_name_with_number_keeps_number),
 		cmocka_unit_test(test_mtree_export_form),

@@ -542,6 +542,22 @@ test_xattrs_written_as_gnu_tar_reads_them() {
 	assert_eq hello "$(getfattr --only-values -n user.test b/usr/bin/su)" "bsdtar extracted"
 }
 
+# A name from the archive is shown as protofix shows it: a control
+# character or a backslash as \ooo (a newline split the message, and an
+# escape sequence went to the terminal).
+test_control_characters_in_names_escaped() {
+	need tar
+	mkdir t
+	: >"t/a$(printf '\nb\033')c"
+	: >'t/d\e'
+	tar -cf in.tar -C t .
+	printf '#mtree\n. type=dir\n' >m.mtree
+	"$CPIOTRANSLATE" -m m.mtree <in.tar >out.tar 2>err
+	assert_eq 2 "$(wc -l <err)" "lines"
+	assert_contains err 'cpiotranslate: ./a\012b\033c: not in manifest'
+	assert_contains err 'cpiotranslate: ./d\134e: not in manifest'
+}
+
 test_usage_and_version() {
 	assert_eq "cpiotranslate (fakebuild) 0.1" "$("$CPIOTRANSLATE" --version)"
 	"$CPIOTRANSLATE" --help | grep -q '^usage:'

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cpiotranslate.h"
+#include "shown.h"
 
 /* Read by the signal handler: volatile, so the store is not put off past the call. */
 static const char *volatile cleanup_path;
@@ -40,13 +41,23 @@ void die_set_cleanup(const char *path)
 	}
 }
 
+/* The message as fb_shown shows names: one from the archive may hold a
+ * newline or a terminal's escape sequence. */
 void vwarnx(const char *fmt, va_list ap)
 {
 	int saved = errno;
+	char *msg = NULL, *shown = NULL;
 
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;	/* undefined after a failure */
+	} else {
+		size_t n = fb_shown(NULL, 0, msg);
+		if ((shown = malloc(n + 1)) != NULL)
+			fb_shown(shown, n + 1, msg);
+	}
+	fprintf(stderr, PROG ": %s\n", shown ? shown : msg ? msg : fmt);
+	free(shown);
+	free(msg);
 	errno = saved;
 }
 

@@ -255,6 +255,8 @@ test_mtree_device_without_numbers_is_an_error() {
 	assert_contains err 'dev/tty: placeholder for a char: the manifest gives no device numbers'
 	assert_status 1 "$CPIOTRANSLATE" -m m.mtree --add-missing -e /dev/null <in.cpio >out.cpio 2>err
 	assert_contains err 'dev/sda: cannot add: the manifest gives no device numbers'
+	# mtree has no line numbers: the file alone (it was "m.mtree:0").
+	assert_contains err 'no device numbers (m.mtree)'
 }
 
 test_unlisted_reported_once_and_kept() {

@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -473,6 +474,18 @@ static void write_newc_link(struct ct *ct, struct archive_entry *e, const char *
 }
 
 /* A type a session makes as an empty regular file on disk (mknod). */
+/* "FILE:LINE" of a manifest entry, or FILE alone: mtree has no line numbers. */
+static const char *where(const struct fb_mentry *me)
+{
+	static char buf[PATH_MAX + 16];
+
+	if (me->line)
+		snprintf(buf, sizeof buf, "%s:%u", me->file, me->line);
+	else
+		snprintf(buf, sizeof buf, "%s", me->file);
+	return buf;
+}
+
 static bool placeholder_type(enum fb_mtype t)
 {
 	return t == FB_M_CHAR || t == FB_M_BLOCK || t == FB_M_FIFO;
@@ -524,8 +537,8 @@ static bool resolve_type(struct ct *ct, struct archive_entry *e, const char *nam
 			return false;
 		}
 		if (me->type != FB_M_FIFO && !(me->have & FB_MH_RDEV)) {
-			error(ct, "%s: placeholder for a %s: the manifest gives no device numbers (%s:%u)",
-			      name, fb_mtype_name(me->type), me->file, me->line);
+			error(ct, "%s: placeholder for a %s: the manifest gives no device numbers (%s)",
+			      name, fb_mtype_name(me->type), where(me));
 			return false;
 		}
 		archive_entry_set_filetype(e, fb_mtype_to_ifmt(me->type));
@@ -695,14 +708,14 @@ static void add_entry(struct ct *ct, const struct fb_mentry *me, const char *nam
 	if (!e)
 		die("out of memory");
 	if (me->type == FB_M_SYMLINK && !(me->have & FB_MH_TARGET)) {
-		error(ct, "%s: cannot add: the manifest gives no symlink target (%s:%u)",
-		      name, me->file, me->line);
+		error(ct, "%s: cannot add: the manifest gives no symlink target (%s)",
+		      name, where(me));
 		archive_entry_free(e);
 		return;
 	}
 	if ((me->type == FB_M_CHAR || me->type == FB_M_BLOCK) && !(me->have & FB_MH_RDEV)) {
-		error(ct, "%s: cannot add: the manifest gives no device numbers (%s:%u)",
-		      name, me->file, me->line);
+		error(ct, "%s: cannot add: the manifest gives no device numbers (%s)",
+		      name, where(me));
 		archive_entry_free(e);
 		return;
 	}

@@ -560,6 +560,18 @@ test_control_characters_in_names_escaped() {
 	assert_contains err 'cpiotranslate: ./d\134e: not in manifest'
 }
 
+# libarchive's bin writer refuses a fifo with a fatal error, which was
+# reported as a write error of the output ("stdout: sockets and fifos...").
+test_bin_refusing_a_fifo_names_the_entry() {
+	need tar
+	mkdir t
+	mkfifo t/p
+	tar -cf in.tar -C t .
+	printf '#mtree\n. type=dir\n./p type=fifo\n' >m.mtree
+	assert_status 1 "$CPIOTRANSLATE" --format bin -m m.mtree <in.tar >out 2>err
+	assert_contains err 'cpiotranslate: ./p: cannot write as bin: sockets and fifos cannot be represented'
+}
+
 test_usage_and_version() {
 	assert_eq "cpiotranslate (fakebuild) 0.1" "$("$CPIOTRANSLATE" --version)"
 	"$CPIOTRANSLATE" --help | grep -q '^usage:'

@@ -4,6 +4,7 @@
  * manifest, the set of manifest entries seen and the hard-link groups still
  * open is kept between entries, so memory does not grow with the archive.
  */
+#include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -287,6 +288,15 @@ static uint64_t id_limit(const struct ct *ct)
 	return ct->fmt->id_max;
 }
 
+/* Did the output itself fail (a full disk, a closed pipe), rather than the
+ * format refuse an entry?  libarchive's own codes are EINVAL and EILSEQ. */
+static bool write_failed(struct archive *a)
+{
+	int e = archive_errno(a);
+
+	return e > 0 && e != EINVAL && e != EILSEQ;
+}
+
 /* Write E (header, then its data from the input if HAS_DATA). */
 void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 {
@@ -327,7 +337,8 @@ void write_entry(struct ct *ct, struct archive_entry *e, bool has_data)
 	r = archive_write_header(ct->out, e);
 	if (r == ARCHIVE_WARN) {
 		warnx("%s: %s", name, errstr(ct->out));
-	} else if (r == ARCHIVE_FAILED) {
+	} else if (r == ARCHIVE_FAILED || (r == ARCHIVE_FATAL && !write_failed(ct->out))) {
+		/* Some writers refuse an entry with FATAL: the bin writer a fifo. */
 		error(ct, "%s: cannot write as %s: %s", name, ct->fmt->name,
 		      errstr(ct->out));
 	} else if (r != ARCHIVE_OK) {

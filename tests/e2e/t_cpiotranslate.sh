@@ -697,6 +697,22 @@ test_non_ascii_names_in_pax_pass_through() {
 	assert_eq "$(tar -tf in.tar | sort)" "$(tar -tf out.tar | sort)" "names"
 }
 
+# A plain ustar entry with a non-ASCII name gets a pax header (libarchive's
+# writer stores such a name as UTF-8 there), as cpiotranslate(1) says;
+# --format ustar keeps it plain.
+test_non_ascii_ustar_name_gets_pax_header_unless_ustar_asked() {
+	need tar
+	mkdir t
+	echo hi >"t/$(printf 'h\303\251llo')"
+	tar --format=ustar -cf in.tar -C t .
+	printf '#mtree\n. type=dir\n' >m.mtree
+	"$CPIOTRANSLATE" -m m.mtree <in.tar >out.tar 2>/dev/null
+	grep -qa 'path=' out.tar || fail "no pax header: update cpiotranslate(1)"
+	"$CPIOTRANSLATE" --format ustar -m m.mtree <in.tar >plain.tar 2>/dev/null
+	! grep -qa 'path=' plain.tar || fail "--format ustar wrote a pax header"
+	assert_eq "$(tar -tf in.tar)" "$(tar -tf plain.tar)" "names"
+}
+
 # As root: extraction gives the manifest's owners, modes and device nodes.
 roottest_extract_as_root() {
 	need cpio tar

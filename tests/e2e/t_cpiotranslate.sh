@@ -713,6 +713,19 @@ test_non_ascii_ustar_name_gets_pax_header_unless_ustar_asked() {
 	assert_eq "$(tar -tf in.tar)" "$(tar -tf plain.tar)" "names"
 }
 
+# A pax global header is dropped (libarchive cannot write one), as
+# cpiotranslate(1) says.
+test_pax_global_header_dropped() {
+	need tar
+	mkdir t
+	echo x >t/a
+	tar --format=pax --pax-option comment=abc123 -cf in.tar -C t .
+	grep -qa comment=abc123 in.tar || skip "tar wrote no global header"
+	printf '#mtree\n. type=dir\n./a type=file\n' >m.mtree
+	"$CPIOTRANSLATE" -m m.mtree <in.tar >out.tar
+	! grep -qa comment=abc123 out.tar || fail "kept: update cpiotranslate(1)"
+}
+
 # As root: extraction gives the manifest's owners, modes and device nodes.
 roottest_extract_as_root() {
 	need cpio tar

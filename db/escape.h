@@ -1,11 +1,13 @@
 /*
- * escape.h - a file name on one line of text, for the tools that list
- * names one per line: protofix's differences, fakebuild --changes.
+ * escape.h - a file name on one line of text, for the tools that list or
+ * name files: protofix's differences, fakebuild --changes, cpiotranslate's
+ * messages.  The library itself never prints.
  *
  * A control character, DEL or a backslash is written as a backslash and
  * three octal digits (\012 for a newline, \134 for a backslash), every
- * other byte as it is: a name with a newline stays on its line, and a
- * reader turns \ooo back into the byte.
+ * other byte as it is: a name with a newline stays on its line, a reader
+ * turns \ooo back into the byte, and a name holding "\012" itself can be
+ * told from one holding a newline.
  */
 #ifndef FB_ESCAPE_H
 #define FB_ESCAPE_H

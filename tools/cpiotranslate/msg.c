@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cpiotranslate.h"
-#include "shown.h"
+#include "escape.h"
 
 /* Read by the signal handler: volatile, so the store is not put off past the call. */
 static const char *volatile cleanup_path;
@@ -41,22 +41,18 @@ void die_set_cleanup(const char *path)
 	}
 }
 
-/* The message as fb_shown shows names: one from the archive may hold a
- * newline or a terminal's escape sequence. */
+/* The message escaped (escape.h): a name from the archive in it may hold
+ * a newline or a terminal's escape sequence. */
 void vwarnx(const char *fmt, va_list ap)
 {
 	int saved = errno;
-	char *msg = NULL, *shown = NULL;
+	char *msg = NULL;
 
-	if (vasprintf(&msg, fmt, ap) < 0) {
+	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;	/* undefined after a failure */
-	} else {
-		size_t n = fb_shown(NULL, 0, msg);
-		if ((shown = malloc(n + 1)) != NULL)
-			fb_shown(shown, n + 1, msg);
-	}
-	fprintf(stderr, PROG ": %s\n", shown ? shown : msg ? msg : fmt);
-	free(shown);
+	fputs(PROG ": ", stderr);
+	fb_escape_put(stderr, msg ? msg : fmt);
+	fputc('\n', stderr);
 	free(msg);
 	errno = saved;
 }

@@ -167,6 +167,12 @@ int fb_chmod_core(int dirfd, const char *path, int fd, mode_t mode, int flags,
 		return rc;
 	if (S_ISLNK(stx.stx_mode))
 		return -EOPNOTSUPP;	/* what the kernel says to lchmod */
+	/* As the kernel's, before any permission check: also a chmod whose
+	 * bits the disk has already (set-id bits, which only the record
+	 * holds), which makes no real chmod to fail.  A file just made is on
+	 * a mount it could be made on. */
+	if (!now && fb_read_only(dirfd, path ? path : "", fd, flags & AT_SYMLINK_NOFOLLOW, &stx))
+		return -EROFS;
 	/* Again from a fresh view when another process changed the record
 	 * in between (a chown of the same file): both changes land. */
 	for (int tries = 0;; tries++) {

@@ -146,8 +146,8 @@ static inline int fb_same_inode(const struct statx *a, const struct statx *b)
 int fb_record_blob(struct fb_table *t, const struct fb_ident *id, struct fb_attr *a, void **blob,
 		   size_t *len, int *known);
 /*
- * statfs.c: the statfs of the file FD, else DIRFD/PATH (its symbolic link
- * itself if NOFOLLOW); is the mount of that file, whose statx STX is,
+ * statfs.c: the statfs of the file FD (AT_FDCWD: the working directory),
+ * else DIRFD/PATH (its symbolic link itself if NOFOLLOW); is the mount of that file, whose statx STX is,
  * read-only?  (Asked once per mount and process.)
  */
 struct statfs64;

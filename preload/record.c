@@ -82,20 +82,32 @@ static struct {
 } dircache;
 static char dircache_path[PATH_MAX] FB_BSS_LATE(2);
 
-ssize_t fb_fd_path(int fd, char *buf, size_t len)
+/*
+ * The path /proc's LINK (a /proc/.../fd/N) gives, into BUF: its length,
+ * or -ENOENT when it gives none: a file unlinked or never linked
+ * (O_TMPFILE), which the kernel names "PATH (deleted)" (a file whose name
+ * ends so has links left).
+ */
+static ssize_t fd_link(const char *link, char *buf, size_t len)
 {
 	FB_REAL(readlink);
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = real_readlink ? real_readlink(proc, buf, len - 1) : -1;
+	ssize_t n = real_readlink ? real_readlink(link, buf, len - 1) : -1;
 	if (n <= 0 || buf[0] != '/')
 		return -ENOENT;
 	buf[n] = 0;
-	/* Unlinked, or never linked (O_TMPFILE): no path leads to it. */
 	static const char deleted[] = " (deleted)";
-	if ((size_t)n >= sizeof deleted - 1 && strcmp(buf + n - (sizeof deleted - 1), deleted) == 0)
+	struct statx stx;
+	if ((size_t)n >= sizeof deleted - 1 && strcmp(buf + n - (sizeof deleted - 1), deleted) == 0 &&
+	    (fb_sys_statx(AT_FDCWD, link, 0, STATX_NLINK, &stx) < 0 || stx.stx_nlink == 0))
 		return -ENOENT;
 	return n;
+}
+
+ssize_t fb_fd_path(int fd, char *buf, size_t len)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return fd_link(proc, buf, len);
 }
 
 static int dir_path(int dirfd, char *buf, size_t len, size_t *out)
@@ -177,15 +189,15 @@ static void resolve_hint(char *buf, size_t len)
 /*
  * BUF names a file through /proc/PID/fd/N, /proc/self/fd/N or
  * /proc/thread-self/fd/N (and maybe below it)?  Then the descriptor's
- * link, the file's own path, replaces that part; a file deleted since
- * leaves BUF as it is.
+ * link, the file's own path, replaces that part.  -1 when it leads to no
+ * path (the file was deleted, or its link cannot be read): no hint, as
+ * the /proc name means nothing to another process.
  */
-static void resolve_proc_fd(char *buf, size_t len)
+static int resolve_proc_fd(char *buf, size_t len)
 {
-	FB_REAL(readlink);
 	const char *p = buf;
-	if (strncmp(p, "/proc/", 6) != 0 || !real_readlink)
-		return;
+	if (strncmp(p, "/proc/", 6) != 0)
+		return 0;
 	p += 6;
 	if (strncmp(p, "self/", 5) == 0) {
 		p += 5;
@@ -196,30 +208,28 @@ static void resolve_proc_fd(char *buf, size_t len)
 		while (*p >= '0' && *p <= '9')
 			p++;
 		if (p == d || *p++ != '/')
-			return;
+			return 0;
 	}
 	if (strncmp(p, "fd/", 3) != 0 || !(p[3] >= '0' && p[3] <= '9'))
-		return;
+		return 0;
 	p += 3;
 	while (*p >= '0' && *p <= '9')
 		p++;
 	if (*p && *p != '/')
-		return;
+		return 0;
 	char link[64], real[PATH_MAX];
 	size_t ll = (size_t)(p - buf);
 	if (ll >= sizeof link)
-		return;
+		return -1;
 	memcpy(link, buf, ll);
 	link[ll] = 0;
-	ssize_t n = real_readlink(link, real, sizeof real - 1);
-	if (n <= 0 || real[0] != '/')
-		return;
-	real[n] = 0;
+	ssize_t n = fd_link(link, real, sizeof real);
 	size_t rest = strlen(p);
-	if (strstr(real, " (deleted)") || (size_t)n + rest + 1 > len)
-		return;
+	if (n <= 0 || (size_t)n + rest + 1 > len)
+		return -1;
 	memmove(buf + n, p, rest + 1);
 	memcpy(buf, real, (size_t)n);
+	return 0;
 }
 
 int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
@@ -247,7 +257,8 @@ int fb_path_hint(int dirfd, const char *path, char *buf, size_t len)
 		dl += pl;
 	}
 	buf[dl] = 0;
-	resolve_proc_fd(buf, len);
+	if (resolve_proc_fd(buf, len) < 0)
+		return -ENOENT;
 	if (path && dotdot_after_name(path))
 		resolve_hint(buf, len);
 	fb_path_clean(buf);

@@ -16,6 +16,8 @@ int fb_file_statfs(int dirfd, const char *path, int fd, int nofollow, struct sta
 {
 	if (fd >= 0)
 		return fstatfs64(fd, sf);
+	if (fd == AT_FDCWD)	/* AT_EMPTY_PATH of the working directory */
+		return statfs64(".", sf);
 	if (!nofollow && (path[0] == '/' || dirfd == AT_FDCWD))
 		return statfs64(path, sf);
 	fb_guard++;	/* past the wrappers: nothing of ours to track */
@@ -31,14 +33,15 @@ int fb_file_statfs(int dirfd, const char *path, int fd, int nofollow, struct sta
  * Mounts of this process, each with whether it is read-only: the mount
  * id (statx's, + 1) in the low bits, MOUNT_RO set for a read-only one; 0
  * is a free slot.  A process that changes files changes them on a few
- * mounts.
+ * mounts.  No id (a kernel before 5.8; qemu-user, which sets the mask
+ * bit but leaves the id 0): asked every time.
  */
 #define MOUNT_RO (1ull << 63)
 static uint64_t mounts[8];
 
 int fb_read_only(int dirfd, const char *path, int fd, int nofollow, const struct statx *stx)
 {
-	const uint64_t key = stx->stx_mask & STATX_MNT_ID ? stx->stx_mnt_id + 1 : 0;
+	const uint64_t key = (stx->stx_mask & STATX_MNT_ID) && stx->stx_mnt_id ? stx->stx_mnt_id + 1 : 0;
 	const size_t n = sizeof mounts / sizeof mounts[0];
 	for (size_t i = 0; key && i < n; i++) {
 		uint64_t v = __atomic_load_n(&mounts[i], __ATOMIC_RELAXED);

@@ -518,15 +518,17 @@ assert libc.linkat(-100, b"/proc/self/fd/%d" % fd, -100, b"t", 0x400) == 0; os.c
 os.makedirs("real/sub"); os.symlink("real/sub", "l2")
 open("real/g", "w").close(); os.chown("l2/../g", 9, 9)
 os.makedirs("locked/in"); open("locked/in/h", "w").close(); os.chown("locked/in/h", 10, 10)
+open("q (deleted)", "w").close(); fd = os.open("q (deleted)", os.O_PATH)
+os.chown("/proc/self/fd/%d" % fd, 12, 12); os.close(fd)
 EOP
-	local want="A/f 6:6 644|B/f 5:5 644|y 11:11 644|p 7:7 644|t 0:0 4755|real/g 9:9 644|locked/in/h 10:10 644"
-	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h | paste -sd'|')" "in the session"
+	local want="A/f 6:6 644|B/f 5:5 644|y 11:11 644|p 7:7 644|t 0:0 4755|real/g 9:9 644|locked/in/h 10:10 644|q (deleted) 12:12 644"
+	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h 'q (deleted)' | paste -sd'|')" "in the session"
 	chmod 0 locked
 	local out
 	out=$(fb --gc)
 	chmod 755 locked
 	assert_match '^0 records dropped' "$out"
-	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h | paste -sd'|')" "after --gc"
+	assert_eq "$want" "$(fb stat -c '%n %u:%g %a' A/f B/f y p t real/g locked/in/h 'q (deleted)' | paste -sd'|')" "after --gc"
 	# What is gone still goes.
 	rm -r real
 	assert_match '^1 records dropped' "$(fb --gc)"

@@ -138,12 +138,6 @@ static void open_output(struct ct *ct, int fd)
 		die("out of memory");
 	if (ct->fmt->set(ct->out) != ARCHIVE_OK)
 		die("cannot write %s: %s", ct->fmt->name, errstr(ct->out));
-	/* xattrs as GNU tar and star write them (libarchive reads them too):
-	 * libarchive's own LIBARCHIVE.xattr copy makes GNU tar warn for each. */
-	if ((ct->fmt->code == ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE ||
-	     ct->fmt->code == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) &&
-	    archive_write_set_format_option(ct->out, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
-		die("cannot write %s: %s", ct->fmt->name, errstr(ct->out));
 	if (ct->want_filter >= 0) {
 		if (ct->want_filter != ARCHIVE_FILTER_NONE) {
 			if (archive_write_add_filter(ct->out, ct->want_filter) != ARCHIVE_OK)

@@ -35,8 +35,10 @@
 
 #define SENT_ID 99999999999LL	/* above any uid_t */
 #define SENT_MODE 01000000	/* above 07777, below AE_IFMT's reach */
-#define SENT_DEV 9223372036854775807ULL	/* raw dev_t: major 2^31-1, minor 2^32-1 */
-#define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000 device=9223372036854775807\n"
+/* A raw dev_t no device has, and not INT64_MAX, to which libarchive clamps
+ * a number too large (that is a bad device, not an absent one). */
+#define SENT_DEV 9223372036854775806ULL
+#define SENT_LINE "/set uid=99999999999 gid=99999999999 mode=1000000 device=9223372036854775806\n"
 #define SOCKET_WARNING "Unrecognized file type \"socket\"; assuming \"file\""
 
 /* The text with our sentinel line after an optional "#mtree" signature. */
@@ -59,7 +61,11 @@ static char *with_sentinel(const char *buf, size_t len, size_t *outlen)
 	memcpy(out + n, SENT_LINE, sl);
 	n += sl;
 	memcpy(out + n, buf + head, len - head);
-	*outlen = n + len - head;
+	n += len - head;
+	/* libarchive drops a last line without its newline, silently. */
+	if (len > head && buf[len - 1] != '\n')
+		out[n++] = '\n';
+	*outlen = n;
 	return out;
 }
 
@@ -200,7 +206,12 @@ static unsigned physical_line(const char *buf, size_t len, unsigned long n)
 		if (buf[i] != '\n')
 			continue;
 		line++;
-		if (i == 0 || buf[i - 1] != '\\')
+		/* Joined to the next after an odd number of backslashes (two
+		 * are one, escaped). */
+		size_t k = 0;
+		while (k < i && buf[i - 1 - k] == '\\')
+			k++;
+		if (k % 2 == 0)
 			logical++;
 	}
 	return logical == n ? line : 0;
@@ -315,13 +326,14 @@ static int check_numbers(struct fb_mctx *c, const char *buf, size_t len)
 	return 0;
 }
 
-/* CRLF to LF in place, as the other formats take it (libarchive refuses a CR). */
+/* CRLF to LF in place, as the other formats take it (libarchive refuses a
+ * CR), and a CR ending the text with its last line. */
 static size_t crlf(char *buf, size_t len)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++)
-		if (!(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'))
+		if (!(buf[i] == '\r' && (i + 1 == len || buf[i + 1] == '\n')))
 			buf[n++] = buf[i];
 	buf[n] = '\0';
 	return n;

@@ -514,6 +514,28 @@ static void test_mtree_crlf_and_line_numbers(void **state)
 	expect_mem_error("c.mtree", "#mtree\n./a type=file\r\r\n", "c.mtree:2: ");
 }
 
+/* A last line without its newline (or with a CR alone) was dropped by
+ * libarchive, silently; a line ending in an escaped backslash ("\\\\")
+ * was taken for a continued one, and the next error named the wrong
+ * line; a device number too large read as none (helper-51). */
+static void test_mtree_last_line_backslashes_and_huge_devices(void **state)
+{
+	struct fb_manifest *m = named();
+	const char *t = "#mtree\n./a type=file uid=8";
+	const char *cr = "#mtree\r\n./b type=file uid=9\r";
+
+	(void)state;
+	assert_int_equal(fb_manifest_load_mem(m, "a.mtree", t, strlen(t), FB_MF_AUTO), 0);
+	assert_int_equal(must_find(m, "a")->uid, 8);
+	fb_manifest_free(m);
+	m = named();
+	assert_int_equal(fb_manifest_load_mem(m, "b.mtree", cr, strlen(cr), FB_MF_AUTO), 0);
+	assert_int_equal(must_find(m, "b")->uid, 9);
+	fb_manifest_free(m);
+	expect_mem_error("c.mtree", "#mtree\n./a\\\\\n/usr/b type=file\n", "c.mtree:3: ");
+	expect_mem_error("d.mtree", "#mtree\n./c type=char device=99999999999999999999\n", "d.mtree");
+}
+
 /* libarchive reads "12abc" as a number: the manifest reader refuses it, naming the line. */
 static void test_mtree_numbers_are_checked(void **state)
 {
@@ -865,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_mtree_absent_keywords_stay_unset),
 		cmocka_unit_test(test_mtree_device_without_numbers_has_none),
 		cmocka_unit_test(test_mtree_crlf_and_line_numbers),
+		cmocka_unit_test(test_mtree_last_line_backslashes_and_huge_devices),
 		cmocka_unit_test(test_mtree_numbers_are_checked),
 		cmocka_unit_test(test_mtree_unknown_name_with_number_keeps_number),
 		cmocka_unit_test(test_mtree_export_form),

@@ -555,6 +555,12 @@ test_control_characters_in_names_escaped() {
 	assert_eq 2 "$(wc -l <err)" "lines"
 	assert_contains err 'cpiotranslate: ./a\012b\033c: not in manifest'
 	assert_contains err 'cpiotranslate: ./d\134e: not in manifest'
+	# One write per message, whole (escaped a byte at a time, it was one
+	# write per byte: parallel jobs' messages interleaved in a log).
+	if command -v strace >/dev/null; then
+		strace -e trace=write -o tr "$CPIOTRANSLATE" -m m.mtree <in.tar >out.tar 2>/dev/null
+		assert_eq 2 "$(grep -c '^write(2,' tr)" "writes to stderr"
+	fi
 }
 
 # libarchive's bin writer refuses a fifo with a fatal error, which was

@@ -42,17 +42,22 @@ void die_set_cleanup(const char *path)
 }
 
 /* The message escaped (escape.h): a name from the archive in it may hold
- * a newline or a terminal's escape sequence. */
+ * a newline or a terminal's escape sequence.  One write, whole: parallel
+ * jobs share a log. */
 void vwarnx(const char *fmt, va_list ap)
 {
 	int saved = errno;
-	char *msg = NULL;
+	char *msg = NULL, *shown = NULL;
+	size_t len = 0;
 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;	/* undefined after a failure */
-	fputs(PROG ": ", stderr);
-	fb_escape_put(stderr, msg ? msg : fmt);
-	fputc('\n', stderr);
+	FILE *f = open_memstream(&shown, &len);
+	int ok = f && fb_escape_put(f, msg ? msg : fmt) == 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	fprintf(stderr, PROG ": %s\n", ok ? shown : msg ? msg : fmt);
+	free(shown);
 	free(msg);
 	errno = saved;
 }

@@ -392,6 +392,15 @@ test_output_keeps_mode_follows_links_cleans_up() {
 	ct -m "$FIX/tree.mtree" -f in.cpio -o sub/chain.cpio
 	[ -L dangling.cpio ] && [ -L sub/chain.cpio ] || fail "a symbolic link was replaced"
 	cmp private.cpio sub/new.cpio || fail "the file the links name was not written"
+	# /dev/fd/N of a file already unlinked: written through the
+	# descriptor, as tar does (its /proc link, "PATH (deleted)", was
+	# taken for a path: a stray file made, nothing written to it).
+	exec 3>scratch.cpio
+	rm scratch.cpio
+	ct -m "$FIX/tree.mtree" -f in.cpio -o /dev/fd/3
+	assert_eq "$(stat -c %s private.cpio)" "$(stat -L -c %s /proc/self/fd/3)" "bytes through /dev/fd/3"
+	exec 3>&-
+	[ -z "$(ls -A | grep deleted)" ] || fail "a stray file: $(ls -A)"
 	local sig w pid rc
 	for sig in TERM INT; do
 		mkfifo slow

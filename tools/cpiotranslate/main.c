@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include "cpiotranslate.h"
 
@@ -196,11 +198,24 @@ static int open_temp(const char *out, mode_t mode, char **tmp)
 	return fd;
 }
 
+/* Is the link PATH itself one of /proc's? */
+static bool in_proc(const char *path)
+{
+	struct statfs sf;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	bool yes = fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+
+	if (fd >= 0)
+		close(fd);
+	return yes;
+}
+
 /*
  * The file a chain of symbolic links from PATH ends at, existing or not
  * (a dangling link names the file to create, as tar -f creates it).  A
  * relative target is relative to its link's directory.  Returns PATH
- * itself when it is no link; dies on a loop.
+ * itself when it is no link, NULL when the chain goes through one of
+ * /proc's (a descriptor's file); dies on a loop.
  */
 static const char *follow_links(const char *path)
 {
@@ -212,6 +227,10 @@ static const char *follow_links(const char *path)
 	if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur)
 		die("%s: %s", path, strerror(ENAMETOOLONG));
 	for (n = 0; lstat(cur, &st) == 0 && S_ISLNK(st.st_mode); n++) {
+		/* /dev/fd/N, /dev/stdout: /proc's links name a descriptor's
+		 * file, maybe one deleted ("PATH (deleted)"), not a path. */
+		if (in_proc(cur))
+			return NULL;
 		ssize_t len = readlink(cur, target, sizeof target - 1);
 		const char *slash = strrchr(cur, '/');
 		int dirlen = slash && target[0] != '/' ? (int)(slash - cur + 1) : 0;
@@ -250,7 +269,14 @@ static int open_out(const char **out, char **tmp)
 			die("%s: %s", *out, strerror(errno));
 		return fd;
 	}
-	*out = follow_links(*out);
+	const char *real = follow_links(*out);
+	if (!real) {	/* a descriptor's file: written through it, as tar does */
+		int fd = open(*out, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0)
+			die("%s: %s", *out, strerror(errno));
+		return fd;
+	}
+	*out = real;
 	return open_temp(*out, stat(*out, &st) == 0 ? st.st_mode & 0777 : 0666 & ~um, tmp);
 }
 

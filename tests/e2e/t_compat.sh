@@ -273,6 +273,9 @@ test_fakeroot_save_file_loaded() {
 	assert_contains err "bad.save:2: not a line of a fakeroot save file"
 	[ ! -e ran ] || fail "the command ran after a bad save file"
 	assert_eq "0 0" "$(fb -d c.db stat -c '%u %g' f)" "a record from a rejected file"
+	# What fakeroot -s saves of a session that faked nothing: empty.
+	: > empty.save
+	assert_status 0 fb -d e.db -i empty.save -s empty.save true
 }
 
 test_fakeroot_options_accepted() {

@@ -665,6 +665,11 @@ test_terminal_job_control() {
 		"send:$FAKEBUILD sh -c 'sleep 2; id -u' | { sleep 0.5; read -r l </dev/tty; echo \"tty:\$l\"; cat; }\n" \
 		'wait:1' 'send:typed\n' 'expect:tty:typed\r?\n0\r?\n' 'expect:\$ ' ||
 		fail "a pipeline's other stage could not read the terminal"
+	# Started with & and brought back with fg: the command, stopped by
+	# SIGTTIN in a group of its own, was never continued.
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD sh -c 'sleep 1; read x; echo got:\$x' &\n" 'expect:\$ ' \
+		'send:fg\n' 'wait:1.5' 'send:typed\n' 'expect:got:typed' 'expect:\$ ' ||
+		fail "a session started in the background, then fg"
 }
 
 test_terminal_job_leftovers_named_and_killed() {
@@ -676,6 +681,14 @@ test_terminal_job_leftovers_named_and_killed() {
 		"send:$FAKEBUILD --kill sh -c 'setsid sleep 33 >/dev/null 2>&1 </dev/null & exit 0'\n" \
 		'expect:\$ ' "send:pgrep -x -f 'sleep 33' || echo none\n" 'expect:none' ||
 		fail "leftovers of a session run at a terminal"
+	# A grandchild orphaned by the last SIGKILL was left running.
+	cat > tree.sh <<-'EOF'
+	sh -c 'trap "sleep 0.2; exit 0" TERM; sh -c "trap \"\" TERM; exec >/dev/null 2>&1; sleep 34" & wait; wait' &
+	sleep 0.3
+	EOF
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD --kill sh tree.sh\n" 'expect:\$ ' \
+		"send:pgrep -x -f 'sleep 34' || echo none\n" 'expect:none' ||
+		fail "--kill left a grandchild running"
 }
 
 # Processes of the command still running when it exits are named (and

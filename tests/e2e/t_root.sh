@@ -212,6 +212,11 @@ test_root_terminal_job_control() {
 		"send:$FAKEBUILD --root / sh -c 'sleep 2; id -u' | { sleep 0.5; read -r l </dev/tty; echo \"tty:\$l\"; cat; }\n" \
 		'wait:1' 'send:typed\n' 'expect:tty:typed\r?\n0\r?\n' 'expect:\$ ' ||
 		fail "a pipeline's other stage could not read the terminal"
+	# A second ^C, at a command that handles it, SIGKILLed the root: the
+	# terminal's signals counted as fakebuild's own second one.
+	$pty 'expect:\$ ' "send:$FAKEBUILD --root / sh -c 'n=0; trap \"n=\\\$((n+1)); echo caught; [ \\\$n = 2 ] && exit 5\" INT; while :; do sleep 0.1; done'\n" \
+		'wait:1' 'send:\x03' 'expect:caught' 'wait:0.3' 'send:\x03' 'expect:caught' 'expect:\$ ' \
+		'send:echo rc=$?\n' 'expect:rc=5' || fail "two ^C at a root's command that handles them"
 	assert_nothing_left
 }
 

@@ -29,12 +29,15 @@ struct saved {
 int fb_is_fakeroot_save(const char *path)
 {
 	char head[4] = { 0 };
+	struct stat st;
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
 	size_t n = fread(head, 1, sizeof head, f);
+	/* Empty: what fakeroot -s saves of a session that faked nothing. */
+	int empty = n == 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 	fclose(f);
-	return n == sizeof head && memcmp(head, "dev=", 4) == 0;
+	return empty || (n == sizeof head && memcmp(head, "dev=", 4) == 0);
 }
 
 /* One line into *S; 0, or -1 if it is not in the format. */

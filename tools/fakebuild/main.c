@@ -468,17 +468,20 @@ static int leftovers(pid_t pgid, int report, int sig)
 	return n;
 }
 
-/* --kill: SIGTERM to what is left (see leftovers), a second, then SIGKILL. */
+/* --kill: SIGTERM to what is left (see leftovers), a second, then SIGKILL;
+ * as subreaper, SIGKILL again to what that orphaned, until none is left. */
 static void kill_left(pid_t pgid)
 {
 	if (pgid ? kill(-pgid, SIGTERM) < 0 : !leftovers(0, 0, SIGTERM))
 		return;
 	for (int i = 0; i < 50 && leftovers(pgid, 0, 0); i++)
 		usleep(20000);
-	if (pgid)
+	if (pgid) {
 		kill(-pgid, SIGKILL);
-	else
-		leftovers(0, 0, SIGKILL);
+		return;
+	}
+	for (int i = 0; i < 100 && leftovers(0, 0, SIGKILL); i++)
+		usleep(10000);
 }
 
 /*
@@ -536,15 +539,15 @@ static pid_t start(char **argv, int own_group, const int pfd[2])
 	_exit(127);
 }
 
-/* Is our process group the foreground job of the terminal on a standard
- * descriptor (an interactive shell's job)?  Then the command is run in
- * it, not in a group of its own, so that the shell's job control (^Z,
- * fg, bg) and the other stages of a pipeline work as without us. */
+/* Is a standard descriptor our controlling terminal (we are a job of an
+ * interactive shell, in the foreground or not)?  Then the command is run
+ * in the job, not in a group of its own, so that the shell's job control
+ * (^Z, fg, bg, also of a job started with &) and the other stages of a
+ * pipeline work as without us. */
 int fb_in_terminal_job(void)
 {
-	pid_t pg = getpgrp();
 	for (int fd = 0; fd <= 2; fd++)
-		if (tcgetpgrp(fd) == pg)
+		if (tcgetpgrp(fd) >= 0)
 			return 1;
 	return 0;
 }

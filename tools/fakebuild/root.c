@@ -622,7 +622,7 @@ static volatile sig_atomic_t started;
  * Before the root runs or after it has ended, one is noted: it stops the
  * unpack of a base, or what comes after the root.  In a terminal's job,
  * one the terminal sent has reached the running command (and pid 1)
- * already; only a second one does something, the same. */
+ * already, and is not counted. */
 volatile sig_atomic_t fb_root_interrupted;
 
 static void forward(int sig, siginfo_t *si, void *uc)
@@ -630,9 +630,11 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	if (child_pid <= 0)
 		fb_root_interrupted = sig;
+	else if (started && si->si_code == SI_KERNEL)
+		return;	/* the command had it: ^C in a REPL is no reason to end the root */
 	else if (signalled++)
 		kill(child_pid, SIGKILL);
-	else if (!(started && si->si_code == SI_KERNEL))
+	else
 		kill(child_pid, sig);
 }
 

@@ -160,12 +160,10 @@ static int dotdot_after_name(const char *path)
 }
 
 /*
- * BUF, an absolute path, as the kernel finds it, where the text alone
- * would say another: through /proc/PID/fd/N (how systemd-tmpfiles and
- * users of O_TMPFILE name a file), or with a ".." after a name that may
- * be a symbolic link.  The directory is resolved, not the last name (a
- * chown -h of a link).  Such paths are rare; a path that cannot be
- * resolved is left as it is.
+ * BUF, an absolute path with a ".." after a name that may be a symbolic
+ * link, as the kernel finds it, where the text alone would say another.
+ * The directory is resolved, not the last name (a chown -h of a link).
+ * Such paths are rare; a path that cannot be resolved is left as it is.
  */
 static void resolve_hint(char *buf, size_t len)
 {

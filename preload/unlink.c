@@ -185,11 +185,11 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	FB_REAL(renameat2);
 	if (!real_renameat2)
 		return -ENOSYS;
+	fb_memo_drop();	/* a stat remembered of either name is out of date */
 	if (flags & RENAME_EXCHANGE)
 		return exchange(olddir, oldpath, newdir, newpath, flags);
 	/* With records in the table: the source, and the target it replaces. */
 	struct statx src, dst;
-	fb_memo_drop();
 	int have_src = peek(olddir, oldpath, &src);
 	int have_dst = have_src && peek(newdir, newpath, &dst);
 	char from[PATH_MAX];
@@ -229,13 +229,6 @@ FB_EXPORT int rename(const char *oldpath, const char *newpath)
 }
 
 /*
- * link, linkat: passed through, but for a link to a device bound over its
- * placeholder (dev.c), which the kernel refuses with EXDEV (a mount of
- * its own): the bind is detached, the placeholder linked, and the host's
- * node bound again at both names.  One inode and one record, as a hard
- * link to a real node has.
- */
-/*
  * A file linked from its descriptor (AT_EMPTY_PATH, or /proc/self/fd/N
  * with AT_SYMLINK_FOLLOW: how an O_TMPFILE file gets its name) had no
  * path: its record's hint is the new name.
@@ -256,6 +249,13 @@ static void hint_linked(const char *oldpath, int newdir, const char *newpath, in
 		fb_table_set_hint(fb_table(), &id, to);
 }
 
+/*
+ * link, linkat: passed through, but for a link to a device bound over its
+ * placeholder (dev.c), which the kernel refuses with EXDEV (a mount of
+ * its own): the bind is detached, the placeholder linked, and the host's
+ * node bound again at both names.  One inode and one record, as a hard
+ * link to a real node has.
+ */
 static int link_core(int olddir, const char *oldpath, int newdir, const char *newpath, int flags)
 {
 	FB_REAL(linkat);

@@ -442,6 +442,30 @@ test_exit_status() {
 	assert_status 126 fb ./notexec
 }
 
+# A command a signal killed: fakebuild, once the session is saved, ends
+# by the same signal (no core dump of its own), as a shell's loop needs:
+# at ^C, `for p in ...; do fakebuild make; done` went on with the loop,
+# fakebuild having exited 130 as a command that handles ^C does.
+test_killed_command_ends_fakebuild_by_its_signal() {
+	need python3
+	touch f
+	python3 -c 'import subprocess, sys; print(subprocess.run(sys.argv[1:]).returncode)' \
+		"$FAKEBUILD" sh -c 'chown 5:6 f; kill -TERM $$' > rc
+	assert_eq -15 "$(cat rc)"
+	assert_eq 5:6 "$(fb stat -c %u:%g f)"
+	python3 -c 'import subprocess, sys; print(subprocess.run(sys.argv[1:]).returncode)' \
+		"$FAKEBUILD" sh -c 'trap "exit 130" INT; kill -INT $$' > rc
+	assert_eq 130 "$(cat rc)"	# exited, not killed: no signal of ours
+	assert_status 143 fb sh -c 'kill -TERM $$'
+}
+
+test_terminal_ctrl_c_stops_a_loop_of_sessions() {
+	need python3 bash
+	$PTYJOB 'expect:\$ ' "send:for i in 1 2; do $FAKEBUILD sleep 30; echo next\$i; done\n" \
+		'wait:1' 'send:\x03' 'expect:\^C\r?\n\$ ' 'send:echo rc=$?\n' 'expect:rc=130' ||
+		fail "^C of a loop of sessions went on with the loop"
+}
+
 test_concurrent_chowns_lose_nothing() {
 	mkdir t
 	for p in 1 2 3 4 5 6 7 8; do mkdir t/$p; (cd t/$p && seq 1 500 | xargs touch); done

@@ -220,6 +220,22 @@ test_root_terminal_job_control() {
 	assert_nothing_left
 }
 
+# ^C of a loop of roots stops the loop: fakebuild ends by the signal
+# that killed the command, which pid 1 tells it (its exit status cannot).
+test_root_ctrl_c_stops_a_loop_of_roots() {
+	need_userns
+	need python3 bash
+	local pty="python3 $TOP/tests/e2e/ptyjob.py"
+	$pty 'expect:\$ ' "send:for i in 1 2; do $FAKEBUILD --root / sleep 30; echo next\$i; done\n" \
+		'wait:1.5' 'send:\x03' 'expect:\^C\r?\n\$ ' 'send:echo rc=$?\n' 'expect:rc=130' ||
+		fail "^C of a loop of roots went on with the loop"
+	python3 -c 'import subprocess, sys; print(subprocess.run(sys.argv[1:]).returncode)' \
+		"$FAKEBUILD" --root / sh -c 'kill -TERM $$' > rc
+	assert_eq -15 "$(cat rc)"
+	assert_status 3 fb --root / sh -c 'exit 3'
+	assert_nothing_left
+}
+
 test_root_interactive_shell_gets_the_terminal() {
 	need_userns
 	command -v script >/dev/null || skip "script (util-linux) not installed"

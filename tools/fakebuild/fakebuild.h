@@ -18,6 +18,11 @@ int fb_in_terminal_job(void);
 void exec_cmd(char **argv);
 int exec_errno(const char *cmd, int e);
 
+/* The signal that killed the command (set by run() and by a build root's
+ * pid 1 through a shared page), or 0. */
+extern int *fb_command_signal;
+int fb_end_like_command(int status);
+
 /* --export [DIR]: print the fake state of DIR as mtree(5). Returns an exit status. */
 int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);
 

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <linux/magic.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -112,8 +113,9 @@ static void usage(FILE *f)
 		"  -h, --help             this help\n"
 		"  -v, --version          the version\n"
 		"\n"
-		"Exit status: the command's; 128+N if it was killed by signal N; 126 if it\n"
-		"cannot be executed, 127 if not found; 1 for fakebuild's own errors.\n");
+		"Exit status: the command's; if signal N killed it, fakebuild ends by signal N\n"
+		"(a shell shows 128+N); 126 if it cannot be executed, 127 if not found; 1 for\n"
+		"fakebuild's own errors.\n");
 }
 
 /*
@@ -608,9 +610,40 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 			usleep(5000);
 		*left = leftovers(pgid, !quiet, 0);
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
+		*fb_command_signal = WTERMSIG(status);
 		return 128 + WTERMSIG(status);
+	}
 	return WEXITSTATUS(status);
+}
+
+static int no_signal;
+int *fb_command_signal = &no_signal;
+
+/*
+ * The exit status STATUS of a command that a signal killed: end by that
+ * signal too, once everything is saved and removed, as the shell's
+ * ^C of a loop (for p in ...; do fakebuild make; done) expects of every
+ * command: bash goes on with a loop whose command exited 130, taking it
+ * for one that handled the ^C, and stops it for one the ^C killed.  No
+ * core dump of ours.  Returns STATUS when the command exited, or when
+ * something after it failed and STATUS says that.
+ */
+int fb_end_like_command(int status)
+{
+	int sig = *fb_command_signal;
+	if (!sig || status != 128 + sig)
+		return status;
+	fflush(NULL);
+	struct rlimit none = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	return status;	/* a signal whose default is not to end a process */
 }
 
 /* Is LIB fakeroot's own library (libfakeroot-sysv.so, ...)?  Its callers
@@ -809,7 +842,10 @@ int main(int argc, char **argv)
 		root.unknown_is_real = unknown_is_real;
 		root.quiet = quiet;
 		root.default_shell = cmd == shell_argv;
-		return fb_root_run(&root, cmd);
+		int status = fb_root_run(&root, cmd);
+		if (fb_root_interrupted && status == 128 + fb_root_interrupted)
+			*fb_command_signal = fb_root_interrupted;	/* before the command ran */
+		return fb_end_like_command(status);
 	}
 	if (mode == OPT_EXPORT && !dir_writable(db))
 		return export_read_only(db, optind < argc ? argv[optind] : ".", unknown_is_real);
@@ -865,5 +901,5 @@ int main(int argc, char **argv)
 		warnx_("%s.live: processes of a killed session still write to it: it stays for the "
 		       "next session to merge", db);
 	}
-	return status;
+	return fb_end_like_command(status);
 }

@@ -932,6 +932,8 @@ static void init_loop(struct fb_root *r, pid_t cmd)
 			break;
 	}
 	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		*fb_command_signal = WTERMSIG(status);	/* fakebuild's, shared */
 	cmd_pid = 0;
 	if (leftovers(!r->quiet)) {
 		kill(-1, SIGKILL);

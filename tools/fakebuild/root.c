@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -730,6 +731,11 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("socketpair: %s", strerror(errno));
+	/* Where pid 1 says what signal killed the command, if one did
+	 * (its exit status cannot). */
+	int *sig = mmap(NULL, sizeof *sig, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sig != MAP_FAILED)
+		fb_command_signal = sig;
 	fflush(NULL);
 	unsigned long flags = NS_FLAGS | (r->net ? 0 : CLONE_NEWNET) | SIGCHLD;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);

@@ -19,6 +19,26 @@ need_userns() {
 	unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
 }
 
+# runner32 PROG [ARG...]: how a 32-bit program runs here, tried with PROG
+# ARGs (which must exit 0 or 1): R32 is set to "" where the kernel runs it,
+# to "qemu-i386-static" (Debian's qemu-user-static) where only that does;
+# it then brings its own loader, which preloads the session's 32-bit
+# library as a native one does.  Status 1, with the reason in NO32, when
+# neither runs it.
+runner32() {
+	local rc=0
+	NO32=
+	"$@" >/dev/null 2>&1 || rc=$?
+	if [ "$rc" -le 1 ]; then R32=; return 0; fi
+	rc=0
+	if command -v qemu-i386-static >/dev/null 2>&1; then
+		qemu-i386-static "$@" >/dev/null 2>&1 || rc=$?
+		if [ "$rc" -le 1 ]; then R32=qemu-i386-static; return 0; fi
+	fi
+	NO32="this kernel cannot run 32-bit programs, nor can qemu-i386-static (qemu-user-static)"
+	return 1
+}
+
 # assert_eq EXPECTED ACTUAL [WHAT]
 assert_eq() {
 	[ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"

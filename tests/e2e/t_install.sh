@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 }
 C
 	cc -m32 -o p32 p.c 2>/dev/null || skip "no 32-bit toolchain (gcc-multilib)"
-	./p32 p.c >/dev/null 2>&1 || skip "this kernel cannot run 32-bit programs"
+	runner32 ./p32 p.c || skip "$NO32"
 }
 
 # Debian's layout: D/usr/bin/fakebuild, D/usr/lib/TRIPLET/fakebuild/libfakebuild.so.
@@ -62,7 +62,7 @@ test_debian_layout_preloads_per_elf_class() {
 	touch f
 	# One session: the record written by the 32-bit process is read by a 64-bit one.
 	assert_eq "0 11 12
-11 12" "$(D/usr/bin/fakebuild sh -c './p32 f chown && stat -c "%u %g" f')"
+11 12" "$(D/usr/bin/fakebuild sh -c '$0 ./p32 f chown && stat -c "%u %g" f' "${R32:-env}")"
 }
 
 # make install's layout: D/bin/fakebuild, D/lib/fakebuild/lib/libfakebuild.so,
@@ -80,7 +80,7 @@ test_make_install_layout_found_beside_command() {
 	ln -s ../../lib32/libfakebuild.so "D/lib/fakebuild/lib/$TRIPLET32/libfakebuild.so"
 	assert_eq "$PWD/D/lib/fakebuild/\$LIB/libfakebuild.so" "$(D/bin/fakebuild printenv LD_PRELOAD)"
 	touch f
-	assert_eq "0 11 12" "$(D/bin/fakebuild ./p32 f chown)"
+	assert_eq "0 11 12" "$(D/bin/fakebuild $R32 ./p32 f chown)"
 }
 
 # The library installed nowhere fakebuild looks: a message naming where it

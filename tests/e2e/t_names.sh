@@ -303,8 +303,8 @@ test_names_32bit_program() {
 	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
 	target
 	cc -m32 -O1 -o probe32 "$NAMES_FIX/probe.c" 2>/dev/null || skip "no 32-bit toolchain (gcc-multilib)"
-	./probe32 pwnam root >/dev/null 2>&1 || skip "this kernel cannot run 32-bit programs"
-	assert_eq "getpwnam: app:x:1234:1234:The App,,,:/home/app:/bin/sh errno=0" "$(fbn ./probe32 pwnam app)"
-	assert_eq "getgrgid: staff:x:300:backup,app errno=0" "$(fbn ./probe32 grgid 300)"
-	assert_eq "getgrouplist(app, 1234, room 64): rc=3 n=3: 1234 29 300" "$(fbn ./probe32 list app 1234)"
+	runner32 ./probe32 pwnam root || skip "$NO32"
+	assert_eq "getpwnam: app:x:1234:1234:The App,,,:/home/app:/bin/sh errno=0" "$(fbn $R32 ./probe32 pwnam app)"
+	assert_eq "getgrgid: staff:x:300:backup,app errno=0" "$(fbn $R32 ./probe32 grgid 300)"
+	assert_eq "getgrouplist(app, 1234, room 64): rc=3 n=3: 1234 29 300" "$(fbn $R32 ./probe32 list app 1234)"
 }

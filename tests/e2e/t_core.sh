@@ -715,6 +715,37 @@ test_terminal_job_leftovers_named_and_killed() {
 		fail "--kill left a grandchild running"
 }
 
+# At a terminal, a command that makes a process group of its own
+# (timeout(1) does) leaves the job's: the terminal's ^C reaches only
+# fakebuild, which passed none on (it ran to its end).
+test_terminal_ctrl_c_reaches_a_command_in_its_own_group() {
+	need python3 bash timeout
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD timeout 25 sleep 20\n" 'wait:1' 'send:\x03' \
+		'wait:2' 'send:echo rc=$?\n' 'expect:rc=130' ||
+		fail "^C did not reach timeout(1) in a session"
+}
+
+# At a terminal, what the shell had started before it exec'd fakebuild
+# (Xvfb & exec fakebuild make) is not the session's: it was named as left
+# over, and --kill killed it.  What the session left, grandchildren
+# included, is named.
+test_terminal_children_from_before_are_not_leftovers() {
+	need python3 bash
+	$PTYJOB 'expect:\$ ' \
+		"send:sh -c 'sleep 30 & echo \$! > spid; exec $FAKEBUILD --kill sh -c \"echo ran\"'; kill -0 \$(cat spid) && echo alive\n" \
+		'expect:ran\r?\nalive' 'expect:\$ ' \
+		"send:sh -c 'sleep 31 & exec $FAKEBUILD true' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
+		fail "a child from before the session killed by --kill"
+	[ ! -s err ] || { cat err >&2; fail "a child from before the session named"; }
+	pkill -x -f 'sleep 30' || true
+	pkill -x -f 'sleep 31' || true
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD sh -c '(sleep 32; :) & exit 0' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
+		fail "a session that leaves a grandchild"
+	assert_match 'pid [0-9]+ \(sh\)' "$(cat err)" "the orphaned subshell"
+	assert_match 'pid [0-9]+ \(sleep\)' "$(cat err)" "its child"
+	pkill -x -f 'sleep 32' || true
+}
+
 # Processes of the command still running when it exits are named (and
 # ended with --kill); one that ends a moment after it, as rsync's
 # receiver does, is not.

@@ -220,6 +220,23 @@ test_root_terminal_job_control() {
 	assert_nothing_left
 }
 
+# At a terminal, ^C reaches a command in the root that made a process
+# group of its own (timeout(1)), through pid 1; and a root whose standard
+# descriptors are not the terminal (so not in the job) gets the ^C that
+# only fakebuild received: both ran to their end.
+test_root_terminal_ctrl_c_reaches_the_command() {
+	need_userns
+	need python3 bash timeout
+	local pty="python3 $TOP/tests/e2e/ptyjob.py"
+	$pty 'expect:\$ ' "send:$FAKEBUILD --root / timeout 25 sleep 20\n" 'wait:1.5' \
+		'send:\x03' 'wait:2' 'send:echo rc=$?\n' 'expect:rc=130' ||
+		fail "^C did not reach timeout(1) in a root"
+	$pty 'expect:\$ ' "send:$FAKEBUILD --root / sleep 20 </dev/null >/dev/null 2>&1\n" \
+		'wait:1.5' 'send:\x03' 'wait:2' 'send:echo rc=$?\n' 'expect:rc=130' ||
+		fail "^C did not reach a root outside the terminal's job"
+	assert_nothing_left
+}
+
 # ^C of a loop of roots stops the loop: fakebuild ends by the signal
 # that killed the command, which pid 1 tells it (its exit status cannot).
 test_root_ctrl_c_stops_a_loop_of_roots() {

@@ -399,16 +399,22 @@ void exec_cmd(char **argv)
 
 /* Where signals go: the command's process group (CHILD_PGID), or, when it
  * runs in the terminal's job with us (CHILD_PID), the command itself,
- * except those the terminal sent, which the whole job has had. */
+ * except those the terminal sent, which the whole job has had, unless the
+ * command left the job's process group. */
 static volatile sig_atomic_t child_pgid, child_pid;
 
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	pid_t g;
 	if (child_pgid > 0)
 		kill(-child_pgid, sig);
-	else if (child_pid > 0 && si->si_code != SI_KERNEL)
+	else if (child_pid <= 0)
+		return;
+	else if (si->si_code != SI_KERNEL)
 		kill(child_pid, sig);
+	else if ((g = getpgid(child_pid)) > 0 && g != getpgrp())
+		kill(-g, sig);	/* it left the job's group (timeout(1) does): the terminal's missed it */
 }
 
 /* Reaps the children that ended (orphans of the session, see below):
@@ -421,29 +427,28 @@ static int have_children(void)
 	return w == 0;
 }
 
-/*
- * Processes of the session still running after the command exited: those
- * in the command's process group PGID, or, with PGID 0 (the command ran
- * in the terminal's job), our children: as the session's subreaper we
- * inherit every process it orphaned, a daemon's too.  Listed if REPORT,
- * sent SIG if not 0; returns how many.
- */
-static int leftovers(pid_t pgid, int report, int sig)
+/* A process, as /proc/PID/stat gives it. */
+struct proc {
+	pid_t pid, ppid, pgrp;
+	char state;
+	unsigned long long start;	/* clock ticks after boot: tells a reused pid */
+	char comm[32];
+	int ours;			/* leftovers(): of the session */
+};
+
+/* Every process there is, into *OUT (malloc'd): how many. */
+static size_t procs(struct proc **out)
 {
-	/* The common case, nobody left, costs one system call. */
-	if (pgid ? kill(-pgid, 0) < 0 && errno == ESRCH : !have_children())
-		return 0;
+	size_t n = 0, cap = 0;
+	struct proc *v = NULL;
 	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	int n = 0;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (d && (e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		char path[64], buf[512];
+		char path[64], buf[1024];
 		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
 		FILE *f = fopen(path, "r");
 		if (!f)
@@ -451,23 +456,94 @@ static int leftovers(pid_t pgid, int report, int sig)
 		size_t len = fread(buf, 1, sizeof buf - 1, f);
 		fclose(f);
 		buf[len] = 0;
-		char *rp = strrchr(buf, ')');
-		char *lp = strchr(buf, '(');
-		char state;
+		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+		struct proc p = { .pid = (pid_t)pid };
 		long ppid, pg;
-		if (!rp || !lp || sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pg) != 3)
+		/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+		 * cmajflt utime stime cutime cstime priority nice num_threads
+		 * itrealvalue starttime */
+		if (!lp || !rp || rp < lp ||
+		    sscanf(rp + 1, " %c %ld %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			   &p.state, &ppid, &pg, &p.start) != 4)
 			continue;
-		if ((pgid ? pg != pgid : ppid != getpid()) || state == 'Z')
-			continue;
-		*rp = 0;
-		if (report)
-			warnx_("still running after the command ended: pid %ld (%s)", pid, lp + 1);
-		if (sig)
-			kill((pid_t)pid, sig);
-		n++;
+		p.ppid = (pid_t)ppid;
+		p.pgrp = (pid_t)pg;
+		snprintf(p.comm, sizeof p.comm, "%.*s", (int)(rp - lp - 1), lp + 1);
+		if (n == cap) {
+			struct proc *g = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof *v);
+			if (!g)
+				break;
+			v = g;
+		}
+		v[n++] = p;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	*out = v;
 	return n;
+}
+
+/* Our children from before the command: what the shell that exec'd us had
+ * started (Xvfb & exec fakebuild make) is none of the session's. */
+static struct proc *before;
+static size_t nbefore;
+
+static void note_children_before(void)
+{
+	if (!have_children())
+		return;
+	struct proc *all;
+	size_t n = procs(&all);
+	for (size_t i = 0; i < n; i++)
+		if (all[i].ppid == getpid())
+			all[nbefore++] = all[i];
+	before = all;
+}
+
+static int was_before(const struct proc *p)
+{
+	for (size_t i = 0; i < nbefore; i++)
+		if (before[i].pid == p->pid && before[i].start == p->start)
+			return 1;
+	return 0;
+}
+
+/*
+ * Processes of the session still running after the command exited: those
+ * in the command's process group PGID, or, with PGID 0 (the command ran
+ * in the terminal's job), our children and their descendants: as the
+ * session's subreaper we inherit every process it orphaned, a daemon's
+ * too.  Listed if REPORT, sent SIG if not 0; returns how many.
+ */
+static int leftovers(pid_t pgid, int report, int sig)
+{
+	/* The common case, nobody left, costs one system call. */
+	if (pgid ? kill(-pgid, 0) < 0 && errno == ESRCH : !have_children())
+		return 0;
+	struct proc *p;
+	size_t n = procs(&p);
+	for (size_t i = 0; i < n; i++)
+		p[i].ours = pgid ? p[i].pgrp == pgid : p[i].ppid == getpid() && !was_before(&p[i]);
+	for (int more = !pgid; more;) {
+		more = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n && !p[i].ours; j++)
+				if (p[j].ours && p[i].ppid == p[j].pid)
+					p[i].ours = more = 1;
+	}
+	int left = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].ours || p[i].state == 'Z')
+			continue;
+		if (report)
+			warnx_("still running after the command ended: pid %ld (%s)", (long)p[i].pid,
+			       p[i].comm);
+		if (sig)
+			kill(p[i].pid, sig);
+		left++;
+	}
+	free(p);
+	return left;
 }
 
 /* --kill: SIGTERM to what is left (see leftovers), a second, then SIGKILL;
@@ -568,6 +644,8 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	int in_job = fb_in_terminal_job();
 	if (in_job && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		in_job = 0;
+	if (in_job)
+		note_children_before();
 	int table_fd = pass_table();
 	pid_t pid = start(argv, !in_job, pfd);
 	if (pid < 0)

@@ -777,12 +777,20 @@ static volatile sig_atomic_t cmd_pid;
 
 /* To the command's process group, or to the command if it has none of its
  * own: in a terminal's job (fb_in_terminal_job) we are in the job with
- * it, and one the terminal sent has reached it already. */
+ * it, and one the terminal sent has reached it already, unless it made a
+ * process group of its own (timeout(1) does): then to that group. */
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (cmd_pid > 0 && si->si_code != SI_KERNEL && kill(-cmd_pid, sig) < 0)
+	if (cmd_pid <= 0)
+		return;
+	if (si->si_code == SI_KERNEL) {
+		pid_t g = getpgid(cmd_pid);
+		if (g > 0 && g != getpgrp())
+			kill(-g, sig);
+	} else if (kill(-cmd_pid, sig) < 0) {
 		kill(cmd_pid, sig);
+	}
 }
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };

@@ -618,12 +618,16 @@ static volatile sig_atomic_t signalled;
 /* The command runs (pid 1 has been told to start it). */
 static volatile sig_atomic_t started;
 
+/* pid 1 is in the terminal's job with us (r->in_job). */
+static volatile sig_atomic_t in_job;
+
 /* INT, TERM, HUP, QUIT go to the root's pid 1, which passes them on; a
  * second one ends the root at once, for a command that ignores them.
  * Before the root runs or after it has ended, one is noted: it stops the
  * unpack of a base, or what comes after the root.  In a terminal's job,
- * one the terminal sent has reached the running command (and pid 1)
- * already, and is not counted. */
+ * one the terminal sent has reached pid 1 already (which passes it to a
+ * command that left the job's process group) and is not counted; outside
+ * one (the standard descriptors redirected), it reached only us. */
 volatile sig_atomic_t fb_root_interrupted;
 
 static void forward(int sig, siginfo_t *si, void *uc)
@@ -631,7 +635,7 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	if (child_pid <= 0)
 		fb_root_interrupted = sig;
-	else if (started && si->si_code == SI_KERNEL)
+	else if (started && in_job && si->si_code == SI_KERNEL)
 		return;	/* the command had it: ^C in a REPL is no reason to end the root */
 	else if (signalled++)
 		kill(child_pid, SIGKILL);
@@ -685,6 +689,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	if (!getcwd(r->cwd, sizeof r->cwd))
 		r->cwd[0] = 0;
 	r->in_job = fb_in_terminal_job();
+	in_job = r->in_job;
 	/* Caught from here on, also where they came in ignored (a script's
 	 * background job): an unpack stops at the next entry, and once the
 	 * root runs they go to its pid 1. */

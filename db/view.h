@@ -31,6 +31,8 @@ void fb_ident_from_statx(struct fb_ident *id, const struct statx *stx);
 int fb_devmap_set(const char *spec);
 /* Is DEV (makedev form) the device of one of those overlays? */
 int fb_devmap_is_overlay(uint64_t dev);
+/* How many overlays the device map knows: 0 outside a build root. */
+unsigned fb_devmap_count(void);
 /* ID (its dev and ino as the kernel reported them) keyed as above; what
  * fb_ident_from_statx does, for an identity made another way (readdir). */
 void fb_ident_map(struct fb_ident *id);

@@ -36,10 +36,20 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 	struct statx now;
 	if (fb_sys_statx(dirfd, path, flags, FB_STATX_MASK, &now) < 0 || fb_same_inode(&now, stx))
 		return 0;
+	int rc = fb_record_copy(stx, &now, dirfd, path);
+	if (rc < 0)
+		return rc;
+	*stx = now;
+	fb_memo_drop();	/* a stat remembered of this name is the other inode's */
+	return 0;
+}
+
+int fb_record_copy(const struct statx *from, const struct statx *to, int dirfd, const char *path)
+{
 	struct fb_table *t = fb_table();
 	struct fb_ident old, id;
-	fb_ident_from_statx(&old, stx);
-	fb_ident_from_statx(&id, &now);
+	fb_ident_from_statx(&old, from);
+	fb_ident_from_statx(&id, to);
 	struct fb_attr a;
 	void *blob = NULL;
 	size_t len = 0;
@@ -53,11 +63,7 @@ int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx)
 		rc = fb_table_put_xattrs(t, &id, &a, blob, len, hinted ? hint : NULL);
 	}
 	free(blob);
-	if (rc < 0)
-		return rc;
-	*stx = now;
-	fb_memo_drop();	/* a stat remembered of this name is the other inode's */
-	return 0;
+	return rc;
 }
 
 /* chown_core's change of the file STX describes, made from its view now;

@@ -155,6 +155,9 @@ int fb_file_statfs(int dirfd, const char *path, int fd, int nofollow, struct sta
 int fb_read_only(int dirfd, const char *path, int fd, int nofollow, const struct statx *stx);
 /* Have overlayfs copy a build root's file up before its record changes (chown.c). */
 int fb_copy_up(int dirfd, const char *path, int flags, struct statx *stx);
+/* FROM's record (owner, mode, xattrs), if it has one, becomes TO's too, the
+ * inode DIRFD/PATH names (its hint).  0 or -errno. */
+int fb_record_copy(const struct statx *from, const struct statx *to, int dirfd, const char *path);
 int fb_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 /* The faked statx: real statx, then the fake view applied. */
 int fb_statx_core(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);

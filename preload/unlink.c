@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fb.h"
@@ -249,6 +250,36 @@ static void hint_linked(const char *oldpath, int newdir, const char *newpath, in
 		fb_table_set_hint(fb_table(), &id, to);
 }
 
+/* peek, following a symbolic link with AT_SYMLINK_FOLLOW (linkat's FLAGS). */
+static int peek_flags(int dirfd, const char *path, int flags, struct statx *stx)
+{
+	struct fb_table *t = fb_table();
+	int f = (flags & AT_EMPTY_PATH) | (flags & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW);
+	return t && fb_table_count(t) && fb_sys_statx(dirfd, path, f, FB_STATX_MASK, stx) == 0;
+}
+
+/*
+ * In a build root, a hard link to a file of a lower layer is made on the
+ * file's copy in the upper layer, and without overlayfs's index (which
+ * unprivileged mounts lack) the new name shows that copy's own inode
+ * number where the old one shows the lower file's: two identities for
+ * one file.  The new one takes the record of the old (owner, mode,
+ * xattrs), so that both names show what the file is; it lost a setuid
+ * bit in --keep's archive.  A later change through one name reaches only
+ * that name's identity (fakebuild(7)).
+ */
+static void link_overlay_record(const struct statx *old, int newdir, const char *newpath)
+{
+	struct statx now;
+	struct fb_ident a, b;
+	if (fb_sys_statx(newdir, newpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &now) < 0)
+		return;
+	fb_ident_from_statx(&a, old);
+	fb_ident_from_statx(&b, &now);
+	if (a.dev != b.dev || a.ino != b.ino)
+		fb_record_copy(old, &now, newdir, newpath);
+}
+
 /*
  * link, linkat: passed through, but for a link to a device bound over its
  * placeholder (dev.c), which the kernel refuses with EXDEV (a mount of
@@ -261,8 +292,13 @@ static int link_core(int olddir, const char *oldpath, int newdir, const char *ne
 	FB_REAL(linkat);
 	if (!real_linkat)
 		return -ENOSYS;
+	struct statx old;
+	int in_overlay = fb_devmap_count() && peek_flags(olddir, oldpath, flags, &old) &&
+			 fb_devmap_is_overlay(makedev(old.stx_dev_major, old.stx_dev_minor));
 	if (real_linkat(olddir, oldpath, newdir, newpath, flags) == 0) {
 		hint_linked(oldpath, newdir, newpath, flags);
+		if (in_overlay)
+			link_overlay_record(&old, newdir, newpath);
 		return 0;
 	}
 	int e = errno;

@@ -637,6 +637,29 @@ y" "$out" "$b"
 	assert_nothing_left
 }
 
+# A hard link made in the root to a file of the base: the new name shows
+# the copied-up file's own inode number, the old one the base file's, and
+# the new name showed neither its owner nor its mode (--keep's archive
+# lost the setuid bit of both names, which it stores as one file).
+test_root_hard_link_to_a_base_file_keeps_its_record() {
+	need_userns
+	mkroot base
+	fb sh -c 'cd base && mkdir -p root && echo x > srv/s && chown 5:6 srv/s && chmod 4755 srv/s && tar -cf ../base.tar .'
+	local b
+	for b in base base.tar; do
+		out=$(fb --root "$b" --keep "$PWD/kept.tar" -- sh -c 'ln /srv/s /srv/h && ln -P /srv/s /root/h2 &&
+			stat -c "%n %u:%g %a %h" /srv/s /srv/h /root/h2' 2>/dev/null)
+		assert_eq "/srv/s 5:6 4755 3
+/srv/h 5:6 4755 3
+/root/h2 5:6 4755 3" "$out" "$b: the names of one file"
+		fb sh -c 'rm -rf k && mkdir k && tar -C k -xpf kept.tar ./srv ./root && stat -c "%n %u:%g %a" k/srv/s k/srv/h k/root/h2' > got
+		assert_eq "k/srv/s 5:6 4755
+k/srv/h 5:6 4755
+k/root/h2 5:6 4755" "$(cat got)" "$b: --keep's archive"
+	done
+	assert_nothing_left
+}
+
 test_root_upper_persists_and_its_owners_reach_plain_sessions() {
 	need_userns
 	mkroot base

@@ -228,8 +228,23 @@ test_pkgbuild_output_into_a_closed_pipe() {
 	pkgbuild -o out fb src 2> err | head -n 1 > first
 	assert_eq 0 "${PIPESTATUS[0]}" "the exit status"
 	assert_contains first "fakebuild-pkgbuild: p 1.0: installing its Build-Depends"
+	# Nor a 'printf: write error' for each line it could not print.
+	grep -i 'write error' err && fail "write errors on standard error"
 	[ -f out/p_1.0_all.deb ] || fail "no package: $(ls out)"
 	assert_contains out/p_1.0_*.build "dpkg-buildpackage -r/build/.fakebuild-root -us -uc -b"
+	no_temp_left tmp
+}
+
+# A build stopped for want of output (--stall-timeout) under -q shows the
+# end of its log, as a failed one does: it showed nothing of it.
+test_pkgbuild_stalled_quiet_shows_the_log_end() {
+	need_userns
+	fake_debian_base
+	local rc=0
+	DEB_BUILD_OPTIONS=pause pkgbuild -q --stall-timeout 2s -o out fb src > o 2> err || rc=$?
+	assert_eq 1 "$rc" "the exit status"
+	assert_contains err "the build failed: no output for 2 seconds, stopped (--stall-timeout)"
+	assert_contains err "  dpkg-buildpackage"
 	no_temp_left tmp
 }
 

@@ -237,6 +237,39 @@ test_root_terminal_ctrl_c_reaches_the_command() {
 	assert_nothing_left
 }
 
+# A signal ignored when fakebuild started (nohup, a script's background
+# job) stays ignored, by fakebuild and in the root: 'nohup fakebuild
+# --root ...' died at logout, the command's SIGHUP reset to the default.
+test_root_keeps_ignored_signals_ignored() {
+	need_userns
+	out=$(trap '' HUP; fb --root / sh -c 'kill -HUP $$; echo alive')
+	assert_eq alive "$out" "an ignored SIGHUP in the root"
+	(trap '' HUP; exec "$FAKEBUILD" --root / --bind "$PWD" -- sh -c "sleep 1; echo done > '$PWD/marker'") &
+	local pid=$!
+	sleep 0.5
+	kill -HUP $pid
+	wait $pid || fail "fakebuild --root ended by an ignored SIGHUP: $?"
+	assert_eq done "$(cat marker)"
+	assert_nothing_left
+}
+
+# A SIGTERM to fakebuild reaches the command's whole group at once; the
+# processes it was killing were named as left over (4 runs in 10).
+test_root_sigterm_names_no_dying_processes() {
+	need_userns
+	mkroot base
+	local i pid
+	for i in 1 2 3 4 5 6; do
+		fb --root base sh -c 'sleep 100 & sleep 100 & sleep 100 & wait' 2>>err &
+		pid=$!
+		sleep 0.7
+		kill -TERM $pid
+		wait $pid || true
+	done
+	[ ! -s err ] || { cat err >&2; fail "processes the SIGTERM was ending named as left over"; }
+	assert_nothing_left
+}
+
 # ^C of a loop of roots stops the loop: fakebuild ends by the signal
 # that killed the command, which pid 1 tells it (its exit status cannot).
 test_root_ctrl_c_stops_a_loop_of_roots() {
@@ -297,7 +330,9 @@ test_root_keep_interrupted_or_killed_leaves_nothing() {
 	need xz
 	mkroot base
 	copy_programs base head
-	"$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big' 2> err &
+	# A background job of a script ignores SIGINT, and so does fakebuild
+	# then: this one has it as an interactive shell's job would.
+	(trap - INT; exec "$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big') 2> err &
 	pid=$!
 	keep_in_progress k.tar.xz
 	kill -INT $pid

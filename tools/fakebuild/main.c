@@ -661,8 +661,13 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		/* One that came in ignored (nohup, a script's background job)
+		 * stays ignored, as the command, which inherited that, does. */
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 	close(pfd[1]);
 	int e = 0;
 	ssize_t got = read(pfd[0], &e, sizeof e);

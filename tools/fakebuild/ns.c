@@ -795,6 +795,12 @@ static void forward(int sig, siginfo_t *si, void *uc)
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+/* SIG as fakebuild found it: ignored (nohup), or the default. */
+static void as_found(const struct fb_root *r, int sig)
+{
+	signal(sig, r->ignored & 1ull << sig ? SIG_IGN : SIG_DFL);
+}
+
 /* DIR's entry in the colon-separated LIST, or NULL. */
 static char *path_entry(char *list, const char *dir)
 {
@@ -846,9 +852,9 @@ __attribute__((noreturn))
 static void command(struct fb_root *r, char **cmd, int rt)
 {
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		signal(forwarded[i], SIG_DFL);
-	signal(SIGTTOU, SIG_DFL);
-	signal(SIGTTIN, SIG_DFL);
+		as_found(r, forwarded[i]);
+	as_found(r, SIGTTOU);
+	as_found(r, SIGTTIN);
 	if (!r->in_job)
 		setpgid(0, 0);
 	if ((!r->cwd[0] || chdir(r->cwd) < 0) && chdir("/") < 0)
@@ -884,6 +890,36 @@ static void command(struct fb_root *r, char **cmd, int rt)
 }
 
 /* Processes of the namespace still running, besides us; REPORT: name them. */
+/* Is process PID already dying of a signal: one pending that it neither
+ * blocks, ignores nor catches, whose default ends it?  (The SIGTERM that
+ * ended the command reaches its group at once, but each of them dies
+ * when next scheduled.) */
+static int dying(long pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	unsigned long long pnd = 0, blk = 0, ign = 0, cgt = 0, v;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "SigPnd: %llx", &v) == 1 || sscanf(line, "ShdPnd: %llx", &v) == 1)
+			pnd |= v;
+		else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+			blk = v;
+		else if (sscanf(line, "SigIgn: %llx", &v) == 1)
+			ign = v;
+		else if (sscanf(line, "SigCgt: %llx", &v) == 1)
+			cgt = v;
+	}
+	fclose(f);
+	const unsigned long long harmless = 1ull << (SIGCHLD - 1) | 1ull << (SIGCONT - 1) |
+					    1ull << (SIGURG - 1) | 1ull << (SIGWINCH - 1) |
+					    1ull << (SIGSTOP - 1) | 1ull << (SIGTSTP - 1) |
+					    1ull << (SIGTTIN - 1) | 1ull << (SIGTTOU - 1);
+	return (pnd & ~blk & ~ign & ~cgt & ~harmless) != 0 || (pnd & 1ull << (SIGKILL - 1));
+}
+
 static int leftovers(int report)
 {
 	if (kill(-1, 0) < 0 && errno == ESRCH)
@@ -909,7 +945,7 @@ static int leftovers(int report)
 			continue;
 		buf[len] = 0;
 		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-		if (!lp || !rp || rp[1] != ' ' || rp[2] == 'Z')
+		if (!lp || !rp || rp[1] != ' ' || rp[2] == 'Z' || dying(pid))
 			continue;
 		*rp = 0;
 		if (report)
@@ -943,6 +979,14 @@ static void init_loop(struct fb_root *r, pid_t cmd)
 	if (WIFSIGNALED(status))
 		*fb_command_signal = WTERMSIG(status);	/* fakebuild's, shared */
 	cmd_pid = 0;
+	/* A process that ends just after the command (one the same SIGTERM
+	 * is killing, a pipeline's last stage) is not left over: a moment
+	 * for it, as fakebuild gives a plain session's. */
+	for (int i = 0; i < 20 && leftovers(0); i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		usleep(5000);
+	}
 	if (leftovers(!r->quiet)) {
 		kill(-1, SIGKILL);
 		while (wait(NULL) > 0 || errno == EINTR)
@@ -1150,7 +1194,7 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 	 * signal fakebuild passes on ends the root's setup, also one that
 	 * came before this reset (its handler only noted it). */
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		signal(forwarded[i], SIG_DFL);
+		as_found(r, forwarded[i]);
 	if (fb_root_interrupted)
 		raise(fb_root_interrupted);
 	int t = fb_msg_recv(sock, NULL, NULL, NULL, NULL);
@@ -1210,7 +1254,8 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		sigaction(forwarded[i], &sa, NULL);
+		if (!(r->ignored & 1ull << forwarded[i]))
+			sigaction(forwarded[i], &sa, NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		ns_die("fork: %s", strerror(errno));

@@ -690,14 +690,21 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		r->cwd[0] = 0;
 	r->in_job = fb_in_terminal_job();
 	in_job = r->in_job;
-	/* Caught from here on, also where they came in ignored (a script's
-	 * background job): an unpack stops at the next entry, and once the
-	 * root runs they go to its pid 1. */
+	/* Caught from here on: an unpack stops at the next entry, and once
+	 * the root runs they go to its pid 1.  One that came in ignored
+	 * (nohup, a script's background job) stays ignored, here and in the
+	 * root, as a command run without us would ignore it. */
+	for (int sig = 1; sig < 64; sig++) {
+		struct sigaction old;
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			r->ignored |= 1ull << sig;
+	}
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+		if (!(r->ignored & 1ull << sigs[i]))
+			sigaction(sigs[i], &sa, NULL);
 
 	/* Archives: checked that namespaces work before the slow part that writes. */
 	int w = -1;

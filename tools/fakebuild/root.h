@@ -104,6 +104,7 @@ struct fb_root {
 	char lib_rel[2][256];	/* their paths inside the library tmpfs */
 	char cwd[4096];		/* the working directory, tried inside the root */
 	int in_job;		/* run in a terminal's job (fb_in_terminal_job) */
+	unsigned long long ignored;	/* bit N: signal N was ignored when we started (nohup) */
 	dev_t ovl_dev;		/* the root overlay's device, once mounted */
 	int ovl_fd;		/* O_PATH of the root overlay (parent, after setup) */
 	char devmap[1024];	/* FAKEBUILD_DEVMAP for the build */

@@ -244,8 +244,17 @@ test_root_keeps_ignored_signals_ignored() {
 	need_userns
 	out=$(trap '' HUP; fb --root / sh -c 'kill -HUP $$; echo alive')
 	assert_eq alive "$out" "an ignored SIGHUP in the root"
-	(trap '' HUP; exec "$FAKEBUILD" --root / --bind "$PWD" -- sh -c "sleep 1; echo done > '$PWD/marker'") &
+	# But a script's background job, which comes with SIGINT ignored, is
+	# stopped by its kill -INT (fakebuild-pkgbuild runs fakebuild so).
+	(trap '' INT QUIT; exec "$FAKEBUILD" --root / sleep 20) &
 	local pid=$!
+	sleep 1
+	kill -INT $pid
+	local rc=0
+	wait $pid || rc=$?
+	assert_eq 130 "$rc" "a background job's SIGINT"
+	(trap '' HUP; exec "$FAKEBUILD" --root / --bind "$PWD" -- sh -c "sleep 1; echo done > '$PWD/marker'") &
+	pid=$!
 	sleep 0.5
 	kill -HUP $pid
 	wait $pid || fail "fakebuild --root ended by an ignored SIGHUP: $?"
@@ -330,9 +339,7 @@ test_root_keep_interrupted_or_killed_leaves_nothing() {
 	need xz
 	mkroot base
 	copy_programs base head
-	# A background job of a script ignores SIGINT, and so does fakebuild
-	# then: this one has it as an interactive shell's job would.
-	(trap - INT; exec "$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big') 2> err &
+	"$FAKEBUILD" --root base --keep k.tar.xz -- sh -c 'head -c 300000000 /dev/urandom > /big' 2> err &
 	pid=$!
 	keep_in_progress k.tar.xz
 	kill -INT $pid

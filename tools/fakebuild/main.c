@@ -662,10 +662,13 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 	sigemptyset(&sa.sa_mask);
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		/* One that came in ignored (nohup, a script's background job)
-		 * stays ignored, as the command, which inherited that, does. */
+		/* One that came in ignored (nohup's SIGHUP) stays ignored, as
+		 * by the command, which inherited that; but SIGINT and SIGQUIT,
+		 * which a script's background job comes with, are passed on
+		 * (to a command that may have set its own). */
 		struct sigaction old;
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		if (sigs[i] == SIGINT || sigs[i] == SIGQUIT || sigaction(sigs[i], NULL, &old) < 0 ||
+		    old.sa_handler != SIG_IGN)
 			sigaction(sigs[i], &sa, NULL);
 	}
 	close(pfd[1]);

@@ -691,12 +691,15 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	r->in_job = fb_in_terminal_job();
 	in_job = r->in_job;
 	/* Caught from here on: an unpack stops at the next entry, and once
-	 * the root runs they go to its pid 1.  One that came in ignored
-	 * (nohup, a script's background job) stays ignored, here and in the
-	 * root, as a command run without us would ignore it. */
+	 * the root runs they go to its pid 1.  One that came in ignored stays
+	 * ignored, here and in the root (nohup's SIGHUP), but for SIGINT and
+	 * SIGQUIT, which a script's background job comes with (as
+	 * fakebuild-pkgbuild runs us): the script's kill -INT must stop the
+	 * build, and the command gets their defaults. */
 	for (int sig = 1; sig < 64; sig++) {
 		struct sigaction old;
-		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (sig != SIGINT && sig != SIGQUIT && sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
 			r->ignored |= 1ull << sig;
 	}
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };

@@ -721,8 +721,11 @@ int fb_end_like_command(int status)
 	if (!sig || status != 128 + sig)
 		return status;
 	fflush(NULL);
+	/* No core file, nor one for a core_pattern pipe (systemd-coredump):
+	 * the command's crash is no crash of ours. */
 	struct rlimit none = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0);
 	signal(sig, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);

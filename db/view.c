@@ -75,12 +75,12 @@ int fb_devmap_set(const char *spec)
 	return rc < 0 ? rc : 0;
 }
 
-/* ID is a file of an overlay of the map: key it by the layer's device. */
 unsigned fb_devmap_count(void)
 {
 	return __atomic_load_n(&ndevmap, __ATOMIC_ACQUIRE);
 }
 
+/* ID is a file of an overlay of the map: key it by the layer's device. */
 int fb_devmap_is_overlay(uint64_t dev)
 {
 	const unsigned n = __atomic_load_n(&ndevmap, __ATOMIC_ACQUIRE);

@@ -271,12 +271,8 @@ static int peek_flags(int dirfd, const char *path, int flags, struct statx *stx)
 static void link_overlay_record(const struct statx *old, int newdir, const char *newpath)
 {
 	struct statx now;
-	struct fb_ident a, b;
-	if (fb_sys_statx(newdir, newpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &now) < 0)
-		return;
-	fb_ident_from_statx(&a, old);
-	fb_ident_from_statx(&b, &now);
-	if (a.dev != b.dev || a.ino != b.ino)
+	if (fb_sys_statx(newdir, newpath, AT_SYMLINK_NOFOLLOW, FB_STATX_MASK, &now) == 0 &&
+	    !fb_same_inode(&now, old))
 		fb_record_copy(old, &now, newdir, newpath);
 }
 

@@ -889,7 +889,6 @@ static void command(struct fb_root *r, char **cmd, int rt)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-/* Processes of the namespace still running, besides us; REPORT: name them. */
 /* Is process PID already dying of a signal: one pending that it neither
  * blocks, ignores nor catches, whose default ends it?  (The SIGTERM that
  * ended the command reaches its group at once, but each of them dies
@@ -920,6 +919,7 @@ static int dying(long pid)
 	return (pnd & ~blk & ~ign & ~cgt & ~harmless) != 0 || (pnd & 1ull << (SIGKILL - 1));
 }
 
+/* Processes of the namespace still running, besides us; REPORT: name them. */
 static int leftovers(int report)
 {
 	if (kill(-1, 0) < 0 && errno == ESRCH)

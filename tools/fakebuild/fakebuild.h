@@ -4,6 +4,8 @@
 #ifndef FAKEBUILD_H
 #define FAKEBUILD_H
 
+#include <sys/types.h>
+
 #include "session.h"
 
 extern const char *progname;
@@ -22,6 +24,17 @@ int exec_errno(const char *cmd, int e);
  * pid 1 through a shared page), or 0. */
 extern int *fb_command_signal;
 int fb_end_like_command(int status);
+
+/* A process, as /proc/PID/stat gives it (procs.c). */
+struct fb_proc {
+	pid_t pid, ppid, pgrp;
+	char state;
+	unsigned long long start;	/* clock ticks after boot: tells a reused pid */
+	char comm[32];
+	int ours;			/* main.c's leftovers(): of the session */
+};
+/* Every process there is, into *OUT (malloc'd): how many, or -1 without /proc. */
+ssize_t fb_procs(struct fb_proc **out);
 
 /* --export [DIR]: print the fake state of DIR as mtree(5). Returns an exit status. */
 int fb_export(struct fb_table *t, const char *dir, int unknown_is_real);

@@ -427,80 +427,24 @@ static int have_children(void)
 	return w == 0;
 }
 
-/* A process, as /proc/PID/stat gives it. */
-struct proc {
-	pid_t pid, ppid, pgrp;
-	char state;
-	unsigned long long start;	/* clock ticks after boot: tells a reused pid */
-	char comm[32];
-	int ours;			/* leftovers(): of the session */
-};
-
-/* Every process there is, into *OUT (malloc'd): how many. */
-static size_t procs(struct proc **out)
-{
-	size_t n = 0, cap = 0;
-	struct proc *v = NULL;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0)
-			continue;
-		char path[64], buf[1024];
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[len] = 0;
-		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-		struct proc p = { .pid = (pid_t)pid };
-		long ppid, pg;
-		/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-		 * cmajflt utime stime cutime cstime priority nice num_threads
-		 * itrealvalue starttime */
-		if (!lp || !rp || rp < lp ||
-		    sscanf(rp + 1, " %c %ld %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			   &p.state, &ppid, &pg, &p.start) != 4)
-			continue;
-		p.ppid = (pid_t)ppid;
-		p.pgrp = (pid_t)pg;
-		snprintf(p.comm, sizeof p.comm, "%.*s", (int)(rp - lp - 1), lp + 1);
-		if (n == cap) {
-			struct proc *g = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof *v);
-			if (!g)
-				break;
-			v = g;
-		}
-		v[n++] = p;
-	}
-	if (d)
-		closedir(d);
-	*out = v;
-	return n;
-}
-
 /* Our children from before the command: what the shell that exec'd us had
  * started (Xvfb & exec fakebuild make) is none of the session's. */
-static struct proc *before;
+static struct fb_proc *before;
 static size_t nbefore;
 
 static void note_children_before(void)
 {
 	if (!have_children())
 		return;
-	struct proc *all;
-	size_t n = procs(&all);
-	for (size_t i = 0; i < n; i++)
+	struct fb_proc *all;
+	ssize_t n = fb_procs(&all);
+	for (ssize_t i = 0; i < n; i++)
 		if (all[i].ppid == getpid())
 			all[nbefore++] = all[i];
 	before = all;
 }
 
-static int was_before(const struct proc *p)
+static int was_before(const struct fb_proc *p)
 {
 	for (size_t i = 0; i < nbefore; i++)
 		if (before[i].pid == p->pid && before[i].start == p->start)
@@ -520,19 +464,19 @@ static int leftovers(pid_t pgid, int report, int sig)
 	/* The common case, nobody left, costs one system call. */
 	if (pgid ? kill(-pgid, 0) < 0 && errno == ESRCH : !have_children())
 		return 0;
-	struct proc *p;
-	size_t n = procs(&p);
-	for (size_t i = 0; i < n; i++)
+	struct fb_proc *p;
+	ssize_t n = fb_procs(&p);
+	for (ssize_t i = 0; i < n; i++)
 		p[i].ours = pgid ? p[i].pgrp == pgid : p[i].ppid == getpid() && !was_before(&p[i]);
 	for (int more = !pgid; more;) {
 		more = 0;
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < n && !p[i].ours; j++)
+		for (ssize_t i = 0; i < n; i++)
+			for (ssize_t j = 0; j < n && !p[i].ours; j++)
 				if (p[j].ours && p[i].ppid == p[j].pid)
 					p[i].ours = more = 1;
 	}
 	int left = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (ssize_t i = 0; i < n; i++) {
 		if (!p[i].ours || p[i].state == 'Z')
 			continue;
 		if (report)

@@ -924,37 +924,21 @@ static int leftovers(int report)
 {
 	if (kill(-1, 0) < 0 && errno == ESRCH)
 		return 0;	/* the common case: nobody */
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 1)
+	struct fb_proc *p;
+	ssize_t n = fb_procs(&p);
+	if (n < 0)
+		return 1;	/* no /proc to tell: kill them all */
+	int left = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (p[i].pid <= 1 || p[i].state == 'Z' || dying(p[i].pid))
 			continue;
-		char path[64], buf[512];
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t len = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-		if (!lp || !rp || rp[1] != ' ' || rp[2] == 'Z' || dying(pid))
-			continue;
-		*rp = 0;
 		if (report)
 			warnx_("ended, still running when the command exited: %s (pid %ld in the root)",
-			       lp + 1, pid);
-		n++;
+			       p[i].comm, (long)p[i].pid);
+		left++;
 	}
-	closedir(d);
-	return n;
+	free(p);
+	return left;
 }
 
 /*

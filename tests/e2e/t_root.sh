@@ -86,6 +86,22 @@ test_root_host_hides_home_tmp_and_the_rest_of_the_host() {
 	rm -rf "${TMPDIR:-/tmp}/fbroot.$$"
 }
 
+# The user's home is not in a root: HOME, USER and LOGNAME become root's,
+# as the command runs as root (before: HOME named a missing directory, so
+# cd, ccache and git failed, and USER named the user); a bound home stays.
+test_root_home_and_user_are_roots_unless_home_is_bound() {
+	need_userns
+	mkroot base && mkdir base/root
+	mkdir -p home/.cache
+	show='cd && echo "$PWD $HOME $USER $LOGNAME ${XDG_CACHE_HOME-none} ${XDG_RUNTIME_DIR-none}"'
+	set -- env HOME="$PWD/home" USER=ann LOGNAME=ann XDG_CACHE_HOME="$PWD/home/.cache" \
+		XDG_RUNTIME_DIR="$PWD/home" "$FAKEBUILD"
+	assert_eq "/root /root root root none none" "$("$@" --root base -- sh -c "$show")" "a base with /root"
+	assert_eq "/ / root root none none" "$("$@" --root / -- sh -c "$show")" "--root / (no /root)"
+	assert_eq "$PWD/home $PWD/home ann ann $PWD/home/.cache $PWD/home" \
+		"$("$@" --root / --bind "$PWD" -- sh -c "$show")" "the home bound"
+}
+
 # A private /tmp and /run, also in a base that has neither (before: no /run).
 test_root_base_without_tmp_or_run_gets_both() {
 	need_userns

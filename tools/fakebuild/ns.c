@@ -59,6 +59,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <pwd.h>
 
 #include "fakebuild.h"
 #include "root.h"
@@ -847,6 +848,56 @@ static void sbin_path(void)
 	setenv("PATH", path, 1);
 }
 
+/* Does the root show PATH as a directory? */
+static int shown_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The user's home is not in the root (unless bound): HOME, USER and
+ * LOGNAME then name root's, whom the command runs as, from the root's own
+ * /etc/passwd, with HOME / where that home is missing, as login(1) does
+ * (ccache, git and pip write under HOME), and XDG_*_HOME that name no
+ * directory of the root are unset: programs use their defaults under the
+ * new HOME.  XDG_RUNTIME_DIR, the host's /run/user/UID, is unset unless
+ * the root shows it.
+ */
+static void root_home(void)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	if (run && !shown_dir(run))
+		unsetenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	if (!home || shown_dir(home))
+		return;
+	static const char *const xdg[] = { "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+					   "XDG_STATE_HOME" };
+	for (size_t i = 0; i < sizeof xdg / sizeof xdg[0]; i++) {
+		const char *v = getenv(xdg[i]);
+		if (v && !shown_dir(v))
+			unsetenv(xdg[i]);
+	}
+	char dir[PATH_MAX] = "/", name[256] = "root";
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	while (f && (pw = fgetpwent(f)))
+		if (pw->pw_uid == 0) {
+			if (shown_dir(pw->pw_dir))
+				snprintf(dir, sizeof dir, "%s", pw->pw_dir);
+			snprintf(name, sizeof name, "%s", pw->pw_name);
+			break;
+		}
+	if (f)
+		fclose(f);
+	setenv("HOME", dir, 1);
+	if (getenv("USER"))
+		setenv("USER", name, 1);
+	if (getenv("LOGNAME"))
+		setenv("LOGNAME", name, 1);
+}
+
 /* In the command's process: its environment, limits and the exec. */
 __attribute__((noreturn))
 static void command(struct fb_root *r, char **cmd, int rt)
@@ -862,6 +913,7 @@ static void command(struct fb_root *r, char **cmd, int rt)
 	const char *tmp = getenv("TMPDIR");
 	if (tmp && access(tmp, W_OK | X_OK) < 0)
 		setenv("TMPDIR", "/tmp", 1);	/* the host's is not in the root */
+	root_home();
 	sbin_path();
 
 	char lib[400], table[64];

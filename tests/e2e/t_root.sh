@@ -803,6 +803,28 @@ test_root_upper_used_by_one_root_at_a_time() {
 	assert_nothing_left
 }
 
+# Two roots making the same new --upper at once: the one that made it but
+# lost the lock removed the directory the other was using (whose writes
+# then failed and whose changes were lost).  strace delays the first
+# one's flock so that the lock is taken between its mkdir and its flock.
+test_root_upper_made_by_the_root_that_lost_the_lock_is_kept() {
+	need_userns
+	need strace flock
+	mkroot base
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=400000 \
+		"$FAKEBUILD" --root base --upper up -- true 2> err &
+	local first=$! i
+	for i in $(seq 400); do [ -d up ] && break; sleep 0.01; done
+	[ -d up ] || fail "the root never made its upper"
+	flock -n up sleep 3 &
+	local holder=$!
+	wait "$first" && fail "the root ran without the lock"
+	assert_contains err "--upper up: in use by another fakebuild root (one at a time)"
+	[ -d up ] || fail "the upper the lock holder uses was removed"
+	kill "$holder"; wait "$holder" 2>/dev/null || true
+	assert_nothing_left
+}
+
 # A mount point under a directory the base has as a symbolic link (a
 # merged-/usr base: /lib -> usr/lib) is made where the link leads, as
 # bubblewrap does: --bind SRC:/lib/x shows SRC at /lib/x and /usr/lib/x.

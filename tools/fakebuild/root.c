@@ -542,10 +542,12 @@ static int upper_dirs(struct fb_root *r, int w)
 	 * overlayfs cannot tell.  The lock goes with fakebuild, killed or not. */
 	r->upper_lock = open(r->upper_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->upper_lock < 0 || flock(r->upper_lock, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
 		warnx_("--upper %s: %s", r->upper,
-		       errno == EWOULDBLOCK ? "in use by another fakebuild root (one at a time)"
-					    : strerror(errno));
+		       e == EWOULDBLOCK ? "in use by another fakebuild root (one at a time)" : strerror(e));
 		r->work_path[0] = 0;	/* not made: nothing to remove */
+		if (e == EWOULDBLOCK)
+			r->upper_create = 0;	/* made by us, but the root holding it uses it */
 		return -1;
 	}
 	fb_watch_add(w, r->work_path);

@@ -236,6 +236,16 @@ typedef int (*fb_table_placeholder_fn)(const char *hint, const struct fb_attr *a
 int fb_table_foreach_placeholder(struct fb_table *t, fb_table_placeholder_fn fn, void *arg);
 
 /*
+ * Call FN for each record of a directory (a directory on disk too), with
+ * its key and attributes: a build root's --changes keeps those from
+ * before the build, to tell which directories the build changed (on disk
+ * their owner and set-id bits never change).  FN returns 0 to go on.
+ * Returns FN's first other value, 0, or -errno.  Tools only.
+ */
+typedef int (*fb_table_dir_fn)(uint64_t dev, uint64_t ino, const struct fb_attr *a, void *arg);
+int fb_table_foreach_dir(struct fb_table *t, fb_table_dir_fn fn, void *arg);
+
+/*
  * Drop the records whose path hint no longer leads to their inode (the
  * file is gone).  Records without a hint are kept and counted in
  * *unknown.  Returns the number dropped or -errno.  Tools only.

@@ -58,3 +58,25 @@ long fb_table_copy_under(struct fb_table *dst, struct fb_table *src, const char 
 		return rc;
 	return c.copied;
 }
+
+struct dirs {
+	fb_table_dir_fn fn;
+	void *arg;
+};
+
+static int visit_dir(const struct fb_trec *r, const char *hint, const void *xattrs, void *arg)
+{
+	(void)hint;
+	(void)xattrs;
+	const struct dirs *d = arg;
+	if (fb_rt_type(r->real_type) != S_IFDIR)
+		return 0;
+	struct fb_attr a = { .uid = r->uid, .gid = r->gid, .mode = r->mode, .rdev = r->rdev };
+	return d->fn(r->dev, r->ino, &a, d->arg);
+}
+
+int fb_table_foreach_dir(struct fb_table *t, fb_table_dir_fn fn, void *arg)
+{
+	struct dirs d = { fn, arg };
+	return fb_table_foreach(t, visit_dir, &d);
+}

@@ -904,6 +904,26 @@ D /srv/old/
 M /var/mail/" "$(sort -k2 changes)" "the listed changes"
 }
 
+# A directory whose owner, group, set-id bit or owner's permissions the
+# build changed is listed, one chgrp'd to the group it had is not: none of
+# those reach the disk, which --changes compared (before: of these only
+# /etc/hostname was listed, though --keep held them all).
+test_root_changes_lists_directories_changed_in_their_records() {
+	need_userns
+	mkroot base
+	mkdir -p base/var/mail base/var/local base/opt
+	echo h > base/etc/hostname
+	fb sh -c 'chgrp 8 base/var/mail && chmod 2775 base/var/mail'
+	fb --root base --changes changes -- sh -c \
+		'chown 33:33 /srv; chown :0 /var/local; chmod g-s /var/mail; chmod 555 /opt; chown :8 /etc/hostname'
+	assert_eq "M /etc/hostname
+M /opt/
+M /srv/
+M /var/mail/" "$(sort -k2 changes)" "the listed changes"
+	fb --root base --overlay "$PWD/base/var:/data" --changes ch2 -- sh -c 'chown :0 /data/local; chown 7 /data/mail'
+	assert_eq "M /data/mail/" "$(cat ch2)" "in an --overlay"
+}
+
 # --changes escapes a control character or a backslash in a name as \ooo:
 # a name holding a newline made a second line of its own ("D etcpasswd").
 test_root_changes_escapes_names() {

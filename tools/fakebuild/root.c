@@ -846,6 +846,9 @@ int fb_root_run(struct fb_root *r, char **cmd)
 		if (r->upper)
 			fb_walk_seed_upper(r, rt, fb_session_table(s));
 		seeded = fb_table_changes(rt);
+		int nd = r->changes ? fb_walk_note_dirs(r, rt) : 0;
+		if (nd < 0)
+			die("--changes %s: %s", r->changes, strerror(-nd));
 		started = 1;
 		fb_msg_send(sv[0], FB_MSG_GO, NULL, 0, NULL, 0);
 	}

@@ -108,6 +108,7 @@ struct fb_root {
 	dev_t ovl_dev;		/* the root overlay's device, once mounted */
 	int ovl_fd;		/* O_PATH of the root overlay (parent, after setup) */
 	char devmap[1024];	/* FAKEBUILD_DEVMAP for the build */
+	struct fb_dirnote *dirs_before;	/* --changes: the directories' records before the build */
 };
 
 /* root.c */
@@ -143,6 +144,8 @@ int fb_looks_like_root(int dirfd);
 /* walk.c */
 /* Copy the records of the changed files into the root's table, keyed as the overlay shows them. */
 int fb_walk_seed_upper(struct fb_root *r, struct fb_table *rt, struct fb_table *ut);
+/* --changes: note the directories' records of RT before the build.  0 or -errno. */
+int fb_walk_note_dirs(struct fb_root *r, struct fb_table *rt);
 /* After the build: records of kept files into the user's table (U), --keep, --changes. */
 int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status, int watch);
 /* The signal (INT, TERM, HUP, QUIT) that came after the root's pid 1 had

@@ -97,6 +97,7 @@ struct walker {
 	const char *out;		/* the name of --keep's or --changes' file */
 	struct hardlink *links;
 	FILE *list;			/* --changes */
+	struct fb_dirnote *dirs_before;	/* --changes: fb_walk_note_dirs */
 	char host[8192];		/* the host path of the directory walked */
 	char inside[8192];		/* its path inside the root, "" for / */
 	size_t base;			/* --changes: where the walked tree starts in inside[] */
@@ -175,13 +176,13 @@ static int lower_open(const struct walker *w, const char *rel)
 	return -1;
 }
 
-/* REL's file in the lower layers (a whiteout there: none): 0 with *ST set, or -1. */
-static int lower_stat(const struct walker *w, const char *rel, struct stat *st)
+/* REL's file in the lower layers (a whiteout there: none): 0 with *X set, or -1. */
+static int lower_statx(const struct walker *w, const char *rel, struct statx *x)
 {
 	int fd = lower_open(w, rel);
 	if (fd < 0)
 		return -1;
-	int rc = fstat(fd, st);
+	int rc = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, x);
 	close(fd);
 	return rc;
 }
@@ -207,6 +208,64 @@ static long view_of(struct walker *w, const struct statx *view, struct fb_attr *
 		return 0;
 	}
 	return n > (long)sizeof w->blob ? -1 : n;
+}
+
+/* --changes: a directory's record before the build, keyed as the table keys it. */
+struct fb_dirnote {
+	uint64_t key[2];	/* dev, ino */
+	struct fb_attr a;
+	UT_hash_handle hh;
+};
+
+static int note_dir(uint64_t dev, uint64_t ino, const struct fb_attr *a, void *arg)
+{
+	struct fb_dirnote **notes = arg, *n = malloc(sizeof *n);
+	if (!n)
+		return -ENOMEM;
+	n->key[0] = dev;
+	n->key[1] = ino;
+	n->a = *a;
+	HASH_ADD(hh, *notes, key, sizeof n->key, n);
+	return 0;
+}
+
+int fb_walk_note_dirs(struct fb_root *r, struct fb_table *rt)
+{
+	return fb_table_foreach_dir(rt, note_dir, &r->dirs_before);
+}
+
+static void free_dir_notes(struct fb_root *r)
+{
+	struct fb_dirnote *n, *t;
+	HASH_ITER(hh, r->dirs_before, n, t) {
+		HASH_DEL(r->dirs_before, n);
+		free(n);
+	}
+}
+
+/*
+ * --changes: a directory is in the upper layer for its children's sake
+ * too; it changed when the owner, group or mode the build sees now
+ * (VIEW, through the overlay; NULL: it cannot be seen) differ from those
+ * LO, the lower layer's directory, had before the build: noted then, or
+ * its default view.  On disk neither tells: a chown or a set-id bit
+ * never reaches the disk.
+ */
+static int dir_changed(struct walker *w, const struct statx *lo, const struct statx *view)
+{
+	if (!view)
+		return 1;
+	struct fb_attr was, now;
+	struct fb_dirnote *n;
+	uint64_t key[2] = { makedev(lo->stx_dev_major, lo->stx_dev_minor), lo->stx_ino };
+	HASH_FIND(hh, w->dirs_before, key, sizeof key, n);
+	if (n)
+		was = n->a;
+	else
+		fb_view(NULL, lo, 0, &was);
+	int found;
+	view_of(w, view, &now, &found);
+	return was.uid != now.uid || was.gid != now.gid || (was.mode & 07777) != (now.mode & 07777);
 }
 
 static void merge(struct walker *w, const char *name, const struct statx *real, const struct statx *view)
@@ -510,17 +569,13 @@ static void walk_dir(struct walker *w, int up, int ovl)
 				w->failed = 1;
 			break;
 		case W_CHANGES: {
-			/* A directory is in the upper layer for its children's
-			 * sake too: it is listed as changed when its own mode or
-			 * owner on disk differs from the lower layer's. */
-			struct stat lo;
-			int was = lower_stat(w, rel, &lo) == 0;
+			struct statx lo;
+			int was = lower_statx(w, rel, &lo) == 0;
 			if (is_whiteout(&real))
-				list(w, 'D', name, was && S_ISDIR(lo.st_mode));
+				list(w, 'D', name, was && S_ISDIR(lo.stx_mode));
 			else if (!was)
 				list(w, 'A', name, dir);
-			else if (!dir || !S_ISDIR(lo.st_mode) || (lo.st_mode & 07777) != (real.stx_mode & 07777) ||
-				 lo.st_uid != real.stx_uid || lo.st_gid != real.stx_gid)
+			else if (!dir || !S_ISDIR(lo.stx_mode) || dir_changed(w, &lo, have_view ? vp : NULL))
 				list(w, 'M', name, dir);
 			break;
 		}
@@ -654,9 +709,10 @@ static void changes(struct fb_root *r, struct walker *w, FILE *f)
 		w->nlower = r->nlayers;
 		w->inside[0] = 0;
 		w->base = 0;
+		w->ovl_dev = r->ovl_dev;
 		int up = open_dir(r->upper_fd);
 		if (up >= 0) {
-			walk_dir(w, up, -1);
+			walk_dir(w, up, r->ovl_fd);
 			close(up);
 		}
 	}
@@ -666,20 +722,21 @@ static void changes(struct fb_root *r, struct walker *w, FILE *f)
 			continue;
 		w->lower = &m->fd;
 		w->nlower = 1;
+		w->ovl_dev = m->ovl_dev;
 		snprintf(w->inside, sizeof w->inside, "%s", m->dst);
 		w->base = strlen(w->inside);
 		int up = open_dir(m->upper_fd);
 		/* The directory itself, when its own mode or owner changed. */
-		struct stat src, now;
-		if (up >= 0 && fstat(m->fd, &src) == 0 && fstat(up, &now) == 0 &&
-		    ((src.st_mode & 07777) != (now.st_mode & 07777) || src.st_uid != now.st_uid ||
-		     src.st_gid != now.st_gid)) {
+		struct statx src, now;
+		if (up >= 0 && statx(m->fd, "", AT_EMPTY_PATH, FB_VIEW_STATX_MASK, &src) == 0 &&
+		    statx(m->ovl_fd, "", AT_EMPTY_PATH, FB_VIEW_STATX_MASK, &now) == 0 &&
+		    dir_changed(w, &src, &now)) {
 			fputs("M ", w->list);
 			fb_escape_put(w->list, m->dst);
 			fputs("/\n", w->list);
 		}
 		if (up >= 0) {
-			walk_dir(w, up, -1);
+			walk_dir(w, up, m->ovl_fd);
 			close(up);
 		}
 	}
@@ -796,6 +853,7 @@ static int write_changes(struct fb_root *r, struct walker *w, int watch)
 	}
 	w->failed = 0;
 	w->out = r->changes;
+	w->dirs_before = r->dirs_before;
 	changes(r, w, f);
 	int bad = (out ? fclose(f) : fflush(f)) != 0;
 	const char *why = fb_root_interrupted ? interrupted_by() : w->failed ? "incomplete" : strerror(errno);
@@ -833,6 +891,7 @@ int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, 
 		if (keep(r, w, watch) < 0)
 			rc = -1;
 	}
+	free_dir_notes(r);
 	free(w);
 	return rc;
 }

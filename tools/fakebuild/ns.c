@@ -450,12 +450,68 @@ static dev_t fd_dev(int fd)
 	return fstat(fd, &st) == 0 ? st.st_dev : 0;
 }
 
+static int mkdir_open(int dirfd, const char *name, mode_t mode);
+
+/* The name of FD's file system type, for a message (BUF: room for a number). */
+static const char *fs_name(int fd, char *buf, size_t len)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} known[] = {
+		{ EXT4_SUPER_MAGIC, "ext4" },	{ XFS_SUPER_MAGIC, "xfs" },
+		{ BTRFS_SUPER_MAGIC, "btrfs" }, { TMPFS_MAGIC, "tmpfs" },
+		{ OVERLAYFS_SUPER_MAGIC, "overlayfs" }, { 0x65735546, "FUSE" },
+		{ NFS_SUPER_MAGIC, "NFS" },	{ 0xff534d42, "CIFS" },
+		{ SMB2_SUPER_MAGIC, "SMB" },	{ V9FS_MAGIC, "9p" },
+		{ MSDOS_SUPER_MAGIC, "FAT" },	{ 0x5346544e, "NTFS" },
+		{ SQUASHFS_MAGIC, "squashfs" }, { 0x2fc12fc1, "ZFS" },
+	};
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return "an unknown file system";
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if ((unsigned long)sf.f_type == known[i].magic) {
+			snprintf(buf, len, "%s", known[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "file system type 0x%lx", (unsigned long)sf.f_type);
+	return buf;
+}
+
+/*
+ * The kernel refused our overlay with EPERM or EINVAL: is it overlayfs in
+ * a user namespace at all (a kernel before 5.11, or one that forbids it),
+ * or these directories?  An overlay of empty directories on SCRATCH (our
+ * tmpfs) tells.
+ */
+static int overlays_work(int scratch)
+{
+	int d = mkdir_open(scratch, "probe", 0755);
+	if (d < 0)
+		return 0;
+	char t[32], o[256], m[64];
+	close(mkdir_open(d, "l", 0755));
+	close(mkdir_open(d, "u", 0755));
+	close(mkdir_open(d, "w", 0755));
+	close(mkdir_open(d, "m", 0755));
+	const char *p = fdp(d, t, sizeof t);
+	snprintf(o, sizeof o, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", p, p, p);
+	snprintf(m, sizeof m, "%s/m", p);
+	int ok = mount("overlay", m, "overlay", 0, o) == 0;
+	if (ok)
+		umount2(m, MNT_DETACH);
+	close(d);
+	return ok;
+}
+
 /*
  * Mount an overlay of LOWER (top first) with UPPER and WORK on TARGET (a
- * path); DEVS gets its filesystems by fsid.  Returns how many.
+ * path); DEVS gets its filesystems by fsid.  Returns how many.  SCRATCH:
+ * our tmpfs, to tell why the kernel refused.
  */
 static int mount_overlay(const char *target, const int *lower, int nlower, int upper, int work,
-			 const char *what, dev_t *devs)
+			 const char *what, dev_t *devs, int scratch)
 {
 	dev_t ld[FB_ROOT_LAYERS + 2];
 	char o[4096];
@@ -482,10 +538,22 @@ static int mount_overlay(const char *target, const int *lower, int nlower, int u
 			ns_die("%s: the kernel refused the overlay mount (%s): the upper directory is "
 			       "on an overlayfs, which overlayfs cannot write to (put --upper on "
 			       "another file system)", what, strerror(e));
-		if (e == EPERM || e == EINVAL)
+		if (e == ELOOP)
+			ns_die("%s: the kernel refused the overlay mount (%s): the upper directory and a "
+			       "lower one overlap, one inside the other (put --upper outside the base and "
+			       "outside fakebuild's cache)", what, strerror(e));
+		if ((e == EPERM || e == EINVAL) && !overlays_work(scratch))
 			ns_die("%s: the kernel refused an overlayfs mount in a user namespace (%s): "
 			       "Linux 5.11 or later is needed, with overlayfs allowed for unprivileged users",
 			       what, strerror(e));
+		if (e == EPERM || e == EINVAL) {
+			char un[64], ln[64];
+			ns_die("%s: the kernel refused the overlay mount (%s), though it mounts others: "
+			       "its upper directory is on %s, the top lower one on %s; overlayfs needs an "
+			       "upper file system with extended attributes and whiteouts (ext4, xfs, btrfs, "
+			       "tmpfs; not FUSE, NFS or CIFS)", what, strerror(e),
+			       fs_name(upper, un, sizeof un), fs_name(lower[0], ln, sizeof ln));
+		}
 		ns_die("%s: cannot mount the overlay: %s", what, strerror(e));
 	}
 	return numfs;
@@ -594,7 +662,8 @@ static void build_root(struct fb_root *r, struct built *b)
 			lower[n++] = r->layer[i].fd;
 		lower[n++] = r->skel_fd;
 		dev_t devs[FB_DEVMAP_LAYERS];
-		int numfs = mount_overlay(target, lower, n, r->upper_fd, r->work_fd, "--root", devs);
+		int numfs = mount_overlay(target, lower, n, r->upper_fd, r->work_fd, "--root", devs,
+					  r->scratch_fd);
 		b->ovl_fd[0] = openat(r->scratch_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (b->ovl_fd[0] < 0)
 			ns_die("cannot open the root overlay: %s", strerror(errno));
@@ -651,7 +720,7 @@ static void build_root(struct fb_root *r, struct built *b)
 			ns_die("%s: its scratch directory: %s", m->opt, strerror(errno));
 		char t[32];
 		dev_t devs[FB_DEVMAP_LAYERS];
-		int numfs = mount_overlay(fdp(d, t, sizeof t), &m->fd, 1, up, wk, m->opt, devs);
+		int numfs = mount_overlay(fdp(d, t, sizeof t), &m->fd, 1, up, wk, m->opt, devs, r->scratch_fd);
 		close(d);	/* it names the covered directory: look the path up again */
 		int fd = resolve(b->root, m->dst, 0, 0);
 		if (fd < 0)

@@ -803,6 +803,37 @@ test_root_upper_used_by_one_root_at_a_time() {
 	assert_nothing_left
 }
 
+# A directory a running root uses may change under no other root:
+# its --upper neither holds another's upper nor is another's layer, and
+# its layers are no other's upper (before: all accepted; the running
+# root saw files appear behind its overlay).
+test_root_directories_in_use_by_a_running_root_are_refused() {
+	need_userns
+	mkroot base
+	mkdir lay
+	"$FAKEBUILD" --root base --upper up -- sh -c 'touch /started; sleep 30' &
+	local first=$! i
+	for i in $(seq 200); do [ -e up/started ] && break; sleep 0.05; done
+	[ -e up/started ] || fail "the first root never started"
+	assert_status 1 fb --root base --upper up/sub -- true 2> err
+	assert_contains err "--upper up/sub: inside $PWD/up, which a running fakebuild root uses as its --upper or a layer"
+	assert_status 1 fb --root base --root up -- true 2> err
+	assert_contains err "--root up: $PWD/up is the --upper of a running fakebuild root"
+	kill -TERM "$first"; wait "$first" || true
+	"$FAKEBUILD" --root base --root lay --upper up2 -- sh -c 'touch /started; sleep 30' &
+	first=$!
+	for i in $(seq 200); do [ -e up2/started ] && break; sleep 0.05; done
+	[ -e up2/started ] || fail "the root on lay never started"
+	assert_status 1 fb --root base --upper lay -- true 2> err2
+	assert_contains err2 "--upper lay: in use by another fakebuild root (one at a time), as its --upper or a layer"
+	assert_status 1 fb --root base --upper lay/up -- true 2> err2
+	assert_contains err2 "--upper lay/up: inside $PWD/lay"
+	fb --root base --root lay -- true || fail "a second root on the same layer"
+	kill -TERM "$first"; wait "$first" || true
+	fb --root base --upper lay -- true || fail "the layer stayed locked"
+	assert_nothing_left
+}
+
 # Two roots making the same new --upper at once: the one that made it but
 # lost the lock removed the directory the other was using (whose writes
 # then failed and whose changes were lost).  strace delays the first

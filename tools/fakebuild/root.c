@@ -70,7 +70,7 @@ void fb_root_option(struct fb_root *r, const char *opt, const char *arg)
 		if (r->nlayers == FB_ROOT_LAYERS)
 			die("--root: at most %d layers", FB_ROOT_LAYERS);
 		r->layer[r->nlayers].opt = arg;
-		r->layer[r->nlayers].fd = -1;
+		r->layer[r->nlayers].fd = r->layer[r->nlayers].lock = -1;
 		r->nlayers++;
 	} else if (strcmp(opt, "bind") == 0 || strcmp(opt, "ro-bind") == 0 || strcmp(opt, "overlay") == 0) {
 		if (r->nm == FB_ROOT_MOUNTS)
@@ -154,6 +154,29 @@ static void warn_unmapped(const char *opt, const char *src, const struct stat *s
 		       opt, src, (unsigned)st->st_gid, (unsigned)getgid());
 }
 
+/*
+ * Directories in use by a running root are flock'ed: its --upper
+ * exclusively, its directory layers shared.  Of PATH and its parents,
+ * the first held as LOCK (LOCK_EX: by any root; LOCK_SH: as an upper)
+ * forbids, into BUSY: 1 then, else 0.
+ */
+static int in_use(const char *path, int lock, char *busy, size_t len)
+{
+	snprintf(busy, len, "%s", path);
+	for (;;) {
+		int fd = open(busy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int held = fd >= 0 && flock(fd, lock | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		if (fd >= 0)
+			close(fd);
+		if (held)
+			return 1;
+		char *slash = strrchr(busy, '/');
+		if (!slash || slash == busy)
+			return 0;
+		*slash = 0;
+	}
+}
+
 static void check_layers(struct fb_root *r)
 {
 	for (int i = 0; i < r->nlayers; i++) {
@@ -172,6 +195,16 @@ static void check_layers(struct fb_root *r)
 			l->fd = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (l->fd < 0)
 				die("--root %s: %s", l->opt, strerror(errno));
+			/* A layer changing underneath is undefined for overlayfs:
+			 * not the --upper of a running root, nor inside one; and
+			 * none may take it as its upper while we run. */
+			char busy[4096];
+			if (in_use(l->path, LOCK_SH, busy, sizeof busy))
+				die("--root %s: %s is the --upper of a running fakebuild root; a layer must "
+				    "not change while a root uses it", l->opt, busy);
+			l->lock = open(l->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (l->lock >= 0 && flock(l->lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+				die("--root %s: the --upper of a running fakebuild root", l->opt);
 			l->dev = st.st_dev;
 			warn_unmapped("--root", l->opt, &st);
 		} else if (S_ISREG(st.st_mode)) {
@@ -544,10 +577,22 @@ static int upper_dirs(struct fb_root *r, int w)
 	if (r->upper_lock < 0 || flock(r->upper_lock, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		warnx_("--upper %s: %s", r->upper,
-		       e == EWOULDBLOCK ? "in use by another fakebuild root (one at a time)" : strerror(e));
+		       e == EWOULDBLOCK ? "in use by another fakebuild root (one at a time), as its "
+					  "--upper or a layer"
+					: strerror(e));
 		r->work_path[0] = 0;	/* not made: nothing to remove */
 		if (e == EWOULDBLOCK)
 			r->upper_create = 0;	/* made by us, but the root holding it uses it */
+		return -1;
+	}
+	/* Nor inside a directory a running root uses (its upper or a layer). */
+	char parent[4096], busy[4096];
+	snprintf(parent, sizeof parent, "%s", r->upper_path);
+	*strrchr(parent, '/') = 0;
+	if (parent[0] && in_use(parent, LOCK_EX, busy, sizeof busy)) {
+		warnx_("--upper %s: inside %s, which a running fakebuild root uses as its --upper or "
+		       "a layer", r->upper, busy);
+		r->work_path[0] = 0;
 		return -1;
 	}
 	fb_watch_add(w, r->work_path);

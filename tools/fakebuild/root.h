@@ -48,6 +48,7 @@ struct fb_layer {
 	char archive[4096];	/* the archive, if the base was one */
 	char records[4096];	/* the records of a cache entry (gdbm), else "" */
 	int fd;			/* O_PATH of the directory */
+	int lock;		/* a directory base, open and flock'ed shared while the root runs */
 	dev_t dev;
 };
 

@@ -512,6 +512,48 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	assert_nothing_left
 }
 
+# libarchive's cpio reader fails a short read with no message: the reason
+# was printed as "(null)".  Cut in the data, at a header's start, in the
+# first header, and under gzip: each names the archive and what is wrong.
+test_root_truncated_cpio_archive_says_what_is_wrong() {
+	need_userns
+	need cpio python3
+	mkroot base
+	head -c 100000 /dev/urandom > base/usr/big
+	(cd base && { echo usr/big; find . ! -path ./usr/big; } | cpio -o -H newc 2>/dev/null) > r.cpio
+	head -c 50000 r.cpio > in-data.cpio
+	head -c 60 r.cpio > first.cpio
+	gzip -c in-data.cpio > in-data.cpio.gz
+	# cut where the last entry's header starts (newc: 110 bytes, then
+	# the name and the data, each padded to 4)
+	python3 - <<'PY'
+d = open("r.cpio", "rb").read()
+off = last = 0
+while True:
+    n, size = int(d[off + 94:off + 102], 16), int(d[off + 54:off + 62], 16)
+    if d[off + 110:off + 110 + n - 1] == b"TRAILER!!!":
+        break
+    last = off
+    off += (110 + n + 3) // 4 * 4
+    off += (size + 3) // 4 * 4
+open("at-header.cpio", "wb").write(d[:last])
+PY
+	local n
+	n=$(cpio -it < r.cpio 2>/dev/null | wc -l)
+	assert_status 1 fb --root in-data.cpio -- true 2> err
+	assert_contains err "fakebuild: --root in-data.cpio: truncated or corrupt archive, at usr/big: unexpected end of data"
+	assert_status 1 fb --root in-data.cpio.gz -- true 2> err
+	assert_contains err "fakebuild: --root in-data.cpio.gz: truncated or corrupt archive, at usr/big: unexpected end of data"
+	assert_status 1 fb --root at-header.cpio -- true 2> err
+	assert_contains err "fakebuild: --root at-header.cpio: truncated or corrupt archive, after $((n - 1)) entries: unexpected end of data"
+	assert_status 1 fb --root first.cpio -- true 2> err
+	assert_contains err "fakebuild: --root first.cpio: truncated or corrupt archive, in its first header: unexpected end of data"
+	cat err* > all
+	grep -F '(null)' all && fail "a message without its reason"
+	[ -z "$(ls -A .cache/fakebuild/roots)" ] || fail "a cache entry was left"
+	assert_nothing_left
+}
+
 # A write that fails while an archive base is unpacked (a full disk) fails
 # the unpack: libarchive says ARCHIVE_WARN for it, which was taken for
 # success, and a short file was cached for good with exit status 0.  The

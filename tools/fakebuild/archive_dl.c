@@ -93,3 +93,16 @@ const char *fb_archive_why(struct archive *a, char *buf, size_t len)
 		snprintf(buf, len, "%s", s);
 	return buf;
 }
+
+const char *fb_archive_read_why(struct archive *a, char *buf, size_t len)
+{
+	const char *s = fb_ar.archive_error_string(a);
+	int e = fb_ar.archive_errno(a);
+	if (!s || !*s)
+		return "unexpected end of data";
+	if (e > 0 && e != EILSEQ && e != EINVAL && !strstr(s, strerror(e)))
+		snprintf(buf, len, "%s: %s", s, strerror(e));
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
+}

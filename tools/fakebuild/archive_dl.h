@@ -28,6 +28,7 @@
 	X(archive_entry_uid) X(archive_entry_xattr_add_entry)                          \
 	X(archive_entry_xattr_clear) X(archive_entry_xattr_next)                       \
 	X(archive_entry_xattr_reset) X(archive_error_string) X(archive_errno)         \
+	X(archive_clear_error)                                                         \
 	X(archive_read_data_block) X(archive_read_free) X(archive_read_new)            \
 	X(archive_read_next_header) X(archive_read_open_filename)                      \
 	X(archive_read_support_filter_all) X(archive_read_support_format_all)          \
@@ -55,6 +56,11 @@ int fb_archive_write_set_by_name(struct archive *a, const char *name);
 /* libarchive's reason for A's failure, into BUF, with the system's where
  * it has one ("Write failed: No space left on device"); A NULL: out of memory. */
 const char *fb_archive_why(struct archive *a, char *buf, size_t len);
+
+/* The same for a reader A: "unexpected end of data" where libarchive says
+ * nothing (its readers fail a short read so), without the codes it gives
+ * format errors (EILSEQ, EINVAL), which are not the system's. */
+const char *fb_archive_read_why(struct archive *a, char *buf, size_t len);
 
 /* Every call below goes through the table. */
 #ifndef FB_ARCHIVE_DL_IMPL
@@ -85,6 +91,7 @@ const char *fb_archive_why(struct archive *a, char *buf, size_t len);
 #define archive_entry_xattr_reset (*fb_ar.archive_entry_xattr_reset)
 #define archive_error_string (*fb_ar.archive_error_string)
 #define archive_errno (*fb_ar.archive_errno)
+#define archive_clear_error (*fb_ar.archive_clear_error)
 #define archive_read_data_block (*fb_ar.archive_read_data_block)
 #define archive_read_free (*fb_ar.archive_read_free)
 #define archive_read_new (*fb_ar.archive_read_new)

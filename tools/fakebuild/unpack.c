@@ -404,8 +404,10 @@ static int extract(struct unpack *u)
 				       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 				       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	int ret = -1, n = 0;
+	char why[512];
 	if (archive_read_open_filename(in, u->archive, 65536) != ARCHIVE_OK) {
-		warnx_("--root %s: not an archive fakebuild can read: %s", u->opt, archive_error_string(in));
+		warnx_("--root %s: not an archive fakebuild can read: %s", u->opt,
+		       fb_archive_read_why(in, why, sizeof why));
 		goto out;
 	}
 	for (;;) {
@@ -420,12 +422,18 @@ static int extract(struct unpack *u)
 		/* RETRY: a damaged header, skipped by libarchive, with no entry to use. */
 		const char *name = rc >= ARCHIVE_WARN && rc != ARCHIVE_RETRY ? archive_entry_pathname(e) : NULL;
 		if (!name) {
-			if (n == 0)
+			/* No message: a format libarchive knows, cut short (a cpio
+			 * at or in a header); a message: one it cannot read. */
+			const char *msg = archive_error_string(in);
+			if (n == 0 && msg && *msg)
 				warnx_("--root %s: not an archive fakebuild can read: %s", u->opt,
-				       archive_error_string(in));
+				       fb_archive_read_why(in, why, sizeof why));
+			else if (n == 0)
+				warnx_("--root %s: truncated or corrupt archive, in its first header: %s",
+				       u->opt, fb_archive_read_why(in, why, sizeof why));
 			else
 				warnx_("--root %s: truncated or corrupt archive, after %d entries: %s",
-				       u->opt, n, archive_error_string(in));
+				       u->opt, n, fb_archive_read_why(in, why, sizeof why));
 			goto out;
 		}
 		n++;
@@ -457,18 +465,19 @@ static int extract(struct unpack *u)
 			archive_entry_set_hardlink(e, hlrel);
 		}
 		rc = archive_write_header(out, e);
+		/* Not the header's warning for the data's failure, which may have no message. */
+		archive_clear_error(in);
 		int data = 0;
 		if (rc >= ARCHIVE_WARN && archive_entry_size(e) > 0)
 			data = copy_data(in, out);
 		if (data == -1) {
-			warnx_("--root %s: truncated or corrupt archive, at %s: %s", u->opt, rel,
-			       archive_error_string(in));
+			warnx_("--root %s: truncated or corrupt archive, at %s: %s", u->opt, rel[0] ? rel : ".",
+			       fb_archive_read_why(in, why, sizeof why));
 			goto out;
 		}
 		if (rc >= ARCHIVE_WARN && data == 0)
 			rc = archive_write_finish_entry(out);
 		if (rc < ARCHIVE_WARN || data < 0) {
-			char why[512];
 			warnx_("--root %s: %s: cannot write it into the cache: %s", u->opt, rel[0] ? rel : ".",
 			       fb_archive_why(out, why, sizeof why));
 			goto out;
@@ -482,7 +491,6 @@ static int extract(struct unpack *u)
 			goto out;
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		char why[512];
 		warnx_("--root %s: %s", u->opt, fb_archive_why(out, why, sizeof why));
 		goto out;
 	}

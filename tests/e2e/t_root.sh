@@ -485,6 +485,47 @@ crw-r--r-- 0:0 1:3 /var/ro/null2
 	assert_contains err3 "unpacking"
 }
 
+# A cache entry that lost part of itself (an interrupted rm -rf), or whose
+# tree is a copy (new inodes: the records no longer name its files), is
+# found damaged, said so and made anew.  Before: without root/, every root
+# unpacked the archive again and failed ("roots/KEY: No such file or
+# directory"); without records.db or as a copy, the base silently showed
+# 0:0 and its real modes.  Two roots that find it damaged at once both
+# start, on one entry, and leave nothing behind.
+test_root_damaged_cache_entry_is_made_anew() {
+	need_userns
+	make_base_archive
+	rm -rf base
+	local want='-rwsr-xr-x 0:0 /usr/bin/id
+-rw-r----- 0:42 /etc/passwd' show='stat -c "%A %u:%g %n" /usr/bin/id /etc/passwd' entry damage out
+	fb --root base.tar.zst -- true 2> err
+	entry=$(echo .cache/fakebuild/roots/[0-9a-f]*)
+	[ -d "$entry/root" ] || fail "no cache entry"
+	for damage in "rm -rf $entry/root" "rm $entry/records.db" "rm $entry/made" \
+		"cp -a $entry $entry.copy && rm -rf $entry && mv $entry.copy $entry"; do
+		sh -c "$damage"
+		out=$(fb --root base.tar.zst -- sh -c "$show" 2> err) || { cat err >&2; fail "after $damage: failed"; }
+		assert_eq "$want" "$out" "after $damage"
+		assert_contains err "warning: --root base.tar.zst: its cache entry $PWD/$entry is damaged ("
+		[ "$(grep -c . err)" = 2 ] || { cat err >&2; fail "after $damage: more than a warning and the unpacking"; }
+		# made anew: the next root uses it as it is
+		out=$(fb --root base.tar.zst -- sh -c "$show" 2> err)
+		assert_eq "$want" "$out" "the second time after $damage"
+		[ ! -s err ] || { cat err >&2; fail "after $damage: unpacked again"; }
+	done
+	rm "$entry/records.db"
+	fb --root base.tar.zst -- sh -c "$show" > out1 2> err1 &
+	fb --root base.tar.zst -- sh -c "$show" > out2 2> err2
+	wait $! || { cat err1 >&2; fail "the first of two roots at once failed"; }
+	assert_eq "$want" "$(cat out1)" "the first of two roots at once"
+	assert_eq "$want" "$(cat out2)" "the second of two roots at once"
+	assert_eq "$entry" "$(echo .cache/fakebuild/roots/[0-9a-f]*)" "the cache entries"
+	out=$(fb --root base.tar.zst -- sh -c "$show" 2> err)
+	assert_eq "$want" "$out" "after two roots at once"
+	[ ! -s err ] || { cat err >&2; fail "unpacked again after two roots at once"; }
+	assert_nothing_left
+}
+
 test_root_truncated_archive_leaves_no_cache_entry() {
 	need_userns
 	make_base_archive

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -83,27 +84,135 @@ static int entry_of(struct fb_root *r, struct fb_layer *l, char *entry, size_t l
 	return snprintf(entry, len, "%s/roots/%s", r->cache, key) >= (int)len ? -1 : 0;
 }
 
-static int use_entry(struct fb_layer *l, const char *entry)
+/*
+ * The stamp of a tree: its device, inode and birth time.  The records name
+ * the tree's files by theirs, so an entry whose root/ is not the one it was
+ * made with (a copy: new inodes) would show wrong owners.
+ */
+static void stamp(const struct statx *x, char *out, size_t len)
 {
-	snprintf(l->path, sizeof l->path, "%s/root", entry);
-	l->fd = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (l->fd < 0)
-		return 0;
-	struct stat st;
-	fstat(l->fd, &st);
-	l->dev = st.st_dev;
-	snprintf(l->records, sizeof l->records, "%s/records.db", entry);
-	if (access(l->records, F_OK) < 0)
-		l->records[0] = 0;
+	snprintf(out, len, "%x:%x:%llx:%llx.%x", x->stx_dev_major, x->stx_dev_minor,
+		 (unsigned long long)x->stx_ino,
+		 x->stx_mask & STATX_BTIME ? (unsigned long long)x->stx_btime.tv_sec : 0ull,
+		 x->stx_mask & STATX_BTIME ? x->stx_btime.tv_nsec : 0u);
+}
+
+/*
+ * Is ENTRY whole, made here and unchanged?  Its tree, its records and the
+ * symlink "made" (the tree's stamp) are renamed into place together; one
+ * missing (an interrupted rm -rf) or a stamp not the tree's says it is
+ * damaged.  1 whole (FD its tree's, DEV its device), 0 no entry, -1
+ * damaged (WHY says how).  A stat and a readlink more than opening it.
+ */
+static int check_entry(const char *entry, int *fd, dev_t *dev, const char **why)
+{
+	char p[4300], want[96], have[96];
+	snprintf(p, sizeof p, "%s/root", entry);
+	*fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0) {
+		*why = errno == ENOENT ? "no root directory in it" : "cannot open its root directory";
+		return errno == ENOENT && access(entry, F_OK) < 0 && errno == ENOENT ? 0 : -1;
+	}
+	struct statx x;
+	if (statx(*fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &x) < 0) {
+		*why = "cannot stat its root directory";
+		goto bad;
+	}
+	*dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	stamp(&x, want, sizeof want);
+	snprintf(p, sizeof p, "%s/made", entry);
+	ssize_t n = readlink(p, have, sizeof have - 1);
+	if (n < 0) {
+		*why = "no stamp \"made\" in it: an older fakebuild's?";
+		goto bad;
+	}
+	have[n] = 0;
+	if (strcmp(have, want) != 0) {
+		*why = "its root directory is not the one it was made with: copied?";
+		goto bad;
+	}
+	snprintf(p, sizeof p, "%s/records.db", entry);
+	if (access(p, F_OK) < 0) {
+		*why = "no records.db in it";
+		goto bad;
+	}
 	return 1;
+bad:
+	close(*fd);
+	*fd = -1;
+	return -1;
+}
+
+static int use_entry(struct fb_layer *l, const char *entry, const char **why)
+{
+	int rc = check_entry(entry, &l->fd, &l->dev, why);
+	if (rc > 0 && (snprintf(l->path, sizeof l->path, "%s/root", entry) >= (int)sizeof l->path ||
+		       snprintf(l->records, sizeof l->records, "%s/records.db", entry) >= (int)sizeof l->records))
+		die("--root %s: cache path too long", l->opt);
+	return rc;
 }
 
 int fb_unpack_cached(struct fb_root *r, struct fb_layer *l)
 {
 	char entry[4200], key[32];
+	const char *why;
 	if (entry_of(r, l, entry, sizeof entry, key, sizeof key) < 0)
 		die("--root %s: cache path too long", l->opt);
-	return use_entry(l, entry);
+	int rc = use_entry(l, entry, &why);
+	if (rc < 0)
+		warnx_("warning: --root %s: its cache entry %s is damaged (%s): it is made anew",
+		       l->opt, entry, why);
+	return rc > 0;
+}
+
+/*
+ * Rename TMP, a new entry, to ENTRY.  Where ENTRY exists, another
+ * fakebuild made it meanwhile (it is used, TMP removed), or it is the
+ * damaged one fb_unpack_cached found: exchanged with TMP, which the
+ * caller removes.  Only an entry found damaged, under the cache's lock,
+ * is ever replaced: never a whole one that another root uses.  The plain
+ * rename needs no lock: it fails where an entry is.
+ */
+static int put_entry(const char *roots, const char *tmp, const char *entry)
+{
+	if (rename(tmp, entry) == 0)
+		return 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return -errno;
+	char p[4300];
+	snprintf(p, sizeof p, "%s/.lock", roots);
+	int lock = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600), rc = -EEXIST;
+	/* Where flock fails otherwise (ENOLCK), two replacers at once could
+	 * exchange each other's whole entry: rare, and better than none. */
+	while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR) {
+		if (fb_root_interrupted) {
+			close(lock);
+			return -EINTR;
+		}
+	}
+	for (int i = 0; i < 10 && rc == -EEXIST; i++) {
+		int fd;
+		dev_t dev;
+		const char *why;
+		int whole = check_entry(entry, &fd, &dev, &why);
+		if (whole > 0) {
+			close(fd);
+			rc = 0;	/* another's: TMP goes */
+		} else if (whole == 0) {
+			rc = rename(tmp, entry) == 0 ? 0 : errno == ENOTEMPTY ? -EEXIST : -errno;
+		} else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, entry, RENAME_EXCHANGE) == 0) {
+			rc = 0;	/* TMP is the damaged one now */
+		} else if (errno == EINVAL || errno == ENOSYS) {
+			/* A filesystem that cannot exchange: no one uses a damaged entry. */
+			int r = fb_remove_tree(AT_FDCWD, entry);
+			rc = r < 0 ? r : -EEXIST;
+		} else {
+			rc = -errno;
+		}
+	}
+	if (lock >= 0)
+		close(lock);
+	return rc;
 }
 
 /* ---- one entry ----------------------------------------------------------- */
@@ -569,6 +678,15 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 			fprintf(f, "%s\n%ld records\n", l->archive, u->records);
 			fclose(f);
 		}
+		/* Last: the tree's stamp, that check_entry compares. */
+		struct statx x;
+		char st[96];
+		snprintf(p, sizeof p, "%s/made", tmp);
+		if (ok && (statx(u->rootfd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &x) < 0 ||
+			   (stamp(&x, st, sizeof st), symlink(st, p) < 0))) {
+			warnx_("%s: %s", p, strerror(errno));
+			ok = 0;
+		}
 	}
 	if (u->t)
 		fb_table_detach(u->t);
@@ -577,21 +695,20 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 	if (u->rootfd >= 0)
 		close(u->rootfd);
 	free(u);
-	if (ok && rename(tmp, entry) < 0) {
-		/* Another fakebuild unpacked it meanwhile: use that one. */
-		if (errno != EEXIST && errno != ENOTEMPTY) {
-			warnx_("%s: %s", entry, strerror(errno));
-			ok = 0;
-		}
-		fb_remove_tree(AT_FDCWD, tmp);
+	rc = ok ? put_entry(roots, tmp, entry) : 0;
+	if (rc < 0) {
+		warnx_("%s: %s", entry, strerror(-rc));
+		ok = 0;
 	}
+	/* Gone if renamed; else another's is used, or the damaged one it replaced. */
+	fb_remove_tree(AT_FDCWD, tmp);
 	if (!ok) {
-		fb_remove_tree(AT_FDCWD, tmp);
 		warnx_("--root %s: nothing was cached", l->opt);
 		return -1;
 	}
-	if (!use_entry(l, entry)) {
-		warnx_("%s: %s", entry, strerror(errno));
+	const char *why;
+	if (use_entry(l, entry, &why) <= 0) {
+		warnx_("--root %s: its cache entry %s: %s", l->opt, entry, why);
 		return -1;
 	}
 	return 0;

@@ -526,6 +526,22 @@ test_root_damaged_cache_entry_is_made_anew() {
 	assert_nothing_left
 }
 
+# Directories an archive base has no entry for (its "./", a parent it leaves
+# out) are 0755 and root's, as GNU tar as root makes them under umask 022;
+# they followed the umask of who unpacked it first (077: drwx------).
+test_root_archive_base_directories_not_in_it_are_0755() {
+	need_userns
+	mkroot base
+	(cd base && find . ! -type d ! -name . | tar -cf ../files.tar --no-recursion -T -)
+	rm -rf base
+	umask 077
+	out=$(fb --root files.tar -- stat -c "%A %u:%g %n" / /usr /usr/bin /etc)
+	assert_eq "drwxr-xr-x 0:0 /
+drwxr-xr-x 0:0 /usr
+drwxr-xr-x 0:0 /usr/bin
+drwxr-xr-x 0:0 /etc" "$out"
+}
+
 test_root_truncated_archive_leaves_no_cache_entry() {
 	need_userns
 	make_base_archive

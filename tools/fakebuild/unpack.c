@@ -641,6 +641,10 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 	snprintf(u->final_root, sizeof u->final_root, "%s/root", entry);
 	char p[4400];
 	snprintf(p, sizeof p, "%s/root", tmp);
+	/* The directories the archive has no entry for (its "./", a parent it
+	 * leaves out) are 0755 whoever unpacks it first, under any umask:
+	 * libarchive makes a parent by the umask it finds. */
+	mode_t um = umask(022);
 	int ok = mkdir(p, 0755) == 0;
 	u->rootfd = ok ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	snprintf(p, sizeof p, "%s/table", tmp);
@@ -665,6 +669,7 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 			ok = 0;
 		close(cwd);
 	}
+	umask(um);
 	if (ok) {
 		struct fb_err err = { { 0 } };
 		snprintf(p, sizeof p, "%s/records.db", tmp);

@@ -553,6 +553,14 @@ test_root_truncated_archive_leaves_no_cache_entry() {
 	printf 'not an archive\n' > junk.tar
 	assert_status 1 fb --root junk.tar -- true 2> err
 	assert_contains err "not an archive fakebuild can read"
+	# One word, or "name key=value": text libarchive reads as mtree(5),
+	# taken for a root of empty directories (before: "not a root", or
+	# a root without the command).
+	for t in hello 'usr type=dir'; do
+		printf '%s\n' "$t" > text.tar
+		assert_status 1 fb --root text.tar -- true 2> err
+		assert_contains err "--root text.tar: not an archive fakebuild can read: it reads as an mtree listing, which holds no files"
+	done
 	# one we may not read says why (before: "Failed to open 'locked.tar'")
 	cp cut.tar.zst locked.tar && chmod 000 locked.tar
 	assert_status 1 fb --root locked.tar -- true 2> err

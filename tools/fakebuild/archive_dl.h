@@ -28,7 +28,7 @@
 	X(archive_entry_uid) X(archive_entry_xattr_add_entry)                          \
 	X(archive_entry_xattr_clear) X(archive_entry_xattr_next)                       \
 	X(archive_entry_xattr_reset) X(archive_error_string) X(archive_errno)         \
-	X(archive_clear_error)                                                         \
+	X(archive_clear_error) X(archive_format)                                       \
 	X(archive_read_data_block) X(archive_read_free) X(archive_read_new)            \
 	X(archive_read_next_header) X(archive_read_open_filename)                      \
 	X(archive_read_support_filter_all) X(archive_read_support_format_all)          \
@@ -92,6 +92,7 @@ const char *fb_archive_read_why(struct archive *a, char *buf, size_t len);
 #define archive_error_string (*fb_ar.archive_error_string)
 #define archive_errno (*fb_ar.archive_errno)
 #define archive_clear_error (*fb_ar.archive_clear_error)
+#define archive_format (*fb_ar.archive_format)
 #define archive_read_data_block (*fb_ar.archive_read_data_block)
 #define archive_read_free (*fb_ar.archive_read_free)
 #define archive_read_new (*fb_ar.archive_read_new)

@@ -545,6 +545,13 @@ static int extract(struct unpack *u)
 				       u->opt, n, fb_archive_read_why(in, why, sizeof why));
 			goto out;
 		}
+		/* libarchive reads any text of "name keyword=value" lines as
+		 * mtree(5), a listing without the files: no root. */
+		if (n == 0 && (archive_format(in) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_MTREE) {
+			warnx_("--root %s: not an archive fakebuild can read: it reads as an mtree "
+			       "listing, which holds no files", u->opt);
+			goto out;
+		}
 		n++;
 		char rel[PATH_MAX];
 		if (too_long(u, relative(name)))

@@ -84,6 +84,12 @@ test_check_exception_list_silences_extras() {
 	assert_eq "etc/kept: not in manifest" "$(cat out)" "output"
 	echo etc/kept >>exc
 	assert_status 0 "$PROTOFIX" -m m.mtree -e exc proto
+	# -e given twice: both lists apply, as in cpiotranslate (before: the
+	# last one only, silently).
+	echo etc/kept >exc2
+	sed -i '$d' exc
+	assert_status 0 "$PROTOFIX" -m m.mtree -e exc -e exc2 proto
+	assert_status 0 "$PROTOFIX" -m m.mtree -e exc2 -e exc proto
 }
 
 test_check_later_manifest_overrides() {

@@ -40,9 +40,10 @@ static void add(struct pf_except *x, const char *file, unsigned line, const char
 	x->n++;
 }
 
-struct pf_except *pf_except_load(const char *file)
+struct pf_except *pf_except_load(struct pf_except *x, const char *file)
 {
-	struct pf_except *x = calloc(1, sizeof *x);
+	if (!x)
+		x = calloc(1, sizeof *x);
 	FILE *f = fopen(file, "r");
 	char *buf = NULL, *s, *hash;
 	size_t cap = 0;

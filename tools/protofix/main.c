@@ -51,7 +51,8 @@ static const struct option longopts[] = {
 struct args {
 	const char **manifests;
 	size_t nmanifests;
-	const char *exceptions;
+	const char **exceptions;
+	size_t nexceptions;
 	const char *format;
 	const char *passwd, *group, *names_root;
 	bool db_wants_file;	/* --db without =FILE: FILE may be the next word */
@@ -66,15 +67,38 @@ static void usage(FILE *f, int status)
 		"                PROTO_ROOT\n"
 		"       protofix [-n|--check] [--fix] [-v] --from-db DB [-e EXCEPTIONS]\n"
 		"                [--allow-root-dir] PROTO_ROOT\n");
+	if (f == stdout)	/* --help: every option (protofix(1) says more) */
+		fputs("\n"
+		      "Check a proto area against a packaging manifest; fix it as root, or record\n"
+		      "the manifest's owners in the fakebuild database.\n"
+		      "\n"
+		      "  -n, --check             only report; change nothing, even with --fix or --db\n"
+		      "      --fix               apply the manifest to the tree (root)\n"
+		      "      --create            with --fix or --db, create missing directories,\n"
+		      "                          device nodes and FIFOs\n"
+		      "      --db[=FILE]         compare with, and write to, a fakebuild database\n"
+		      "                          instead of the tree (default: fakebuild's)\n"
+		      "      --from-db DB        check against DB's records, not a manifest\n"
+		      "  -m, --manifest FILE     the manifest (repeatable: a later one overrides)\n"
+		      "  -F, --format FORMAT     the manifest's format: mtree, ips, prototype,\n"
+		      "                          metalog, cpiolist or auto (the default)\n"
+		      "  -e, --exceptions FILE   paths expected but not in the manifest (repeatable)\n"
+		      "      --passwd FILE, --group FILE  resolve names through these files\n"
+		      "      --root DIR          the same with DIR/etc/passwd and DIR/etc/group\n"
+		      "  -v, --verbose           print each change made\n"
+		      "      --allow-root-dir    allow PROTO_ROOT to be the root directory\n"
+		      "      --help, --version\n",
+		      f);
 	exit(status);
 }
 
-static void add_manifest(struct args *a, const char *file)
+/* FILE onto the list *V of *N names (-m, -e: each may be repeated). */
+static void add_file(const char ***v, size_t *n, const char *file)
 {
-	a->manifests = realloc(a->manifests, (a->nmanifests + 1) * sizeof *a->manifests);
-	if (!a->manifests)
+	*v = realloc(*v, (*n + 1) * sizeof **v);
+	if (!*v)
 		die("out of memory");
-	a->manifests[a->nmanifests++] = file;
+	(*v)[(*n)++] = file;
 }
 
 static void parse(int argc, char **argv, struct pf *pf, struct args *a)
@@ -90,9 +114,9 @@ static void parse(int argc, char **argv, struct pf *pf, struct args *a)
 			pf->o.db_file = optarg;
 			a->db_wants_file = optarg == NULL;
 			break;
-		case 'm': add_manifest(a, optarg); break;
+		case 'm': add_file(&a->manifests, &a->nmanifests, optarg); break;
 		case O_FROM_DB: pf->o.from_db = optarg; break;
-		case 'e': a->exceptions = optarg; break;
+		case 'e': add_file(&a->exceptions, &a->nexceptions, optarg); break;
 		case 'F': a->format = optarg; break;
 		case O_PASSWD: a->passwd = optarg; break;
 		case O_GROUP: a->group = optarg; break;
@@ -267,8 +291,8 @@ int main(int argc, char **argv)
 	if (!(pf.root_abs = realpath(pf.root, NULL)))
 		die("%s: %s", pf.root, strerror(errno));
 	raise_nofile();
-	if (a.exceptions)
-		pf.exc = pf_except_load(a.exceptions);
+	for (size_t i = 0; i < a.nexceptions; i++)
+		pf.exc = pf_except_load(pf.exc, a.exceptions[i]);
 	if (pf.o.from_db) {
 		pf_fromdb_open(&pf);
 		pf_walk_db(&pf);
@@ -291,5 +315,6 @@ int main(int argc, char **argv)
 	fb_manifest_free(pf.m);
 	free(pf.root_abs);
 	free(a.manifests);
+	free(a.exceptions);
 	return status;
 }

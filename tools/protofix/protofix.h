@@ -110,8 +110,8 @@ bool pf_hashset_has(struct pf_hashset *set, const char *key);
 const unsigned long *pf_hashset_count(struct pf_hashset *set, const char *key);
 void pf_hashset_free(struct pf_hashset **set);
 
-/* except.c: the exception list (-e). */
-struct pf_except *pf_except_load(const char *file);
+/* except.c: the exception list (-e, repeatable): FILE's patterns added to X (NULL: a new list). */
+struct pf_except *pf_except_load(struct pf_except *x, const char *file);
 bool pf_except_match(const struct pf_except *x, const char *path);
 void pf_except_free(struct pf_except *x);
 

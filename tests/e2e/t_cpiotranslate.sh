@@ -600,9 +600,16 @@ test_usage_and_version() {
 	printf '.\n' > ok.exc
 	assert_status 2 "$CPIOTRANSLATE" -m - -e - -f ok.exc </dev/null 2>err
 	assert_contains err "-e -: standard input is read once"
-	# A malformed SOURCE_DATE_EPOCH is an error (before: silently 0).
-	SOURCE_DATE_EPOCH=bogus assert_status 2 "$CPIOTRANSLATE" -m x </dev/null 2>err
+	# A malformed SOURCE_DATE_EPOCH is an error (before: silently 0) where
+	# it is used, by --add-missing; elsewhere it is not read (before: a
+	# usage error in every mode).
+	SOURCE_DATE_EPOCH=bogus assert_status 2 "$CPIOTRANSLATE" -m x --add-missing </dev/null 2>err
 	assert_contains err "SOURCE_DATE_EPOCH=bogus: not a number of seconds since 1970"
+	printf '#mtree\n. type=dir uid=0 gid=0 mode=0755\n' > sde.mtree
+	tar -cf sde.tar --owner=0 --group=0 --mode=755 --no-recursion . 2>/dev/null
+	SOURCE_DATE_EPOCH=bogus assert_status 0 "$CPIOTRANSLATE" -m sde.mtree -n -f sde.tar
+	"$CPIOTRANSLATE" --help > help.txt
+	assert_contains help.txt "-e, --exceptions FILE"
 }
 
 test_constant_memory() {

@@ -43,7 +43,7 @@ static void drain_input(int in, const char *name)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " [-nv] -m MANIFEST [-m MANIFEST]... [-F FORMAT]\n"
+		"usage: " PROG " [-nv] -m MANIFEST [-m MANIFEST]... [-F MFORMAT]\n"
 		"           [--passwd FILE] [--group FILE] [--root DIR] [-e EXCEPTIONS]...\n"
 		"           [--strict] [--drop-unlisted] [--add-missing]\n"
 		"           [--format FORMAT] [--filter FILTER] [-f IN] [-o OUT]\n"
@@ -51,6 +51,39 @@ static void usage(FILE *f)
 		"           [-e EXCEPTIONS]... [--strict] [--drop-unlisted]\n"
 		"           [--format FORMAT] [--filter FILTER] [-f IN] [-o OUT]\n"
 		"       " PROG " --help | --version\n");
+}
+
+/* --help: the synopsis, then every option (cpiotranslate(1) says more). */
+static void help(void)
+{
+	usage(stdout);
+	fputs("\n"
+	      "Rewrite owner, group and mode of a tar or cpio stream from a manifest.\n"
+	      "\n"
+	      "  -m, --manifest FILE     the manifest (repeatable: a later one overrides)\n"
+	      "  -F, --manifest-format MFORMAT  mtree, ips, prototype, metalog, cpiolist\n"
+	      "                          or auto (the default)\n"
+	      "      --passwd FILE, --group FILE  resolve names through these files\n"
+	      "      --root DIR          the same with DIR/etc/passwd and DIR/etc/group;\n"
+	      "                          with --db, the tree the database describes\n"
+	      "      --db DB             take owners from a fakebuild database, not a manifest\n"
+	      "  -f, --file IN           read IN instead of standard input\n"
+	      "  -o, --output OUT        write OUT (whole or not at all) instead of standard output\n"
+	      "      --format FORMAT     write newc, odc, bin, ustar, pax, gnutar or v7\n"
+	      "                          (default: the input's format)\n"
+	      "      --filter FILTER     compress with none, gzip, bzip2, xz, lzma, zstd, lz4,\n"
+	      "                          lzip or compress (default: the input's)\n"
+	      "  -e, --exceptions FILE   paths not in the manifest that are expected (repeatable)\n"
+	      "      --strict            an entry not in the manifest is an error\n"
+	      "      --drop-unlisted     leave out entries not in the manifest\n"
+	      "      --add-missing       add the manifest's directories, devices, fifos and\n"
+	      "                          symbolic links the archive lacks (their mtime:\n"
+	      "                          $SOURCE_DATE_EPOCH, or 0)\n"
+	      "  -n, --check             write nothing; report every difference\n"
+	      "  -v, --verbose           list manifest entries missing from the archive, and\n"
+	      "                          end with a summary\n"
+	      "      --help, --version\n",
+	      stdout);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -374,7 +407,7 @@ int main(int argc, char **argv)
 				usage_error("--filter %s: unknown filter (%s)", optarg, filter_names());
 			break;
 		case O_HELP:
-			usage(stdout);
+			help();
 			return EXIT_OK;
 		case O_VERSION:
 			puts(PROG " (fakebuild) " VERSION);
@@ -392,9 +425,10 @@ int main(int argc, char **argv)
 		if (strcmp(i < nm ? mfiles[i] : efiles[i - nm], "-") == 0 && ++stdin_users > 1)
 			usage_error("%s -: standard input is read once: give the archive with -f, and "
 				    "at most one manifest or exception list as -", i < nm ? "-m" : "-e");
-	/* Reproducible builds: a malformed SOURCE_DATE_EPOCH is an error, not 0. */
+	/* Reproducible builds: a malformed SOURCE_DATE_EPOCH is an error, not 0,
+	 * where it is used: the time of what --add-missing adds. */
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
+	if (ct.add_missing && sde && *sde) {
 		char *end;
 		errno = 0;
 		long long v = strtoll(sde, &end, 10);

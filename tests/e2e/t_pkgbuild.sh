@@ -15,6 +15,12 @@ no_temp_left() {
 test_pkgbuild_usage_and_bad_input() {
 	assert_status 0 pkgbuild --help > help
 	assert_contains help "usage: fakebuild-pkgbuild [options] BASE SOURCE"
+	# Help needs no fakebuild (before: "FAKEBUILD=/nonexistent: not an
+	# executable file", status 2, no help).
+	FAKEBUILD=/nonexistent assert_status 0 pkgbuild --help > help
+	assert_contains help "usage: fakebuild-pkgbuild [options] BASE SOURCE"
+	FAKEBUILD=/nonexistent assert_status 2 pkgbuild a b 2> err
+	assert_contains err "FAKEBUILD=/nonexistent: not an executable file"
 	assert_eq "fakebuild-pkgbuild (fakebuild) $("$FAKEBUILD" --version | sed 's/.* //')" "$(pkgbuild --version)"
 	assert_status 2 pkgbuild 2> err
 	assert_contains err "usage:"
@@ -25,6 +31,11 @@ test_pkgbuild_usage_and_bad_input() {
 	# --variant and --include without --create were dropped silently.
 	assert_status 2 pkgbuild --variant minbase a b 2> err
 	assert_contains err "--variant applies to --create only"
+	# and -o and --net with --create were ignored
+	assert_status 2 pkgbuild --create --net a b.tar 2> err
+	assert_contains err "--net applies to a build, not to --create"
+	assert_status 2 pkgbuild --create -oout a b.tar 2> err
+	assert_contains err "-o applies to a build, not to --create"
 	assert_status 2 pkgbuild --include=gcc a b 2> err
 	assert_contains err "--include applies to --create only"
 	# -oDIR, as getopt takes it (was: unknown option).

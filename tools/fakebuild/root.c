@@ -187,8 +187,8 @@ static void check_layers(struct fb_root *r)
 		if (S_ISDIR(st.st_mode)) {
 			if (strcmp(l->path, "/") == 0) {
 				if (r->nlayers > 1)
-					die("--root /: the host's system directories cannot be a layer "
-					    "of another base");
+					die("--root /: the host's system directories take no other layer, "
+					    "above or below (give a directory or an archive as the base)");
 				r->host = 1;
 				continue;
 			}

@@ -699,19 +699,20 @@ test_terminal_job_control() {
 test_terminal_job_leftovers_named_and_killed() {
 	need python3 bash
 	$PTYJOB 'expect:\$ ' \
-		"send:$FAKEBUILD sh -c 'setsid sleep 32.0701 >/dev/null 2>&1 </dev/null & exit 0'\n" \
+		"send:$FAKEBUILD sh -c 'setsid sleep 32.$$1 >/dev/null 2>&1 </dev/null & exit 0'\n" \
 		'expect:still running after the command ended: pid [0-9]+ \(sleep\)' 'expect:\$ ' \
-		"send:pkill -x -f 'sleep 32.0701'; echo done\n" 'expect:done' \
-		"send:$FAKEBUILD --kill sh -c 'setsid sleep 33.0701 >/dev/null 2>&1 </dev/null & exit 0'\n" \
-		'expect:\$ ' "send:pgrep -x -f 'sleep 33.0701' || echo none\n" 'expect:none' ||
+		"send:pkill -x -f 'sleep 32.$$1'; echo done\n" 'expect:done' \
+		"send:$FAKEBUILD --kill sh -c 'setsid sleep 33.$$1 >/dev/null 2>&1 </dev/null & exit 0'\n" \
+		'expect:\$ ' "send:pgrep -x -f 'sleep 33.$$1' || echo none\n" 'expect:none' ||
 		fail "leftovers of a session run at a terminal"
 	# A grandchild orphaned by the last SIGKILL was left running.
 	cat > tree.sh <<-'EOF'
 	sh -c 'trap "sleep 0.2; exit 0" TERM; sh -c "trap \"\" TERM; exec >/dev/null 2>&1; sleep 34.0711" & wait; wait' &
 	sleep 0.3
 	EOF
+	sed -i "s/34\.0711/34.$$4/" tree.sh	# a name no other run's sleep has
 	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD --kill sh tree.sh\n" 'expect:\$ ' \
-		"send:pgrep -x -f 'sleep 34.0711' || echo none\n" 'expect:none' ||
+		"send:pgrep -x -f 'sleep 34.$$4' || echo none\n" 'expect:none' ||
 		fail "--kill left a grandchild running"
 }
 
@@ -732,18 +733,18 @@ test_terminal_ctrl_c_reaches_a_command_in_its_own_group() {
 test_terminal_children_from_before_are_not_leftovers() {
 	need python3 bash
 	$PTYJOB 'expect:\$ ' \
-		"send:sh -c 'sleep 30.0732 & echo \$! > spid; exec $FAKEBUILD --kill sh -c \"echo ran\"'; kill -0 \$(cat spid) && echo alive\n" \
+		"send:sh -c 'sleep 30.$$2 & echo \$! > spid; exec $FAKEBUILD --kill sh -c \"echo ran\"'; kill -0 \$(cat spid) && echo alive\n" \
 		'expect:ran\r?\nalive' 'expect:\$ ' \
-		"send:sh -c 'sleep 31.0732 & exec $FAKEBUILD true' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
+		"send:sh -c 'sleep 31.$$2 & exec $FAKEBUILD true' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
 		fail "a child from before the session killed by --kill"
 	[ ! -s err ] || { cat err >&2; fail "a child from before the session named"; }
-	pkill -x -f 'sleep 30.0732' || true
-	pkill -x -f 'sleep 31.0732' || true
-	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD sh -c '(sleep 32.0742; :) & exit 0' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
+	pkill -x -f "sleep 30.$$2" || true
+	pkill -x -f "sleep 31.$$2" || true
+	$PTYJOB 'expect:\$ ' "send:$FAKEBUILD sh -c '(sleep 32.$$3; :) & exit 0' 2>err; echo end-\$((1+1))\n" 'expect:end-2' ||
 		fail "a session that leaves a grandchild"
 	assert_match 'pid [0-9]+ \(sh\)' "$(cat err)" "the orphaned subshell"
 	assert_match 'pid [0-9]+ \(sleep\)' "$(cat err)" "its child"
-	pkill -x -f 'sleep 32.0742' || true
+	pkill -x -f "sleep 32.$$3" || true
 }
 
 # Processes of the command still running when it exits are named (and

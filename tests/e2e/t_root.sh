@@ -506,7 +506,10 @@ test_root_damaged_cache_entry_is_made_anew() {
 		sh -c "$damage"
 		out=$(fb --root base.tar.zst -- sh -c "$show" 2> err) || { cat err >&2; fail "after $damage: failed"; }
 		assert_eq "$want" "$out" "after $damage"
-		assert_contains err "warning: --root base.tar.zst: its cache entry $PWD/$entry is damaged ("
+		case $damage in
+		*/made) assert_contains err "warning: --root base.tar.zst: its cache entry $PWD/$entry was made by an older fakebuild (no stamp \"made\" in it): it is made anew, once" ;;
+		*) assert_contains err "warning: --root base.tar.zst: its cache entry $PWD/$entry is damaged (" ;;
+		esac
 		[ "$(grep -c . err)" = 2 ] || { cat err >&2; fail "after $damage: more than a warning and the unpacking"; }
 		# made anew: the next root uses it as it is
 		out=$(fb --root base.tar.zst -- sh -c "$show" 2> err)

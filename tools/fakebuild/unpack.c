@@ -104,6 +104,9 @@ static void stamp(const struct statx *x, char *out, size_t len)
  * damaged.  1 whole (FD its tree's, DEV its device), 0 no entry, -1
  * damaged (WHY says how).  A stat and a readlink more than opening it.
  */
+/* WHY of an entry whole but for its stamp: made before there were stamps. */
+static const char no_stamp[] = "no stamp \"made\" in it";
+
 static int check_entry(const char *entry, int *fd, dev_t *dev, const char **why)
 {
 	char p[4300], want[96], have[96];
@@ -119,21 +122,21 @@ static int check_entry(const char *entry, int *fd, dev_t *dev, const char **why)
 		goto bad;
 	}
 	*dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	snprintf(p, sizeof p, "%s/records.db", entry);
+	if (access(p, F_OK) < 0) {
+		*why = "no records.db in it";
+		goto bad;
+	}
 	stamp(&x, want, sizeof want);
 	snprintf(p, sizeof p, "%s/made", entry);
 	ssize_t n = readlink(p, have, sizeof have - 1);
 	if (n < 0) {
-		*why = "no stamp \"made\" in it: an older fakebuild's?";
+		*why = no_stamp;
 		goto bad;
 	}
 	have[n] = 0;
 	if (strcmp(have, want) != 0) {
 		*why = "its root directory is not the one it was made with: copied?";
-		goto bad;
-	}
-	snprintf(p, sizeof p, "%s/records.db", entry);
-	if (access(p, F_OK) < 0) {
-		*why = "no records.db in it";
 		goto bad;
 	}
 	return 1;
@@ -159,7 +162,10 @@ int fb_unpack_cached(struct fb_root *r, struct fb_layer *l)
 	if (entry_of(r, l, entry, sizeof entry, key, sizeof key) < 0)
 		die("--root %s: cache path too long", l->opt);
 	int rc = use_entry(l, entry, &why);
-	if (rc < 0)
+	if (rc < 0 && why == no_stamp)
+		warnx_("warning: --root %s: its cache entry %s was made by an older fakebuild (%s): "
+		       "it is made anew, once", l->opt, entry, why);
+	else if (rc < 0)
 		warnx_("warning: --root %s: its cache entry %s is damaged (%s): it is made anew",
 		       l->opt, entry, why);
 	return rc > 0;

@@ -1664,10 +1664,10 @@ test_root_bad_bases_and_options_are_refused() {
 	check "--root /nonexistent: No such file or directory" --root /nonexistent
 	check "not a root: no usr, bin or etc" --root notaroot
 	# an archive that is not a root: refused before it is cached
-	echo hello > text.tar
 	tar -cf empty.tar -T /dev/null
-	check "--root text.tar: not a root: no usr, bin or etc" --root text.tar
 	check "--root empty.tar: not a root" --root empty.tar
+	mkdir -p ar/srv && tar -C ar -cf srv.tar .
+	check "--root srv.tar: not a root: no usr, bin or etc" --root srv.tar
 	mkdir -p locked/usr && chmod 000 locked
 	check "--root locked: Permission denied" --root locked
 	chmod 755 locked

@@ -285,7 +285,8 @@ test_root_sigterm_names_no_dying_processes() {
 	mkroot base
 	local i pid
 	for i in 1 2 3 4 5 6; do
-		fb --root base sh -c 'sleep 100 & sleep 100 & sleep 100 & wait' 2>>err &
+		# "$FAKEBUILD", not fb: $! is then fakebuild, not a subshell
+		"$FAKEBUILD" --root base sh -c 'sleep 100 & sleep 100 & sleep 100 & wait' 2>>err &
 		pid=$!
 		sleep 0.7
 		kill -TERM $pid

@@ -156,24 +156,25 @@ static void warn_unmapped(const char *opt, const char *src, const struct stat *s
 
 /*
  * Directories in use by a running root are flock'ed: its --upper
- * exclusively, its directory layers shared.  Of PATH and its parents,
- * the first held as LOCK (LOCK_EX: by any root; LOCK_SH: as an upper)
- * forbids, into BUSY: 1 then, else 0.
+ * exclusively, its directory layers shared.  Of the parents of PATH (an
+ * absolute path; PATH itself the caller locks), the first held as LOCK
+ * (LOCK_EX: by any root; LOCK_SH: as an upper) forbids, into BUSY: 1
+ * then, else 0.
  */
-static int in_use(const char *path, int lock, char *busy, size_t len)
+static int in_use_above(const char *path, int lock, char *busy, size_t len)
 {
 	snprintf(busy, len, "%s", path);
 	for (;;) {
+		char *slash = strrchr(busy, '/');
+		if (!slash || slash == busy)
+			return 0;
+		*slash = 0;
 		int fd = open(busy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		int held = fd >= 0 && flock(fd, lock | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 		if (fd >= 0)
 			close(fd);
 		if (held)
 			return 1;
-		char *slash = strrchr(busy, '/');
-		if (!slash || slash == busy)
-			return 0;
-		*slash = 0;
 	}
 }
 
@@ -199,12 +200,11 @@ static void check_layers(struct fb_root *r)
 			 * not the --upper of a running root, nor inside one; and
 			 * none may take it as its upper while we run. */
 			char busy[4096];
-			if (in_use(l->path, LOCK_SH, busy, sizeof busy))
-				die("--root %s: %s is the --upper of a running fakebuild root; a layer must "
-				    "not change while a root uses it", l->opt, busy);
 			l->lock = open(l->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (l->lock >= 0 && flock(l->lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-				die("--root %s: the --upper of a running fakebuild root", l->opt);
+			int held = l->lock >= 0 && flock(l->lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+			if (held || in_use_above(l->path, LOCK_SH, busy, sizeof busy))
+				die("--root %s: %s is the --upper of a running fakebuild root; a layer must "
+				    "not change while a root uses it", l->opt, held ? l->path : busy);
 			l->dev = st.st_dev;
 			warn_unmapped("--root", l->opt, &st);
 		} else if (S_ISREG(st.st_mode)) {
@@ -586,10 +586,8 @@ static int upper_dirs(struct fb_root *r, int w)
 		return -1;
 	}
 	/* Nor inside a directory a running root uses (its upper or a layer). */
-	char parent[4096], busy[4096];
-	snprintf(parent, sizeof parent, "%s", r->upper_path);
-	*strrchr(parent, '/') = 0;
-	if (parent[0] && in_use(parent, LOCK_EX, busy, sizeof busy)) {
+	char busy[4096];
+	if (in_use_above(r->upper_path, LOCK_EX, busy, sizeof busy)) {
 		warnx_("--upper %s: inside %s, which a running fakebuild root uses as its --upper or "
 		       "a layer", r->upper, busy);
 		r->work_path[0] = 0;

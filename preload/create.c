@@ -188,7 +188,8 @@ static int exists(const char *path)
 }
 
 /* fopen and freopen: only when the owner matters is the file looked for
- * first, to tell a file the call made from one it opened. */
+ * first, to tell a file the call made from one it opened.  Mode "w"
+ * truncates a file it opens, which loses a faked capability (open.c). */
 #define FOPEN_WRAPPER(fn, params, args)                                       \
 	FB_EXPORT FILE *fn params                                             \
 	{                                                                     \
@@ -197,14 +198,17 @@ static int exists(const char *path)
 			errno = ENOSYS;                                       \
 			return NULL;                                          \
 		}                                                             \
-		if (!fb_enter() || !path || !fopen_creates(mode) || !create_matters()) \
+		if (!fb_enter() || !path || !fopen_creates(mode))             \
 			return real_##fn args;                                \
-		int existed = exists(path);                                   \
+		int make = create_matters();                                  \
+		int existed = make && exists(path);                           \
 		FILE *f = real_##fn args;                                     \
-		if (f && !existed && is_link(path))                           \
+		if (f && make && !existed && is_link(path))                   \
 			fb_record_created_where(fileno(f), 0666);             \
-		else if (f && !existed)                                       \
+		else if (f && make && !existed)                               \
 			fb_record_created(fileno(f), AT_FDCWD, path, 0666);   \
+		else if (f && mode[0] == 'w')                                 \
+			fb_xattr_truncated(AT_FDCWD, NULL, fileno(f));        \
 		return f;                                                     \
 	}
 

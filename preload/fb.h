@@ -227,6 +227,8 @@ void fb_memo_drop(void);
 void fb_forget(const struct statx *stx);
 /* xattr.c: a chown's record without the faked capability; 1 when written. */
 int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a);
+/* xattr.c: a truncated file's record without the faked capability. */
+void fb_xattr_truncated(int dirfd, const char *path, int fd);
 /* xattr.c: a chmod's record with its faked access ACL in step; 1 when written. */
 int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a);
 /* xattr.c: may a directory have a faked default ACL (a table flag)? */

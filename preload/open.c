@@ -110,6 +110,8 @@ static int openat_core(int dirfd, const char *path, int flags, mode_t mode)
 			return errno == EACCES && !made ? sticky_retry(dirfd, path, flags, mode) : -errno;
 		if (made)
 			fb_record_created_where(fd, mode);
+		else if (flags & O_TRUNC)
+			fb_xattr_truncated(AT_FDCWD, NULL, fd);
 		return fd;
 	}
 	fb_fd_opened(fd, dirfd, path);
@@ -125,14 +127,17 @@ static int create_core(int dirfd, const char *path, int flags, mode_t mode)
 }
 
 /* A created file's descriptor: remember where, for its path hint.  An
- * O_CREAT the kernel refused in a sticky directory is decided again.
- * SAVED: the caller's errno, for a retry that succeeds. */
+ * O_CREAT the kernel refused in a sticky directory is decided again.  A
+ * truncated file loses a faked capability.  SAVED: the caller's errno,
+ * for a retry that succeeds. */
 static int track_(int fd, int dirfd, const char *path, int flags, mode_t mode, int saved)
 {
 	if (fd < 0 && errno == EACCES && (flags & O_CREAT))
 		return fb_ret_(sticky_retry(dirfd, path, flags, mode), saved);
 	if (fd >= 0 && (flags & O_CREAT))
 		fb_fd_opened(fd, dirfd, path);
+	if (fd >= 0 && (flags & (O_TRUNC | O_PATH)) == O_TRUNC)
+		fb_xattr_truncated(AT_FDCWD, NULL, fd);
 	return fd;
 }
 #define track(fd, dirfd, path, flags, mode) track_((fd), (dirfd), (path), (flags), (mode), fb_saved_errno_)
@@ -202,3 +207,19 @@ FB_EXPORT int creat64(const char *path, mode_t mode)
 		return track(real_creat64(path, mode), AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
+
+/* The truncate family: the real call, then a faked capability goes. */
+#define TRUNCATE_WRAPPER(fn, type, target, off, dirfd, path, fd) \
+	FB_EXPORT int fn(type target, off length)                \
+	{                                                        \
+		FB_PROLOGUE(fn, target, length);                 \
+		if (real_##fn(target, length) < 0)               \
+			return -1;                               \
+		fb_xattr_truncated(dirfd, path, fd);             \
+		return fb_ret(0);                                \
+	}
+
+TRUNCATE_WRAPPER(truncate, const char *, path, off_t, AT_FDCWD, path, -1)
+TRUNCATE_WRAPPER(truncate64, const char *, path, off64_t, AT_FDCWD, path, -1)
+TRUNCATE_WRAPPER(ftruncate, int, fd, off_t, AT_FDCWD, NULL, fd)
+TRUNCATE_WRAPPER(ftruncate64, int, fd, off64_t, AT_FDCWD, NULL, fd)

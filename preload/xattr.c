@@ -424,22 +424,22 @@ static int remove_core(const struct xt *x, const char *name)
 
 /*
  * The faked xattr NAME of STX's record, for a change that keeps it in step:
- * 1 with the table in *T, the record's identity in *ID, its blob in *BLOB
- * (malloc'd, *LEN bytes) and the value at *V (*VL bytes, inside *BLOB);
- * 0 when there is none; -errno.  Free while no record has ever had a faked
- * xattr.
+ * 1 with the table in *T, the record's identity in *ID, its attributes in
+ * *OLD, its blob in *BLOB (malloc'd, *LEN bytes) and the value at *V (*VL
+ * bytes, inside *BLOB); 0 when there is none; -errno.  Free while no
+ * record has ever had a faked xattr.
  */
 static int record_xattr(const struct statx *stx, const char *name, struct fb_table **t,
-			struct fb_ident *id, void **blob, size_t *len, const void **v, size_t *vl)
+			struct fb_ident *id, struct fb_attr *old, void **blob, size_t *len,
+			const void **v, size_t *vl)
 {
 	*t = fb_table();
 	*blob = NULL;
 	if (!*t || !fb_table_has_xattrs(*t))
 		return 0;
 	fb_ident_from_statx(id, stx);
-	struct fb_attr old;
 	int known;
-	int rc = fb_record_blob(*t, id, &old, blob, len, &known);
+	int rc = fb_record_blob(*t, id, old, blob, len, &known);
 	if (rc == 0 && known && fb_xblob_get(*blob, *len, name, v, vl) == 1)
 		return 1;
 	free(*blob);
@@ -448,23 +448,21 @@ static int record_xattr(const struct statx *stx, const char *name, struct fb_tab
 }
 
 /*
- * The kernel removes security.capability at every chown of a file that is
- * not a directory, by root too (ATTR_KILL_PRIV), so a session's chown drops
- * a faked one: record A for STX without it and return 1.  0 when there is
- * none (the caller records A itself), or -errno.  Free while no record has
- * ever had a faked xattr.  (A write drops it too in the kernel; writes are
- * not interposed, so that is not faked: fakebuild(7).)
+ * The kernel removes security.capability when it changes a file's owner
+ * or its data (ATTR_KILL_PRIV), by root too: STX's record without a faked
+ * one, with attributes A (NULL: the record's own).  1 when written, 0 when
+ * there is none, or -errno.  Free while no record has ever had a faked
+ * xattr.
  */
-int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
+static int drop_caps(const struct statx *stx, const struct fb_attr *a)
 {
-	if (S_ISDIR(stx->stx_mode))
-		return 0;
 	struct fb_table *t;
 	struct fb_ident id;
+	struct fb_attr old;
 	void *blob, *nb = NULL;
 	size_t len, vl;
 	const void *v;
-	int rc = record_xattr(stx, FB_XATTR_CAPS, &t, &id, &blob, &len, &v, &vl);
+	int rc = record_xattr(stx, FB_XATTR_CAPS, &t, &id, &old, &blob, &len, &v, &vl);
 	if (rc <= 0)
 		return rc;
 	long nl = -1;
@@ -472,11 +470,43 @@ int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
 		rc = -ENOMEM;
 	else if ((nl = fb_xblob_set(blob, len, FB_XATTR_CAPS, NULL, 0, nb, len)) < 0)
 		rc = -EIO;
-	else if ((rc = fb_table_put_xattrs(t, &id, a, nb, (size_t)nl, NULL)) == 0)
+	else if ((rc = fb_table_put_xattrs(t, &id, a ? a : &old, nb, (size_t)nl, NULL)) == 0)
 		rc = 1;
 	free(blob);
 	free(nb);
 	return rc;
+}
+
+/*
+ * A chown of a file that is not a directory drops a faked capability:
+ * record A for STX without it and return 1.  0 when there is none (the
+ * caller records A itself), or -errno.
+ */
+int fb_xattr_chown(const struct statx *stx, const struct fb_attr *a)
+{
+	return S_ISDIR(stx->stx_mode) ? 0 : drop_caps(stx, a);
+}
+
+/*
+ * So does a truncation, even to the size the file has (open with O_TRUNC,
+ * truncate, ftruncate): of FD's file, or else of DIRFD/PATH (links
+ * followed), which the caller just truncated.  A write drops it in the
+ * kernel too; writes are not interposed, so that is not faked
+ * (fakebuild(7)).  Costs one flag test while no record has ever had a
+ * faked xattr; errno is kept.
+ */
+void fb_xattr_truncated(int dirfd, const char *path, int fd)
+{
+	struct fb_table *t = fb_table();
+	if (!t || !fb_table_has_xattrs(t))
+		return;
+	int saved = errno;
+	struct statx stx;
+	int rc = fd >= 0 ? fb_sys_statx(fd, "", AT_EMPTY_PATH, FB_STATX_MASK, &stx)
+			 : fb_sys_statx(dirfd, path, 0, FB_STATX_MASK, &stx);
+	if (rc == 0 && S_ISREG(stx.stx_mode))
+		drop_caps(&stx, NULL);
+	errno = saved;
 }
 
 /* One class of the ACL entry at OFF in VAL and the bits of *MODE at SHIFT:
@@ -530,12 +560,13 @@ int fb_xattr_chmod(const struct statx *stx, const struct fb_attr *a)
 {
 	struct fb_table *t;
 	struct fb_ident id;
+	struct fb_attr old;
 	void *blob, *nb = NULL;
 	size_t len, vl;
 	const void *v;
 	mode_t perm;
 	int minimal;
-	int rc = record_xattr(stx, FB_XATTR_ACL_ACCESS, &t, &id, &blob, &len, &v, &vl);
+	int rc = record_xattr(stx, FB_XATTR_ACL_ACCESS, &t, &id, &old, &blob, &len, &v, &vl);
 	if (rc <= 0 || acl_mode(v, vl, &perm, &minimal) < 0) {
 		free(blob);
 		return rc < 0 ? rc : 0;
@@ -583,12 +614,13 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 		return 0;
 	struct fb_table *t;
 	struct fb_ident id;
+	struct fb_attr dir;
 	void *blob, *acl = NULL, *one = NULL, *two = NULL;
 	size_t len, vl;
 	const void *v;
 	mode_t perm;
 	int minimal;
-	int rc = record_xattr(&pstx, FB_XATTR_ACL_DEFAULT, &t, &id, &blob, &len, &v, &vl);
+	int rc = record_xattr(&pstx, FB_XATTR_ACL_DEFAULT, &t, &id, &dir, &blob, &len, &v, &vl);
 	if (rc <= 0 || acl_mode(v, vl, &perm, &minimal) < 0) {
 		free(blob);
 		return rc < 0 ? rc : 0;

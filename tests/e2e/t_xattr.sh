@@ -27,6 +27,49 @@ test_chown_drops_capability_like_root() {
 	assert_match 'cap_net_raw=ep' "$(fb getcap g)"
 }
 
+# A truncation drops security.capability too, by root too, even to the
+# size the file has (ATTR_KILL_PRIV: cp over a file, a shell's >, fopen
+# "w", truncate(1)); an open for writing without O_TRUNC, or O_PATH with
+# it, keeps it.  Each way in TRUNC_WAYS is run by PROGRAM (the fixture,
+# built for one ABI, and how to run it) on a fresh file in a session,
+# then read back in the next one.
+TRUNC_WAYS="open openat creat rdonly fopen freopen truncate ftruncate write path"
+truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
+	local w out=
+	for w in $TRUNC_WAYS; do
+		cp /bin/true "f-$w"
+		fb sh -c 'setcap cap_net_raw+ep "$1" && shift && "$@"' sh "f-$w" "$@" "$w" "f-$w" 7 ||
+			fail "$* $w failed"
+		out="$out $w:$(fb getcap "f-$w" | grep -c cap_net_raw)"
+	done
+	echo "$out"
+}
+TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 truncate:0 ftruncate:0 write:1 path:1"
+
+test_truncation_drops_capability_like_root() {
+	need setcap getcap cc
+	cc -o trunc "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	assert_eq "$TRUNC_SEEN" "$(truncations ./trunc)"
+	cp /bin/true f
+	fb sh -c 'setcap cap_net_raw+ep f; : >f; echo "shell: $(getcap f)"; cp /bin/true g
+		setcap cap_net_raw+ep g; cp /bin/false g; echo "cp: $(getcap g)"'
+	[ -z "$(fb getcap f g)" ] || fail "a capability outlived its file's truncation: $(fb getcap f g)"
+}
+
+# The same in 32-bit programs, with 32-bit and 64-bit file offsets
+# (truncate64, ftruncate64, open64).
+test_truncation_drops_capability_32bit() {
+	need setcap getcap cc
+	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
+	cc -m32 -o trunc32 "$TOP/tests/e2e/fixtures/xattr/truncate.c" 2>/dev/null ||
+		skip "no 32-bit toolchain (gcc-multilib)"
+	cc -m32 -D_FILE_OFFSET_BITS=64 -o trunc32lfs "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	cp /bin/true probe
+	runner32 ./trunc32 write probe || skip "$NO32"
+	assert_eq "$TRUNC_SEEN" "$(truncations $R32 ./trunc32)" "32-bit"
+	assert_eq "$TRUNC_SEEN" "$(truncations $R32 ./trunc32lfs)" "32-bit, 64-bit offsets"
+}
+
 test_trusted_xattr_faked_user_xattr_real() {
 	need setfattr getfattr
 	touch f

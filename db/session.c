@@ -240,6 +240,15 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 	if (fb_table_capacity(c, &cap) < 0)
 		return fb_err_set(err, "FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	int rc = fb_table_create(tmp, cap, &s->t);
+	/* Its file is sparse, and mapped whole: ulimit -f and -v count it. */
+	const char *limit = rc == -EFBIG ? "the file size limit (ulimit -f)"
+			    : rc == -ENOMEM ? "the address space limit (ulimit -v)" : NULL;
+	if (limit)
+		return fb_err_set(err, "%s: cannot create the live table: %s: it is a sparse file of "
+				  "%llu MiB (for %llu records), over %s: raise the limit or set a "
+				  "smaller FAKEBUILD_CAPACITY", tmp, strerror(-rc),
+				  (unsigned long long)(fb_table_file_bytes(cap) >> 20),
+				  (unsigned long long)cap, limit);
 	if (rc < 0)
 		return fb_err_set(err, "%s: cannot create the live table: %s", tmp, strerror(-rc));
 	if (fb_store_load_flags(s->db, s->t, FB_STORE_FRESH, err) < 0) {

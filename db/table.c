@@ -139,24 +139,37 @@ int fb_table_capacity(const char *v, uint64_t *cap)
 	return 0;
 }
 
+/* The layout of a table of CAPACITY records, into G. */
+static void geometry(uint64_t capacity, struct fb_thdr *g)
+{
+	uint64_t nslots = 64;
+	while (nslots < capacity * 2)
+		nslots <<= 1;
+	g->capacity = capacity;
+	g->nslots = nslots;
+	g->index_off = FB_TABLE_HDR_SIZE;
+	g->rec_off = g->index_off + page_round(nslots * 8);
+	g->arena_off = g->rec_off + page_round((capacity + FB_SPARE_RECS) * sizeof(struct fb_trec));
+	g->arena_size = capacity * FB_ARENA_PER_REC;
+	g->file_size = g->arena_off + page_round(g->arena_size);
+}
+
+uint64_t fb_table_file_bytes(uint64_t capacity)
+{
+	struct fb_thdr g = { 0 };
+	geometry(capacity, &g);
+	return g.file_size;
+}
+
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 {
 	if (capacity < FB_TABLE_MIN_CAPACITY || capacity > FB_TABLE_MAX_CAPACITY)
 		return -EINVAL;
-	uint64_t nslots = 64;
-	while (nslots < capacity * 2)
-		nslots <<= 1;
 	struct fb_thdr g = { .version = FB_TABLE_VERSION, .hdr_size = FB_TABLE_HDR_SIZE };
 	memcpy(g.magic, FB_TABLE_MAGIC, 8);
-	g.capacity = capacity;
-	g.nslots = nslots;
-	g.index_off = FB_TABLE_HDR_SIZE;
-	g.rec_off = g.index_off + page_round(nslots * 8);
-	g.arena_off = g.rec_off + page_round((capacity + FB_SPARE_RECS) * sizeof(struct fb_trec));
-	g.arena_size = capacity * FB_ARENA_PER_REC;
-	g.file_size = g.arena_off + page_round(g.arena_size);
+	geometry(capacity, &g);
 	g.geom_check = fb_table_geom_check(&g);
-	g.active[0] = nslots < FB_INDEX_START ? nslots : FB_INDEX_START;
+	g.active[0] = g.nslots < FB_INDEX_START ? g.nslots : FB_INDEX_START;
 
 	/* Build the file under a temporary name, so that nobody maps a
 	 * half-initialised table, then link it into place. */

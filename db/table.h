@@ -81,6 +81,9 @@ static inline uint32_t fb_rec_mode(uint32_t mode, uint32_t rt, const struct fb_i
  * -EINVAL if it is not FB_TABLE_CAPACITY_RULE. */
 int fb_table_capacity(const char *v, uint64_t *cap);
 
+/* The size of a new table's file (sparse), which every process of its
+ * session maps whole: it counts against ulimit -f and ulimit -v. */
+uint64_t fb_table_file_bytes(uint64_t capacity);
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
 /* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT another layout version, -EBADMSG damaged header. */
 int fb_table_attach(const char *path, struct fb_table **out);

@@ -137,6 +137,10 @@ struct fb_table *fb_table(void)
 			      "(a session of another version?)";
 		else if (sizeof(void *) == 4 && (rc == -ENOMEM || rc == -EFBIG))
 			why = "it is too large for a 32-bit process (lower FAKEBUILD_CAPACITY)";
+		else if (rc == -ENOMEM)
+			why = "Cannot allocate memory (every process maps the whole table: an "
+			      "address space limit, ulimit -v, must leave room for it, or the "
+			      "session must start with a smaller FAKEBUILD_CAPACITY)";
 		fb_warn("cannot map the live table %s: %s; ownership changes will fail",
 			path ? path : "(FAKEBUILD_TABLE unset)", why);
 		__atomic_store_n(&table_state, 3, __ATOMIC_RELEASE);

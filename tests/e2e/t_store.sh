@@ -394,6 +394,30 @@ test_capacity_is_checked_and_named() {
 	assert_eq 3 "$(fb stat -c %u 100)" "the database afterwards"
 }
 
+# The live table is a sparse file every process maps whole: under a file
+# size limit (ulimit -f) fakebuild was killed by SIGXFSZ while making it,
+# with no message and a DB.live.PID left behind, and under an address
+# space limit (ulimit -v) it said only "Cannot allocate memory".  Both
+# name the limit and FAKEBUILD_CAPACITY, leave nothing, and keep the
+# database; a capacity that fits works under the same limit.
+test_table_over_resource_limits_is_named() {
+	touch f
+	fb chown 3:3 f
+	assert_status 1 sh -c 'ulimit -f 100; exec "$0" true' "$FAKEBUILD" 2> err
+	assert_contains err "over the file size limit (ulimit -f): raise the limit or set a smaller FAKEBUILD_CAPACITY"
+	[ -z "$(ls -d .state/fb.db.* 2>/dev/null)" ] || fail "left: $(ls -d .state/fb.db.*)"
+	assert_eq "3:9" "$(sh -c 'ulimit -f 2000; FAKEBUILD_CAPACITY=4096 exec "$0" sh -c "chgrp 9 f; stat -c %u:%g f"' "$FAKEBUILD")"
+	# The command gets SIGXFSZ as it came: its own file past the limit ends it.
+	assert_status 153 "$FAKEBUILD" sh -c 'ulimit -f 1; head -c 5000 /dev/zero > big'
+	if [ "${SAN:-}" != 1 ]; then	# ASan reserves terabytes of address space
+		assert_status 1 sh -c 'ulimit -v 400000; exec "$0" true' "$FAKEBUILD" 2> err
+		assert_contains err "over the address space limit (ulimit -v)"
+		fb sh -c 'ulimit -v 300000; chown 5:6 f' 2> err || true
+		assert_contains err "an address space limit, ulimit -v, must leave room for it"
+	fi
+	assert_eq "3:9" "$(fb stat -c %u:%g f)" "the database afterwards"
+}
+
 test_export_is_sorted_mtree() {
 	mkdir -p t/d
 	touch t/f t/d/x

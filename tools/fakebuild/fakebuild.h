@@ -23,6 +23,10 @@ int exec_errno(const char *cmd, int e);
 /* The signal that killed the command (set by run() and by a build root's
  * pid 1 through a shared page), or 0. */
 extern int *fb_command_signal;
+/* Was SIGXFSZ ignored when fakebuild started?  fakebuild ignores it
+ * itself (its writes past ulimit -f fail with EFBIG, and say so); the
+ * command gets it as it was. */
+extern int fb_xfsz_ignored;
 int fb_end_like_command(int status);
 
 /* A process, as /proc/PID/stat gives it (procs.c). */

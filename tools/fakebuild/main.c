@@ -551,6 +551,8 @@ static pid_t start(char **argv, int own_group, const int pfd[2])
 		return pid;
 	if (own_group)
 		setpgid(0, 0);
+	if (!fb_xfsz_ignored)
+		signal(SIGXFSZ, SIG_DFL);
 	close(pfd[0]);
 	if (is_static)
 		exec_cmd(argv);
@@ -650,6 +652,7 @@ static int run(char **argv, int do_kill, int quiet, int *left)
 
 static int no_signal;
 int *fb_command_signal = &no_signal;
+int fb_xfsz_ignored;
 
 /*
  * The exit status STATUS of a command that a signal killed: end by that
@@ -699,6 +702,8 @@ static int nested(char **argv)
 	/* Set, not unset: the library's exec puts back what a program lacks. */
 	setenv("FAKEBUILD_IDS", "0:0:0:0:0:0:0:0", 1);
 	setenv("FAKEBUILD_GROUPS", "0", 1);
+	if (!fb_xfsz_ignored)
+		signal(SIGXFSZ, SIG_DFL);
 	execvp(argv[0], argv);
 	int e = exec_errno(argv[0], errno);
 	warnx_("%s: %s", argv[0], strerror(e));
@@ -781,6 +786,12 @@ int main(int argc, char **argv)
 		{ "limit", required_argument, NULL, OPT_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* A file of ours past ulimit -f (the live table, the database, a
+	 * root's unpacked base or --keep archive) fails with EFBIG, which is
+	 * reported and cleaned up after, instead of killing us half-way. */
+	struct sigaction xfsz;
+	fb_xfsz_ignored = sigaction(SIGXFSZ, NULL, &xfsz) == 0 && xfsz.sa_handler == SIG_IGN;
+	signal(SIGXFSZ, SIG_IGN);
 	static struct fb_root root;
 	fb_root_init(&root);
 	const char *dbopt = NULL, *libopt = NULL, *loadfile = NULL, *savefile = NULL;

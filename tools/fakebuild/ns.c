@@ -975,6 +975,7 @@ static void command(struct fb_root *r, char **cmd, int rt)
 		as_found(r, forwarded[i]);
 	as_found(r, SIGTTOU);
 	as_found(r, SIGTTIN);
+	as_found(r, SIGXFSZ);
 	if (!r->in_job)
 		setpgid(0, 0);
 	if ((!r->cwd[0] || chdir(r->cwd) < 0) && chdir("/") < 0)

@@ -743,10 +743,12 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	 * build, and the command gets their defaults. */
 	for (int sig = 1; sig < 64; sig++) {
 		struct sigaction old;
-		if (sig != SIGINT && sig != SIGQUIT && sigaction(sig, NULL, &old) == 0 &&
+		if (sig != SIGINT && sig != SIGQUIT && sig != SIGXFSZ && sigaction(sig, NULL, &old) == 0 &&
 		    old.sa_handler == SIG_IGN)
 			r->ignored |= 1ull << sig;
 	}
+	if (fb_xfsz_ignored)	/* we ignore it since main() */
+		r->ignored |= 1ull << SIGXFSZ;
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };

@@ -418,6 +418,37 @@ test_table_over_resource_limits_is_named() {
 	assert_eq "3:9" "$(fb stat -c %u:%g f)" "the database afterwards"
 }
 
+# Under ulimit -n 900 or lower the table was not passed on an inherited
+# descriptor (fakebuild asked for 900 or above), so each process opened it
+# by name, and one that had used up its descriptors first could not map
+# it: its stat showed the disk's owner and its chown failed with EIO.  It
+# now goes on the top free descriptor below the limit.
+test_table_passed_under_a_low_descriptor_limit() {
+	need cc
+	cat > hog.c <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+int main(int argc, char **argv)
+{
+	struct stat st;
+	while (open("/dev/null", O_RDONLY) >= 0)
+		;
+	if (argc != 2 || stat(argv[1], &st) != 0)
+		return 1;
+	printf("%u:%u\n", (unsigned)st.st_uid, (unsigned)st.st_gid);
+	return 0;
+}
+C
+	cc -o hog hog.c
+	touch f
+	fb chown 7:8 f
+	assert_eq "7:8" "$(sh -c 'ulimit -n 16; exec "$0" ./hog f' "$FAKEBUILD" 2> err)"
+	[ ! -s err ] || fail "$(cat err)"
+	assert_eq "7:8" "$(sh -c 'ulimit -n 900; exec "$0" ./hog f' "$FAKEBUILD" 2> err)"
+	[ ! -s err ] || fail "$(cat err)"
+}
+
 test_export_is_sorted_mtree() {
 	mkdir -p t/d
 	touch t/f t/d/x

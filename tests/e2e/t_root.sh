@@ -436,6 +436,19 @@ test_root_setup_errors_leave_nothing() {
 	assert_nothing_left
 }
 
+# An --upper fakebuild cannot make (on a read-only mount) is one error:
+# the work directory beside it, never made, was also named as one that
+# could not be removed.
+test_root_upper_on_a_read_only_mount_is_one_error() {
+	need_userns
+	mkroot base
+	mkdir ro
+	assert_status 1 unshare -U -r -m sh -c 'mount --bind ro ro && mount -o remount,bind,ro ro &&
+		exec "$0" --root base --upper ro/up -- true' "$FAKEBUILD" 2> err
+	assert_eq "fakebuild: --upper ro/up: Read-only file system" "$(cat err)"
+	assert_nothing_left
+}
+
 # ---- bases, layers, identity ---------------------------------------------
 
 # A base archive made in an earlier session: owners, setuid, a device, a

@@ -567,6 +567,7 @@ static int upper_dirs(struct fb_root *r, int w)
 		r->upper_create = 0;	/* not ours to remove */
 		if (errno != EEXIST) {
 			warnx_("--upper %s: %s", r->upper, strerror(errno));
+			r->work_path[0] = 0;	/* not made: nothing to remove */
 			return -1;
 		}
 	}

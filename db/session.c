@@ -407,6 +407,24 @@ void fb_session_keep_table(struct fb_session *s)
 	s->keep_table = 1;
 }
 
+int fb_session_remake_dir(struct fb_session *s, struct fb_err *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", s->db);
+	char *slash = strrchr(dir, '/');
+	struct stat st;
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		return 0;
+	int rc = mkdirs(dir);
+	if (rc < 0)
+		return fb_err_set(err, "%s: removed during the session, and cannot be made again: %s",
+				  dir, strerror(-rc));
+	return 1;
+}
+
 int fb_session_leave(struct fb_session *s, struct fb_err *err)
 {
 	int rc = take_lock(s, err);

@@ -42,6 +42,11 @@ const char *fb_session_table_path(const struct fb_session *s);
 
 /* Keep the live table file when leaving even if last (processes of the session are still running). */
 void fb_session_keep_table(struct fb_session *s);
+/* The database's directory, if it was removed during the session (an
+ * rm -rf of the build tree that held it), made again so that leaving
+ * saves the session's records there: 1 when made, 0 when it is there, or
+ * -1 with ERR set. */
+int fb_session_remake_dir(struct fb_session *s, struct fb_err *err);
 
 /* Leave; the last session out saves the table to the gdbm file.  Returns 0, 1 when the
  * table file stays because processes of a killed session still write to it, or -1

@@ -449,6 +449,17 @@ C
 	[ ! -s err ] || fail "$(cat err)"
 }
 
+# The database's directory removed during the session (the build tree
+# holding it cleaned): the session's records were lost, with a message
+# naming only the lock file.  The directory is made again and they saved.
+test_database_directory_removed_during_the_session() {
+	touch f g
+	fb -d "$PWD/b/fb.db" chown 1:1 g
+	fb -d "$PWD/b/fb.db" sh -c 'chown 42:42 f; rm -rf b; chown 43:43 g' 2> err
+	assert_contains err "b/fb.db: its directory was removed during the session: made again, to save the session's records"
+	assert_eq "42:42 43:43" "$(fb -d "$PWD/b/fb.db" stat -c %u:%g f g | paste -sd' ')"
+}
+
 test_export_is_sorted_mtree() {
 	mkdir -p t/d
 	touch t/f t/d/x

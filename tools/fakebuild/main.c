@@ -944,6 +944,12 @@ int main(int argc, char **argv)
 		warnx_("%s", err.msg);
 		status = status ? status : 1;
 	}
+	int remade = fb_session_remake_dir(s, &err);
+	if (remade < 0)
+		warnx_("%s", err.msg);
+	else if (remade)
+		warnx_("%s: its directory was removed during the session: made again, to save the "
+		       "session's records", db);
 	int left = fb_session_leave(s, &err);
 	if (left < 0) {
 		warnx_("%s", err.msg);

@@ -147,7 +147,8 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
 	if (out[0] != '/') {
 		char cwd[PATH_MAX], rel[PATH_MAX];
 		if (!getcwd(cwd, sizeof cwd))
-			return fb_err_set(err, "getcwd: %s", strerror(errno));
+			return fb_err_set(err, "%s: cannot make the database's name absolute: the "
+					  "current directory: %s", out, strerror(errno));
 		snprintf(rel, sizeof rel, "%s", out);
 		if ((size_t)snprintf(out, outlen, "%s/%s", cwd, rel) >= outlen)
 			return fb_err_set(err, "database path too long");

@@ -102,7 +102,8 @@ static int open_read(const char *db, unsigned flags, GDBM_FILE *out, struct fb_e
 	datum k = { .dptr = (char *)FB_STORE_META, .dsize = FB_STORE_META_LEN };
 	if (!gdbm_exists(f, k)) {
 		gdbm_close(f);
-		return fb_err_set(err, "%s: a gdbm file but not a fakebuild database (no header record)", db);
+		return fb_err_set(err, "%s: a gdbm file but not a fakebuild database, or a damaged one "
+				  "(no header record)", db);
 	}
 	datum v = gdbm_fetch(f, k);
 	if (!v.dptr) {

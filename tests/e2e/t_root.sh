@@ -1680,6 +1680,8 @@ test_root_bad_bases_and_options_are_refused() {
 	# an archive that is not a root: refused before it is cached
 	tar -cf empty.tar -T /dev/null
 	check "--root empty.tar: not a root" --root empty.tar
+	: >zero.tar
+	check "--root zero.tar: an empty file, not an archive" --root zero.tar
 	mkdir -p ar/srv && tar -C ar -cf srv.tar .
 	check "--root srv.tar: not a root: no usr, bin or etc" --root srv.tar
 	mkdir -p locked/usr && chmod 000 locked

@@ -460,6 +460,17 @@ test_database_directory_removed_during_the_session() {
 	assert_eq "42:42 43:43" "$(fb -d "$PWD/b/fb.db" stat -c %u:%g f g | paste -sd' ')"
 }
 
+# A relative -d where the current directory is too long to name: the
+# message named getcwd alone.
+test_relative_database_in_a_too_long_directory_is_named() {
+	local top=$PWD i
+	(
+		for i in $(seq 1 25); do mkdir "$(printf '%0200d' "$i")" && cd "$(printf '%0200d' "$i")"; done
+		assert_status 1 "$FAKEBUILD" -d rel.db true 2> "$top/err"
+	)
+	assert_contains err "rel.db: cannot make the database's name absolute: the current directory: Numerical result out of range"
+}
+
 test_export_is_sorted_mtree() {
 	mkdir -p t/d
 	touch t/f t/d/x

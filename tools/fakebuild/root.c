@@ -207,6 +207,8 @@ static void check_layers(struct fb_root *r)
 				    "not change while a root uses it", l->opt, held ? l->path : busy);
 			l->dev = st.st_dev;
 			warn_unmapped("--root", l->opt, &st);
+		} else if (S_ISREG(st.st_mode) && st.st_size == 0) {
+			die("--root %s: an empty file, not an archive", l->opt);
 		} else if (S_ISREG(st.st_mode)) {
 			snprintf(l->archive, sizeof l->archive, "%s", l->path);
 			l->path[0] = 0;	/* its cache entry, found or made by fb_unpack */

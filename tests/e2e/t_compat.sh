@@ -200,6 +200,44 @@ after setuid 1000" "$out"
 	[ ! -u f ] || fail "real file got setuid"
 }
 
+# execve through syscall(2) with an empty environment ran the program
+# outside the session (its chown failed with EPERM); a raw truncate kept a
+# faked capability.  Both go through the library's own functions now.
+test_raw_execve_and_truncate_are_faked() {
+	need cc setcap getcap
+	cat > ex.c <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	if (!strcmp(argv[1], "truncate")) {
+		int fd = open(argv[2], O_WRONLY);
+		if (syscall(SYS_truncate, argv[2], 0L) != 0 || syscall(SYS_ftruncate, fd, 0L) != 0) {
+			perror("truncate");
+			return 1;
+		}
+		return 0;
+	}
+	char *args[] = { "chown", "5:6", argv[2], NULL }, *env[] = { NULL };
+	syscall(SYS_execve, "/bin/chown", args, env);
+	perror("execve");
+	return 1;
+}
+EOF
+	cc -o ex ex.c
+	cp /bin/true t; cp /bin/true u
+	fb sh -c 'setcap cap_net_raw+ep t; ./ex truncate t' || fail "raw truncate failed"
+	[ -z "$(fb getcap t)" ] || fail "a raw truncate kept the capability: $(fb getcap t)"
+	fb ./ex exec u || fail "the exec'd chown failed"
+	assert_eq "5:6" "$(fb stat -c '%u:%g' u)"
+}
+
 test_raw_syscalls_python_ctypes() {
 	need python3
 	touch f

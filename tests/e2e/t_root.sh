@@ -449,6 +449,22 @@ test_root_upper_on_a_read_only_mount_is_one_error() {
 	assert_nothing_left
 }
 
+# The records of a kept tree that the user's database cannot take (its
+# table full) were named one line a file; the first names the cause, one
+# more line counts the rest.
+test_root_unrecorded_owners_are_counted_not_listed() {
+	need_userns
+	mkroot base
+	# The database holds 60 records; the root's 30 new ones find 4 free.
+	mkdir many && (cd many && touch $(seq 1 60))
+	fb chown -R 1:1 many
+	assert_status 1 env FAKEBUILD_CAPACITY=64 "$FAKEBUILD" --root base --upper up -- sh -c \
+		'i=0; while [ $i -lt 30 ]; do touch /f$i; chown 5:5 /f$i; i=$((i + 1)); done' 2> err
+	assert_eq 1 "$(grep -c 'cannot record its owner in your database' err)" "$(cat err)"
+	assert_match '\.\.\. and [0-9]+ more files whose owners could not be recorded in your database' "$(cat err)"
+	assert_nothing_left
+}
+
 # ---- bases, layers, identity ---------------------------------------------
 
 # A base archive made in an earlier session: owners, setuid, a device, a

@@ -102,6 +102,7 @@ struct walker {
 	char inside[8192];		/* its path inside the root, "" for / */
 	size_t base;			/* --changes: where the walked tree starts in inside[] */
 	int failed;
+	long unrecorded;		/* merge: records the user's table refused */
 	unsigned char blob[65536];
 };
 
@@ -282,7 +283,9 @@ static void merge(struct walker *w, const char *name, const struct statx *real, 
 	int rc = blen > 0 ? fb_table_put_xattrs(w->ut, &id, &a, w->blob, (size_t)blen, hint)
 			  : fb_table_put(w->ut, &id, &a, hint);
 	if (rc < 0) {
-		warnx_("%s: cannot record its owner in your database: %s", hint, strerror(-rc));
+		/* The first names the cause; a full table or disk refuses the rest too. */
+		if (!w->unrecorded++)
+			warnx_("%s: cannot record its owner in your database: %s", hint, strerror(-rc));
 		w->failed = 1;
 	}
 }
@@ -695,6 +698,9 @@ static void merge_kept(struct fb_root *r, struct walker *w)
 			close(d);
 		}
 	}
+	if (w->unrecorded > 1)
+		warnx_("... and %ld more files whose owners could not be recorded in your database",
+		       w->unrecorded - 1);
 }
 
 static void changes(struct fb_root *r, struct walker *w, FILE *f)

@@ -60,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -190,15 +191,42 @@ int fb_table_move_lock_fd(struct fb_table *t)
  * the session's directory) through the descriptor it was mapped from,
  * when the program still has it and /proc is mounted.
  */
+/*
+ * open(2) of PATH for reading, also by a program that has used up its
+ * descriptors before its first write (real root's chown needs none):
+ * then on one descriptor above its soft limit, where the hard limit
+ * allows, which is put back at once.
+ */
+static int open_past_limit(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct rlimit rl;
+	if (fd >= 0 || errno != EMFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0 ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return fd;
+	const rlim_t cur = rl.rlim_cur;
+	rl.rlim_cur = cur + 1;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		errno = EMFILE;
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	int e = errno;
+	rl.rlim_cur = cur;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	errno = e;
+	return fd;
+}
+
 static int open_own(struct fb_table *t)
 {
 	/* Links are followed (fakebuild --root names the table /proc/self/fd/N):
 	 * what counts is that the file opened is the one mapped, checked below. */
-	int fd = t->path ? open(t->path, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = t->path ? open_past_limit(t->path) : -1;
 	if (fd < 0 && t->srcfd >= 0) {
 		char self[40];
 		snprintf(self, sizeof self, "/proc/self/fd/%d", t->srcfd);
-		fd = open(self, O_RDONLY | O_CLOEXEC);
+		fd = open_past_limit(self);
 	}
 	if (fd < 0)
 		return t->path || t->srcfd >= 0 ? -errno : -ENOENT;

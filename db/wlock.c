@@ -186,12 +186,6 @@ int fb_table_move_lock_fd(struct fb_table *t)
 }
 
 /*
- * Open the mapped file again, a description of our own, out of the way:
- * by its path, else (the path is not there: a chroot that does not show
- * the session's directory) through the descriptor it was mapped from,
- * when the program still has it and /proc is mounted.
- */
-/*
  * open(2) of PATH for reading, also by a program that has used up its
  * descriptors before its first write (real root's chown needs none):
  * then on one descriptor above its soft limit, where the hard limit
@@ -218,6 +212,12 @@ static int open_past_limit(const char *path)
 	return fd;
 }
 
+/*
+ * Open the mapped file again, a description of our own, out of the way:
+ * by its path, else (the path is not there: a chroot that does not show
+ * the session's directory) through the descriptor it was mapped from,
+ * when the program still has it and /proc is mounted.
+ */
 static int open_own(struct fb_table *t)
 {
 	/* Links are followed (fakebuild --root names the table /proc/self/fd/N):

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,10 +206,43 @@ static unsigned table_version(const char *live)
 	return n == (ssize_t)sizeof h ? h.version : 0;
 }
 
+/*
+ * A table file is sparse and every process maps it whole, so a file size
+ * limit (ulimit -f) or an address space limit (ulimit -v) may refuse it:
+ * which one RC (EFBIG, ENOMEM) says was, or NULL.
+ */
+static const char *limit_hit(int rc)
+{
+	struct rlimit l;
+	if (rc == -EFBIG && getrlimit(RLIMIT_FSIZE, &l) == 0 && l.rlim_cur != RLIM_INFINITY)
+		return "the file size limit (ulimit -f)";
+	if (rc == -ENOMEM && getrlimit(RLIMIT_AS, &l) == 0 && l.rlim_cur != RLIM_INFINITY)
+		return "the address space limit (ulimit -v)";
+	return NULL;
+}
+
+/* BYTES in BUF: "800 MiB" (the nearest), "808 KiB" (rounded up). */
+static const char *size_name(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= 1u << 20)
+		snprintf(buf, len, "%llu MiB", (unsigned long long)((bytes + (1u << 19)) >> 20));
+	else
+		snprintf(buf, len, "%llu KiB", (unsigned long long)((bytes + 1023) >> 10));
+	return buf;
+}
+
 /* RUNNING: another session uses the table now (else a killed one left it). */
 static int attach_leftover(struct fb_session *s, int running, struct fb_err *err)
 {
 	int rc = fb_table_attach(s->live, &s->t);
+	const char *limit = limit_hit(rc);
+	struct stat st;
+	char size[32];
+	if (limit && stat(s->live, &st) == 0)
+		return fb_err_set(err, "%s: cannot map the live table: %s: it is a sparse file of %s, "
+				  "over %s: raise the limit%s", s->live, strerror(-rc),
+				  size_name((uint64_t)st.st_size, size, sizeof size), limit,
+				  running ? " (a session is running on it)" : "");
 	if (rc == -EPROTONOSUPPORT)
 		return fb_err_set(err, "%s: %s (table layout %u, this fakebuild reads layout %u): %s",
 				  s->live, table_why(rc), table_version(s->live), FB_TABLE_VERSION,
@@ -241,15 +275,14 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 	if (fb_table_capacity(c, &cap) < 0)
 		return fb_err_set(err, "FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	int rc = fb_table_create(tmp, cap, &s->t);
-	/* Its file is sparse, and mapped whole: ulimit -f and -v count it. */
-	const char *limit = rc == -EFBIG ? "the file size limit (ulimit -f)"
-			    : rc == -ENOMEM ? "the address space limit (ulimit -v)" : NULL;
+	const char *limit = limit_hit(rc);
+	char size[32];
 	if (limit)
 		return fb_err_set(err, "%s: cannot create the live table: %s: it is a sparse file of "
-				  "%llu MiB (for %llu records), over %s: raise the limit or set a "
-				  "smaller FAKEBUILD_CAPACITY", tmp, strerror(-rc),
-				  (unsigned long long)(fb_table_file_bytes(cap) >> 20),
-				  (unsigned long long)cap, limit);
+				  "%s (for %llu records), over %s: raise the limit%s", tmp,
+				  strerror(-rc), size_name(fb_table_file_bytes(cap), size, sizeof size),
+				  (unsigned long long)cap, limit,
+				  cap > FB_TABLE_MIN_CAPACITY ? " or set a smaller FAKEBUILD_CAPACITY" : "");
 	if (rc < 0)
 		return fb_err_set(err, "%s: cannot create the live table: %s", tmp, strerror(-rc));
 	if (fb_store_load_flags(s->db, s->t, FB_STORE_FRESH, err) < 0) {

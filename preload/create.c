@@ -189,7 +189,8 @@ static int exists(const char *path)
 
 /* fopen and freopen: only when the owner matters is the file looked for
  * first, to tell a file the call made from one it opened.  Mode "w"
- * truncates a file it opens, which loses a faked capability (open.c). */
+ * truncates a file it opens, which loses a faked capability (open.c),
+ * also freopen's of the stream's own file (no path). */
 #define FOPEN_WRAPPER(fn, params, args)                                       \
 	FB_EXPORT FILE *fn params                                             \
 	{                                                                     \
@@ -198,9 +199,9 @@ static int exists(const char *path)
 			errno = ENOSYS;                                       \
 			return NULL;                                          \
 		}                                                             \
-		if (!fb_enter() || !path || !fopen_creates(mode))             \
+		if (!fb_enter() || !fopen_creates(mode))                      \
 			return real_##fn args;                                \
-		int make = create_matters();                                  \
+		int make = path && create_matters();                          \
 		int existed = make && exists(path);                           \
 		FILE *f = real_##fn args;                                     \
 		if (f && make && !existed && is_link(path))                   \

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,13 @@ static int inherited(struct fb_table **t)
 	return fb_table_attach_fd((int)x[0], x[1], x[2], t);
 }
 
+/* Is there an address space limit (ulimit -v) for the table to fit under? */
+static int address_space_limited(void)
+{
+	struct rlimit as;
+	return getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
+}
+
 struct fb_table *fb_table(void)
 {
 	int st = __atomic_load_n(&table_state, __ATOMIC_ACQUIRE);
@@ -119,6 +127,8 @@ struct fb_table *fb_table(void)
 			sched_yield();
 		return st == 2 ? table : NULL;
 	}
+	/* Mapping it is no failure of the caller's call: its errno is kept. */
+	int saved = errno;
 	fb_guard++;
 	const char *path = getenv("FAKEBUILD_TABLE");
 	struct fb_table *t = NULL;
@@ -137,17 +147,19 @@ struct fb_table *fb_table(void)
 			      "(a session of another version?)";
 		else if (sizeof(void *) == 4 && (rc == -ENOMEM || rc == -EFBIG))
 			why = "it is too large for a 32-bit process (lower FAKEBUILD_CAPACITY)";
-		else if (rc == -ENOMEM)
+		else if (rc == -ENOMEM && address_space_limited())
 			why = "Cannot allocate memory (every process maps the whole table: an "
 			      "address space limit, ulimit -v, must leave room for it, or the "
 			      "session must start with a smaller FAKEBUILD_CAPACITY)";
 		fb_warn("cannot map the live table %s: %s; ownership changes will fail",
 			path ? path : "(FAKEBUILD_TABLE unset)", why);
 		__atomic_store_n(&table_state, 3, __ATOMIC_RELEASE);
+		errno = saved;
 		return NULL;
 	}
 	table = t;
 	__atomic_store_n(&table_state, 2, __ATOMIC_RELEASE);
+	errno = saved;
 	return t;
 }
 

@@ -465,6 +465,15 @@ test_root_unrecorded_owners_are_counted_not_listed() {
 	assert_nothing_left
 }
 
+# Under ulimit -n 800 or lower a root failed outright ("dup: Invalid
+# argument"): pid 1 asked for descriptor 800 for the library's directory.
+test_root_runs_under_a_low_descriptor_limit() {
+	need_userns
+	mkroot base
+	assert_eq "0 0:0" "$(sh -c 'ulimit -S -n 64; exec "$0" --root base -- sh -c "touch /f; chown 0:0 /f; id -u; stat -c %u:%g /f"' "$FAKEBUILD" | paste -sd' ')"
+	assert_nothing_left
+}
+
 # ---- bases, layers, identity ---------------------------------------------
 
 # A base archive made in an earlier session: owners, setuid, a device, a

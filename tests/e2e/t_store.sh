@@ -407,6 +407,9 @@ test_table_over_resource_limits_is_named() {
 	assert_contains err "over the file size limit (ulimit -f): raise the limit or set a smaller FAKEBUILD_CAPACITY"
 	[ -z "$(ls -d .state/fb.db.* 2>/dev/null)" ] || fail "left: $(ls -d .state/fb.db.*)"
 	assert_eq "3:9" "$(sh -c 'ulimit -f 2000; FAKEBUILD_CAPACITY=4096 exec "$0" sh -c "chgrp 9 f; stat -c %u:%g f"' "$FAKEBUILD")"
+	# At the smallest capacity only the limit can change, in KiB, not "0 MiB".
+	assert_status 1 sh -c 'ulimit -f 16; FAKEBUILD_CAPACITY=64 exec "$0" true' "$FAKEBUILD" 2> err
+	assert_match 'a sparse file of [0-9]+ KiB \(for 64 records\), over the file size limit \(ulimit -f\): raise the limit$' "$(cat err)"
 	# The command gets SIGXFSZ as it came: its own file past the limit ends it.
 	assert_status 153 "$FAKEBUILD" sh -c 'ulimit -f 1; head -c 5000 /dev/zero > big'
 	if [ "${SAN:-}" != 1 ]; then	# ASan reserves terabytes of address space
@@ -414,6 +417,12 @@ test_table_over_resource_limits_is_named() {
 		assert_contains err "over the address space limit (ulimit -v)"
 		fb sh -c 'ulimit -v 300000; chown 5:6 f' 2> err || true
 		assert_contains err "an address space limit, ulimit -v, must leave room for it"
+		# Joining a running session's table: no advice to move it away.
+		fb sh -c 'touch started; sleep 3' &
+		await started
+		assert_status 1 sh -c 'ulimit -v 300000; exec "$0" true' "$FAKEBUILD" 2> err
+		wait
+		assert_contains err "fb.db.live: cannot map the live table: Cannot allocate memory: it is a sparse file of 800 MiB, over the address space limit (ulimit -v): raise the limit (a session is running on it)"
 	fi
 	assert_eq "3:9" "$(fb stat -c %u:%g f)" "the database afterwards"
 }

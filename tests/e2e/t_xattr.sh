@@ -33,7 +33,7 @@ test_chown_drops_capability_like_root() {
 # it, keeps it.  Each way in TRUNC_WAYS is run by PROGRAM (the fixture,
 # built for one ABI, and how to run it) on a fresh file in a session,
 # then read back in the next one.
-TRUNC_WAYS="open openat creat rdonly fopen freopen truncate ftruncate write path"
+TRUNC_WAYS="open openat creat rdonly fopen freopen freopen0 truncate ftruncate write path"
 truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	local w out=
 	for w in $TRUNC_WAYS; do
@@ -44,7 +44,7 @@ truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	done
 	echo "$out"
 }
-TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 truncate:0 ftruncate:0 write:1 path:1"
+TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 freopen0:0 truncate:0 ftruncate:0 write:1 path:1"
 
 test_truncation_drops_capability_like_root() {
 	need setcap getcap cc
@@ -54,6 +54,38 @@ test_truncation_drops_capability_like_root() {
 	fb sh -c 'setcap cap_net_raw+ep f; : >f; echo "shell: $(getcap f)"; cp /bin/true g
 		setcap cap_net_raw+ep g; cp /bin/false g; echo "cp: $(getcap g)"'
 	[ -z "$(fb getcap f g)" ] || fail "a capability outlived its file's truncation: $(fb getcap f g)"
+}
+
+# A process's first use of the table maps it, and the mapping's failed
+# first try (the inherited descriptor closed, as Python's subprocess
+# does) left EBADF in errno after a successful open(O_TRUNC), creat or
+# fopen "w".
+test_truncating_open_keeps_errno() {
+	need cc
+	cat > en.c <<'C'
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	const char *v = getenv("FAKEBUILD_TABLE_FD");
+	if (argc != 3 || !v)
+		return 2;
+	close(atoi(v));
+	errno = 0;
+	int ok = !strcmp(argv[1], "open") ? open(argv[2], O_WRONLY | O_TRUNC) >= 0
+		 : !strcmp(argv[1], "creat") ? creat(argv[2], 0644) >= 0
+		 : fopen(argv[2], "w") != NULL;
+	printf("%s %d %d\n", argv[1], ok, errno);
+	return 0;
+}
+C
+	cc -o en en.c
+	touch f
+	assert_eq "open 1 0|creat 1 0|fopen 1 0" "$(fb sh -c './en open f; ./en creat f; ./en fopen f' | paste -sd'|')"
 }
 
 # The same in 32-bit programs, with 32-bit and 64-bit file offsets

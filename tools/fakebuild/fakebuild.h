@@ -16,6 +16,7 @@ __attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
 /* main.c, shared with a build root's pid 1 (ns.c) */
 void setup_env(const char *lib, const char *db, const char *table, int unknown_is_real);
 int pass_table(void);
+int fb_dup_high(int fd, int want, int cloexec);
 int fb_in_terminal_job(void);
 void exec_cmd(char **argv);
 int exec_errno(const char *cmd, int e);

@@ -508,13 +508,28 @@ static void kill_left(pid_t pgid)
 }
 
 /*
- * Leave the live table open for the session on a high descriptor, named
- * with its identity in FAKEBUILD_TABLE_FD: every process then maps it
- * with fstat and mmap instead of opening it by name (see preload/init.c),
- * also one that has used up its descriptors by then.  Opened here,
- * inherited by the command; the caller closes it once the command runs.
- * 900, out of the way, or under a lower ulimit -n the top free one.
- * Failing here only costs that speed.  Returns it or -1.
+ * A copy of FD at descriptor WANT or above (close-on-exec if CLOEXEC), or
+ * under a lower ulimit -n the top free one: out of the way of programs
+ * that expect small numbers.  -1 with errno set.
+ */
+int fb_dup_high(int fd, int want, int cloexec)
+{
+	const int cmd = cloexec ? F_DUPFD_CLOEXEC : F_DUPFD;
+	int high = fcntl(fd, cmd, want);
+	struct rlimit nofile;
+	if (high < 0 && errno == EINVAL && getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+		for (rlim_t n = nofile.rlim_cur; high < 0 && n-- > (rlim_t)fd + 1;)
+			high = fcntl(fd, cmd, (int)n);
+	return high;
+}
+
+/*
+ * Leave the live table open for the session on a high descriptor (900),
+ * named with its identity in FAKEBUILD_TABLE_FD: every process then maps
+ * it with fstat and mmap instead of opening it by name (see
+ * preload/init.c), also one that has used up its descriptors by then.
+ * Opened here, inherited by the command; the caller closes it once the
+ * command runs.  Failing here only costs that speed.  Returns it or -1.
  */
 int pass_table(void)
 {
@@ -522,11 +537,7 @@ int pass_table(void)
 	int fd = path ? open(path, O_RDWR | O_NOFOLLOW) : -1;
 	if (fd < 0)
 		return -1;
-	int high = fcntl(fd, F_DUPFD, 900);
-	struct rlimit nofile;
-	if (high < 0 && errno == EINVAL && getrlimit(RLIMIT_NOFILE, &nofile) == 0)
-		for (rlim_t n = nofile.rlim_cur; high < 0 && n-- > (rlim_t)fd + 1;)
-			high = fcntl(fd, F_DUPFD, (int)n);
+	int high = fb_dup_high(fd, 900, 0);
 	close(fd);
 	struct stat st;
 	if (high < 0 || fstat(high, &st) < 0) {

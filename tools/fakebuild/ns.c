@@ -1350,7 +1350,7 @@ void fb_ns_main(struct fb_root *r, int sock, char **cmd)
 
 	/* The library tmpfs at a number above what builds use: the build
 	 * names it as /proc/1/fd/N. */
-	int hi = fcntl(rt, F_DUPFD_CLOEXEC, 800);
+	int hi = fb_dup_high(rt, 800, 1);
 	if (hi < 0)
 		ns_die("dup: %s", strerror(errno));
 	int keep[] = { hi, table_fd };

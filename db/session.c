@@ -39,6 +39,17 @@ struct fb_session {
 	struct fb_table *t;
 };
 
+/* DB's directory into DIR: 1, or 0 when it is / or there is none. */
+static int db_dir(const char *db, char dir[PATH_MAX])
+{
+	snprintf(dir, PATH_MAX, "%s", db);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	return 1;
+}
+
 static int mkdirs(char *dir)
 {
 	struct stat st;
@@ -393,10 +404,7 @@ int fb_session_join(const char *db, unsigned flags, struct fb_session **out, str
 				  db, (unsigned)st.st_uid, (unsigned)getuid());
 	}
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", db);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
+	if (db_dir(db, dir)) {
 		int rc = mkdirs(dir);
 		if (rc < 0) {
 			free(s);
@@ -444,13 +452,8 @@ void fb_session_keep_table(struct fb_session *s)
 int fb_session_remake_dir(struct fb_session *s, struct fb_err *err)
 {
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", s->db);
-	char *slash = strrchr(dir, '/');
 	struct stat st;
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	if (stat(dir, &st) == 0 || errno != ENOENT)
+	if (!db_dir(s->db, dir) || stat(dir, &st) == 0 || errno != ENOENT)
 		return 0;
 	int rc = mkdirs(dir);
 	if (rc < 0)

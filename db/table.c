@@ -889,6 +889,13 @@ void fb_table_note_bound_device(struct fb_table *t)
 		__atomic_fetch_or(&t->h->flags, FB_TF_BOUND, __ATOMIC_RELEASE);
 }
 
+int fb_table_first_full(struct fb_table *t)
+{
+	if (LOAD(&t->h->flags) & FB_TF_FULL_TOLD)
+		return 0;
+	return !(__atomic_fetch_or(&t->h->flags, FB_TF_FULL_TOLD, __ATOMIC_RELAXED) & FB_TF_FULL_TOLD);
+}
+
 int fb_table_del(struct fb_table *t, const struct fb_ident *id)
 {
 	struct fb_trec r;

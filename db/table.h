@@ -136,6 +136,8 @@ int fb_table_has_bound_devices(struct fb_table *t);
 void fb_table_note_bound_device(struct fb_table *t);
 /* Whether the file system refused this process's mapping a new block of T (ENOSPC). */
 int fb_table_out_of_space(const struct fb_table *t);
+/* 1 for the first caller in the table's life (of any process): who warns that it is full. */
+int fb_table_first_full(struct fb_table *t);
 
 /*
  * The writer lock's registration (db/wlock.c): before its first write a

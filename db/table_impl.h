@@ -78,6 +78,7 @@ typedef int64_t fb_i64 __attribute__((aligned(8)));
 #define FB_TF_SGIDDIR 0x8u	/* some record has been a directory with the setgid bit */
 #define FB_TF_SETID 0x10u	/* some record has been a set-user-ID or set-group-ID program */
 #define FB_TF_BOUND 0x20u	/* a device node has been bound over its placeholder (preload/dev.c) */
+#define FB_TF_FULL_TOLD 0x40u	/* a process has warned that the table is full (preload/record.c) */
 
 struct fb_trec {
 	uint32_t seq;		/* even: stable; odd: being (re)written */

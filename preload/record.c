@@ -294,9 +294,10 @@ int fb_record(const struct statx *stx, const struct fb_attr *a, int dirfd, const
 	}
 	int rc = before ? fb_table_put_if(t, &id, known ? before : NULL, a, h) : fb_table_put(t, &id, a, h);
 	if (rc == -ENOSPC) {
-		static int told;
+		/* Once a session, not once a process: a make -j of short
+		 * processes would repeat it for every one. */
 		const char *file = getenv("FAKEBUILD_TABLE");
-		if (__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+		if (!fb_table_first_full(t))
 			;
 		else if (fb_table_out_of_space(t))
 			fb_warn("%s: No space left on device: the live table cannot grow, and ownership "

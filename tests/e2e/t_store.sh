@@ -378,6 +378,15 @@ test_full_table_fails_loudly() {
 	assert_eq $((failed - 1)) "$ok" "chowns acknowledged before the table filled"
 }
 
+# Each process that found the table full said so, once each: a make -j
+# of short processes repeated the warning for every one.  Once a session.
+test_full_table_warned_once_a_session() {
+	seq 1 80 | xargs touch
+	FAKEBUILD_CAPACITY=64 fb sh -c 'for i in $(seq 1 80); do chown 3:3 $i; done; exit 0' 2> err
+	assert_eq 1 "$(grep -c 'live table is full' err)" "$(cat err)"
+	assert_match "changing ownership of '80': No space left on device" "$(cat err)"
+}
+
 # FAKEBUILD_CAPACITY is checked and named; a database larger than the
 # capacity is a full table, not a full disk.
 test_capacity_is_checked_and_named() {

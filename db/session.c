@@ -439,6 +439,11 @@ struct fb_table *fb_session_table(struct fb_session *s)
 	return s->t;
 }
 
+const char *fb_session_db(const struct fb_session *s)
+{
+	return s->db;
+}
+
 const char *fb_session_table_path(const struct fb_session *s)
 {
 	return s->live;

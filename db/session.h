@@ -39,6 +39,8 @@ int fb_tmp_dir(const char *what, const char *instead, char *dir, size_t len, str
 int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);
 struct fb_table *fb_session_table(struct fb_session *s);
 const char *fb_session_table_path(const struct fb_session *s);
+/* The database's path, as resolved when joining. */
+const char *fb_session_db(const struct fb_session *s);
 
 /* Keep the live table file when leaving even if last (processes of the session are still running). */
 void fb_session_keep_table(struct fb_session *s);

@@ -451,8 +451,9 @@ test_root_upper_on_a_read_only_mount_is_one_error() {
 
 # The records of a kept tree that the user's database cannot take (its
 # table full) were named one line a file; the first names the cause, one
-# more line counts the rest.
-test_root_unrecorded_owners_are_counted_not_listed() {
+# more line counts the rest.  They were lost with the root's table; they
+# are kept in a database of their own that -i loads.
+test_root_unrecorded_owners_are_counted_and_kept() {
 	need_userns
 	mkroot base
 	# The database holds 60 records; the root's 30 new ones find 4 free.
@@ -463,6 +464,17 @@ test_root_unrecorded_owners_are_counted_not_listed() {
 	assert_eq 1 "$(grep -c 'cannot record its owner in your database' err)" "$(cat err)"
 	assert_match '\.\.\. and [0-9]+ more files whose owners could not be recorded in your database' "$(cat err)"
 	assert_nothing_left
+	# Not lost: kept in a database of their own, which -i loads once
+	# there is room.
+	local kept
+	kept=$(sed -n 's/.* files are kept in \(.*\); when the database has room.*/\1/p' err)
+	[ -f "$kept" ] || fail "no file keeps the refused owners: $(cat err)"
+	ls "$(dirname "$kept")" | grep -q '\.new\.' && fail "a temporary table left: $(ls "$(dirname "$kept")")"
+	local before
+	before=$(fb stat -c %u:%g up/f* | grep -c '^5:5$')
+	[ "$before" -lt 30 ] || fail "all 30 recorded though the table was full"
+	fb -i "$kept" true
+	assert_eq 30 "$(fb stat -c %u:%g up/f* | grep -c '^5:5$')"
 }
 
 # Under ulimit -n 800 or lower a root failed outright ("dup: Invalid

@@ -913,7 +913,7 @@ int fb_root_run(struct fb_root *r, char **cmd)
 	 * kept tree (20,000 files: about 40 ms); a build that recorded
 	 * nothing left only the seeded copies of the user's own records. */
 	else if (fb_walk_finish(r, rt, s && fb_table_changes(rt) != seeded ? fb_session_table(s) : NULL,
-				status, w) < 0 && status == 0)
+				s ? fb_session_db(s) : NULL, status, w) < 0 && status == 0)
 		status = fb_root_interrupted ? 128 + fb_root_interrupted : 1;
 	if (rt)
 		fb_table_detach(rt);

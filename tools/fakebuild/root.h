@@ -148,7 +148,8 @@ int fb_walk_seed_upper(struct fb_root *r, struct fb_table *rt, struct fb_table *
 /* --changes: note the directories' records of RT before the build.  0 or -errno. */
 int fb_walk_note_dirs(struct fb_root *r, struct fb_table *rt);
 /* After the build: records of kept files into the user's table (U), --keep, --changes. */
-int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status, int watch);
+int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, const char *db, int status,
+		   int watch);
 /* The signal (INT, TERM, HUP, QUIT) that came after the root's pid 1 had
  * ended, while its trees were walked; 0 if none.  The walk stops, and
  * nothing half-written is left (root.c). */

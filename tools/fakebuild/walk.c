@@ -38,6 +38,7 @@
 #include "escape.h"
 #include "fakebuild.h"
 #include "root.h"
+#include "store.h"
 #include "view.h"
 #include "xblob.h"
 
@@ -103,6 +104,10 @@ struct walker {
 	size_t base;			/* --changes: where the walked tree starts in inside[] */
 	int failed;
 	long unrecorded;		/* merge: records the user's table refused */
+	const char *db;			/* merge: the user's database */
+	struct fb_table *spill;		/* merge: the refused records, kept */
+	int spill_err;			/* why one could not be kept */
+	char spill_tmp[PATH_MAX + 48];	/* the spill table's file */
 	unsigned char blob[65536];
 };
 
@@ -269,6 +274,82 @@ static int dir_changed(struct walker *w, const struct statx *lo, const struct st
 	return was.uid != now.uid || was.gid != now.gid || (was.mode & 07777) != (now.mode & 07777);
 }
 
+/*
+ * A record the user's table refused (full), kept in a table of its own
+ * next to the database, saved as a database by keep_spilled: the build's
+ * files are there, and their owners are not lost with the root's table.
+ * The table's file is DB.new.PID...: a session's start removes it if
+ * fakebuild dies before it is saved.
+ */
+static void spill(struct walker *w, const struct fb_ident *id, const struct fb_attr *a, size_t blen,
+		  const char *hint)
+{
+	if (!w->db || w->spill_err)
+		return;
+	if (!w->spill) {
+		if ((size_t)snprintf(w->spill_tmp, sizeof w->spill_tmp, "%s.new.%ld.unrecorded", w->db,
+				     (long)getpid()) >= sizeof w->spill_tmp) {
+			w->spill_err = ENAMETOOLONG;
+			return;
+		}
+		/* No more than the root's table holds can be refused. */
+		uint64_t cap = fb_table_count(w->rt) + FB_TABLE_MIN_CAPACITY;
+		unlink(w->spill_tmp);
+		int rc = fb_table_create(w->spill_tmp, cap < FB_TABLE_MAX_CAPACITY ? cap : FB_TABLE_MAX_CAPACITY,
+					 &w->spill);
+		if (rc < 0) {
+			unlink(w->spill_tmp);
+			w->spill_err = -rc;
+			return;
+		}
+	}
+	int rc = blen ? fb_table_put_xattrs(w->spill, id, a, w->blob, blen, hint) : fb_table_put(w->spill, id, a, hint);
+	if (rc < 0)
+		w->spill_err = -rc;
+}
+
+/* Where the refused records are saved: DB.unrecorded.PID, or with .N if a
+ * file of an earlier run has that name.  0, or -1 if none is free. */
+static int spill_name(const struct walker *w, char *out, size_t len)
+{
+	for (int n = 0; n < 1000; n++) {
+		int l = n ? snprintf(out, len, "%s.unrecorded.%ld.%d", w->db, (long)getpid(), n)
+			  : snprintf(out, len, "%s.unrecorded.%ld", w->db, (long)getpid());
+		if (l < 0 || (size_t)l >= len)
+			return -1;
+		struct stat st;
+		if (lstat(out, &st) < 0 && errno == ENOENT)
+			return 0;
+	}
+	return -1;
+}
+
+/* After the merge: the refused records saved as a database the user can load with -i. */
+static void keep_spilled(struct walker *w)
+{
+	if (!w->unrecorded)
+		return;
+	char out[PATH_MAX + 64];
+	struct fb_err err = { 0 };
+	const char *why = w->spill_err ? strerror(w->spill_err) : NULL;
+	if (!why && w->spill && spill_name(w, out, sizeof out) < 0)
+		why = "no free name for the file that would keep them";
+	if (!why && w->spill && fb_store_save_copy(out, w->spill, &err) < 0)
+		why = err.msg;
+	if (w->spill) {
+		fb_table_detach(w->spill);
+		unlink(w->spill_tmp);
+	}
+	if (!w->db)
+		return;
+	if (why)
+		warnx_("the owners of those %ld files are lost: %s", w->unrecorded, why);
+	else
+		warnx_("the owners of those %ld files are kept in %s; when the database has room "
+		       "(FAKEBUILD_CAPACITY), load them with: fakebuild -d %s -i %s true",
+		       w->unrecorded, out, w->db, out);
+}
+
 static void merge(struct walker *w, const char *name, const struct statx *real, const struct statx *view)
 {
 	struct fb_attr a;
@@ -287,6 +368,7 @@ static void merge(struct walker *w, const char *name, const struct statx *real, 
 		if (!w->unrecorded++)
 			warnx_("%s: cannot record its owner in your database: %s", hint, strerror(-rc));
 		w->failed = 1;
+		spill(w, &id, &a, blen > 0 ? (size_t)blen : 0, hint);
 	}
 }
 
@@ -873,16 +955,20 @@ static int write_changes(struct fb_root *r, struct walker *w, int watch)
 	return -1;
 }
 
-int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, int status, int watch)
+int fb_walk_finish(struct fb_root *r, struct fb_table *rt, struct fb_table *ut, const char *db, int status,
+		   int watch)
 {
 	struct walker *w = calloc(1, sizeof *w);
 	if (!w)
 		return -1;
 	w->rt = rt;
 	w->ut = ut;
+	w->db = db;
 	int rc = 0;
-	if (ut)
+	if (ut) {
 		merge_kept(r, w);
+		keep_spilled(w);
+	}
 	if (w->failed)
 		rc = -1;
 	if (r->changes && write_changes(r, w, watch) < 0)

@@ -7,12 +7,14 @@
  * other number goes to the real syscall() with the six arguments as given.
  *
  * Only numbers whose argument layout equals the libc function's are
- * forwarded: the struct stat numbers only where the kernel's struct stat
- * is glibc's (x86_64), the 16-bit id calls of 32-bit ABIs never.
+ * forwarded: the struct stat numbers only where the kernel's struct is
+ * glibc's (x86_64's stat, i386's stat64; not i386's old stat), the 16-bit
+ * id calls of 32-bit ABIs never.
  */
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
@@ -46,6 +48,14 @@ static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
 	return fchmodat(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 
+#if defined(__i386__)
+#include <stddef.h>
+/* The kernel's struct stat64 (arch/x86/include/uapi/asm/stat.h). */
+_Static_assert(sizeof(struct stat64) == 96 && offsetof(struct stat64, st_uid) == 24 &&
+		       offsetof(struct stat64, st_size) == 44 && offsetof(struct stat64, st_ino) == 88,
+	       "glibc's struct stat64 is the kernel's");
+#endif
+
 /*
  * The id calls' numbers.  32-bit ABIs have 32-bit id calls beside the old
  * 16-bit ones: we fake the 32-bit ones and leave the 16-bit ones to the
@@ -71,6 +81,16 @@ static int faked(long n, const long a[6], long *ret)
 	case SYS_fstat: *ret = fstat(I(0), P(1)); return 1;
 	case SYS_stat: *ret = stat(S(0), P(1)); return 1;
 	case SYS_lstat: *ret = lstat(S(0), P(1)); return 1;
+#endif
+#if defined(__i386__)
+	/* i386's struct stat64 is the kernel's; a 64-bit length comes in two
+	 * registers, low first. */
+	case SYS_fstatat64: *ret = fstatat64(I(0), S(1), P(2), I(3)); return 1;
+	case SYS_stat64: *ret = stat64(S(0), P(1)); return 1;
+	case SYS_lstat64: *ret = lstat64(S(0), P(1)); return 1;
+	case SYS_fstat64: *ret = fstat64(I(0), P(1)); return 1;
+	case SYS_truncate64: *ret = truncate64(S(0), (off64_t)((uint64_t)U(2) << 32 | U(1))); return 1;
+	case SYS_ftruncate64: *ret = ftruncate64(I(0), (off64_t)((uint64_t)U(2) << 32 | U(1))); return 1;
 #endif
 	case SYS_fchownat: *ret = fchownat(I(0), S(1), U(2), U(3), I(4)); return 1;
 	case SYS_fchmodat: *ret = fchmodat(I(0), S(1), U(2), 0); return 1;

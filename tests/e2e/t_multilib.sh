@@ -113,6 +113,21 @@ test_32bit_chown_seen_by_64bit_in_session_and_after() {
 	done
 }
 
+# The raw stat syscalls (syscall(2), as Go-style runtimes and ctypes make
+# them): i386's stat64 family was left to the kernel, which showed the
+# real owner.  Its struct stat64 is glibc's, as x86_64's struct stat is.
+test_raw_stat_syscalls_are_faked_in_both_abis() {
+	setup_abi
+	for r in $RUNNERS; do
+		enter "$r"
+		touch f
+		assert_eq "0 31 32 100640|0 31 32 100640|0 31 32 100640|0 31 32 100640" \
+			"$(fb sh -c 'chown 31:32 f; chmod 640 f; $R32 ./abi32 rawstat f' | paste -sd'|')" "$r: 32-bit"
+		assert_eq "0 31 32 100640|0 31 32 100640|0 31 32 100640|0 31 32 100640" \
+			"$(fb ./abi64 rawstat f | paste -sd'|')" "$r: 64-bit"
+	done
+}
+
 # In a build root the library is reached through pid 1's runtime tmpfs:
 # there, too, a 32-bit program loads its own class.  libc6-i386's loader
 # (the one qemu-i386-static runs here) expands $LIB to lib32, which the

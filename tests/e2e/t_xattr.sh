@@ -33,7 +33,7 @@ test_chown_drops_capability_like_root() {
 # it, keeps it.  Each way in TRUNC_WAYS is run by PROGRAM (the fixture,
 # built for one ABI, and how to run it) on a fresh file in a session,
 # then read back in the next one.
-TRUNC_WAYS="open openat creat rdonly fopen freopen freopen0 truncate ftruncate write path"
+TRUNC_WAYS="open openat creat rdonly fopen freopen freopen0 truncate ftruncate rawtruncate rawftruncate write path"
 truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	local w out=
 	for w in $TRUNC_WAYS; do
@@ -44,7 +44,7 @@ truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	done
 	echo "$out"
 }
-TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 freopen0:0 truncate:0 ftruncate:0 write:1 path:1"
+TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 freopen0:0 truncate:0 ftruncate:0 rawtruncate:0 rawftruncate:0 write:1 path:1"
 
 test_truncation_drops_capability_like_root() {
 	need setcap getcap cc

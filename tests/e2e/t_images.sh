@@ -7,9 +7,9 @@
 # link count and capabilities must agree entry for entry.  The listings
 # are read as root; the session's image is made as the unprivileged user.
 # Capabilities are compared where the format and its reader keep them:
-# ext4 (debugfs) and squashfs; fsck.erofs 1.5 extracts no xattrs,
-# genext2fs, cramfs, JFFS2 (jffs2reader also lists no devices) and
-# ISO 9660 have none.
+# ext4 (debugfs) and squashfs.  erofs and JFFS2 (mkfs.jffs2 --with-xattr)
+# store them, but fsck.erofs 1.5 extracts no xattrs and jffs2reader lists
+# none (nor devices); genext2fs, cramfs and ISO 9660 have none.
 
 img_tree() {
 	local d=$1

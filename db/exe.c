@@ -75,12 +75,22 @@ int fb_elf_unfaked(int fd)
 	return go ? FB_ELF_GO : interp ? 0 : FB_ELF_STATIC;
 }
 
-int fb_elf_is_loader(const char *path)
+static const char *base_name(const char *path)
 {
 	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
+	return b ? b + 1 : path;
+}
+
+int fb_is_qemu_user(const char *path)
+{
+	return strncmp(base_name(path), "qemu-", 5) == 0;
+}
+
+int fb_elf_is_loader(const char *path)
+{
+	const char *b = base_name(path);
 	return strncmp(b, "ld-", 3) == 0 || strncmp(b, "ld.so", 5) == 0 || strncmp(b, "ld64.so", 7) == 0 ||
-	       strncmp(b, "qemu-", 5) == 0;
+	       fb_is_qemu_user(b);
 }
 
 int fb_exec_search(const char *file, const char *search, char *out, size_t len)

@@ -24,6 +24,8 @@ int fb_elf_unfaked(int fd);
  * preloads the library of PROG's ELF class)?
  */
 int fb_elf_is_loader(const char *path);
+/* Is PATH a qemu user-mode emulator (qemu-*), whose program the library checks instead? */
+int fb_is_qemu_user(const char *path);
 
 /*
  * The file execvp(FILE) would run, searching SEARCH (a PATH value) as

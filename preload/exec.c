@@ -256,6 +256,49 @@ static void check_static_path(const char *file)
 		check_static(AT_FDCWD, cand, 0);
 }
 
+/*
+ * qemu-user (qemu-i386-static [options] program [args]), which runs
+ * foreign programs here, is itself static and exempt; the program it is
+ * given is checked instead: a static one is no more faked under qemu.
+ * Its options that take a value are skipped (qemu's own list); anything
+ * else unknown ends the search, unwarned.
+ */
+static const char *qemu_program(const char *runs, char *const argv[])
+{
+	if (!fb_is_qemu_user(runs) || !argv || !argv[0])
+		return NULL;
+	static const char *const valued[] = { "g", "L", "s", "cpu", "E", "U", "0", "r", "B", "R",
+					      "d", "dfilter", "D", "p", "seed", "trace", "plugin" };
+	static const char *const flags[] = { "singlestep", "one-insn-per-tb", "strace" };
+	for (size_t i = 1; argv[i]; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-')
+			return a;
+		if (strcmp(a, "--") == 0)
+			return argv[i + 1];
+		a += a[1] == '-' ? 2 : 1;
+		int known = 0;
+		for (size_t k = 0; !known && k < sizeof valued / sizeof *valued; k++)
+			if (strcmp(a, valued[k]) == 0) {
+				known = 1;
+				if (!argv[++i])
+					return NULL;
+			}
+		for (size_t k = 0; !known && k < sizeof flags / sizeof *flags; k++)
+			known = strcmp(a, flags[k]) == 0;
+		if (!known)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void check_static_argv(const char *runs, char *const argv[])
+{
+	const char *guest = qemu_program(runs, argv);
+	if (guest && guest[0])
+		check_static(AT_FDCWD, guest, 0);
+}
+
 /* ---- the table's descriptor ------------------------------------------------ */
 
 /*
@@ -505,6 +548,7 @@ FB_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		return real_execve(path, argv, envp);
 	fb_guard++;
 	check_static(AT_FDCWD, path, 0);
+	check_static_argv(path, argv);
 	keep_table_fd();
 	fb_guard--;
 	/* A program may hand us a different envp than ours. */
@@ -519,6 +563,7 @@ FB_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 		return real_execveat(dirfd, path, argv, envp, flags);
 	fb_guard++;
 	check_static(dirfd, path, flags);
+	check_static_argv(path, argv);
 	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
@@ -550,6 +595,7 @@ FB_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 		return real_execvpe(file, argv, envp);
 	fb_guard++;
 	check_static_path(file);
+	check_static_argv(file, argv);
 	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
@@ -610,6 +656,7 @@ FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 		return real_posix_spawn(pid, path, fa, attr, argv, envp);
 	fb_guard++;
 	check_static(AT_FDCWD, path, 0);
+	check_static_argv(path, argv);
 	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);
@@ -626,6 +673,7 @@ FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
 	fb_guard++;
 	check_static_path(file);
+	check_static_argv(file, argv);
 	keep_table_fd();
 	fb_guard--;
 	FIXED_ENV(envp, env);

@@ -359,3 +359,20 @@ test_qemu_is_not_warned_as_static() {
 	assert_eq "0 5 6" "$(cat out2)" "qemu as the session's command"
 	[ ! -s err ] || { cat err >&2; fail "warnings for qemu"; }
 }
+
+# A static i386 program run by qemu is not faked either, and was not
+# warned about: qemu, static itself, was exempt as a loader, and the
+# program it ran never checked.  Its options that take a value are
+# skipped to find the program.
+test_static_program_under_qemu_is_warned() {
+	setup_abi
+	[[ " $RUNNERS " == *" qemu "* ]] || skip "qemu-i386-static cannot run i386 programs here"
+	cc -m32 -static -o abi32s "$ABI_SRC" 2>/dev/null || skip "no static 32-bit C library"
+	touch f
+	fb sh -c 'qemu-i386-static -L / -E X=1 ./abi32s stat f; qemu-i386-static ./abi32 stat f' >out 2>err
+	assert_eq "$(id -u) $(id -u) $(id -g)|0 0 0" "$(paste -sd'|' out)" "the static one sees the disk, the dynamic one root"
+	assert_eq 1 "$(grep -c 'abi32s is statically linked; its file operations are not faked' err)" "$(cat err)"
+	assert_eq 1 "$(wc -l <err)" "$(cat err)"
+	fb qemu-i386-static -- ./abi32s stat f >/dev/null 2>err2
+	assert_match 'abi32s is statically linked' "$(cat err2)" "qemu as the session's command"
+}

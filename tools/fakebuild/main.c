@@ -366,7 +366,8 @@ int exec_errno(const char *cmd, int e)
 /*
  * Is the program execvp(ARGV0) would run statically linked, or a Go
  * program?  Then the library does not fake it, and the session warns
- * (preload/exec.c).
+ * (preload/exec.c).  Also qemu-user, static itself, for the library to
+ * check the program it runs.
  */
 static int static_cmd(const char *argv0)
 {
@@ -376,7 +377,7 @@ static int static_cmd(const char *argv0)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	int st = fb_elf_unfaked(fd) && !fb_elf_is_loader(path);
+	int st = fb_elf_unfaked(fd) && (!fb_elf_is_loader(path) || fb_is_qemu_user(path));
 	close(fd);
 	return st;
 }

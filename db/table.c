@@ -534,6 +534,19 @@ static int stale(const struct fb_trec *r, const struct fb_ident *id)
 	return 0;
 }
 
+/*
+ * Is R the record of a later life of ID's inode number (born after it)?
+ * Then ID's file is gone, deleted while a call about it ran, and the
+ * number reused: what that call does must not touch R.  Known only where
+ * both sides have a birth time.
+ */
+static int newer(const struct fb_trec *r, const struct fb_ident *id)
+{
+	if (!(r->btime_sec || r->btime_nsec) || !(id->btime_sec || id->btime_nsec))
+		return 0;
+	return r->btime_sec > id->btime_sec || (r->btime_sec == id->btime_sec && r->btime_nsec > id->btime_nsec);
+}
+
 static void drop_slot(struct fb_table *t, int64_t slot)
 {
 	uint32_t *ix = ix_of(t, t->h->gen);
@@ -553,11 +566,13 @@ int fb_table_get(struct fb_table *t, const struct fb_ident *id, struct fb_attr *
 	if (stale(&r, id)) {
 		/* A record of a deleted inode whose number was reused.  Drop it
 		 * if the lock is free right now; never wait on the stat path
-		 * (we may be in a signal handler that interrupted a writer). */
-		if (wlock(t, 1) == 0) {
+		 * (we may be in a signal handler that interrupted a writer).
+		 * Not if it is the newer: our caller's stat saw a file
+		 * deleted since. */
+		if (!newer(&r, id) && wlock(t, 1) == 0) {
 			struct fb_trec again;
 			int64_t s = find(t, id->dev, id->ino, &again);
-			if (s >= 0 && stale(&again, id))
+			if (s >= 0 && stale(&again, id) && !newer(&again, id))
 				drop_slot(t, s);
 			wunlock(t);
 		}
@@ -774,6 +789,8 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 	int rc = 0;
 	rec_from(&r, id, a);
 	int64_t s = lookup ? find(t, id->dev, id->ino, &old) : -1;
+	if (s >= 0 && newer(&old, id))
+		return 0;	/* ID's file is gone; the record is its successor's */
 	if (s >= 0 && !stale(&old, id)) {
 		r.real_type = real_type_of(id, &old);
 		r.hint_off = old.hint_off;
@@ -905,7 +922,9 @@ int fb_table_del(struct fb_table *t, const struct fb_ident *id)
 	if (rc < 0)
 		return rc;
 	int64_t s = find(t, id->dev, id->ino, &r);
-	if (s >= 0)
+	/* Only ID's own record: after an unlink, another process may already
+	 * have made a new file on the freed inode number, and its record. */
+	if (s >= 0 && !stale(&r, id))
 		drop_slot(t, s);
 	wunlock(t);
 	return 0;

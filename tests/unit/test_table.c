@@ -435,6 +435,36 @@ static void test_stale_record_is_replaced_by_put(void **state)
 	drop(f, t);
 }
 
+/*
+ * A file deleted while a call about it runs, and its inode number reused
+ * at once by another process's new file (ext4): the late call's ident is
+ * the dead file's.  Its delete (an unlink's), put (a chown's) and get (a
+ * stat's) must not touch the new file's record.
+ */
+static void test_late_calls_about_a_dead_inode_keep_its_successors_record(void **state)
+{
+	struct fx *f = *state;
+	struct fb_table *t = new_table(f, 64);
+	struct fb_ident dead = ident(1, 70);
+	dead.btime_sec = 100;
+	struct fb_ident born = dead;
+	born.btime_sec = 200;
+	struct fb_attr a = attr(7, 7, S_IFREG | 04755);
+	assert_int_equal(fb_table_put(t, &born, &a, NULL), 0);
+	assert_int_equal(fb_table_del(t, &dead), 0);
+	assert_attr(t, &born, 7, 7, S_IFREG | 04755);
+	struct fb_attr b = attr(1, 1, S_IFREG | 0644);
+	assert_int_equal(fb_table_put(t, &dead, &b, NULL), 0);
+	assert_attr(t, &born, 7, 7, S_IFREG | 04755);
+	assert_missing(t, &dead);
+	assert_attr(t, &born, 7, 7, S_IFREG | 04755);
+	assert_int_equal(fb_table_count(t), 1);
+	/* Its own delete still drops it. */
+	assert_int_equal(fb_table_del(t, &born), 0);
+	assert_missing(t, &born);
+	drop(f, t);
+}
+
 static void test_record_without_btime_on_one_side_matches(void **state)
 {
 	struct fx *f = *state;
@@ -1485,6 +1515,7 @@ int main(void)
 		T(test_update_in_full_table_replaces),
 		T(test_tombstones_trigger_rebuild_and_keep_live_records),
 		T(test_stale_record_different_btime_not_returned),
+		T(test_late_calls_about_a_dead_inode_keep_its_successors_record),
 		T(test_stale_record_different_file_type_not_returned),
 		T(test_stale_record_is_replaced_by_put),
 		T(test_record_without_btime_on_one_side_matches),

@@ -300,6 +300,21 @@ test_from_db_checks_the_tree_against_the_database() {
 	assert_contains err "takes no -m"
 }
 
+# A file with names in two directories: --from-db kept a pointer to the
+# first name's entry, made on the stack, and read it back for the second
+# name in a deeper directory: a false "one file with (null) (hard
+# links)" difference and exit status 1 (helper 64).
+test_from_db_hard_link_in_another_directory() {
+	mkdir -p t/sub
+	echo x >t/a
+	ln t/a t/sub/c
+	fb sh -c 'chown 12:34 t/a; chmod 4755 t/a'
+	"$PROTOFIX" --from-db "$FAKEBUILD_DB" t >out 2>err || true
+	assert_eq "" "$(grep -i 'hard links' out err)" "$(cat out err)"
+	assert_contains out "a: owner $(id -u) != 12"
+	assert_contains out "sub/c: owner $(id -u) != 12"
+}
+
 roottest_from_db_fix_makes_the_tree_what_the_session_saw() {
 	need setcap setfacl setfattr getcap
 	mkdir -p home && chown 65534:65534 home . 2>/dev/null || true

@@ -29,7 +29,13 @@ struct pf_inode {
 		dev_t dev;
 		ino_t ino;
 	} key;
-	const struct fb_mentry *e;
+	/* What the entry that named it first asks: a copy, since --from-db
+	 * makes its entries one at a time (fromdb.c). */
+	unsigned have;
+	uid_t uid;
+	gid_t gid;
+	mode_t perm;
+	char *path;
 	UT_hash_handle hh;
 };
 
@@ -398,11 +404,16 @@ static bool conflicting_link(struct pf *pf, const struct fb_mentry *e, const str
 		if (!n)
 			die("out of memory");
 		n->key = probe.key;
-		n->e = e;
+		n->have = e->have;
+		n->uid = e->uid;
+		n->gid = e->gid;
+		n->perm = e->perm;
+		if (!(n->path = strdup(e->path)))
+			die("out of memory");
 		HASH_ADD(hh, pf->inodes, key, sizeof n->key, n);
 		return false;
 	}
-	const struct fb_mentry *f = found->e;
+	const struct pf_inode *f = found;
 	const unsigned both = e->have & f->have;
 	if (!((both & FB_MH_UID) && e->uid != f->uid) && !((both & FB_MH_GID) && e->gid != f->gid) &&
 	    !((both & FB_MH_MODE) && e->perm != f->perm))
@@ -679,6 +690,7 @@ void pf_walk_end(struct pf *pf)
 	struct pf_inode *i, *tmp;
 	HASH_ITER(hh, pf->inodes, i, tmp) {
 		HASH_DEL(pf->inodes, i);
+		free(i->path);
 		free(i);
 	}
 }

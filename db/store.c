@@ -49,7 +49,7 @@ static const char *gdbm_why(void)
 }
 
 /* Does DB start with one of gdbm's magic numbers (0x13579aXX, either byte order)? */
-static int gdbm_magic(const char *db)
+int fb_store_gdbm_magic(const char *db)
 {
 	unsigned char m[4];
 	FILE *f = fopen(db, "rbe");
@@ -84,7 +84,7 @@ static int open_read(const char *db, unsigned flags, GDBM_FILE *out, struct fb_e
 				  db, (unsigned)st.st_uid, (unsigned)getuid());
 	if (st.st_size == 0)
 		return fb_err_set(err, "%s: empty file: not a fakebuild database", db);
-	if (!gdbm_magic(db))
+	if (!fb_store_gdbm_magic(db))
 		return fb_err_set(err, "%s: not a gdbm database (so not a fakebuild database)", db);
 	/*
 	 * Another user's file may be cut short under us while we read it:

@@ -44,6 +44,8 @@ struct fb_store_rec {
 
 /* Load DB into T.  A missing DB is an empty store.  Returns the number of records, or -1. */
 long fb_store_load(const char *db, struct fb_table *t, struct fb_err *err);
+/* Does DB start as a gdbm file does?  1 also when it cannot be read (the open will say why). */
+int fb_store_gdbm_magic(const char *db);
 
 /* Write T to DB, its own database: a new file, synced, renamed over DB;
  * T is then clean until it changes again.  Returns 0 or -1. */

@@ -314,6 +314,10 @@ test_fakeroot_save_file_loaded() {
 	# What fakeroot -s saves of a session that faked nothing: empty.
 	: > empty.save
 	assert_status 0 fb -d e.db -i empty.save -s empty.save true
+	# Neither form (pseudo's SQLite files.db, say): -i names both.
+	printf 'SQLite format 3\000' > files.db
+	assert_status 1 fb -d e.db -i files.db true 2>err
+	assert_contains err "files.db: -i: neither a fakebuild database nor a save of fakeroot -s"
 }
 
 test_fakeroot_options_accepted() {

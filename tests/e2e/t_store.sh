@@ -353,7 +353,7 @@ test_gc_and_export_inside_a_session_see_the_disk() {
 	assert_eq ". type=dir uid=0 gid=0 mode=0755
 ./f type=file uid=3 gid=4 mode=0644
 ./z type=char uid=1 gid=2 mode=0644 device=native,1,5
-0 records dropped (their files are gone), 2 kept" "$out"
+0 records dropped (no file at their recorded path), 2 kept" "$out"
 	assert_eq "character special file 1:2" "$(fb stat -c '%F %u:%g' t/z)" "after the session"
 	assert_eq 0 "$(fb sh -c '"$1" id -u' sh "$FAKEBUILD")" "a nested session is still faked"
 }

@@ -921,10 +921,16 @@ int main(int argc, char **argv)
 		warnx_("%s: -i: no such file; nothing loaded", loadfile);
 		loadfile = NULL;
 	}
-	if (loadfile && (fb_is_fakeroot_save(loadfile)
-				 ? fb_load_fakeroot_save(loadfile, fb_session_table(s), &err)
+	int fr_save = loadfile && fb_is_fakeroot_save(loadfile);
+	if (loadfile && (fr_save ? fb_load_fakeroot_save(loadfile, fb_session_table(s), &err)
 				 : fb_store_load(loadfile, fb_session_table(s), &err)) < 0) {
-		warnx_("%s", err.msg);
+		/* -i takes either: a file that is neither says so. */
+		struct stat ist;
+		if (!fr_save && stat(loadfile, &ist) == 0 && S_ISREG(ist.st_mode) && ist.st_size > 0 &&
+		    !fb_store_gdbm_magic(loadfile))
+			warnx_("%s: -i: neither a fakebuild database nor a save of fakeroot -s", loadfile);
+		else
+			warnx_("%s", err.msg);
 		fb_session_leave(s, &err);
 		return 1;
 	}
@@ -936,7 +942,7 @@ int main(int argc, char **argv)
 			warnx_("%s: --gc: %s", db, strerror((int)-n));
 			status = 1;
 		} else {
-			printf("%ld records dropped (their files are gone), %ld kept", n, kept);
+			printf("%ld records dropped (no file at their recorded path), %ld kept", n, kept);
 			if (unknown)
 				printf(", %ld kept without a path to check", unknown);
 			printf("\n");

@@ -535,10 +535,12 @@ static int stale(const struct fb_trec *r, const struct fb_ident *id)
 }
 
 /*
- * Is R the record of a later life of ID's inode number (born after it)?
- * Then ID's file is gone, deleted while a call about it ran, and the
- * number reused: what that call does must not touch R.  Known only where
- * both sides have a birth time.
+ * Was R's inode born after ID's?  Then R may be the record of a later life
+ * of ID's inode number, made while a stat of ID's (since deleted) file
+ * ran: that stat must not drop it.  (It may also be a record of another
+ * file system that got ID's device number, or of a clock set back: a put
+ * still replaces a stale record, so those cannot block a chown.)  Known
+ * only where both sides have a birth time.
  */
 static int newer(const struct fb_trec *r, const struct fb_ident *id)
 {
@@ -789,8 +791,6 @@ static int put_locked(struct fb_table *t, const struct fb_ident *id, const struc
 	int rc = 0;
 	rec_from(&r, id, a);
 	int64_t s = lookup ? find(t, id->dev, id->ino, &old) : -1;
-	if (s >= 0 && newer(&old, id))
-		return 0;	/* ID's file is gone; the record is its successor's */
 	if (s >= 0 && !stale(&old, id)) {
 		r.real_type = real_type_of(id, &old);
 		r.hint_off = old.hint_off;

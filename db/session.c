@@ -273,6 +273,9 @@ static int attach_leftover(struct fb_session *s, int running, struct fb_err *err
 		return fb_err_set(err, "%s: damaged live table: %s (it may hold changes of a killed "
 				  "session: move it away to start from %s alone)", s->live, why, s->db);
 	}
+	/* Whoever runs this session has not been told that it is full. */
+	if (!(s->flags & FB_SESSION_READONLY))
+		fb_table_unwarn_full(s->t);
 	return 0;
 }
 

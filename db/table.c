@@ -906,6 +906,12 @@ void fb_table_note_bound_device(struct fb_table *t)
 		__atomic_fetch_or(&t->h->flags, FB_TF_BOUND, __ATOMIC_RELEASE);
 }
 
+void fb_table_unwarn_full(struct fb_table *t)
+{
+	if (LOAD(&t->h->flags) & FB_TF_FULL_TOLD)
+		__atomic_fetch_and(&t->h->flags, ~FB_TF_FULL_TOLD, __ATOMIC_RELAXED);
+}
+
 int fb_table_first_full(struct fb_table *t)
 {
 	if (LOAD(&t->h->flags) & FB_TF_FULL_TOLD)

@@ -138,6 +138,8 @@ void fb_table_note_bound_device(struct fb_table *t);
 int fb_table_out_of_space(const struct fb_table *t);
 /* 1 for the first caller in the table's life (of any process): who warns that it is full. */
 int fb_table_first_full(struct fb_table *t);
+/* A new session on a kept table: its first full-table failure warns again. */
+void fb_table_unwarn_full(struct fb_table *t);
 
 /*
  * The writer lock's registration (db/wlock.c): before its first write a

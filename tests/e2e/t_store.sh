@@ -412,6 +412,19 @@ test_full_table_warned_once_a_session() {
 	assert_match "changing ownership of '80': No space left on device" "$(cat err)"
 }
 
+# A table kept for processes a session left running is the next session's:
+# its first full-table failure warns again (helper 65: no warning at all).
+test_full_kept_table_warned_again_by_the_next_session() {
+	seq 1 90 | xargs touch
+	FAKEBUILD_CAPACITY=64 fb sh -c 'for i in $(seq 1 80); do chown 3:3 $i 2>/dev/null; done
+		setsid perl -e "chown 0, 0, q(1); sleep 3" </dev/null >/dev/null 2>&1 &
+		sleep 0.5' 2>/dev/null
+	[ -e "$FAKEBUILD_DB.live" ] || fail "the table was not kept for the process left running"
+	fb sh -c 'for i in $(seq 81 85); do chown 4:4 $i; done; exit 0' 2>err
+	assert_eq 1 "$(grep -c 'live table is full' err)" "$(cat err)"
+	sleep 3.5
+}
+
 # FAKEBUILD_CAPACITY is checked and named; a database larger than the
 # capacity is a full table, not a full disk.
 test_capacity_is_checked_and_named() {

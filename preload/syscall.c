@@ -50,10 +50,49 @@ static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
 
 #if defined(__i386__)
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 /* The kernel's struct stat64 (arch/x86/include/uapi/asm/stat.h). */
 _Static_assert(sizeof(struct stat64) == 96 && offsetof(struct stat64, st_uid) == 24 &&
 		       offsetof(struct stat64, st_size) == 44 && offsetof(struct stat64, st_ino) == 88,
 	       "glibc's struct stat64 is the kernel's");
+
+/* A device number as the kernel's new_encode_dev gives it. */
+static unsigned long long kdev(uint32_t major, uint32_t minor)
+{
+	return (minor & 0xffu) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+/*
+ * The stat64 numbers' answer, filled from the faked statx as the kernel's
+ * cp_new_stat64 fills it: times and the old 32-bit inode field cut to 32
+ * bits, never EOVERFLOW (which glibc's stat64 gives for a time past 2038).
+ */
+static long kstat64(int dirfd, const char *path, int flags, struct stat64 *st)
+{
+	struct statx x;
+	if (statx(dirfd, path, flags, STATX_BASIC_STATS, &x) != 0)
+		return -1;
+	memset(st, 0, sizeof *st);
+	st->st_dev = kdev(x.stx_dev_major, x.stx_dev_minor);
+	st->__st_ino = (__ino_t)x.stx_ino;
+	st->st_ino = x.stx_ino;
+	st->st_mode = x.stx_mode;
+	st->st_nlink = x.stx_nlink;
+	st->st_uid = x.stx_uid;
+	st->st_gid = x.stx_gid;
+	st->st_rdev = kdev(x.stx_rdev_major, x.stx_rdev_minor);
+	st->st_size = (off64_t)x.stx_size;
+	st->st_blksize = (blksize_t)x.stx_blksize;
+	st->st_blocks = (blkcnt64_t)x.stx_blocks;
+	st->st_atim.tv_sec = (time_t)x.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = (time_t)x.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = (time_t)x.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+	return 0;
+}
 #endif
 
 /*
@@ -85,10 +124,10 @@ static int faked(long n, const long a[6], long *ret)
 #if defined(__i386__)
 	/* i386's struct stat64 is the kernel's; a 64-bit length comes in two
 	 * registers, low first. */
-	case SYS_fstatat64: *ret = fstatat64(I(0), S(1), P(2), I(3)); return 1;
-	case SYS_stat64: *ret = stat64(S(0), P(1)); return 1;
-	case SYS_lstat64: *ret = lstat64(S(0), P(1)); return 1;
-	case SYS_fstat64: *ret = fstat64(I(0), P(1)); return 1;
+	case SYS_fstatat64: *ret = kstat64(I(0), S(1), I(3), P(2)); return 1;
+	case SYS_stat64: *ret = kstat64(AT_FDCWD, S(0), 0, P(1)); return 1;
+	case SYS_lstat64: *ret = kstat64(AT_FDCWD, S(0), AT_SYMLINK_NOFOLLOW, P(1)); return 1;
+	case SYS_fstat64: *ret = kstat64(I(0), "", AT_EMPTY_PATH, P(1)); return 1;
 	case SYS_truncate64: *ret = truncate64(S(0), (off64_t)((uint64_t)U(2) << 32 | U(1))); return 1;
 	case SYS_ftruncate64: *ret = ftruncate64(I(0), (off64_t)((uint64_t)U(2) << 32 | U(1))); return 1;
 #endif

@@ -17,4 +17,9 @@
 /* NAME, escaped, onto F: 0, or EOF on a write error. */
 int fb_escape_put(FILE *f, const char *name);
 
+/* WORD quoted for a POSIX shell, in a new string (NULL: no memory): as it
+ * is when it holds only characters no shell treats specially, else in
+ * single quotes, a ' as '\''.  For commands a message tells to run. */
+char *fb_shell_quote(const char *word);
+
 #endif

@@ -324,11 +324,13 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 }
 
 /* Half-made files of sessions killed while creating a table or saving
- * (DB.live.PID, DB.new.PID): never renamed into place, so never needed.
- * Only called alone and under DB.lock, when nobody can be making one. */
+ * (DB.live.PID, DB.new.PID, and DB.unrecorded.PID.new.PID of a root's
+ * refused records, tools/fakebuild/walk.c): never renamed into place, so
+ * never needed.  Only called alone and under DB.lock, when nobody can be
+ * making one. */
 static void remove_temporaries(struct fb_session *s)
 {
-	const char *pat[] = { "%s.live.*", "%s.new.*" };
+	const char *pat[] = { "%s.live.*", "%s.new.*", "%s.unrecorded.*.new.*" };
 	for (size_t i = 0; i < sizeof pat / sizeof pat[0]; i++) {
 		char p[PATH_MAX + 16];
 		glob_t g;

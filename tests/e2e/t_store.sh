@@ -287,6 +287,20 @@ test_concurrent_chown_chgrp_chmod_all_land() {
 	assert_eq 0 "$lost" "changes lost"
 }
 
+# Half-made files of a fakebuild killed while it made a table or saved,
+# a root's kept records' save included, go when a session starts alone;
+# the kept records' database itself stays.
+test_session_start_removes_half_made_files() {
+	fb true
+	local d=$FAKEBUILD_DB
+	for f in "$d.live.99999" "$d.new.99999" "$d.new.99999.unrecorded" "$d.unrecorded.99999.new.99999" \
+		"$d.unrecorded.99999"; do
+		echo junk >"$f"
+	done
+	fb true
+	assert_eq "$d.unrecorded.99999" "$(ls -d "$d".*.99999* 2>/dev/null)"
+}
+
 # Two processes of one session in one directory: one creates, chowns
 # and removes a file in a loop, the other creates files and chowns them
 # to 7:7.  Where the file system reuses a freed inode number at once

@@ -48,11 +48,30 @@ static void test_control_characters_and_backslash_are_octal(void **state)
 	assert_escaped("a\\012", "a\\134012");
 }
 
+static void assert_quoted(const char *word, const char *want)
+{
+	char *got = fb_shell_quote(word);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_shell_quote(void **state)
+{
+	(void)state;
+	assert_quoted("/home/u/.local/state/fakebuild/fakebuild.db", "/home/u/.local/state/fakebuild/fakebuild.db");
+	assert_quoted("", "''");
+	assert_quoted("/tmp/sp ace/db", "'/tmp/sp ace/db'");
+	assert_quoted("it's", "'it'\\''s'");
+	assert_quoted("$HOME;`x`\\n", "'$HOME;`x`\\n'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_names_are_unchanged),
 		cmocka_unit_test(test_control_characters_and_backslash_are_octal),
+		cmocka_unit_test(test_shell_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -329,9 +329,13 @@ static void keep_spilled(struct walker *w)
 {
 	if (!w->unrecorded)
 		return;
-	char out[PATH_MAX + 64];
+	char out[PATH_MAX + 64], why_buf[PATH_MAX + 160];
 	struct fb_err err = { 0 };
-	const char *why = w->spill_err ? strerror(w->spill_err) : NULL;
+	const char *why = NULL;
+	if (w->spill_err) {
+		snprintf(why_buf, sizeof why_buf, "%s: %s", w->spill_tmp, strerror(w->spill_err));
+		why = why_buf;
+	}
 	if (!why && w->spill && spill_name(w, out, sizeof out) < 0)
 		why = "no free name for the file that would keep them";
 	if (!why && w->spill && fb_store_save_copy(out, w->spill, &err) < 0)
@@ -342,12 +346,17 @@ static void keep_spilled(struct walker *w)
 	}
 	if (!w->db)
 		return;
-	if (why)
+	if (why) {
 		warnx_("the owners of those %ld files are lost: %s", w->unrecorded, why);
-	else
-		warnx_("the owners of those %ld files are kept in %s; when the database has room "
-		       "(FAKEBUILD_CAPACITY), load them with: fakebuild -d %s -i %s true",
-		       w->unrecorded, out, w->db, out);
+		return;
+	}
+	/* A command to paste: the paths quoted for a shell. */
+	char *qdb = fb_shell_quote(w->db), *qout = fb_shell_quote(out);
+	warnx_("the owners of those %ld files are kept in %s; load them in a new session with room "
+	       "for them (a larger FAKEBUILD_CAPACITY): fakebuild -d %s -i %s true",
+	       w->unrecorded, out, qdb ? qdb : w->db, qout ? qout : out);
+	free(qdb);
+	free(qout);
 }
 
 static void merge(struct walker *w, const char *name, const struct statx *real, const struct statx *view)

@@ -38,6 +38,15 @@ static int hints_at_stake(const struct statx *src)
 	return fb_table_get(fb_table(), &id, &a);
 }
 
+static void close_held(int fd)
+{
+	if (fd < 0)
+		return;
+	fb_guard++;
+	close(fd);
+	fb_guard--;
+}
+
 static int unlink_core(int dirfd, const char *path, int flags)
 {
 	FB_REAL(unlinkat);
@@ -51,13 +60,37 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	char gone[PATH_MAX];
 	int hinted = have && !last_name(&stx) && hints_at_stake(&stx) &&
 		     fb_path_hint(dirfd, path, gone, sizeof gone) == 0;
+	/* The last name of a file with a record: held by a descriptor, to
+	 * see after the unlink whether another process linked it meanwhile
+	 * (then it lives on, and keeps its record, without this name). */
+	int held = -1;
+	if (have && !S_ISDIR(stx.stx_mode) && last_name(&stx) && hints_at_stake(&stx) &&
+	    fb_path_hint(dirfd, path, gone, sizeof gone) == 0) {
+		fb_guard++;
+		held = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		fb_guard--;
+	}
 	if (real_unlinkat(dirfd, path, flags) < 0) {
 		int e = errno;
 		/* A device placeholder with the host's node bound over it (dev.c). */
-		if (e != EBUSY || (flags & AT_REMOVEDIR) || fb_dev_unbind(dirfd, path, NULL) < 0)
+		if (e != EBUSY || (flags & AT_REMOVEDIR) || fb_dev_unbind(dirfd, path, NULL) < 0) {
+			close_held(held);
 			return -e;
-		if (real_unlinkat(dirfd, path, flags) < 0)
-			return -errno;
+		}
+		if (real_unlinkat(dirfd, path, flags) < 0) {
+			e = errno;
+			close_held(held);
+			return -e;
+		}
+	}
+	if (held >= 0) {
+		struct statx now;
+		if (fb_sys_statx(held, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_NLINK | STATX_INO, &now) == 0 &&
+		    now.stx_ino == stx.stx_ino && now.stx_nlink > 0) {
+			hinted = 1;	/* linked meanwhile: the record stays, its hint goes */
+			stx.stx_nlink = now.stx_nlink + 1;
+		}
+		close_held(held);
 	}
 	if (have && last_name(&stx))
 		fb_forget(&stx);

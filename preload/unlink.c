@@ -47,6 +47,42 @@ static void close_held(int fd)
 	fb_guard--;
 }
 
+/*
+ * The last name of a file with a record, about to be removed (unlink, or
+ * a rename over it): held by a descriptor, so that afterwards we can see
+ * whether another process linked the file meanwhile, and GONE, the name's
+ * path hint.  -1 when there is nothing to hold.
+ */
+static int hold_last_name(int dirfd, const char *path, const struct statx *stx, char gone[PATH_MAX])
+{
+	if (S_ISDIR(stx->stx_mode) || !last_name(stx) || !hints_at_stake(stx) ||
+	    fb_path_hint(dirfd, path, gone, PATH_MAX) != 0)
+		return -1;
+	fb_guard++;
+	int fd = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fb_guard--;
+	return fd;
+}
+
+/*
+ * After the removal: does the held file still have a name (a link made
+ * meanwhile)?  Then it lives on with its record: STX is made to say so,
+ * and the caller drops only the removed name's hint.  Closes HELD.
+ */
+static int linked_meanwhile(int held, struct statx *stx)
+{
+	if (held < 0)
+		return 0;
+	struct statx now;
+	int alive = fb_sys_statx(held, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_NLINK | STATX_INO, &now) == 0 &&
+		    now.stx_ino == stx->stx_ino && now.stx_dev_major == stx->stx_dev_major &&
+		    now.stx_dev_minor == stx->stx_dev_minor && now.stx_nlink > 0;
+	if (alive)
+		stx->stx_nlink = now.stx_nlink + 1;
+	close_held(held);
+	return alive;
+}
+
 static int unlink_core(int dirfd, const char *path, int flags)
 {
 	FB_REAL(unlinkat);
@@ -60,16 +96,7 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	char gone[PATH_MAX];
 	int hinted = have && !last_name(&stx) && hints_at_stake(&stx) &&
 		     fb_path_hint(dirfd, path, gone, sizeof gone) == 0;
-	/* The last name of a file with a record: held by a descriptor, to
-	 * see after the unlink whether another process linked it meanwhile
-	 * (then it lives on, and keeps its record, without this name). */
-	int held = -1;
-	if (have && !S_ISDIR(stx.stx_mode) && last_name(&stx) && hints_at_stake(&stx) &&
-	    fb_path_hint(dirfd, path, gone, sizeof gone) == 0) {
-		fb_guard++;
-		held = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		fb_guard--;
-	}
+	int held = have ? hold_last_name(dirfd, path, &stx, gone) : -1;
 	if (real_unlinkat(dirfd, path, flags) < 0) {
 		int e = errno;
 		/* A device placeholder with the host's node bound over it (dev.c). */
@@ -83,15 +110,8 @@ static int unlink_core(int dirfd, const char *path, int flags)
 			return -e;
 		}
 	}
-	if (held >= 0) {
-		struct statx now;
-		if (fb_sys_statx(held, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_NLINK | STATX_INO, &now) == 0 &&
-		    now.stx_ino == stx.stx_ino && now.stx_nlink > 0) {
-			hinted = 1;	/* linked meanwhile: the record stays, its hint goes */
-			stx.stx_nlink = now.stx_nlink + 1;
-		}
-		close_held(held);
-	}
+	if (linked_meanwhile(held, &stx))
+		hinted = 1;
 	if (have && last_name(&stx))
 		fb_forget(&stx);
 	if (hinted) {
@@ -226,20 +246,37 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	struct statx src, dst;
 	int have_src = peek(olddir, oldpath, &src);
 	int have_dst = have_src && peek(newdir, newpath, &dst);
-	char from[PATH_MAX];
+	char from[PATH_MAX], gone[PATH_MAX];
 	int moved = have_src && hints_at_stake(&src) &&
 		    fb_path_hint(olddir, oldpath, from, sizeof from) == 0;
+	int other = have_dst && !fb_same_inode(&src, &dst);
+	/* A replaced target that keeps other names: its record's hint must
+	 * not stay this name, which is the source's now (--gc would drop it). */
+	int hinted = other && !last_name(&dst) && hints_at_stake(&dst) &&
+		     fb_path_hint(newdir, newpath, gone, sizeof gone) == 0;
+	int held = other ? hold_last_name(newdir, newpath, &dst, gone) : -1;
 	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0) {
 		int rc = errno == EBUSY ? rename_bound(olddir, oldpath, newdir, newpath, flags)
 					: -errno;
-		if (rc < 0)
+		if (rc < 0) {
+			close_held(held);
 			return rc;
+		}
 	}
 	if (moved)
 		rehint(&src, newdir, newpath, from);
-	/* The replaced target goes away, unless it was another name of the source. */
-	if (have_dst && !fb_same_inode(&src, &dst) && last_name(&dst))
+	/* The replaced target goes away, unless it was another name of the
+	 * source, or has other names (another process may have linked it
+	 * meanwhile). */
+	if (linked_meanwhile(held, &dst))
+		hinted = 1;
+	if (other && last_name(&dst))
 		fb_forget(&dst);
+	if (hinted) {
+		struct fb_ident id;
+		fb_ident_from_statx(&id, &dst);
+		fb_table_drop_hint(fb_table(), &id, gone);
+	}
 	return 0;
 }
 

@@ -64,7 +64,10 @@ test_pkgbuild_usage_and_bad_input() {
 	assert_contains err "q.dsc: no Files: field"
 	touch p_1.0-1.debian.tar.xz notdir
 	assert_status 2 pkgbuild -o notdir/out base.tar p_1.0-1.dsc 2> err
-	assert_contains err "notdir/out: cannot write there"
+	assert_contains err "notdir/out: cannot make the output directory: Not a directory"
+	mkdir ro && chmod 555 ro
+	assert_status 2 pkgbuild -o ro base.tar p_1.0-1.dsc 2> err
+	assert_contains err "ro: cannot write there: permission denied"
 	# A TMPDIR that cannot be written is bad input too, named.
 	mkdir -p good/debian rotmp && chmod 555 rotmp
 	printf 'p (1.0) unstable; urgency=low\n' > good/debian/changelog
@@ -141,6 +144,7 @@ fake_debian_base() {
 		'case " $* " in *" -b "*" -B "*|*" -B "*" -b "*) echo "cannot combine -b and -B"; exit 1 ;; esac' \
 		'case $DEB_BUILD_OPTIONS in *pause*) touch ../up; sleep 600 ;; esac' \
 		'case $DEB_BUILD_OPTIONS in *stat*) stat -c "passwd %u:%g %a" /etc/passwd ;; esac' \
+		'case $DEB_BUILD_OPTIONS in *noisy*) i=0; while [ $i -lt 3000 ]; do echo "line $i of a build that says a lot" || exit 1; i=$((i + 1)); done ;; esac' \
 		'for a; do case $a in -r*) gain=${a#-r} ;; esac; done' \
 		'echo "built by $(id -un) $(id -u):$(id -g), binary targets by $(${gain:-env} id -u)"' \
 		'case " $* " in *" -S "*)' \
@@ -229,6 +233,47 @@ print(p.wait())' "$PKGBUILD" -q -o out "$PWD/fb" src > rc 2> o &
 	for i in $(seq 50); do pgrep -f "$PWD/fb" >/dev/null || break; sleep 0.1; done
 	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running after KILL"; }
 	rm -rf tmp/*
+}
+
+# A ^C to a script that runs builds as background jobs: they start with
+# SIGINT ignored, which bash cannot trap, while fakebuild passes it on to
+# the build; the build ended as "the build failed" (helper 66).  Now it
+# is "interrupted (SIGINT)", as in the foreground.
+test_pkgbuild_background_job_interrupted_by_sigint() {
+	need_userns
+	fake_debian_base
+	DEB_BUILD_OPTIONS=pause setsid sh -c '"$0" -q -o out "$1" src & echo $! >pid; wait' \
+		"$PKGBUILD" "$PWD/fb" > o 2>&1 &
+	waiter=$!
+	for i in $(seq 100); do [ -e tmp/*/build/up ] 2>/dev/null && break; sleep 0.1; done
+	[ -e tmp/*/build/up ] || fail "the build did not start"
+	kill -INT -- -"$(ps -o pgid= -p "$(cat pid)" | tr -d ' ')"
+	wait $waiter || true
+	assert_contains o "fakebuild-pkgbuild: p 1.0: interrupted (SIGINT)"
+	grep -q 'the build failed' o && fail "reported as a failed build: $(cat o)"
+	for i in $(seq 50); do pgrep -f "$PWD/fb" >/dev/null || break; sleep 0.1; done
+	pgrep -f "$PWD/fb" >/dev/null && { ps -f -p "$(pgrep -d, -f "$PWD/fb")" >&2; fail "left running"; }
+	no_temp_left tmp
+}
+
+# --quiet wrote the build's output straight to its log: on a full disk
+# the build's own writes failed and so did the build, "the build failed",
+# exit 1 (helper 66).  Now tee writes the log, with or without --quiet,
+# and a log cut short is exit 4, after the packages.
+roottest_pkgbuild_quiet_log_on_a_full_disk() {
+	mkdir home out
+	chown 65534:65534 home . out
+	mount -t tmpfs -o size=64k,uid=65534,gid=65534 tmpfs out
+	trap 'umount out 2>/dev/null || true' EXIT
+	local rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env HOME="$PWD/home" DEB_BUILD_OPTIONS=noisy \
+		bash -c "B=$B; TOP=$TOP; . $TOP/tests/e2e/lib.sh; $(declare -f fake_debian_base need_userns); need_userns
+		fake_debian_base; \"$PKGBUILD\" -q -o out \"\$PWD/fb\" src" > o 2>&1 || rc=$?
+	grep -q '^skipped:' o && skip "$(sed -n 's/^skipped: //p' o)"
+	assert_eq 4 "$rc" "$(cat o)"
+	assert_contains o "No space left on device"
+	assert_contains o "fakebuild-pkgbuild: p 1.0: built and written, but its log $PWD/out/p_1.0_"
+	[ -f out/p_1.0_all.deb ] || fail "the package was not written: $(ls out)"
 }
 
 # Standard output closed early (| head, a pager quit): the build goes on

@@ -431,14 +431,16 @@ test_unlink_drops_record_unless_linked() {
 # how many links win; none may lose.
 test_unlink_racing_a_link_keeps_the_record() {
 	need python3
-	local run
-	for run in 1 2; do
-		fb python3 - d$run 3000 <<'PY'
+	# One process links each xN to yN while another removes xN (unlink),
+	# or renames sN (8:8) over it (rename).
+	cat >race.py <<'PY'
 import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
+how, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 os.makedirs(d)
 for i in range(n):
     p = os.path.join(d, "x%d" % i); open(p, "w").close(); os.chown(p, 7, 7)
+    if how == "rename":
+        q = os.path.join(d, "s%d" % i); open(q, "w").close(); os.chown(q, 8, 8)
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
@@ -449,31 +451,19 @@ if pid == 0:
     os._exit(0)
 os.write(w, b"x")
 for i in range(n):
-    os.unlink(os.path.join(d, "x%d" % i))
+    x = os.path.join(d, "x%d" % i)
+    if how == "rename":
+        os.rename(os.path.join(d, "s%d" % i), x)
+    else:
+        os.unlink(x)
 os.waitpid(pid, 0)
 PY
+	local run
+	for run in 1 2; do
+		fb python3 race.py unlink d$run 3000
 		assert_eq "" "$(fb find d$run -type f ! -user 7 | head -5)" "linked files whose record was lost"
 	done
-	# The same for a rename over the last name (the replacing files are 8:8).
-	fb python3 - r 3000 <<'PY'
-import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(d)
-for i in range(n):
-    p = os.path.join(d, "x%d" % i); open(p, "w").close(); os.chown(p, 7, 7)
-    q = os.path.join(d, "s%d" % i); open(q, "w").close(); os.chown(q, 8, 8)
-r, w = os.pipe()
-pid = os.fork()
-if pid == 0:
-    os.read(r, 1)
-    for i in range(n):
-        os.link(os.path.join(d, "x%d" % i), os.path.join(d, "y%d" % i))
-    os._exit(0)
-os.write(w, b"x")
-for i in range(n):
-    os.rename(os.path.join(d, "s%d" % i), os.path.join(d, "x%d" % i))
-os.waitpid(pid, 0)
-PY
+	fb python3 race.py rename r 3000
 	assert_eq "" "$(fb find r -type f ! -user 7 ! -user 8 | head -5)" "linked files whose record was lost"
 	assert_eq 0 "$(fb --gc | sed 's/ .*//')" "--gc dropped records of linked files"
 }

@@ -38,6 +38,16 @@ static int hints_at_stake(const struct statx *src)
 	return fb_table_get(fb_table(), &id, &a);
 }
 
+/*
+ * A name of a file that keeps others: if its record's hint is this name,
+ * the hint must not outlive it (--gc would drop the record).  Whether
+ * to drop it, and the name's hint into GONE.
+ */
+static int hint_goes(int dirfd, const char *path, const struct statx *stx, char gone[PATH_MAX])
+{
+	return !last_name(stx) && hints_at_stake(stx) && fb_path_hint(dirfd, path, gone, PATH_MAX) == 0;
+}
+
 static void close_held(int fd)
 {
 	if (fd < 0)
@@ -91,11 +101,8 @@ static int unlink_core(int dirfd, const char *path, int flags)
 	struct statx stx;
 	fb_memo_drop();
 	int have = peek(dirfd, path, &stx);
-	/* A name of a file that keeps others: if its record's hint is this
-	 * name, the hint must not outlive it (--gc would drop the record). */
 	char gone[PATH_MAX];
-	int hinted = have && !last_name(&stx) && hints_at_stake(&stx) &&
-		     fb_path_hint(dirfd, path, gone, sizeof gone) == 0;
+	int hinted = have && hint_goes(dirfd, path, &stx, gone);
 	int held = have ? hold_last_name(dirfd, path, &stx, gone) : -1;
 	if (real_unlinkat(dirfd, path, flags) < 0) {
 		int e = errno;
@@ -249,11 +256,9 @@ static int rename_core(int olddir, const char *oldpath, int newdir, const char *
 	char from[PATH_MAX], gone[PATH_MAX];
 	int moved = have_src && hints_at_stake(&src) &&
 		    fb_path_hint(olddir, oldpath, from, sizeof from) == 0;
+	/* A replaced target that keeps other names: this name is the source's now. */
 	int other = have_dst && !fb_same_inode(&src, &dst);
-	/* A replaced target that keeps other names: its record's hint must
-	 * not stay this name, which is the source's now (--gc would drop it). */
-	int hinted = other && !last_name(&dst) && hints_at_stake(&dst) &&
-		     fb_path_hint(newdir, newpath, gone, sizeof gone) == 0;
+	int hinted = other && hint_goes(newdir, newpath, &dst, gone);
 	int held = other ? hold_last_name(newdir, newpath, &dst, gone) : -1;
 	if (real_renameat2(olddir, oldpath, newdir, newpath, flags) < 0) {
 		int rc = errno == EBUSY ? rename_bound(olddir, oldpath, newdir, newpath, flags)

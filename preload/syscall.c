@@ -50,7 +50,6 @@ static long fchmodat2_(int dirfd, const char *path, mode_t mode, int flags)
 
 #if defined(__i386__)
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 /* The kernel's struct stat64 (arch/x86/include/uapi/asm/stat.h). */
 _Static_assert(sizeof(struct stat64) == 96 && offsetof(struct stat64, st_uid) == 24 &&

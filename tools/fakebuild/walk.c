@@ -327,8 +327,8 @@ static int spill_name(const struct walker *w, char *out, size_t len)
 /* After the merge: the refused records saved as a database the user can load with -i. */
 static void keep_spilled(struct walker *w)
 {
-	if (!w->unrecorded)
-		return;
+	if (!w->unrecorded || !w->db)
+		return;	/* without a database, spill kept nothing */
 	char out[PATH_MAX + 64], why_buf[PATH_MAX + 160];
 	struct fb_err err = { 0 };
 	const char *why = NULL;
@@ -344,8 +344,6 @@ static void keep_spilled(struct walker *w)
 		fb_table_detach(w->spill);
 		unlink(w->spill_tmp);
 	}
-	if (!w->db)
-		return;
 	if (why) {
 		warnx_("the owners of those %ld files are lost: %s", w->unrecorded, why);
 		return;

@@ -51,7 +51,9 @@ static inline int fb_fts_has_stat(int info)
 
 /*
  * The wrappers of READ and CHILDREN, glibc's fts_read and fts_children
- * for FTS_T and FTSENT_T, each entry fixed with FIX.
+ * for FTS_T and FTSENT_T, each entry fixed with FIX.  Under FTS_NOSTAT
+ * glibc never sets an entry's fts_statp (it is what malloc left there,
+ * whatever fts_info says), and nothing is to be fixed.
  */
 #define FB_FTS_WRAPPERS(read, children, FTS_T, FTSENT_T, fix)                       \
 	FB_EXPORT FTSENT_T *read(FTS_T *f)                                          \
@@ -62,7 +64,7 @@ static inline int fb_fts_has_stat(int info)
 			return NULL;                                                \
 		}                                                                   \
 		FTSENT_T *p = real_##read(f);                                       \
-		if (p && fb_enter()) {                                              \
+		if (p && !(f->fts_options & FTS_NOSTAT) && fb_enter()) {            \
 			int e = errno;                                              \
 			fix(p);                                                     \
 			errno = e;                                                  \
@@ -77,7 +79,8 @@ static inline int fb_fts_has_stat(int info)
 			return NULL;                                                \
 		}                                                                   \
 		FTSENT_T *p = real_##children(f, opt);                              \
-		if (p && fb_enter() && !(opt & FTS_NAMEONLY)) {                     \
+		if (p && !(f->fts_options & FTS_NOSTAT) && fb_enter() &&            \
+		    !(opt & FTS_NAMEONLY)) {                                        \
 			int e = errno;                                              \
 			for (FTSENT_T *q = p; q; q = q->fts_link)                   \
 				fix(q);                                             \

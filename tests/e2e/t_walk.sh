@@ -389,8 +389,6 @@ test_nftw_actionretval_skips_and_stops() {
 	assert_eq "$(oracle "$first" 0)" "$(sed -n 2p <<<"$out" | attrs)" "the first entry, faked"
 }
 
-# FTW_MOUNT: entries on another file system are not reported, the others
-# are faked.  The mount needs a user namespace.
 # fts's own type of an entry (fts_info) agrees with the faked stat: a
 # device made in a session is FTS_DEFAULT, as a real one is, not FTS_F.
 test_fts_info_of_a_faked_device() {
@@ -414,6 +412,48 @@ d/f F
 d/p DEFAULT" "$(fb sh -c 'mkdir d && mknod d/c c 1 3 && : > d/f && mkfifo d/p && ./info d' | sort)"
 }
 
+# Under FTS_NOSTAT glibc leaves fts_statp as malloc left it: the wrapper
+# must not read or write through it (it crashed there; MALLOC_PERTURB_
+# makes that garbage a bad pointer every time).
+test_fts_nostat_entries_are_left_alone() {
+	cat > nostat.c <<'EOF'
+#include <fts.h>
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	char *a[] = { argv[1], NULL };
+	int opt = FTS_PHYSICAL | FTS_NOSTAT | (argc > 2 ? FTS_NOCHDIR : 0);
+	for (int round = 0; round < 3; round++) {
+		FTS *f = fts_open(a, opt, NULL);
+		FTSENT *e, *c;
+		while ((e = fts_read(f))) {
+			if (round == 0)
+				printf("%s %s\n", e->fts_path, e->fts_info == FTS_NSOK ? "NSOK" :
+				       e->fts_info == FTS_D ? "D" : e->fts_info == FTS_DP ? "DP" : "other");
+			if (e->fts_info == FTS_D)
+				for (c = fts_children(f, 0); c; c = c->fts_link)
+					if (round == 0)
+						printf("child %s\n", c->fts_name);
+		}
+		fts_close(f);
+	}
+	return 0;
+}
+EOF
+	cc -o nostat nostat.c
+	mkdir -p d/a/b
+	: >d/a/f1
+	: >d/a/b/g
+	want=$(MALLOC_PERTURB_=85 ./nostat d | sort)
+	assert_match 'd/a/f1 NSOK' "$want" "the walk outside a session"
+	assert_eq "$want" "$(MALLOC_PERTURB_=85 fb ./nostat d | sort)"
+	assert_eq "$(MALLOC_PERTURB_=85 ./nostat d nochdir | sort)" \
+		"$(MALLOC_PERTURB_=85 fb ./nostat d nochdir | sort)" "FTS_NOCHDIR"
+}
+
+# FTW_MOUNT: entries on another file system are not reported, the others
+# are faked.  The mount needs a user namespace.
 test_nftw_mount_stays_on_one_file_system() {
 	build_walk
 	mkdir -p t/m

@@ -192,6 +192,40 @@ FB_EXPORT int open64(const char *path, int flags, ...)
 	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
 
+/*
+ * _FORTIFY_SOURCE's entry points, for flags not known at compile time and
+ * no mode: never a file to create (glibc aborts on O_CREAT there), but an
+ * O_TRUNC that takes a faked capability.
+ */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+FB_EXPORT int __open_2(const char *path, int flags)
+{
+	FB_PROLOGUE(__open_2, path, flags);
+	return track(real___open_2(path, flags), AT_FDCWD, path, flags, 0);
+}
+
+FB_EXPORT int __open64_2(const char *path, int flags)
+{
+	FB_PROLOGUE(__open64_2, path, flags);
+	return track(real___open64_2(path, flags), AT_FDCWD, path, flags, 0);
+}
+
+FB_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	FB_PROLOGUE(__openat_2, dirfd, path, flags);
+	return track(real___openat_2(dirfd, path, flags), dirfd, path, flags, 0);
+}
+
+FB_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	FB_PROLOGUE(__openat64_2, dirfd, path, flags);
+	return track(real___openat64_2(dirfd, path, flags), dirfd, path, flags, 0);
+}
+
 FB_EXPORT int creat(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat, path, mode);

@@ -31,9 +31,16 @@ test_chown_drops_capability_like_root() {
 # size the file has (ATTR_KILL_PRIV: cp over a file, a shell's >, fopen
 # "w", truncate(1)); an open for writing without O_TRUNC, or O_PATH with
 # it, keeps it.  Each way in TRUNC_WAYS is run by PROGRAM (the fixture,
-# built for one ABI, and how to run it) on a fresh file in a session,
-# then read back in the next one.
-TRUNC_WAYS="open openat creat rdonly fopen freopen freopen0 truncate ftruncate rawtruncate rawftruncate write path"
+# built for one ABI with _FORTIFY_SOURCE, as Debian builds, and how to
+# run it) on a fresh file in a session, then read back in the next one.
+TRUNC_CFLAGS="-O2 -D_FORTIFY_SOURCE=2"
+fortified() { # PROGRAM SUFFIX: it calls glibc's __open_2 and __openat_2 (SUFFIX: 64 or none)
+	local syms
+	syms=$(objdump -T "$1") || fail "objdump $1"
+	assert_match "__open$2_2" "$syms" "$1 calls the fortified open"
+	assert_match "__openat$2_2" "$syms" "$1 calls the fortified openat"
+}
+TRUNC_WAYS="open openat creat rdonly fortified fortifiedat fopen freopen freopen0 truncate ftruncate rawtruncate rawftruncate write path"
 truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	local w out=
 	for w in $TRUNC_WAYS; do
@@ -44,11 +51,12 @@ truncations() { # PROGRAM...: "WAY:N ..." (N: 1 if the capability stayed)
 	done
 	echo "$out"
 }
-TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fopen:0 freopen:0 freopen0:0 truncate:0 ftruncate:0 rawtruncate:0 rawftruncate:0 write:1 path:1"
+TRUNC_SEEN=" open:0 openat:0 creat:0 rdonly:0 fortified:0 fortifiedat:0 fopen:0 freopen:0 freopen0:0 truncate:0 ftruncate:0 rawtruncate:0 rawftruncate:0 write:1 path:1"
 
 test_truncation_drops_capability_like_root() {
 	need setcap getcap cc
-	cc -o trunc "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	cc $TRUNC_CFLAGS -o trunc "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	fortified trunc ""
 	assert_eq "$TRUNC_SEEN" "$(truncations ./trunc)"
 	cp /bin/true f
 	fb sh -c 'setcap cap_net_raw+ep f; : >f; echo "shell: $(getcap f)"; cp /bin/true g
@@ -93,9 +101,11 @@ C
 test_truncation_drops_capability_32bit() {
 	need setcap getcap cc
 	[ -f "$B/lib32/libfakebuild.so" ] || skip "32-bit library not built"
-	cc -m32 -o trunc32 "$TOP/tests/e2e/fixtures/xattr/truncate.c" 2>/dev/null ||
+	cc -m32 $TRUNC_CFLAGS -o trunc32 "$TOP/tests/e2e/fixtures/xattr/truncate.c" 2>/dev/null ||
 		skip "no 32-bit toolchain (gcc-multilib)"
-	cc -m32 -D_FILE_OFFSET_BITS=64 -o trunc32lfs "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	cc -m32 $TRUNC_CFLAGS -D_FILE_OFFSET_BITS=64 -o trunc32lfs "$TOP/tests/e2e/fixtures/xattr/truncate.c"
+	fortified trunc32 ""
+	fortified trunc32lfs 64
 	cp /bin/true probe
 	runner32 ./trunc32 write probe || skip "$NO32"
 	assert_eq "$TRUNC_SEEN" "$(truncations $R32 ./trunc32)" "32-bit"

@@ -434,9 +434,12 @@ static int ids_not_root(const char *ids)
  * ENVP with the session variables it lacks put back (the current
  * environment's value first: setuid() updates FAKEBUILD_IDS, else the
  * value at load), in OUT (env_room(envp) entries); PRE holds a rebuilt
- * LD_PRELOAD entry (PRELEN bytes).  Returns ENVP itself when intact.
+ * LD_PRELOAD entry (PRELEN bytes).  RESET, when given, is the
+ * FAKEBUILD_IDS entry the new program gets whatever ENVP says.  Returns
+ * ENVP itself when intact.
  */
-static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t prelen)
+static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t prelen,
+			      const char *reset)
 {
 	if (!session())
 		return envp;
@@ -458,7 +461,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 			ids = envp[i];
 		if (v == V_KEY)
 			key = envp[i];
-		if (stale_ids(v, envp[i]))
+		if (stale_ids(v, envp[i]) || (v == V_IDS && reset))
 			drop[v] = missing = 1;	/* replaced below by the ids this process has */
 	}
 	/*
@@ -467,7 +470,11 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 	 * the session's, so that it may run fakeroot itself (whose own key is
 	 * left alone); one that starts as root again gets it back.
 	 */
-	const int not_root = ids_not_root(have[V_IDS] && !drop[V_IDS] ? ids : session_entry(V_IDS)) &&
+	if (reset)
+		ids = reset;
+	else if (!have[V_IDS] || drop[V_IDS])
+		ids = session_entry(V_IDS);
+	const int not_root = ids_not_root(ids) &&
 			     (!key || (key_entry[0] && strcmp(key, key_entry) == 0));
 	for (int v = 0; v < V_NVARS; v++) {
 		if (v == V_KEY && not_root) {
@@ -478,7 +485,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 		}
 		if (drop[v])
 			have[v] = 0;
-		if (!have[v] && session_entry(v))
+		if (!have[v] && (session_entry(v) || (v == V_IDS && reset)))
 			missing = 1;
 	}
 	if (!missing)
@@ -492,7 +499,7 @@ static char *const *fixed_env(char *const envp[], char **out, char *pre, size_t 
 	for (int v = 0; v < V_NVARS; v++) {
 		if (v == V_PRELOAD)
 			continue;
-		const char *e = have[v] ? NULL : session_entry(v);
+		const char *e = have[v] ? NULL : v == V_IDS && reset ? reset : session_entry(v);
 		if (e)
 			out[n++] = (char *)e;
 	}
@@ -528,11 +535,13 @@ static size_t pre_room(char *const envp[])
 	return n;
 }
 
-/* Room for fixed_env(), on the caller's stack (exec and vfork children must not malloc). */
-#define FIXED_ENV(envp, result)                                                     \
+/* Room for fixed_env(), on the caller's stack (exec and vfork children
+ * must not malloc); RESET as fixed_env's. */
+#define FIXED_ENV_IDS(envp, result, reset)                                          \
 	char *fb_envbuf_[env_room(envp)];                                           \
 	char fb_prebuf_[session() ? pre_room(envp) : 1];                            \
-	char *const *result = fixed_env((envp), fb_envbuf_, fb_prebuf_, sizeof fb_prebuf_)
+	char *const *result = fixed_env((envp), fb_envbuf_, fb_prebuf_, sizeof fb_prebuf_, (reset))
+#define FIXED_ENV(envp, result) FIXED_ENV_IDS(envp, result, NULL)
 
 /* ---- entry points --------------------------------------------------------- */
 
@@ -645,6 +654,19 @@ FB_EXPORT int execle(const char *path, const char *arg, ...)
 	return execve(path, argv, envp);
 }
 
+/*
+ * The ids a child of posix_spawn gets, or NULL for this process's: with
+ * POSIX_SPAWN_RESETIDS, glibc's child sets its effective ids to the real
+ * ones by raw system calls before its exec.  In BUF.
+ */
+static const char *spawn_ids(const posix_spawnattr_t *attr, char *buf, size_t len)
+{
+	short flags;
+	if (!attr || posix_spawnattr_getflags(attr, &flags) != 0 || !(flags & POSIX_SPAWN_RESETIDS))
+		return NULL;
+	return fb_id_reset_entry(buf, len);
+}
+
 /* posix_spawn returns an error number, not -1 and errno. */
 FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
@@ -658,8 +680,10 @@ FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 	check_static(AT_FDCWD, path, 0);
 	check_static_argv(path, argv);
 	keep_table_fd();
+	char ids[FB_IDS_ENTRY_MAX];
+	const char *reset = spawn_ids(attr, ids, sizeof ids);
 	fb_guard--;
-	FIXED_ENV(envp, env);
+	FIXED_ENV_IDS(envp, env, reset);
 	return real_posix_spawn(pid, path, fa, attr, argv, env);
 }
 
@@ -675,7 +699,9 @@ FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 	check_static_path(file);
 	check_static_argv(file, argv);
 	keep_table_fd();
+	char ids[FB_IDS_ENTRY_MAX];
+	const char *reset = spawn_ids(attr, ids, sizeof ids);
 	fb_guard--;
-	FIXED_ENV(envp, env);
+	FIXED_ENV_IDS(envp, env, reset);
 	return real_posix_spawnp(pid, file, fa, attr, argv, env);
 }

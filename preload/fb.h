@@ -283,6 +283,10 @@ int fb_dev_link_target(int dirfd, const char *path, char *out);
  * last set them (its exec of a set-id program included), or NULL if its
  * ids are those its environment gave it. */
 const char *fb_id_entry(int groups);
+/* "FAKEBUILD_IDS=..." with the effective, saved and filesystem ids set to
+ * the real ones (POSIX_SPAWN_RESETIDS), in BUF of LEN bytes. */
+#define FB_IDS_ENTRY_MAX 160
+const char *fb_id_reset_entry(char *buf, size_t len);
 uid_t fb_fsuid(void);
 gid_t fb_fsgid(void);
 /* Has this process capability C, for a call on a file?  (Root that never

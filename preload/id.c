@@ -103,14 +103,20 @@ static void groups_room(size_t n)
  * before it changed its ids).  Empty while this process has the ids its
  * environment gave it: it changed none, and its exec changed none.
  */
-static char ids_entry[160];
+static char ids_entry[FB_IDS_ENTRY_MAX];
 static char groups_entry[4096 + 32] FB_BSS_LATE(2);
 
-/* "FAKEBUILD_IDS=" and the ids, in BUF of LEN bytes. */
+/* "FAKEBUILD_IDS=" and the ids U and G, in BUF of LEN bytes. */
+static void entry_of(char *buf, size_t len, const struct ids *u, const struct ids *g)
+{
+	snprintf(buf, len, "FAKEBUILD_IDS=%u:%u:%u:%u:%u:%u:%u:%u", u->r, u->e, u->s, u->fs,
+		 g->r, g->e, g->s, g->fs);
+}
+
+/* "FAKEBUILD_IDS=" and this process's ids.  Locked. */
 static void entry(char *buf, size_t len)
 {
-	snprintf(buf, len, "FAKEBUILD_IDS=%u:%u:%u:%u:%u:%u:%u:%u", uids.r, uids.e, uids.s, uids.fs,
-		 gids.r, gids.e, gids.s, gids.fs);
+	entry_of(buf, len, &uids, &gids);
 }
 
 /*
@@ -207,6 +213,16 @@ static void save_groups(void)
 	fb_guard++;
 	setenv("FAKEBUILD_GROUPS", buf, 1);
 	fb_guard--;
+}
+
+const char *fb_id_reset_entry(char *buf, size_t len)
+{
+	load();
+	pthread_mutex_lock(&id_lock);
+	const struct ids u = { uids.r, uids.r, uids.r, uids.r }, g = { gids.r, gids.r, gids.r, gids.r };
+	pthread_mutex_unlock(&id_lock);
+	entry_of(buf, len, &u, &g);
+	return buf;
 }
 
 const char *fb_id_entry(int groups_too)

@@ -511,6 +511,42 @@ XEOF
 	done
 }
 
+# POSIX_SPAWN_RESETIDS: glibc's child sets its effective ids to its real
+# ones with raw system calls before its exec, so the new program must get
+# the real ids, as under root; without the flag, the effective ones.
+test_posix_spawn_resetids() {
+	need cc
+	cat > rs.c <<'XEOF'
+#define _GNU_SOURCE
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv)
+{
+	char *u[] = { "id", "-u", NULL }, *g[] = { "id", "-g", NULL }, **av[] = { u, g };
+	posix_spawnattr_t a;
+	pid_t pid;
+	if (setresgid(0, 2000, 0) || setresuid(0, 1000, 0)) { perror("setres*id"); return 1; }
+	posix_spawnattr_init(&a);
+	if (argc > 1)
+		posix_spawnattr_setflags(&a, POSIX_SPAWN_RESETIDS);
+	for (int i = 0; i < 2; i++) {
+		int rc = posix_spawn(&pid, "/usr/bin/id", NULL, &a, av[i], environ);
+		if (rc) { fprintf(stderr, "posix_spawn: %s\n", strerror(rc)); return 1; }
+		waitpid(pid, NULL, 0);
+	}
+	printf("parent %d %d\n", (int)geteuid(), (int)getegid());
+	return 0;
+}
+XEOF
+	cc -o rs rs.c || skip "cannot compile the test program"
+	assert_eq "1000 2000 parent 1000 2000" "$(fb ./rs | paste -sd' ')" "without RESETIDS"
+	assert_eq "0 0 parent 1000 2000" "$(fb ./rs reset | paste -sd' ')" "with RESETIDS"
+}
+
 # A program may overwrite the strings the kernel gave it as its
 # environment (perl's $0 and setproctitle() reuse that area for the
 # process title): its later execs must still run, as fake root.  adduser

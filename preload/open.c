@@ -242,18 +242,33 @@ FB_EXPORT int creat64(const char *path, mode_t mode)
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
 
+/* Is the file at PATH, or FD, a device, FIFO or socket a session made, a
+ * regular file on disk that the kernel would truncate?  It refuses a
+ * node of that type (EINVAL). */
+static int faked_node(const char *path, int fd)
+{
+	struct fb_table *t = fb_table();
+	struct statx x;
+	return t && fb_table_has_faked_types(t) &&
+	       (fd >= 0 ? fb_statx_core(fd, "", AT_EMPTY_PATH, STATX_TYPE, &x)
+			: fb_statx_core(AT_FDCWD, path, 0, STATX_TYPE, &x)) == 0 &&
+	       !S_ISREG(x.stx_mode) && !S_ISDIR(x.stx_mode);
+}
+
 /* The truncate family: the real call, then a faked capability goes. */
-#define TRUNCATE_WRAPPER(fn, type, target, off, dirfd, path, fd) \
+#define TRUNCATE_WRAPPER(fn, type, target, off, path, fd)        \
 	FB_EXPORT int fn(type target, off length)                \
 	{                                                        \
 		FB_PROLOGUE(fn, target, length);                 \
+		if (faked_node(path, fd))                        \
+			return fb_ret(-EINVAL);                  \
 		if (real_##fn(target, length) < 0)               \
 			return -1;                               \
-		fb_xattr_truncated(dirfd, path, fd);             \
+		fb_xattr_truncated(AT_FDCWD, path, fd);          \
 		return fb_ret(0);                                \
 	}
 
-TRUNCATE_WRAPPER(truncate, const char *, path, off_t, AT_FDCWD, path, -1)
-TRUNCATE_WRAPPER(truncate64, const char *, path, off64_t, AT_FDCWD, path, -1)
-TRUNCATE_WRAPPER(ftruncate, int, fd, off_t, AT_FDCWD, NULL, fd)
-TRUNCATE_WRAPPER(ftruncate64, int, fd, off64_t, AT_FDCWD, NULL, fd)
+TRUNCATE_WRAPPER(truncate, const char *, path, off_t, path, -1)
+TRUNCATE_WRAPPER(truncate64, const char *, path, off64_t, path, -1)
+TRUNCATE_WRAPPER(ftruncate, int, fd, off_t, NULL, fd)
+TRUNCATE_WRAPPER(ftruncate64, int, fd, off64_t, NULL, fd)

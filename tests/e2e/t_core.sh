@@ -238,6 +238,25 @@ fifo" "$out"
 		"size and blocks of written faked devices"
 }
 
+# truncate(2) and ftruncate(2) refuse a device node (EINVAL), as for real
+# root; the placeholder, a regular file, must not be truncated instead.
+test_truncate_of_a_faked_device_is_einval() {
+	need python3
+	out=$(fb python3 -c '
+import os, errno
+os.mknod("c", 0o644 | 0o020000, os.makedev(1, 3))
+for how in ("path", "fd", "file"):
+    try:
+        if how == "path": os.truncate("c", 4)
+        elif how == "fd": os.ftruncate(os.open("c", os.O_WRONLY), 4)
+        else: open("f", "w").close(); os.truncate("f", 4)
+        print(how, "ok")
+    except OSError as e: print(how, errno.errorcode[e.errno])
+')
+	assert_eq "path EINVAL|fd EINVAL|file ok" "$(paste -sd'|' <<<"$out")"
+	assert_eq "0 4" "$(stat -c %s c f | paste -sd' ')" "sizes on disk"
+}
+
 test_mkdir_0555_writable_as_root() {
 	out=$(fb sh -c 'mkdir -m 0555 d; touch d/x; stat -c %a d')
 	assert_eq 555 "$out"

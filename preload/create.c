@@ -54,7 +54,8 @@ FB_EXPORT mode_t umask(mode_t mask)
 	if (!real_umask)
 		return 022;
 	mode_t old = real_umask(mask);
-	__atomic_store_n(&fb.umask, (int)(mask & 0777), __ATOMIC_RELAXED);
+	/* A vfork child's mask is not its parent's: then each asks again. */
+	__atomic_store_n(&fb.umask, fb_in_vfork_child() ? -1 : (int)(mask & 0777), __ATOMIC_RELAXED);
 	return old;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "table.h"
 #include "view.h"
@@ -70,7 +71,8 @@ static inline void fb_unlock(int *busy)
 
 struct fb_state {
 	int active;		/* a session is set up (FAKEBUILD_TABLE) */
-	int umask;		/* the process's umask, as last set (create.c) */
+	int umask;		/* the process's umask, as last set (create.c); -1: ask */
+	pid_t pid;		/* the process this memory is of (a vfork child's is its parent's) */
 	int unknown_is_real;	/* -u: files without a record show their real owner */
 	int debug;		/* FAKEBUILD_DEBUG level */
 };
@@ -78,6 +80,13 @@ extern struct fb_state fb;
 
 /* Read the environment once; cheap and safe at any time. */
 void fb_init(void);
+/* Is this a child of vfork(2), running in its parent's memory?  (Or a
+ * child of a fork that ran no pthread_atfork handlers, _Fork or clone:
+ * then the answer is taken as yes, which costs such a child nothing.) */
+static inline int fb_in_vfork_child(void)
+{
+	return getpid() != __atomic_load_n(&fb.pid, __ATOMIC_RELAXED);
+}
 
 /* Decimal parsing without stdio (init.c). */
 int fb_parse_ull(const char **sp, unsigned long long *out);
@@ -326,9 +335,13 @@ int fb_new_mode_odd(mode_t type, mode_t mode);
 mode_t fb_owner_needs(mode_t type, mode_t mode);
 mode_t fb_disk_mode(mode_t type, mode_t mode);
 int fb_keep_usable(int fd, int dirfd, const char *path, struct statx *stx);
+mode_t fb_umask_read(void);
 static inline mode_t fb_umask(void)
 {
-	return (mode_t)__atomic_load_n(&fb.umask, __ATOMIC_RELAXED);
+	int m = __atomic_load_n(&fb.umask, __ATOMIC_RELAXED);
+	if (__builtin_expect(m < 0, 0))
+		return fb_umask_read();
+	return (mode_t)m;
 }
 int fb_new_attr(int dirfd, const char *path, const struct statx *stx, mode_t type, mode_t asked,
 		dev_t dev, struct fb_attr *a);

@@ -39,6 +39,7 @@ static int ngroups = -1;
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_GROUPS (sizeof many_groups / sizeof many_groups[0])
+static void settle(void);
 
 /*
  * Capabilities, kept as the kernel keeps them for a process that changes
@@ -71,6 +72,7 @@ static int has_cap(int c)
  */
 static void caps_load(void)
 {
+	settle();
 	if (__atomic_load_n(&caps_loaded, __ATOMIC_ACQUIRE))
 		return;
 	uint64_t bset = 0;
@@ -105,6 +107,58 @@ static void groups_room(size_t n)
  */
 static char ids_entry[FB_IDS_ENTRY_MAX];
 static char groups_entry[4096 + 32] FB_BSS_LATE(2);
+
+/*
+ * A child of vfork(2) runs in its parent's memory until it execs or
+ * exits, and may change its ids in between (a launcher's setuid before
+ * its exec): they would become the parent's.  The child's first change
+ * keeps the parent's state here (keep_parent), and the parent takes it
+ * back on its next use of its ids (settle).  The child's changes stay out
+ * of the environment, also its parent's: its exec takes them from
+ * ids_entry (exec.c).
+ */
+static struct {
+	int kept;
+	struct ids u, g;
+	uint64_t eff, perm, inh;
+	int caps_loaded, ngroups;
+	gid_t *groups;
+	char ids_entry[sizeof ids_entry];
+	char groups_entry[sizeof groups_entry];
+} parent FB_BSS_LATE(2);
+static gid_t parent_groups[MAX_GROUPS] FB_BSS_LATE(2);
+
+/* Before a change of the state: in a vfork child, keep the parent's.  Locked. */
+static void keep_parent(void)
+{
+	if (parent.kept || !fb_in_vfork_child())
+		return;
+	parent.u = uids, parent.g = gids;
+	parent.eff = cap_eff, parent.perm = cap_perm, parent.inh = cap_inh;
+	parent.caps_loaded = caps_loaded, parent.ngroups = ngroups, parent.groups = groups;
+	memcpy(parent_groups, groups, (size_t)(ngroups > 0 ? ngroups : 0) * sizeof *groups);
+	memcpy(parent.ids_entry, ids_entry, sizeof ids_entry);
+	memcpy(parent.groups_entry, groups_entry, sizeof groups_entry);
+	__atomic_store_n(&parent.kept, 1, __ATOMIC_RELEASE);
+}
+
+/* In the parent of a vfork child that changed the state: take it back. */
+static void settle(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&parent.kept, __ATOMIC_ACQUIRE), 1) || fb_in_vfork_child())
+		return;
+	pthread_mutex_lock(&id_lock);
+	if (parent.kept) {
+		uids = parent.u, gids = parent.g;
+		cap_eff = parent.eff, cap_perm = parent.perm, cap_inh = parent.inh;
+		caps_loaded = parent.caps_loaded, ngroups = parent.ngroups, groups = parent.groups;
+		memcpy(groups, parent_groups, (size_t)(ngroups > 0 ? ngroups : 0) * sizeof *groups);
+		memcpy(ids_entry, parent.ids_entry, sizeof ids_entry);
+		memcpy(groups_entry, parent.groups_entry, sizeof groups_entry);
+		__atomic_store_n(&parent.kept, 0, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&id_lock);
+}
 
 /* "FAKEBUILD_IDS=" and the ids U and G, in BUF of LEN bytes. */
 static void entry_of(char *buf, size_t len, const struct ids *u, const struct ids *g)
@@ -154,6 +208,7 @@ static void exec_ids(const struct statx *x)
 
 static void load(void)
 {
+	settle();
 	if (__atomic_load_n(&ngroups, __ATOMIC_ACQUIRE) >= 0)
 		return;
 	/* Outside the lock: the stat may call back into this file. */
@@ -190,10 +245,13 @@ static void load(void)
 	pthread_mutex_unlock(&id_lock);
 }
 
-/* Publish the state to the environment for children.  Locked. */
+/* Publish the state to the environment for children (not a vfork
+ * child's: see keep_parent).  Locked. */
 static void save(void)
 {
 	entry(ids_entry, sizeof ids_entry);
+	if (parent.kept)
+		return;
 	fb_guard++;
 	setenv("FAKEBUILD_IDS", ids_entry + sizeof "FAKEBUILD_IDS=" - 1, 1);
 	fb_guard--;
@@ -210,6 +268,8 @@ static void save_groups(void)
 	buf[0] = 0;
 	for (int i = 0; i < ngroups && off + 12 < cap; i++)
 		off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "", groups[i]);
+	if (parent.kept)
+		return;
 	fb_guard++;
 	setenv("FAKEBUILD_GROUPS", buf, 1);
 	fb_guard--;
@@ -320,6 +380,7 @@ static int set_ids(int gid, uid_t r, uid_t e, uid_t s)
 	load();
 	caps_load();
 	pthread_mutex_lock(&id_lock);
+	keep_parent();
 	const struct ids old = uids;
 	int rc = setres(gid ? &gids : &uids, r, e, s, has_cap(SET_CAP(gid)));
 	if (rc == 0) {
@@ -399,6 +460,7 @@ static int setfs(int gid, uid_t v)
 	load();
 	caps_load();
 	pthread_mutex_lock(&id_lock);
+	keep_parent();
 	struct ids *x = gid ? &gids : &uids;
 	uid_t old = x->fs;
 	if (v != (uid_t)-1 && (has_cap(SET_CAP(gid)) || v == x->r || v == x->e || v == x->s)) {
@@ -452,6 +514,7 @@ static int set_groups(size_t n, const gid_t *list)
 	if (n > MAX_GROUPS)
 		return -EINVAL;
 	pthread_mutex_lock(&id_lock);
+	keep_parent();
 	groups_room(n);
 	memcpy(groups, list, n * sizeof *list);
 	qsort(groups, n, sizeof *groups, gid_cmp);
@@ -543,6 +606,7 @@ FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
 	load();
 	caps_load();
 	pthread_mutex_lock(&id_lock);
+	keep_parent();
 	/* Never more than it has; effective within permitted. */
 	int rc = (p & ~cap_perm) || (e & ~p) ? -EPERM : 0;
 	if (rc == 0) {
@@ -562,6 +626,7 @@ FB_EXPORT int capset(cap_user_header_t hdr, const cap_user_data_t data)
  */
 int fb_file_cap(int c)
 {
+	settle();
 	if (__atomic_load_n(&caps_loaded, __ATOMIC_ACQUIRE))
 		return has_cap(c);
 	load();
@@ -570,6 +635,7 @@ int fb_file_cap(int c)
 
 static int in_group(gid_t g)
 {
+	settle();
 	pthread_mutex_lock(&id_lock);
 	int in = gids.fs == g;
 	for (int i = 0; !in && i < ngroups; i++)

@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include "fb.h"
 
 __thread int fb_guard;
-struct fb_state fb = { .active = -1 };
+struct fb_state fb = { .active = -1, .umask = -1 };
 
 static struct fb_table *table;
 /* 0 not tried, 1 mapping, 2 mapped, 3 failed */
@@ -26,6 +27,34 @@ static int table_state;
 
 /* Defined by the fakebuild program alone (tools/fakebuild/main.c). */
 extern const int fakebuild_unfaked __attribute__((weak));
+
+/* A fork child's memory is its own. */
+static void forked(void)
+{
+	__atomic_store_n(&fb.pid, getpid(), __ATOMIC_RELAXED);
+}
+
+/* Whose memory this is, known at load: a vfork child's first wrapped
+ * call may come before its parent's. */
+__attribute__((constructor)) static void own_pid(void)
+{
+	fb.pid = getpid();
+	pthread_atfork(NULL, NULL, forked);
+}
+
+/* The umask, asked of the kernel (umask(2) cannot only read it); kept
+ * unless this is a vfork child, whose umask is not its memory's. */
+mode_t fb_umask_read(void)
+{
+	FB_REAL(umask);
+	if (!real_umask)
+		return 022;
+	mode_t um = real_umask(022);
+	real_umask(um);
+	if (!fb_in_vfork_child())
+		__atomic_store_n(&fb.umask, (int)(um & 0777), __ATOMIC_RELAXED);
+	return um & 0777;
+}
 
 void fb_init(void)
 {
@@ -37,12 +66,7 @@ void fb_init(void)
 	/* The umask, for fb_new_mode_odd: read here, on the process's first
 	 * wrapped call (single-threaded, as a rule), not on a file's creation,
 	 * where another thread could create one in between; umask() keeps it. */
-	FB_REAL(umask);
-	if (real_umask) {
-		mode_t um = real_umask(022);
-		real_umask(um);
-		__atomic_store_n(&fb.umask, (int)(um & 0777), __ATOMIC_RELAXED);
-	}
+	fb_umask_read();
 	fb.debug = d ? atoi(d) : 0;
 	/* A build root's overlays (db/view.h), before anything is looked up. */
 	if (m && fb_devmap_set(m) < 0)

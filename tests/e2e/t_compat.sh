@@ -547,6 +547,56 @@ XEOF
 	assert_eq "0 0 parent 1000 2000" "$(fb ./rs reset | paste -sd' ')" "with RESETIDS"
 }
 
+# A vfork child runs in its parent's memory until its exec: its id,
+# group list and umask changes must not become the parent's, as they do
+# not under root (the parent became uid 1000, and every later set*id call
+# of it failed).  The child's exec gets the child's ids.
+test_vfork_child_changes_stay_its_own() {
+	need cc
+	cat > vf.c <<'XEOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void)
+{
+	gid_t list[] = { 7, 8, 9 };
+	uid_t r, e, s;
+	umask(0222);
+	fflush(stdout);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		umask(0);
+		if (setgroups(3, list) || setresgid(0, 2000, 0) || setresuid(0, 1000, 0))
+			_exit(9);
+		execl("/usr/bin/id", "id", "-u", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	getresuid(&r, &e, &s);
+	printf("child %d parent %d:%d:%d %d %d groups %d\n", WEXITSTATUS(st), (int)r, (int)e, (int)s,
+	       (int)getegid(), setfsuid(-1), getgroups(0, NULL));
+	/* Under the parent's umask: 0444 on disk, which root may write. */
+	close(open("f", O_CREAT | O_WRONLY, 0644));
+	printf("write %d\n", close(open("f", O_WRONLY)) == 0);
+	fflush(stdout);
+	if (setresuid(0, 0, 0) != 0)
+		perror("setresuid");
+	execl("/usr/bin/id", "id", "-u", (char *)NULL);
+	return 1;
+}
+XEOF
+	cc -o vf vf.c || skip "cannot compile the test program"
+	want=$'1000\nchild 0 parent 0:0:0 0 0 groups 1\nwrite 1\n0'
+	assert_eq "$want" "$(fb ./vf)"
+	assert_eq "444 0:0" "$(fb stat -c '%a %u:%g' f)" "the parent's umask"
+}
+
 # A program may overwrite the strings the kernel gave it as its
 # environment (perl's $0 and setproctitle() reuse that area for the
 # process title): its later execs must still run, as fake root.  adduser

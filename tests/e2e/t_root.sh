@@ -1102,6 +1102,31 @@ D /srv/old/
 M /var/mail/" "$(sort -k2 changes)" "the listed changes"
 }
 
+# --changes over stacked layers sees them as the overlay merges them: a
+# directory removed and made again hides what every lower layer held
+# there (before: only the top layer's names were listed), and a file under
+# a directory a lower layer made opaque is new, not changed (before: "M",
+# from the layer under the opaque one).
+test_root_changes_over_stacked_layers() {
+	need_userns
+	mkroot base
+	mkdir -p base/etc/sub
+	echo p > base/etc/passwd
+	echo g > base/etc/group
+	fb --root base --upper "$PWD/la" -- sh -c 'echo a > /etc/only; rm /etc/group'
+	fb --root base --root "$PWD/la" --changes ch1 -- sh -c 'rm -r /etc; mkdir /etc; echo b > /etc/new'
+	assert_eq "A /etc/new
+D /etc/only
+D /etc/passwd
+D /etc/sub/" "$(sort -k2 ch1)" "over a layer that added and removed in /etc"
+	fb --root base --upper "$PWD/lb" -- sh -c 'rm -r /etc; mkdir /etc'
+	fb --root base --root "$PWD/lb" --changes ch2 -- sh -c 'ls -A /etc; echo x > /etc/passwd'
+	assert_eq "A /etc/passwd" "$(cat ch2)" "under a directory a layer made opaque"
+	fb --root base --root "$PWD/la" --changes ch3 -- sh -c 'echo y > /etc/passwd; echo z > /etc/group'
+	assert_eq "A /etc/group
+M /etc/passwd" "$(sort -k2 ch3)" "a file a layer removed is new"
+}
+
 # A directory whose owner, group, set-id bit or owner's permissions the
 # build changed is listed, one chgrp'd to the group it had is not: none of
 # those reach the disk, which --changes compared (before: of these only

@@ -26,11 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 #include <uthash.h>
 
@@ -162,24 +160,84 @@ static int whiteout_st(const struct stat *st)
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
-/* Open REL in the top lower layer that has it: an O_PATH descriptor, or
- * -1 when none has it or the top one that does has a whiteout. */
+/* Is the directory open (O_PATH) on FD opaque, hiding what the layers
+ * below hold there? */
+static int opaque_dir(int fd)
+{
+	char v[8];
+	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ssize_t n = d >= 0 ? fgetxattr(d, opaque_name, v, sizeof v) : -1;
+	if (d >= 0)
+		close(d);
+	return n == 1 && v[0] == 'y';
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
+ * REL as the lower layers show it, merged as overlayfs merges them: in
+ * FDS (room for w->nlower), O_PATH descriptors of REL in each layer that
+ * lends it something, top first.  Returns how many: 0 when no layer shows
+ * REL (none has it, a higher one has a whiteout, or a non-directory on
+ * its way).  Only a directory is lent by more than one layer: by each
+ * down to the first that is opaque there, or that has anything else.
+ */
+static int lower_stack(const struct walker *w, const char *rel, int *fds)
+{
+	int n = 0;
+	for (int i = 0; i < w->nlower; i++)
+		if ((fds[n] = openat(w->lower[i], ".", O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0)
+			n++;
+	char comp[NAME_MAX + 1];
+	for (const char *p = rel; *p && n > 0;) {
+		size_t len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			close_all(fds, n);
+			return 0;
+		}
+		memcpy(comp, p, len);
+		comp[len] = 0;
+		p += len;
+		p += strspn(p, "/");
+		int next[FB_ROOT_LAYERS], m = 0;
+		for (int i = 0; i < n; i++) {
+			int fd = openat(fds[i], comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			struct stat st;
+			if (fd < 0)
+				continue;
+			if (fstat(fd, &st) < 0 || whiteout_st(&st) || (m > 0 && !S_ISDIR(st.st_mode))) {
+				close(fd);	/* gone here, and in every layer below */
+				break;
+			}
+			next[m++] = fd;
+			if (!S_ISDIR(st.st_mode) || opaque_dir(fd))
+				break;
+		}
+		close_all(fds, n);
+		memcpy(fds, next, (size_t)m * sizeof *fds);
+		n = m;
+		struct stat st;
+		if (n > 0 && *p && (fstat(fds[0], &st) < 0 || !S_ISDIR(st.st_mode))) {
+			close_all(fds, n);	/* a path through a file */
+			return 0;
+		}
+	}
+	return n;
+}
+
+/* Open REL as the lower layers show it: an O_PATH descriptor of the top
+ * layer's file, or -1 when they do not show it. */
 static int lower_open(const struct walker *w, const char *rel)
 {
-	for (int i = 0; i < w->nlower; i++) {
-		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-					.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-		long fd = syscall(SYS_openat2, w->lower[i], rel, &how, sizeof how);
-		if (fd < 0)
-			continue;
-		struct stat st;
-		if (fstat((int)fd, &st) == 0 && whiteout_st(&st)) {
-			close((int)fd);
-			return -1;
-		}
-		return (int)fd;
-	}
-	return -1;
+	int fds[FB_ROOT_LAYERS];
+	int n = lower_stack(w, rel, fds);
+	if (n > 1)
+		close_all(fds + 1, n - 1);
+	return n > 0 ? fds[0] : -1;
 }
 
 /* REL's file in the lower layers (a whiteout there: none): 0 with *X set, or -1. */
@@ -409,24 +467,43 @@ static void list(struct walker *w, char what, const char *name, int dir)
 }
 
 /* --changes of an opaque directory REL (removed, then made again): what
- * the lower layers held there and the upper (UP) does not, as deleted. */
+ * the lower layers showed there and the upper (UP) does not, as deleted. */
 static void list_hidden(struct walker *w, const char *rel, int up)
 {
-	int lo = lower_open(w, rel);	/* O_PATH: enough for names_of and fstatat */
-	if (lo < 0)
-		return;
+	int lo[FB_ROOT_LAYERS];
+	int nlo = lower_stack(w, rel, lo);
 	size_t n = 0;
-	char **names = names_of(lo, &n);
-	for (size_t i = 0; names && i < n; i++) {
-		struct stat st;
-		if (fstatat(up, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(lo, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || whiteout_st(&st))
-			continue;	/* still there, or gone already */
+	char **names = NULL;
+	for (int i = 0; i < nlo; i++) {	/* every layer's names, sorted, each once */
+		size_t k = 0;
+		char **v = names_of(lo[i], &k);
+		char **all = v ? realloc(names, (n + k) * sizeof *names) : NULL;
+		if (!all) {
+			if (v)
+				free_names(v, k);
+			continue;
+		}
+		names = all;
+		memcpy(names + n, v, k * sizeof *v);
+		n += k;
+		free(v);
+	}
+	if (names)
+		qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		struct stat st, in_up;
+		int top = 0;	/* the highest layer that has the name shows it */
+		while (top < nlo && fstatat(lo[top], names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			top++;
+		if (top == nlo || whiteout_st(&st) || fstatat(up, names[i], &in_up, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;	/* gone already, or still there */
 		list(w, 'D', names[i], S_ISDIR(st.st_mode));
 	}
 	if (names)
 		free_names(names, n);
-	close(lo);
+	close_all(lo, nlo);
 }
 
 /* The xattrs of a record's blob, into an archive entry. */

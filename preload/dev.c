@@ -129,17 +129,22 @@ void fb_dev_bind(int dirfd, const char *path, mode_t type, dev_t dev)
 {
 	if (type != S_IFCHR || no_mount)
 		return;
-	const char *host = NULL;
+	const char *node = NULL;
 	for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
 		if (major(dev) == safe[i].maj && minor(dev) == safe[i].min)
-			host = safe[i].host;
+			node = safe[i].host;
+	/* The source must be the real node.  In a chroot, /dev may hold
+	 * placeholders (a MAKEDEV run there), or the very node being made:
+	 * then the root's own, as its first process sees it. */
+	char host[64];
 	struct statx src;
-	/* The source must be the real node (in a chroot, /dev may hold placeholders). */
-	if (!host || real_statx_(AT_FDCWD, host, 0, STATX_TYPE, &src) < 0 ||
-	    !S_ISCHR(src.stx_mode) || src.stx_rdev_major != major(dev) ||
-	    src.stx_rdev_minor != minor(dev))
-		return;
-	if (!mounts_end_with_session())
+	int found = 0;
+	for (int i = 0; node && i < 2 && !found; i++) {
+		snprintf(host, sizeof host, "%s%s", i ? "/proc/1/root" : "", node);
+		found = real_statx_(AT_FDCWD, host, 0, STATX_TYPE, &src) == 0 && S_ISCHR(src.stx_mode) &&
+			src.stx_rdev_major == major(dev) && src.stx_rdev_minor == minor(dev);
+	}
+	if (!found || !mounts_end_with_session())
 		return;
 	int tree = clone_tree(AT_FDCWD, host, 0);
 	if (tree < 0)

@@ -368,6 +368,29 @@ unchanged
 removed" "$out"
 }
 
+# mknod in a chroot whose /dev holds no real node (or only the one being
+# made, as MAKEDEV's mknod null-; mv null- null does): the host's node is
+# found as the root's first process sees it, and bound as outside the
+# chroot (before: the node stayed a file that kept what was written to it;
+# mmdebstrap's makedev then left "/usr/sbin/setcap" in a root's file).
+test_chroot_mknod_binds_the_root_node() {
+	need_userns
+	mktarget t
+	mkdir t/dev
+	cat > inner.sh <<-'EOF'
+	cd /dev; mknod a c 1 3; echo X > a; wc -c < a
+	mknod null- c 1 3; mv null- null; echo X > null; wc -c < null
+	stat -c '%n %F %t,%T' a null
+	EOF
+	out=$(inroot sh -c "$(bindusr t)"' && mount -t proc proc t/proc &&
+		chroot t sh -s < inner.sh; umount t/proc t/usr; rm -r --one-file-system t && echo removed')
+	assert_eq "0
+0
+a character special file 1,3
+null character special file 1,3
+removed" "$out"
+}
+
 # A target without a /proc directory is left as it is: programs started
 # there run without the session, and it is said once.
 test_chroot_without_proc_directory_says_so() {

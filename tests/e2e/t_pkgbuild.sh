@@ -82,6 +82,12 @@ test_pkgbuild_usage_and_bad_input() {
 	# --create: a name mmdebstrap can write, in a directory we can write.
 	assert_status 2 pkgbuild --create bookworm base.img 2> err
 	assert_contains err "base.img: not a tarball name"
+	# Names mmdebstrap makes a directory of (before: accepted, then
+	# "made base.tzst", a directory).
+	for n in base.tzst base.tar.br; do
+		assert_status 2 pkgbuild --create bookworm $n 2> err
+		assert_contains err "$n: not a tarball name"
+	done
 	assert_status 2 pkgbuild --create bookworm /nonexistent/b.tar 2> err
 	assert_contains err "/nonexistent/b.tar: cannot write in /nonexistent"
 	mkdir d.tar

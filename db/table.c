@@ -1160,6 +1160,28 @@ int fb_table_foreach_placeholder(struct fb_table *t, fb_table_placeholder_fn fn,
 	return fb_table_foreach(t, visit_placeholder, &p);
 }
 
+struct hints_under {
+	const char *dir;
+	size_t len;
+	fb_table_hint_fn fn;
+	void *arg;
+};
+
+static int visit_hint(const struct fb_trec *r, const char *hint, const void *xattrs, void *arg)
+{
+	const struct hints_under *h = arg;
+	(void)r, (void)xattrs;
+	if (!hint || strncmp(hint, h->dir, h->len) != 0 || hint[h->len] != '/' || !hint[h->len + 1])
+		return 0;
+	return h->fn(hint, h->arg);
+}
+
+int fb_table_foreach_hint_under(struct fb_table *t, const char *dir, fb_table_hint_fn fn, void *arg)
+{
+	struct hints_under h = { dir, strlen(dir), fn, arg };
+	return fb_table_foreach(t, visit_hint, &h);
+}
+
 int fb_table_load_rec(struct fb_table *t, const struct fb_trec *src, const char *hint,
 		      const void *xattrs, uint32_t xattr_len)
 {

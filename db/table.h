@@ -253,6 +253,15 @@ typedef int (*fb_table_dir_fn)(uint64_t dev, uint64_t ino, const struct fb_attr 
 int fb_table_foreach_dir(struct fb_table *t, fb_table_dir_fn fn, void *arg);
 
 /*
+ * Call FN with each path hint that lies beneath directory DIR (DIR/...):
+ * a build root's merge finds so the files of a directory it may search but
+ * not list (another user's, mode 0711).  FN returns 0 to go on; it may
+ * not use T.  Returns FN's first other value, 0, or -errno.  Tools only.
+ */
+typedef int (*fb_table_hint_fn)(const char *hint, void *arg);
+int fb_table_foreach_hint_under(struct fb_table *t, const char *dir, fb_table_hint_fn fn, void *arg);
+
+/*
  * Drop the records whose path hint no longer leads to their inode (the
  * file is gone).  Records without a hint are kept and counted in
  * *unknown.  Returns the number dropped or -errno.  Tools only.

@@ -1159,6 +1159,24 @@ A /srv/back\134slash
 A /srv/tab\011x' "$(sort changes)" "the listed changes"
 }
 
+# A bound directory of another user's that the build user may search but
+# not list (mode 0711): what the build recorded in it reaches the database
+# by the names the records hold, as a plain session's chown there does
+# (before: "cannot read: Permission denied", the chown lost, exit 1).
+# Root makes the tree; the test user binds it.
+roottest_root_bind_searchable_unlistable_directory() {
+	mkdir -p u t1/d/e && chown 65534:65534 u && chmod 777 t1
+	touch t1/d/k t1/d/e/m t1/d/n
+	chown -R 12:34 t1/d && chmod 711 t1/d t1/d/e
+	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+		env HOME="$PWD/u" FAKEBUILD_DB="$PWD/u/fb.db" TMPDIR="$PWD/u" "$@"; }
+	as_user unshare -U -r -m true 2>/dev/null || skip "user namespaces are refused to this user here"
+	assert_status 0 as_user "$FAKEBUILD" --root / --bind "$PWD/t1" -- \
+		sh -c "chown 5:6 $PWD/t1/d/k && chown 7:8 $PWD/t1/d/e/m" 2> err
+	[ ! -s err ] || fail "warnings: $(cat err)"
+	assert_eq "5:6 7:8 0:0" "$(as_user "$FAKEBUILD" stat -c %u:%g t1/d/k t1/d/e/m t1/d/n | paste -sd' ')"
+}
+
 test_root_bind_changes_reach_plain_sessions() {
 	need_userns
 	mkdir w; touch w/f

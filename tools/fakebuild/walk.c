@@ -672,7 +672,53 @@ static int too_long(struct walker *w, const char *name)
  * let it read even a directory of mode 000.  A directory we may not
  * search and it had no capability over holds no record of the build's.
  */
-static void unreadable(struct walker *w, int up, const char *name, const struct statx *real, int e)
+struct hinted {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_hint(const char *hint, void *arg)
+{
+	struct hinted *h = arg;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		char **v = realloc(h->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		h->v = v, h->cap = cap;
+	}
+	if (!(h->v[h->n] = strdup(hint)))
+		return -ENOMEM;
+	h->n++;
+	return 0;
+}
+
+/*
+ * Directory NAME of a bound tree, another user's, that fakebuild may
+ * search but not list (mode 0711), nor may the build: the files in it
+ * the build recorded are found by the names their records hold (the
+ * root's table's path hints, paths inside the root).  0, or -1 if
+ * some could not be looked for.
+ */
+static int merge_hinted(struct walker *w, int up, const char *name)
+{
+	char dir[8400], path[8400];
+	join(dir, sizeof dir, w->inside, name);
+	struct hinted h = { 0 };
+	int rc = fb_table_foreach_hint_under(w->rt, dir, add_hint, &h);
+	for (size_t i = 0; i < h.n; i++) {
+		struct statx real;
+		join(path, sizeof path, name, h.v[i] + strlen(dir) + 1);
+		if (statx(up, path, AT_SYMLINK_NOFOLLOW, FB_VIEW_STATX_MASK, &real) == 0)
+			merge(w, path, &real, &real);
+		free(h.v[i]);
+	}
+	free(h.v);
+	return rc < 0 ? -1 : 0;
+}
+
+static void unreadable(struct walker *w, int up, const char *name, const struct statx *real, int e,
+		       int bound)
 {
 	int capable = real->stx_uid == getuid() && real->stx_gid == getgid();
 	if (w->mode == W_MERGE && e == EACCES && !capable && faccessat(up, name, X_OK, AT_EACCESS) < 0) {
@@ -680,6 +726,8 @@ static void unreadable(struct walker *w, int up, const char *name, const struct 
 		       w->host, name, strerror(e));
 		return;
 	}
+	if (w->mode == W_MERGE && e == EACCES && !capable && bound && merge_hinted(w, up, name) == 0)
+		return;	/* searched, not listed, as the build could */
 	if (w->mode == W_MERGE && e == EACCES && capable)
 		warnx_("%s/%s: cannot read: %s; the build, root of its namespace, could: what it "
 		       "recorded there is lost", w->host, name, strerror(e));
@@ -766,7 +814,7 @@ static void walk_dir(struct walker *w, int up, int ovl)
 			}
 		}
 		if (sub < 0) {
-			unreadable(w, up, name, &real, sub_errno);
+			unreadable(w, up, name, &real, sub_errno, ovl < 0);
 		} else {
 			if (w->mode == W_CHANGES) {
 				char v[8];
@@ -859,6 +907,7 @@ static void merge_kept(struct fb_root *r, struct walker *w)
 		}
 		int d = open_dir(m->fd);
 		snprintf(w->host, sizeof w->host, "%s", strcmp(m->src, "/") ? m->src : "");
+		snprintf(w->inside, sizeof w->inside, "%s", strcmp(m->dst, "/") ? m->dst : "");
 		if (d >= 0) {
 			walk_dir(w, d, -1);
 			close(d);

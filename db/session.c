@@ -68,12 +68,7 @@ static int mkdirs(char *dir)
 	return 0;
 }
 
-/*
- * Whether the database directory DIR can be used or made: its nearest
- * existing ancestor is a directory we may write (no side effect).  sbuild
- * and buildds run builds with HOME=/nonexistent or unwritable.
- */
-static int dir_usable(const char *dir)
+int fb_dir_usable(const char *dir)
 {
 	char p[PATH_MAX];
 	if ((size_t)snprintf(p, sizeof p, "%s", dir) >= sizeof p)
@@ -149,7 +144,7 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err)
 			n = snprintf(dir, sizeof dir, "%s/.local/state/fakebuild", home);
 		else
 			n = -1;	/* not even root makes a HOME such as /nonexistent */
-		if (n < 0 || (size_t)n >= sizeof dir || !dir_usable(dir))
+		if (n < 0 || (size_t)n >= sizeof dir || !fb_dir_usable(dir))
 			return tmp_db_path(out, outlen, err);
 		n = snprintf(out, outlen, "%s/fakebuild.db", dir);
 	}

@@ -34,6 +34,13 @@ int fb_db_path(const char *db, char *out, size_t outlen, struct fb_err *err);
  * that nobody else may write.  0, or -1 with ERR naming WHAT it was for
  * and, when another user holds the name, what to do INSTEAD. */
 int fb_tmp_dir(const char *what, const char *instead, char *dir, size_t len, struct fb_err *err);
+/*
+ * Whether directory DIR (the database's, a cache's) can be used or made:
+ * its nearest existing ancestor is a directory we may write (no side
+ * effect).  sbuild and buildds run builds with HOME=/nonexistent or
+ * unwritable.
+ */
+int fb_dir_usable(const char *dir);
 
 /* Join (or start) the session of database DB (a resolved path).  Returns 0 or -1 with err set. */
 int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);

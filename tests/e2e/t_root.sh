@@ -1811,6 +1811,13 @@ test_root_bad_bases_and_options_are_refused() {
 		"$FAKEBUILD" --root base.tar -- true || fail "--root of an archive with HOME=$PWD/gone"
 	[ -d "tmp/fakebuild-$(id -u)/cache" ] || fail "no cache in $PWD/tmp/fakebuild-$(id -u)"
 	[ ! -e gone ] || fail "made the missing HOME $PWD/gone"
+	# Nor a HOME there that cannot be written (before: "cache
+	# HOME/.cache: Permission denied", where the database went on).
+	rm -rf "tmp/fakebuild-$(id -u)/cache"
+	mkdir rohome && chmod 555 rohome
+	env -u XDG_CACHE_HOME -u XDG_STATE_HOME HOME="$PWD/rohome" TMPDIR="$PWD/tmp" \
+		"$FAKEBUILD" --root base.tar -- true || fail "--root of an archive with HOME=$PWD/rohome"
+	[ -d "tmp/fakebuild-$(id -u)/cache" ] || fail "no cache in $PWD/tmp/fakebuild-$(id -u) for a read-only HOME"
 	[ -z "$(ls -A up)" ] || fail "something was written"
 	assert_nothing_left
 }

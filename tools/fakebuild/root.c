@@ -373,13 +373,15 @@ static void cache_dir(struct fb_root *r)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	struct stat st;
+	int n = -1;
 	if (x && *x == '/')
-		snprintf(r->cache, sizeof r->cache, "%s/fakebuild", x);
+		n = snprintf(r->cache, sizeof r->cache, "%s/fakebuild", x);
 	else if (home && *home == '/' && stat(home, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(r->cache, sizeof r->cache, "%s/.cache/fakebuild", home);
-	else {
-		/* A HOME such as sbuild's /nonexistent: beside the default
-		 * database's fallback, as the database itself goes there. */
+		n = snprintf(r->cache, sizeof r->cache, "%s/.cache/fakebuild", home);
+	if (n < 0 || (size_t)n >= sizeof r->cache || !fb_dir_usable(r->cache)) {
+		/* A HOME such as sbuild's /nonexistent, or one not ours to
+		 * write: beside the default database's fallback, as the
+		 * database itself goes there. */
 		struct fb_err err = { { 0 } };
 		char dir[sizeof r->cache - 16];
 		if (fb_tmp_dir("cache", "set XDG_CACHE_HOME", dir, sizeof dir, &err) < 0)

@@ -212,12 +212,7 @@ static unsigned table_version(const char *live)
 	return n == (ssize_t)sizeof h ? h.version : 0;
 }
 
-/*
- * A table file is sparse and every process maps it whole, so a file size
- * limit (ulimit -f) or an address space limit (ulimit -v) may refuse it:
- * which one RC (EFBIG, ENOMEM) says was, or NULL.
- */
-static const char *limit_hit(int rc)
+const char *fb_limit_hit(int rc)
 {
 	struct rlimit l;
 	if (rc == -EFBIG && getrlimit(RLIMIT_FSIZE, &l) == 0 && l.rlim_cur != RLIM_INFINITY)
@@ -241,7 +236,7 @@ static const char *size_name(uint64_t bytes, char *buf, size_t len)
 static int attach_leftover(struct fb_session *s, int running, struct fb_err *err)
 {
 	int rc = fb_table_attach(s->live, &s->t);
-	const char *limit = limit_hit(rc);
+	const char *limit = fb_limit_hit(rc);
 	struct stat st;
 	char size[32];
 	if (limit && stat(s->live, &st) == 0)
@@ -284,7 +279,7 @@ static int create_table(struct fb_session *s, struct fb_err *err)
 	if (fb_table_capacity(c, &cap) < 0)
 		return fb_err_set(err, "FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	int rc = fb_table_create(tmp, cap, &s->t);
-	const char *limit = limit_hit(rc);
+	const char *limit = fb_limit_hit(rc);
 	char size[32];
 	if (limit)
 		return fb_err_set(err, "%s: cannot create the live table: %s: it is a sparse file of "

@@ -41,6 +41,12 @@ int fb_tmp_dir(const char *what, const char *instead, char *dir, size_t len, str
  * unwritable.
  */
 int fb_dir_usable(const char *dir);
+/*
+ * A table file is sparse and every process maps it whole, so a file size
+ * limit (ulimit -f) or an address space limit (ulimit -v) may refuse it:
+ * which one RC (-EFBIG, -ENOMEM) says was, or NULL.
+ */
+const char *fb_limit_hit(int rc);
 
 /* Join (or start) the session of database DB (a resolved path).  Returns 0 or -1 with err set. */
 int fb_session_join(const char *db, unsigned flags, struct fb_session **out, struct fb_err *err);

@@ -1822,6 +1822,20 @@ test_root_bad_bases_and_options_are_refused() {
 	assert_nothing_left
 }
 
+# A build root's own tables (the root's live table, the table of an
+# archive base being unpacked) under ulimit -f: the limit is named too
+# (before: only "File too large").
+test_root_tables_over_the_file_size_limit_are_named() {
+	need_userns
+	mkroot base
+	tar -C base -cf base.tar .
+	assert_status 1 sh -c 'ulimit -f 4000; exec "$0" --root base.tar -- true' "$FAKEBUILD" 2> err
+	assert_contains err "cannot create its table: File too large: over the file size limit (ulimit -f)"
+	fb --root base.tar -- true
+	assert_status 1 sh -c 'ulimit -f 4000; exec "$0" --root base.tar -- true' "$FAKEBUILD" 2> err
+	assert_contains err "cannot create the root's live table: File too large: over the file size limit (ulimit -f): raise the limit or set a smaller FAKEBUILD_CAPACITY"
+}
+
 # ---- real use: the bundled examples ----------------------------------------
 
 test_root_hello_make_install_gives_the_same_archive() {

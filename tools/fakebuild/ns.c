@@ -366,8 +366,11 @@ static int make_runtime(struct fb_root *r, int *table_fd)
 		off_t off = 0;
 		while (off < st.st_size) {
 			ssize_t n = sendfile(out, r->lib_fd[i], &off, (size_t)(st.st_size - off));
-			if (n <= 0)
-				ns_die("cannot copy the library into the root: %s", n < 0 ? strerror(errno) : "short");
+			if (n <= 0) {
+				const char *limit = n < 0 ? fb_limit_hit(-errno) : NULL;
+				ns_die("cannot copy the library into the root: %s%s%s", n < 0 ? strerror(errno) : "short",
+				       limit ? ": over " : "", limit ? limit : "");
+			}
 		}
 		close(out);
 	}
@@ -391,6 +394,10 @@ static int make_runtime(struct fb_root *r, int *table_fd)
 		ns_die("FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, c);
 	struct fb_table *t;
 	int rc = fb_table_create(tp, cap, &t);
+	const char *limit = fb_limit_hit(rc);
+	if (limit)
+		ns_die("cannot create the root's live table: %s: over %s: raise the limit%s", strerror(-rc), limit,
+		       cap > FB_TABLE_MIN_CAPACITY ? " or set a smaller FAKEBUILD_CAPACITY" : "");
 	if (rc < 0)
 		ns_die("cannot create the root's live table: %s", strerror(-rc));
 	fb_table_detach(t);

@@ -662,10 +662,12 @@ int fb_unpack(struct fb_root *r, struct fb_layer *l, int w)
 	u->rootfd = ok ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	snprintf(p, sizeof p, "%s/table", tmp);
 	int rc = u->rootfd >= 0 ? fb_table_create(p, FB_TABLE_DEFAULT_CAPACITY, &u->t) : -errno;
-	if (rc < 0) {
+	const char *limit = fb_limit_hit(rc);
+	if (limit)
+		warnx_("%s: cannot create its table: %s: over %s", tmp, strerror(-rc), limit);
+	else if (rc < 0)
 		warnx_("%s: %s", tmp, strerror(-rc));
-		ok = 0;
-	}
+	ok = ok && rc == 0;
 	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ok && fchdir(u->rootfd) < 0)
 		ok = 0;

@@ -81,8 +81,8 @@ extern struct fb_state fb;
 /* Read the environment once; cheap and safe at any time. */
 void fb_init(void);
 /* Is this a child of vfork(2), running in its parent's memory?  (Or a
- * child of a fork that ran no pthread_atfork handlers, _Fork or clone:
- * then the answer is taken as yes, which costs such a child nothing.) */
+ * child made past our fork wrapper, by _Fork or clone: then the answer is
+ * taken as yes, which costs such a child nothing.) */
 static inline int fb_in_vfork_child(void)
 {
 	return getpid() != __atomic_load_n(&fb.pid, __ATOMIC_RELAXED);

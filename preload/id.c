@@ -117,8 +117,8 @@ static char groups_entry[4096 + 32] FB_BSS_LATE(2);
  * of the environment, also its parent's: its exec takes them from
  * ids_entry (exec.c).
  */
+static int parent_kept;	/* here, not in the late pages of `parent`, which settle() would touch */
 static struct {
-	int kept;
 	struct ids u, g;
 	uint64_t eff, perm, inh;
 	int caps_loaded, ngroups;
@@ -131,7 +131,7 @@ static gid_t parent_groups[MAX_GROUPS] FB_BSS_LATE(2);
 /* Before a change of the state: in a vfork child, keep the parent's.  Locked. */
 static void keep_parent(void)
 {
-	if (parent.kept || !fb_in_vfork_child())
+	if (parent_kept || !fb_in_vfork_child())
 		return;
 	parent.u = uids, parent.g = gids;
 	parent.eff = cap_eff, parent.perm = cap_perm, parent.inh = cap_inh;
@@ -139,23 +139,23 @@ static void keep_parent(void)
 	memcpy(parent_groups, groups, (size_t)(ngroups > 0 ? ngroups : 0) * sizeof *groups);
 	memcpy(parent.ids_entry, ids_entry, sizeof ids_entry);
 	memcpy(parent.groups_entry, groups_entry, sizeof groups_entry);
-	__atomic_store_n(&parent.kept, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&parent_kept, 1, __ATOMIC_RELEASE);
 }
 
 /* In the parent of a vfork child that changed the state: take it back. */
 static void settle(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&parent.kept, __ATOMIC_ACQUIRE), 1) || fb_in_vfork_child())
+	if (__builtin_expect(!__atomic_load_n(&parent_kept, __ATOMIC_ACQUIRE), 1) || fb_in_vfork_child())
 		return;
 	pthread_mutex_lock(&id_lock);
-	if (parent.kept) {
+	if (parent_kept) {
 		uids = parent.u, gids = parent.g;
 		cap_eff = parent.eff, cap_perm = parent.perm, cap_inh = parent.inh;
 		caps_loaded = parent.caps_loaded, ngroups = parent.ngroups, groups = parent.groups;
 		memcpy(groups, parent_groups, (size_t)(ngroups > 0 ? ngroups : 0) * sizeof *groups);
 		memcpy(ids_entry, parent.ids_entry, sizeof ids_entry);
 		memcpy(groups_entry, parent.groups_entry, sizeof groups_entry);
-		__atomic_store_n(&parent.kept, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&parent_kept, 0, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&id_lock);
 }
@@ -250,7 +250,7 @@ static void load(void)
 static void save(void)
 {
 	entry(ids_entry, sizeof ids_entry);
-	if (parent.kept)
+	if (parent_kept)
 		return;
 	fb_guard++;
 	setenv("FAKEBUILD_IDS", ids_entry + sizeof "FAKEBUILD_IDS=" - 1, 1);
@@ -268,7 +268,7 @@ static void save_groups(void)
 	buf[0] = 0;
 	for (int i = 0; i < ngroups && off + 12 < cap; i++)
 		off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "", groups[i]);
-	if (parent.kept)
+	if (parent_kept)
 		return;
 	fb_guard++;
 	setenv("FAKEBUILD_GROUPS", buf, 1);

@@ -6,7 +6,6 @@
  */
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,18 +27,26 @@ static int table_state;
 /* Defined by the fakebuild program alone (tools/fakebuild/main.c). */
 extern const int fakebuild_unfaked __attribute__((weak));
 
-/* A fork child's memory is its own. */
-static void forked(void)
-{
-	__atomic_store_n(&fb.pid, getpid(), __ATOMIC_RELAXED);
-}
-
 /* Whose memory this is, known at load: a vfork child's first wrapped
  * call may come before its parent's. */
 __attribute__((constructor)) static void own_pid(void)
 {
 	fb.pid = getpid();
-	pthread_atfork(NULL, NULL, forked);
+}
+
+/* A fork child's memory is its own.  (Not a pthread_atfork handler: its
+ * registration would cost every process, not only those that fork.) */
+FB_EXPORT pid_t fork(void)
+{
+	FB_REAL(fork);
+	if (!real_fork) {
+		errno = ENOSYS;
+		return -1;
+	}
+	pid_t pid = real_fork();
+	if (pid == 0)
+		__atomic_store_n(&fb.pid, getpid(), __ATOMIC_RELAXED);
+	return pid;
 }
 
 /* The umask, asked of the kernel (umask(2) cannot only read it); kept

@@ -684,7 +684,10 @@ FB_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 	const char *reset = spawn_ids(attr, ids, sizeof ids);
 	fb_guard--;
 	FIXED_ENV_IDS(envp, env, reset);
-	return real_posix_spawn(pid, path, fa, attr, argv, env);
+	fb_spawn_before(fa);
+	int rc = real_posix_spawn(pid, path, fa, attr, argv, env);
+	fb_spawn_after(fa);
+	return rc;
 }
 
 FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -703,5 +706,8 @@ FB_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 	const char *reset = spawn_ids(attr, ids, sizeof ids);
 	fb_guard--;
 	FIXED_ENV_IDS(envp, env, reset);
-	return real_posix_spawnp(pid, file, fa, attr, argv, env);
+	fb_spawn_before(fa);
+	int rc = real_posix_spawnp(pid, file, fa, attr, argv, env);
+	fb_spawn_after(fa);
+	return rc;
 }

@@ -354,6 +354,13 @@ void fb_record_created(int fd, int dirfd, const char *path, mode_t mode);
  * found from FD, decides a setgid group or a default ACL. */
 void fb_record_created_where(int fd, mode_t mode);
 
+/* Around a posix_spawn with file actions FA (spawn.c): note which files
+ * its noted actions will find, then record or drop what they made or
+ * truncated.  Keep errno. */
+#include <spawn.h>
+void fb_spawn_before(const posix_spawn_file_actions_t *fa);
+void fb_spawn_after(const posix_spawn_file_actions_t *fa);
+
 /* getgrouplist through the session's group file, or the host's (pwd.c). */
 int fb_getgrouplist(const char *user, gid_t group, gid_t *list, int *n);
 

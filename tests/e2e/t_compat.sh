@@ -547,6 +547,57 @@ XEOF
 	assert_eq "0 0 parent 1000 2000" "$(fb ./rs reset | paste -sd' ')" "with RESETIDS"
 }
 
+# posix_spawn's file actions are the C library's opens in the child:
+# what they create gets the record open(2)'s would (mode 0 or a set-id
+# bit kept out of the disk, the spawner's effective uid as owner) and a
+# truncation drops a faked capability, as under root (checked there:
+# f0 0 0:0, s 4755 0:0, w/o 644 1234:0, k without its capability).
+test_posix_spawn_file_actions_create_like_open() {
+	need cc setcap getcap
+	cat > sp.c <<'XEOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+/* /bin/true spawned with one action: open PATH with FLAGS and MODE on fd 5. */
+static int run(const char *path, int flags, mode_t mode)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	char *av[] = { "true", NULL };
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 5, path, flags, mode);
+	int rc = posix_spawn(&pid, "/bin/true", &fa, NULL, av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) { fprintf(stderr, "posix_spawn %s: %s\n", path, strerror(rc)); return 1; }
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+int main(void)
+{
+	umask(022);
+	if (run("f0", O_WRONLY | O_CREAT, 0) || run("s", O_WRONLY | O_CREAT | O_EXCL, 04755) ||
+	    run("k", O_WRONLY | O_TRUNC, 0))
+		return 1;
+	if (setresuid(0, 1234, 0)) { perror("setresuid"); return 1; }
+	return run("w/o", O_WRONLY | O_CREAT, 0644);
+}
+XEOF
+	cc -o sp sp.c || skip "cannot compile the test program"
+	mkdir w
+	cp /bin/true k
+	fb sh -c 'setcap cap_net_raw+ep k && ./sp'
+	assert_eq "f0 0 0:0|s 4755 0:0|w/o 644 1234:0|k 755 0:0" \
+		"$(fb stat -c '%n %a %u:%g' f0 s w/o k | paste -sd'|')" "the next session"
+	assert_eq "" "$(fb getcap k)" "k's capability after the truncation"
+	assert_eq "600 755" "$(stat -c %a f0 s | paste -sd' ')" "on disk"
+}
+
 # A vfork child runs in its parent's memory until its exec: its id,
 # group list and umask changes must not become the parent's, as they do
 # not under root (the parent became uid 1000, and every later set*id call

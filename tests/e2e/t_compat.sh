@@ -353,6 +353,21 @@ test_nested_fakebuild_joins_outer() {
 	assert_eq "1:2 3:4" "$(fb stat -c %u:%g f g | tr '\n' ' ' | sed 's/ $//')" "persisted"
 }
 
+# A FAKEBUILD_TABLE left from an ended session (a tmux or screen started
+# inside one) is no session to join: a new one starts, with a warning
+# (before: the command ran unfaked, silently, exit 0).
+test_stale_session_table_starts_a_new_session() {
+	touch f
+	t=$(fb printenv FAKEBUILD_TABLE)
+	[ ! -e "$t" ] || fail "the ended session's table $t is still there"
+	for v in "$t" /etc/passwd garbage; do
+		assert_eq "0 5:6" "$(FAKEBUILD_TABLE=$v fb sh -c 'id -u; chown 5:6 f; stat -c %u:%g f' 2>err | paste -sd' ')" \
+			"FAKEBUILD_TABLE=$v"
+		assert_contains err "warning: FAKEBUILD_TABLE=$v is no session's table any more (it ended); starting a new session"
+		fb chown 0:0 f
+	done
+}
+
 # A process that gave up root runs `fakebuild CMD` as a user runs
 # fakeroot: CMD is fake root again (ids, groups, capabilities), in the same
 # session; the caller keeps its own ids.  sbuild's build user does this

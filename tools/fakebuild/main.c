@@ -711,6 +711,16 @@ static int fakeroot_lib(const char *lib)
 	return strncmp(base ? base + 1 : lib, "libfakeroot", 11) == 0;
 }
 
+/* Is the table FAKEBUILD_TABLE names one a process can join? */
+static int session_table_usable(void)
+{
+	struct fb_table *t;
+	if (fb_table_attach(getenv("FAKEBUILD_TABLE"), &t) < 0)
+		return 0;
+	fb_table_detach(t);
+	return 1;
+}
+
 /*
  * Inside a session already: join it by running the command directly, as
  * fake root again, whatever ids the caller took (a build user running
@@ -881,8 +891,14 @@ int main(int argc, char **argv)
 		die("FAKEBUILD_CAPACITY=%s: expected " FB_TABLE_CAPACITY_RULE, capv);
 	if (mode == 0)
 		fb_names_setup(passwd, group, sysroot);
-	if (!rooted && mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile)
-		return nested(cmd);
+	if (!rooted && mode == 0 && getenv("FAKEBUILD_TABLE") && !dbopt && !loadfile && !savefile) {
+		if (session_table_usable())
+			return nested(cmd);
+		/* A shell (tmux, screen) left from an ended session: its
+		 * command would run unfaked, silently. */
+		warnx_("warning: FAKEBUILD_TABLE=%s is no session's table any more (it ended); "
+		       "starting a new session", getenv("FAKEBUILD_TABLE"));
+	}
 
 	struct fb_err err = { { 0 } };
 	char db[PATH_MAX];

@@ -33,9 +33,9 @@ test_pkgbuild_usage_and_bad_input() {
 	assert_contains err "--variant applies to --create only"
 	# and -o and --net with --create were ignored
 	assert_status 2 pkgbuild --create --net a b.tar 2> err
-	assert_contains err "--net applies to a build, not to --create"
+	assert_contains err "--net applies to a build, not to --create (which always has the network)"
 	assert_status 2 pkgbuild --create -oout a b.tar 2> err
-	assert_contains err "-o applies to a build, not to --create"
+	assert_eq "fakebuild-pkgbuild: -o applies to a build, not to --create (which writes BASE)" "$(cat err)"
 	assert_status 2 pkgbuild --include=gcc a b 2> err
 	assert_contains err "--include applies to --create only"
 	# -oDIR, as getopt takes it (was: unknown option).

@@ -328,6 +328,10 @@ test_fakeroot_options_accepted() {
 	# -f and -b: refused as invalid options before.
 	assert_eq 0 "$(fb -b 3 --faked /usr/bin/faked --fd-base=4 -- id -u)" "-b, --faked and --fd-base"
 	assert_eq 0 "$(fb -l "$B/lib/libfakebuild.so" id -u)" "-l"
+	# A file that is no shared library: the loader would ignore it and
+	# every command run unfaked (before: exit 0, the loader's complaint).
+	assert_status 1 fb -l /etc/passwd true 2> err
+	assert_eq "fakebuild: /etc/passwd: not a shared library (no ELF header of one)" "$(cat err)"
 	# fakeroot's own library, as its callers (its test suite) name it beside
 	# -f: not preloaded in place of fakebuild's (before: nothing was faked)
 	assert_eq "3,1 0" "$(fb -f /usr/bin/faked-sysv -l /usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-sysv.so \

@@ -152,18 +152,22 @@ static void find_lib(const char *opt, char *out, size_t len)
 	if (opt) {
 		if (!realpath(opt, out))
 			die("%s: %s", opt, strerror(errno));
-		/* The loader skips a library of the other ELF class, with a
-		 * message of its own in every program: say what it means. */
-		unsigned char h[5] = { 0 };
+		/* The loader ignores a file that is no shared object, and
+		 * skips a library of the other ELF class, with a message of
+		 * its own in every program, which then runs unfaked. */
+		unsigned char h[18] = { 0 };
 		int fd = open(out, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && read(fd, h, sizeof h) == (ssize_t)sizeof h && memcmp(h, "\177ELF", 4) == 0 &&
-		    h[4] != (sizeof(void *) == 8 ? 2 : 1))
+		if (fd < 0)
+			die("%s: %s", opt, strerror(errno));
+		if (read(fd, h, sizeof h) != (ssize_t)sizeof h || memcmp(h, "\177ELF", 4) != 0 ||
+		    h[16] + 256 * h[17] != 3 /* ET_DYN, little-endian */)
+			die("%s: not a shared library (no ELF header of one)", opt);
+		if (h[4] != (sizeof(void *) == 8 ? 2 : 1))
 			warnx_("%s: a %d-bit library: %d-bit programs of the session, the shell among "
 			       "them, run unfaked (give the %d-bit one: the other is found beside it)",
 			       opt, sizeof(void *) == 8 ? 32 : 64, (int)sizeof(void *) * 8,
 			       (int)sizeof(void *) * 8);
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return;
 	}
 	char self[PATH_MAX];

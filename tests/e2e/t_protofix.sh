@@ -164,6 +164,18 @@ test_version_and_help() {
 	assert_eq "protofix (fakebuild) 0.1" "$("$PROTOFIX" --version)" "version"
 	"$PROTOFIX" --help | grep -q "PROTO_ROOT" || fail "help lacks usage"
 	assert_status 2 "$PROTOFIX"
+	# Each usage error says what is wrong before the usage (before: the
+	# usage alone; --create without --fix or --db was ignored).
+	printf '#mtree\n. type=dir uid=0 gid=0 mode=0755\n' >m.mtree
+	mkdir -p p
+	assert_status 2 "$PROTOFIX" -m m.mtree 2>err
+	assert_eq "protofix: no PROTO_ROOT given" "$(head -n 1 err)"
+	assert_status 2 "$PROTOFIX" -m m.mtree p q 2>err
+	assert_eq "protofix: one PROTO_ROOT only, not p and q" "$(head -n 1 err)"
+	assert_status 2 "$PROTOFIX" p 2>err
+	assert_eq "protofix: no manifest: give -m MANIFEST, or --from-db DB" "$(head -n 1 err)"
+	assert_status 2 "$PROTOFIX" --create -m m.mtree p 2>err
+	assert_eq "protofix: --create makes what is missing: give it with --fix or --db" "$(head -n 1 err)"
 }
 
 test_symlinked_directory_is_not_entered() {

@@ -63,7 +63,7 @@ static void usage(FILE *f, int status)
 	fprintf(f,
 		"usage: protofix [-n|--check] [--fix [--create]] [--db [FILE]] [-v]\n"
 		"                [-F FORMAT] -m MANIFEST [-m MANIFEST...] [-e EXCEPTIONS]\n"
-		"                [--passwd FILE --group FILE | --root DIR] [--allow-root-dir]\n"
+		"                [--passwd FILE] [--group FILE] [--root DIR] [--allow-root-dir]\n"
 		"                PROTO_ROOT\n"
 		"       protofix [-n|--check] [--fix] [-v] --from-db DB [-e EXCEPTIONS]\n"
 		"                [--allow-root-dir] PROTO_ROOT\n");
@@ -140,10 +140,20 @@ static void parse(int argc, char **argv, struct pf *pf, struct args *a)
 			usage(stderr, 2);
 		}
 	} else if (a->nmanifests == 0) {
+		warn("no manifest: give -m MANIFEST, or --from-db DB");
 		usage(stderr, 2);
 	}
-	if (argc - optind != 1)
+	if (pf->o.create && !pf->o.fix && !pf->o.use_db) {
+		warn("--create makes what is missing: give it with --fix or --db");
 		usage(stderr, 2);
+	}
+	if (argc - optind != 1) {
+		if (argc == optind)
+			warn("no PROTO_ROOT given");
+		else
+			warn("one PROTO_ROOT only, not %s and %s", argv[optind], argv[optind + 1]);
+		usage(stderr, 2);
+	}
 	pf->root = argv[optind];
 	/* --db records the manifest unless asked only to check. */
 	if (pf->o.use_db && !pf->o.dry_run)

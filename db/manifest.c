@@ -732,12 +732,27 @@ static const char *const ips_actions[] = {
 static const char *const cpio_kinds[] = {
 	"file", "dir", "nod", "slink", "pipe", "sock", NULL
 };
+/* mtree(5)'s keywords, libarchive's and BSD's. */
+static const char *const mtree_keys[] = {
+	"cksum", "contents", "device", "flags", "gid", "gname", "ignore", "inode", "link", "md5",
+	"md5digest", "mode", "nlink", "nochange", "optional", "resdevice", "rmd160", "rmd160digest",
+	"ripemd160digest", "sha1", "sha1digest", "sha256", "sha256digest", "sha384", "sha384digest",
+	"sha512", "sha512digest", "size", "tags", "time", "type", "uid", "uname", NULL
+};
+
+/* Is W "keyword" or "keyword=..." with an mtree keyword? */
+static int mtree_key(const char *w)
+{
+	char k[32];
+	snprintf(k, sizeof k, "%.*s", (int)strcspn(w, "="), w);
+	return in_list(k, mtree_keys);
+}
 
 /* Classify one significant line (copied, so tokenizing does not hurt BUF). */
 static enum fb_mformat detect_line(const char *line)
 {
 	char copy[512], *p = copy, *w1, *w2, *w;
-	int has_eq = 0, all_eq = 1;
+	int has_eq = 0, all_eq = 1, any_key = 0;
 
 	snprintf(copy, sizeof(copy), "%s", line);
 	w1 = fb_mf_token(&p);
@@ -753,6 +768,7 @@ static enum fb_mformat detect_line(const char *line)
 	for (w = w2; w != NULL; w = fb_mf_token(&p)) {
 		has_eq |= strchr(w, '=') != NULL;
 		all_eq &= strchr(w, '=') != NULL;
+		any_key |= mtree_key(w);
 	}
 	if (strlen(w1) == 1 && strchr("bcdefilpsvx", w1[0]) && w2 && !strchr(w2, '='))
 		return FB_MF_PROTOTYPE;
@@ -760,7 +776,7 @@ static enum fb_mformat detect_line(const char *line)
 		return FB_MF_IPS;
 	if (in_list(w1, cpio_kinds))
 		return FB_MF_CPIOLIST;
-	if (all_eq)
+	if (all_eq && (!has_eq || any_key))
 		return FB_MF_MTREE;	/* "path key=value ..." or a bare relative name */
 	return FB_MF_AUTO;
 }

@@ -184,12 +184,15 @@ static int action(struct fb_mctx *c, char *line)
 /*
  * Join backslash-continued lines into one action, in place: the backslash
  * and the newline become spaces.  Returns the action's first line number
- * in c->line for messages.
+ * in *FIRST for messages; *CUT is set when the file ends where a
+ * backslash said the action goes on.
  */
-static char *next_action(struct fb_mctx *c, char **p, unsigned *first)
+static char *next_action(struct fb_mctx *c, char **p, unsigned *first, int *cut)
 {
 	char *start = *p, *s = start, *nl;
+	const int comment = start[strspn(start, " \t")] == '#';
 
+	*cut = 0;
 	if (*s == '\0')
 		return NULL;
 	*first = c->line + 1;
@@ -197,12 +200,16 @@ static char *next_action(struct fb_mctx *c, char **p, unsigned *first)
 		c->line++;
 		nl = strchr(s, '\n');
 		if (nl == NULL) {
+			size_t n = strlen(s);
+			while (n > 0 && strchr(" \t\r", s[n - 1]))
+				n--;
+			*cut = !comment && ((n > 0 && s[n - 1] == '\\') || (s > start && n == 0));
 			*p = s + strlen(s);
 			return start;
 		}
 		if (nl > s && nl[-1] == '\r')
 			nl[-1] = ' ';
-		if (nl > s && nl[-1] == '\\' && start[strspn(start, " \t")] != '#') {
+		if (nl > s && nl[-1] == '\\' && !comment) {
 			nl[-1] = ' ';
 			*nl = ' ';
 			s = nl + 1;
@@ -218,10 +225,14 @@ int fb_mf_parse_ips(struct fb_mctx *c, char *buf, size_t len)
 {
 	char *p = buf, *line;
 	unsigned first, last;
+	int cut;
 
 	(void)len;
-	while ((line = next_action(c, &p, &first)) != NULL) {
+	while ((line = next_action(c, &p, &first, &cut)) != NULL) {
 		last = c->line;
+		if (cut)
+			return fb_mf_error(c, "the file ends where a backslash says the action "
+					   "from line %u goes on", first);
 		c->line = first;
 		if (action(c, line) < 0)
 			return -1;

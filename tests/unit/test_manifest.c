@@ -435,6 +435,16 @@ static void test_ips_missing_path_is_error(void **state)
 			 "e.ips:1: dir action: expected a path after path=, found an empty value");
 	expect_mem_error("u.ips", "dir path=a\nfrobnicate path=b x=y\n",
 			 "u.ips:2: unknown action 'frobnicate'");
+	/* An unknown action first is no format to tell (before: taken for
+	 * an mtree path, then "not an mtree manifest", no line). */
+	expect_mem_error("f.p5m", "frob path=usr owner=root\n",
+			 "f.p5m:1: can't tell the format from 'frob path=usr owner=root'");
+	/* A backslash that says the last action goes on, at the end of the
+	 * file (before: accepted as it stood). */
+	expect_mem_error("b.ips", "dir path=a\nfile path=b mode=4755 \\",
+			 "b.ips:2: the file ends where a backslash says the action from line 2 goes on");
+	expect_mem_error("c.ips", "file path=b \\\nmode=4755 \\\n",
+			 "c.ips:3: the file ends where a backslash says the action from line 1 goes on");
 	/* One value each: a repeated path= or mode= is a mistake, not "the last wins". */
 	expect_mem_error("d.ips", "file path=a path=b mode=0644\n",
 			 "d.ips:1: file action: path= given twice ('a' and 'b')");

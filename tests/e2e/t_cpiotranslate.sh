@@ -430,6 +430,9 @@ test_check_mode_reports_differences() {
 	assert_contains err 'usr/bin/su: mode: 0755 in archive, 4755 in manifest'
 	assert_contains err 'usr/bin/su: uid: 65534 in archive, 0 in manifest'
 	assert_contains err 'dev/null: not in archive'
+	# The archive's ".", which the manifest does not list, is root's: the
+	# difference says so (before: "0 in manifest").
+	assert_contains err ".: uid: 65534 in archive, 0 for the archive's root, which the manifest does not list"
 	ct -m "$FIX/tree.mtree" --add-missing <in.cpio >fixed.cpio
 	ct --check -m "$FIX/tree.mtree" <fixed.cpio
 }

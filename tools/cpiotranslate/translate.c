@@ -208,29 +208,34 @@ static bool apply(struct archive_entry *e, const struct fb_mentry *a)
 	return changed;
 }
 
+static const struct fb_mentry implicit_root = {
+	.path = (char *)".", .type = FB_M_DIR, .have = FB_MH_UID | FB_MH_GID,
+};
+
 static void compare(struct ct *ct, struct archive_entry *e, const char *name,
 		    const struct fb_mentry *a)
 {
-	const char *an, *src = ct->db ? "the database" : "manifest";
+	const char *an, *src = ct->db ? "in the database" : a == &implicit_root
+				? "for the archive's root, which the manifest does not list" : "in manifest";
 
 	if (a->have & FB_MH_UID) {
 		if (archive_entry_uid(e) != (la_int64_t)a->uid)
-			diff(ct, "%s: uid: %" PRId64 " in archive, %lu in %s", name,
+			diff(ct, "%s: uid: %" PRId64 " in archive, %lu %s", name,
 			     (int64_t)archive_entry_uid(e), (unsigned long)a->uid, src);
 		an = archive_entry_uname(e);
 		if (a->uname && an && *an && strcmp(an, a->uname) != 0)
-			diff(ct, "%s: user: %s in archive, %s in %s", name, an, a->uname, src);
+			diff(ct, "%s: user: %s in archive, %s %s", name, an, a->uname, src);
 	}
 	if (a->have & FB_MH_GID) {
 		if (archive_entry_gid(e) != (la_int64_t)a->gid)
-			diff(ct, "%s: gid: %" PRId64 " in archive, %lu in %s", name,
+			diff(ct, "%s: gid: %" PRId64 " in archive, %lu %s", name,
 			     (int64_t)archive_entry_gid(e), (unsigned long)a->gid, src);
 		an = archive_entry_gname(e);
 		if (a->gname && an && *an && strcmp(an, a->gname) != 0)
-			diff(ct, "%s: group: %s in archive, %s in %s", name, an, a->gname, src);
+			diff(ct, "%s: group: %s in archive, %s %s", name, an, a->gname, src);
 	}
 	if ((a->have & FB_MH_MODE) && (archive_entry_perm(e) & 07777) != (a->perm & 07777))
-		diff(ct, "%s: mode: %04o in archive, %04o in %s", name,
+		diff(ct, "%s: mode: %04o in archive, %04o %s", name,
 		     (unsigned)(archive_entry_perm(e) & 07777), (unsigned)(a->perm & 07777), src);
 }
 
@@ -630,9 +635,6 @@ void translate_entry(struct ct *ct, struct archive_entry *e)
 		me = manifest_lookup(ct, name, normal ? key : NULL, hl, ft, &attr);
 	/* The archive's root ("." of find . | cpio), which gen_init_cpio
 	 * lists and IPS manifests never name: root's, its mode as it is. */
-	static const struct fb_mentry implicit_root = {
-		.path = (char *)".", .type = FB_M_DIR, .have = FB_MH_UID | FB_MH_GID,
-	};
 	if (!me && !ct->db && normal && ft == AE_IFDIR && strcmp(key, ".") == 0)
 		attr = me = &implicit_root;
 

@@ -115,25 +115,20 @@ FB_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, i
 CHDIR_WRAPPER(posix_spawn_file_actions_addchdir_np, const char *, path)
 CHDIR_WRAPPER(posix_spawn_file_actions_addfchdir_np, int, fd)
 
-FB_EXPORT int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
-{
-	FB_REAL(posix_spawn_file_actions_init);
-	if (!real_posix_spawn_file_actions_init)
-		return ENOSYS;
-	if (__atomic_load_n(&actions, __ATOMIC_RELAXED))
-		forget(fa);
-	return real_posix_spawn_file_actions_init(fa);
-}
+/* A new or destroyed actions object: its notes go. */
+#define FORGET_WRAPPER(fn)                                                \
+	FB_EXPORT int fn(posix_spawn_file_actions_t *fa)                  \
+	{                                                                 \
+		FB_REAL(fn);                                              \
+		if (!real_##fn)                                           \
+			return ENOSYS;                                    \
+		if (__atomic_load_n(&actions, __ATOMIC_RELAXED))          \
+			forget(fa);                                       \
+		return real_##fn(fa);                                     \
+	}
 
-FB_EXPORT int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
-{
-	FB_REAL(posix_spawn_file_actions_destroy);
-	if (!real_posix_spawn_file_actions_destroy)
-		return ENOSYS;
-	if (__atomic_load_n(&actions, __ATOMIC_RELAXED))
-		forget(fa);
-	return real_posix_spawn_file_actions_destroy(fa);
-}
+FORGET_WRAPPER(posix_spawn_file_actions_init)
+FORGET_WRAPPER(posix_spawn_file_actions_destroy)
 
 void fb_spawn_before(const posix_spawn_file_actions_t *fa)
 {

@@ -15,6 +15,7 @@
 #define FB_PRELOAD_H
 
 #include <errno.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -357,7 +358,6 @@ void fb_record_created_where(int fd, mode_t mode);
 /* Around a posix_spawn with file actions FA (spawn.c): note which files
  * its noted actions will find, then record or drop what they made or
  * truncated.  Keep errno. */
-#include <spawn.h>
 void fb_spawn_before(const posix_spawn_file_actions_t *fa);
 void fb_spawn_after(const posix_spawn_file_actions_t *fa);
 

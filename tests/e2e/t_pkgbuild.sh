@@ -31,6 +31,10 @@ test_pkgbuild_usage_and_bad_input() {
 	# --variant and --include without --create were dropped silently.
 	assert_status 2 pkgbuild --variant minbase a b 2> err
 	assert_contains err "--variant applies to --create only"
+	# An unknown variant is a usage error, said before any root is made
+	# (before: mmdebstrap's refusal, exit 3).
+	assert_status 2 pkgbuild --create --variant=tiny bookworm b.tar 2> err
+	assert_contains err "--variant tiny: not one of mmdebstrap's"
 	# and -o and --net with --create were ignored
 	assert_status 2 pkgbuild --create --net a b.tar 2> err
 	assert_contains err "--net applies to a build, not to --create (which always has the network)"

@@ -351,6 +351,11 @@ int fb_parent_statx(int dirfd, const char *path, struct statx *stx);
  * record, if its owner, its directory's default ACL or its mode needs one.
  * Keeps errno. */
 void fb_record_created(int fd, int dirfd, const char *path, mode_t mode);
+/* Does a file an open with FLAGS and MODE may create need a record (open.c)?
+ * Yes if its mode (after the umask) denies the owner or has set-id bits,
+ * if its directory may have a default ACL to inherit, or if its owner may
+ * not be root's; an O_TMPFILE file as well. */
+int fb_open_needs_record(int flags, mode_t mode);
 /* The same for a file made through a symbolic link: its own directory,
  * found from FD, decides a setgid group or a default ACL. */
 void fb_record_created_where(int fd, mode_t mode);

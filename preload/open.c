@@ -18,11 +18,7 @@
 
 #include "fb.h"
 
-/* Does a file this call may create need a record?  Yes if its mode (after
- * the umask) denies the owner or has set-id bits, if its directory may
- * have a default ACL to inherit, or if its owner may not be root's; an
- * O_TMPFILE file as well. */
-static int needs_record(int flags, mode_t mode)
+int fb_open_needs_record(int flags, mode_t mode)
 {
 	return ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) &&
 	       (fb_new_mode_odd(S_IFREG, mode) || fb_acl_defaults() || fb_new_owner_matters());
@@ -157,7 +153,7 @@ FB_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat, dirfd, path, flags, mode);
-	if (!needs_record(flags, mode))
+	if (!fb_open_needs_record(flags, mode))
 		return track(real_openat(dirfd, path, flags, mode), dirfd, path, flags, mode);
 	return fb_ret(create_core(dirfd, path, flags, mode));
 }
@@ -167,7 +163,7 @@ FB_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(openat64, dirfd, path, flags, mode);
-	if (!needs_record(flags, mode))
+	if (!fb_open_needs_record(flags, mode))
 		return track(real_openat64(dirfd, path, flags, mode), dirfd, path, flags, mode);
 	return fb_ret(create_core(dirfd, path, flags, mode));
 }
@@ -177,7 +173,7 @@ FB_EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open, path, flags, mode);
-	if (!needs_record(flags, mode))
+	if (!fb_open_needs_record(flags, mode))
 		return track(real_open(path, flags, mode), AT_FDCWD, path, flags, mode);
 	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
@@ -187,7 +183,7 @@ FB_EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 	OPEN_MODE(flags, mode);
 	FB_PROLOGUE(open64, path, flags, mode);
-	if (!needs_record(flags, mode))
+	if (!fb_open_needs_record(flags, mode))
 		return track(real_open64(path, flags, mode), AT_FDCWD, path, flags, mode);
 	return fb_ret(create_core(AT_FDCWD, path, flags, mode));
 }
@@ -229,7 +225,7 @@ FB_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 FB_EXPORT int creat(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat, path, mode);
-	if (!needs_record(O_CREAT, mode))
+	if (!fb_open_needs_record(O_CREAT, mode))
 		return track(real_creat(path, mode), AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
@@ -237,7 +233,7 @@ FB_EXPORT int creat(const char *path, mode_t mode)
 FB_EXPORT int creat64(const char *path, mode_t mode)
 {
 	FB_PROLOGUE(creat64, path, mode);
-	if (!needs_record(O_CREAT, mode))
+	if (!fb_open_needs_record(O_CREAT, mode))
 		return track(real_creat64(path, mode), AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 	return fb_ret(openat_core(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }

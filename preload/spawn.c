@@ -91,8 +91,7 @@ FB_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, i
 	const int creates = (flags & O_CREAT) != 0, truncates = (flags & (O_TRUNC | O_PATH)) == O_TRUNC;
 	if (!fb_enter() || !(creates || truncates) || (path[0] != '/' && moves(fa)))
 		return real_posix_spawn_file_actions_addopen(fa, fd, path, flags, mode);
-	const int record = creates && (fb_new_mode_odd(S_IFREG, mode) || fb_acl_defaults() ||
-				       fb_new_owner_matters());
+	const int record = creates && fb_open_needs_record(flags, mode);
 	int rc = real_posix_spawn_file_actions_addopen(fa, fd, path, flags,
 						       record ? fb_disk_mode(S_IFREG, mode) : mode);
 	if (rc == 0 && (record || truncates))

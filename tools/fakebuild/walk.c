@@ -663,15 +663,6 @@ static int too_long(struct walker *w, const char *name)
 	return 1;
 }
 
-/*
- * Directory NAME in UP (its statx REAL) cannot be opened (errno E).  The merge
- * loses what the build recorded in it, unless the build could not enter
- * it either: the build runs with our uid, gid and groups (the kernel
- * checks them as ours), plus capabilities over the inodes whose uid and
- * gid are both mapped into its namespace, that is ours (map_ids), which
- * let it read even a directory of mode 000.  A directory we may not
- * search and it had no capability over holds no record of the build's.
- */
 struct hinted {
 	char **v;
 	size_t n, cap;
@@ -717,6 +708,16 @@ static int merge_hinted(struct walker *w, int up, const char *name)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Directory NAME in UP (its statx REAL) cannot be opened (errno E).  The merge
+ * loses what the build recorded in it, unless the build could not enter
+ * it either: the build runs with our uid, gid and groups (the kernel
+ * checks them as ours), plus capabilities over the inodes whose uid and
+ * gid are both mapped into its namespace, that is ours (map_ids), which
+ * let it read even a directory of mode 000.  A directory we may not
+ * search and it had no capability over holds no record of the build's.
+ * One of a bound tree (BOUND) we may search but not list: merge_hinted.
+ */
 static void unreadable(struct walker *w, int up, const char *name, const struct statx *real, int e,
 		       int bound)
 {

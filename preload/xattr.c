@@ -18,7 +18,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
+#include <linux/magic.h>
 #include <linux/limits.h>
 
 #include <linux/capability.h>
@@ -625,9 +627,7 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 		free(blob);
 		return rc < 0 ? rc : 0;
 	}
-	/* The access ACL, then for a directory the default ACL next to it. */
 	size_t cap = 2 * (vl + sizeof FB_XATTR_ACL_DEFAULT + 16);
-	long n1 = 0, n2;
 	if (!(acl = malloc(vl)) || !(one = malloc(cap)) || !(two = malloc(cap))) {
 		rc = -ENOMEM;
 		goto out;
@@ -637,12 +637,28 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 	 * inode's attributes have them (a setgid directory's, none asked of
 	 * mkdir). */
 	mode_t m = (mode & 0777) | (a->mode & 07000);
+	/* Its access ACL, unless only owner, group and other remain (the mode
+	 * says it all), and a directory's default ACL: in the order
+	 * listxattr(2) then gives them, the access ACL first as tmpfs lists
+	 * them, but on ext2/3/4 the default ACL, which the kernel sets first
+	 * (ext4_init_acl) and mke2fs -d copies in that order. */
+	const char *names[2];
+	const void *vals[2];
+	int k = 0;
 	if (acl_apply_mode(acl, vl, &m, 1))
-		n1 = fb_xblob_set(NULL, 0, FB_XATTR_ACL_ACCESS, acl, vl, one, cap);
-	n2 = n1 >= 0 && S_ISDIR(mode) ? fb_xblob_set(one, (size_t)n1, FB_XATTR_ACL_DEFAULT, v, vl,
-						      two, cap)
-				      : n1;
-	if (n2 < 0) {
+		names[k] = FB_XATTR_ACL_ACCESS, vals[k++] = acl;
+	if (S_ISDIR(mode))
+		names[k] = FB_XATTR_ACL_DEFAULT, vals[k++] = v;
+	struct statfs64 sf;
+	if (k == 2 && fb_file_statfs(dirfd, path, -1, 1, &sf) == 0 && sf.f_type == EXT4_SUPER_MAGIC) {
+		names[0] = FB_XATTR_ACL_DEFAULT, vals[0] = v;
+		names[1] = FB_XATTR_ACL_ACCESS, vals[1] = acl;
+	}
+	void *bufs[2] = {one, two};
+	long n = 0;
+	for (int i = 0; i < k && n >= 0; i++)
+		n = fb_xblob_set(i ? bufs[0] : NULL, (size_t)n, names[i], vals[i], vl, bufs[i], cap);
+	if (n < 0) {
 		rc = -EIO;
 		goto out;
 	}
@@ -650,7 +666,7 @@ int fb_acl_inherit(int dirfd, const char *path, const struct statx *stx, mode_t 
 	char hint[PATH_MAX];
 	const char *h = fb_path_hint(dirfd, path, hint, sizeof hint) == 0 ? hint : NULL;
 	fb_ident_from_statx(&id, stx);
-	rc = fb_table_put_xattrs(t, &id, a, n2 ? (S_ISDIR(mode) ? two : one) : NULL, (size_t)n2, h);
+	rc = fb_table_put_xattrs(t, &id, a, k ? bufs[k - 1] : NULL, (size_t)n, h);
 	if (rc == 0)
 		rc = 1;
 out:

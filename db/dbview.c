@@ -20,10 +20,17 @@ struct fb_dbview {
 	const char *source;
 };
 
+/* What a table must hold to take a database's records: their number,
+ * and the bytes their hints and xattr blobs take in its arena. */
+struct need {
+	uint64_t recs, bytes;
+};
+
 static int count_one(const struct fb_store_rec *r, void *arg)
 {
-	(void)r;
-	++*(long *)arg;
+	struct need *n = arg;
+	n->recs++;
+	n->bytes += (r->hint ? strlen(r->hint) + 1 + 8 : 0) + (r->xattr_len ? r->xattr_len + 8 : 0);
 	return 0;
 }
 
@@ -35,7 +42,7 @@ static int count_one(const struct fb_store_rec *r, void *arg)
 static int load_private(struct fb_dbview *v, const char *db, unsigned store_flags,
 			struct fb_err *err)
 {
-	long n = 0;
+	struct need n = { 0, 0 };
 	if (fb_store_foreach_flags(db, store_flags, count_one, &n, err) < 0)
 		return -1;
 	const char *dir = getenv("TMPDIR");
@@ -45,7 +52,7 @@ static int load_private(struct fb_dbview *v, const char *db, unsigned store_flag
 	static unsigned serial;
 	snprintf(path, sizeof path, "%s/.fakebuild-view.%ld.%u", dir, (long)getpid(), serial++);
 	/* Room for what the file holds; a stale record found later only leaves. */
-	int rc = fb_table_create(path, (uint64_t)n + 64, &v->own);
+	int rc = fb_table_create(path, fb_table_capacity_for(n.recs, n.bytes) + 64, &v->own);
 	if (rc < 0)
 		return fb_err_set(err, "%s: cannot make a table to read %s into: %s", path, db,
 				  strerror(-rc));

@@ -161,6 +161,12 @@ uint64_t fb_table_file_bytes(uint64_t capacity)
 	return g.file_size;
 }
 
+uint64_t fb_table_capacity_for(uint64_t recs, uint64_t bytes)
+{
+	uint64_t by_bytes = (bytes + FB_ARENA_PER_REC - 1) / FB_ARENA_PER_REC;
+	return recs > by_bytes ? recs : by_bytes;
+}
+
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out)
 {
 	if (capacity < FB_TABLE_MIN_CAPACITY || capacity > FB_TABLE_MAX_CAPACITY)

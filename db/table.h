@@ -84,6 +84,10 @@ int fb_table_capacity(const char *v, uint64_t *cap);
 /* The size of a new table's file (sparse), which every process of its
  * session maps whole: it counts against ulimit -f and ulimit -v. */
 uint64_t fb_table_file_bytes(uint64_t capacity);
+/* The capacity of a table with room for RECS records whose path hints and
+ * xattr blobs take BYTES (each one's length, its hint's NUL included, plus
+ * 8 for alignment): the arena grows with the capacity only. */
+uint64_t fb_table_capacity_for(uint64_t recs, uint64_t bytes);
 int fb_table_create(const char *path, uint64_t capacity, struct fb_table **out);
 /* Map an existing table file; -EPROTO bad magic, -EPROTONOSUPPORT another layout version, -EBADMSG damaged header. */
 int fb_table_attach(const char *path, struct fb_table **out);

@@ -315,6 +315,36 @@ test_from_db_hard_link_in_another_directory() {
 	assert_contains out "sub/c: owner $(id -u) != 12"
 }
 
+# A database whose path hints and xattrs outgrow 96 bytes a record: the
+# table --from-db, --db and --export read it into was sized by the
+# records alone, so each failed, "the live table is full", however high
+# FAKEBUILD_CAPACITY (helper 74).  Long names and a capability on each of
+# 300 files; a value of 60,000 bytes.
+test_from_db_and_db_read_a_database_of_long_hints_and_xattrs() {
+	need setfattr
+	local d=t/$(printf 'directory_with_a_rather_long_name_%02d/' 1 2 3 4) i
+	mkdir -p "$d"
+	for i in $(seq 300); do : >"$d/file_with_a_long_name_number_$i.txt"; done
+	: >t/big
+	fb sh -c "chown -R 0:5 t; cd $d && for f in *; do
+		setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= \$f; done"
+	fb setfattr -n trusted.big -v "0x$(head -c 60000 /dev/zero | od -An -tx1 -v | tr -d ' \n')" t/big
+	"$PROTOFIX" --from-db "$FAKEBUILD_DB" t >out 2>err || true
+	[ ! -s err ] || { cat err >&2; fail "protofix --from-db"; }
+	assert_eq 300 "$(grep -c 'xattr security.capability missing' out)" "$(head -3 out)"
+	assert_contains out "big: xattr trusted.big missing"
+	tar -cf - -C t . | "$CPIOTRANSLATE" --db "$FAKEBUILD_DB" --root t --format ustar -o t.tar 2>err ||
+		{ cat err >&2; fail "cpiotranslate --db"; }
+	# 300 files, big, t and its 4 directories: all 0:5
+	assert_eq "306 0 5" "$(bsdtar -tvf t.tar --numeric-owner | awk '{ print $3, $4 }' | sort | uniq -c | awk '{ print $1, $2, $3 }')" "owners"
+	# --export from a database in a directory the user cannot write: the
+	# same private table.
+	mkdir ro && cp "$FAKEBUILD_DB" ro/fb.db && chmod 0555 ro
+	"$FAKEBUILD" -d "$PWD/ro/fb.db" --export t >t.mtree 2>err || { cat err >&2; fail "--export"; }
+	chmod 0755 ro
+	assert_eq 306 "$(grep -c ' uid=0 gid=5 ' t.mtree)" "$(head -3 t.mtree)"
+}
+
 roottest_from_db_fix_makes_the_tree_what_the_session_saw() {
 	need setcap setfacl setfattr getcap
 	mkdir -p home && chown 65534:65534 home . 2>/dev/null || true

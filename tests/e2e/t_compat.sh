@@ -200,6 +200,34 @@ after setuid 1000" "$out"
 	[ ! -u f ] || fail "real file got setuid"
 }
 
+# Work queued on an io_uring reaches the kernel past the library: Node.js
+# (libuv) asked for a ring through syscall(2), and its asynchronous
+# writeFile of mode 0444, then a rewrite of it, failed with EACCES where
+# root succeeds (helper 72).  A session has no ring to give; outside one,
+# the same program gets one (else the test proves nothing here).
+test_io_uring_setup_through_syscall_is_refused() {
+	need cc
+	cat > ur.c <<'EOF'
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	long fd = syscall(SYS_io_uring_setup, 4, &p);
+	printf("%s\n", fd >= 0 ? "ring" : strerror(errno));
+	return 0;
+}
+EOF
+	cc -o ur ur.c
+	[ "$(./ur)" = ring ] || skip "no io_uring for this user here: $(./ur)"
+	assert_eq "$(perl -MPOSIX -e 'print strerror(ENOSYS)')" "$(fb ./ur)"
+}
+
 # execve through syscall(2) with an empty environment ran the program
 # outside the session (its chown failed with EPERM); a raw truncate kept a
 # faked capability.  Both go through the library's own functions now.
